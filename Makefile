@@ -1,0 +1,56 @@
+# custseg: `make run` sets everything up and segments the default data; `make test` checks it.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CUSTSEG := $(BIN)/custseg
+RAW := data/raw/online-retail.xlsx
+OUT := data/processed
+
+.PHONY: help install run download synth test lint typecheck pytest lock clean
+
+help: ## List every target
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/custseg: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(BIN)/custseg ## Create .venv and install the pinned requirements (and custseg itself)
+
+run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the synthetic default offline)
+	@if [ ! -f $(RAW) ]; then \
+	  $(CUSTSEG) download --dest $(RAW) || echo "Download impossible: running on the synthetic default instead."; \
+	fi
+	$(CUSTSEG) run --out $(OUT)
+	@mkdir -p models && cp $(OUT)/model.json models/model.json.tmp && mv models/model.json.tmp models/model.json
+	@echo "Outputs: $(OUT)/ (customers, segments, k_selection, data_quality, model), models/model.json"
+
+download: install ## Fetch the UCI Online Retail workbook into data/raw/
+	$(CUSTSEG) download --dest $(RAW)
+
+synth: install ## Write synthetic order lines with known segments to data/raw/synthetic-orders.parquet
+	$(CUSTSEG) synth --out data/raw/synthetic-orders.parquet
+
+lint: install ## ruff (lint and format check)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install ## mypy (strict) on the package
+	$(BIN)/mypy
+
+pytest: install ## pytest only
+	$(BIN)/pytest
+
+test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
+
+lock: ## Re-pin requirements.txt from pyproject.toml (needs network)
+	$(PYTHON) -m venv /tmp/custseg-lock && /tmp/custseg-lock/bin/pip install --quiet uv
+	/tmp/custseg-lock/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header --index-url https://pypi.org/simple
+
+clean: ## Remove outputs and caches (keeps .venv and data/raw)
+	rm -rf data/interim/* data/processed/* models/model.json .pytest_cache .mypy_cache .ruff_cache

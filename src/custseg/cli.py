@@ -1,0 +1,243 @@
+"""The ``custseg`` command line: parses options, calls the library, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from custseg.errors import UserError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="custseg",
+    help="Customer segmentation from retail order lines: clean, RFM, K-Means, named personas.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False)
+
+EXIT_USER_ERROR = 2
+
+
+def _setup_logging(quiet: bool) -> None:
+    logger = logging.getLogger("custseg")
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UserError as exc:
+        _err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        _err.print("interrupted; no output was changed.")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    if not enabled or not _err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+    ) as bars:
+
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(description, total=total)
+            return lambda n: bars.advance(task, n)
+
+        yield factory
+
+
+def _summary_table(segments: Any) -> Table:
+    table = Table(title="Customer segments", title_justify="left")
+    for name, justify in [
+        ("cluster", "right"),
+        ("persona", "left"),
+        ("customers", "right"),
+        ("share", "right"),
+        ("recency (d)", "right"),
+        ("orders", "right"),
+        ("spend", "right"),
+        ("revenue share", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in segments.itertuples():
+        table.add_row(
+            str(row.cluster),
+            row.persona,
+            f"{row.customers:,}",
+            f"{row.share:.1%}",
+            f"{row.recency_days_mean:,.0f}",
+            f"{row.frequency_mean:,.1f}",
+            f"{row.monetary_mean:,.0f}",
+            f"{row.revenue_share:.1%}",
+        )
+    return table
+
+
+Opt = typer.Option
+
+
+@app.command()
+def run(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[INPUT]",
+            show_default=False,
+            help="Order lines: .xlsx, .csv, .csv.gz or .parquet. Default: "
+            "data/raw/online-retail.xlsx, else the synthetic default.",
+        ),
+    ] = None,
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/processed"),
+    config: Annotated[
+        Path | None, Opt(help="Parameters YAML. Default: conf/base/parameters.yml if present.")
+    ] = None,
+    customer_col: Annotated[str | None, Opt(help="Customer id column.")] = None,
+    invoice_col: Annotated[
+        str | None,
+        Opt(help="Invoice/order id column; without one, each (customer, timestamp) is an order."),
+    ] = None,
+    date_col: Annotated[str | None, Opt(help="Order timestamp column.")] = None,
+    quantity_col: Annotated[str | None, Opt(help="Quantity column.")] = None,
+    price_col: Annotated[str | None, Opt(help="Unit price column.")] = None,
+    amount_col: Annotated[
+        str | None, Opt(help="Line total column (replaces quantity x price).")
+    ] = None,
+    sheet: Annotated[str | None, Opt(help="Excel sheet (default: the first).")] = None,
+    delimiter: Annotated[
+        str | None, Opt(help="CSV delimiter (default: sniffed); 'tab' for tab.")
+    ] = None,
+    decimal: Annotated[str | None, Opt(help="CSV decimal separator: '.' or ','.")] = None,
+    encoding: Annotated[str | None, Opt(help="CSV text encoding (default utf-8).")] = None,
+    date_format: Annotated[str | None, Opt(help="Date format, e.g. '%d/%m/%Y %H:%M'.")] = None,
+    as_of: Annotated[
+        str | None,
+        Opt(
+            help="Reference date for recency, e.g. 2011-12-10. "
+            "Default: last kept timestamp + 1 day."
+        ),
+    ] = None,
+    k: Annotated[str | None, Opt("--k", help="Number of segments: 'auto' or an integer.")] = None,
+    k_min: Annotated[int | None, Opt(help="Smallest k scored (default 2).")] = None,
+    k_max: Annotated[int | None, Opt(help="Largest k scored (default 10).")] = None,
+    seed: Annotated[int | None, Opt(help="Random seed (default 0).")] = None,
+    drop_duplicates: Annotated[
+        bool | None,
+        Opt(
+            "--drop-duplicates/--keep-duplicates",
+            help="Drop exact duplicate rows (default: keep).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Segment the customers of INPUT and write the outputs to --out."""
+    _setup_logging(quiet)
+    from custseg.config import load_settings
+    from custseg.pipeline import resolve_input, segment, write_outputs
+
+    overrides: dict[str, Any] = {
+        "columns": {
+            "customer": customer_col,
+            "invoice": invoice_col,
+            "date": date_col,
+            "quantity": quantity_col,
+            "price": price_col,
+            "amount": amount_col,
+            "sheet": sheet,
+        },
+        "csv": {
+            "delimiter": delimiter,
+            "decimal": decimal,
+            "encoding": encoding,
+            "date_format": date_format,
+        },
+        "cleaning": {"drop_duplicates": drop_duplicates},
+        "model": {"k": k, "k_min": k_min, "k_max": k_max, "seed": seed},
+        "as_of": as_of,
+    }
+    log = logging.getLogger("custseg")
+    with _user_errors():
+        settings = load_settings(config, overrides)
+        path, note = resolve_input(input_path, settings)
+        log.info(note)
+        with _progress_bars(not quiet) as bars:
+            result = segment(path, settings, progress=bars)
+        written = write_outputs(result, out)
+        log.info("outputs  %s in %s", ", ".join(p.name for p in written), out)
+    _out.print(_summary_table(result.segments))
+    chosen = result.model["k_selection"]["reason"]
+    _out.print(f"k={result.model['k']}: {chosen}", soft_wrap=True)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, Opt("--out", "-o", help="Output file: .parquet, .csv or .csv.gz.")] = Path(
+        "data/raw/synthetic-orders.parquet"
+    ),
+    customers: Annotated[int, Opt("--customers", "-n", min=10, help="Number of customers.")] = 4000,
+    seed: Annotated[int, Opt(min=0, help="Random seed.")] = 0,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Write synthetic order lines with known latent segments (and <stem>_truth.csv)."""
+    _setup_logging(quiet)
+    from custseg.synth import write_synthetic
+
+    with _user_errors():
+        info = write_synthetic(out, customers=customers, seed=seed)
+    logging.getLogger("custseg").info(
+        "synth    %s order lines for %s customers in %s; latent types in %s",
+        f"{info['rows']:,}",
+        f"{customers:,}",
+        out,
+        info["truth"],
+    )
+
+
+@app.command()
+def download(
+    dest: Annotated[Path, Opt(help="Where to put the workbook.")] = Path(
+        "data/raw/online-retail.xlsx"
+    ),
+    url: Annotated[str | None, Opt(help="Zip to fetch (default: the UCI archive).")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Fetch the UCI Online Retail workbook and check its structure."""
+    _setup_logging(quiet)
+    from custseg.download import UCI_URL, fetch_online_retail
+
+    with _user_errors():
+        rows = fetch_online_retail(dest, url=url or UCI_URL)
+    logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
+
+
+def main() -> None:
+    """Entry point of the ``custseg`` console script."""
+    app()

@@ -1,0 +1,159 @@
+"""K-Means with a stable label order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.cluster import KMeans
+
+from custseg.preprocessing import LogStandardScaler
+
+__all__ = [
+    "SegmentModel",
+    "canonical_order",
+    "describe",
+    "fit_kmeans",
+    "nearest_centroid",
+    "relabel",
+    "value_score",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def value_score(centroids: FloatArray) -> FloatArray:
+    """Return the combined R, F, M standing of centroids: ``-recency + frequency + monetary``.
+
+    Parameters
+    ----------
+    centroids : numpy.ndarray of shape (k, 3)
+        Centroids in the standardised (recency, frequency, monetary) space.
+
+    Returns
+    -------
+    numpy.ndarray of shape (k,)
+        Higher is better (recent, frequent, high spending).
+    """
+    return -centroids[:, 0] + centroids[:, 1] + centroids[:, 2]
+
+
+def canonical_order(centroids: FloatArray) -> IntArray:
+    """Order clusters by descending value score, ties broken by the centroid coordinates.
+
+    Parameters
+    ----------
+    centroids : numpy.ndarray of shape (k, 3)
+        Standardised centroids.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``order[i]`` is the original label that becomes label ``i``.
+    """
+    score = np.round(value_score(centroids), 12)
+    keys = [np.round(centroids[:, j], 12) for j in reversed(range(centroids.shape[1]))]
+    return np.lexsort([*keys, -score]).astype(np.int64)
+
+
+def nearest_centroid(x: FloatArray, centroids: FloatArray) -> IntArray:
+    """Return the index of the nearest centroid (Euclidean) for each row of ``x``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, d)
+        Standardised features.
+    centroids : numpy.ndarray of shape (k, d)
+        Centroids.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Labels; ties go to the lower index.
+    """
+    d2 = ((x[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(d2.argmin(axis=1), dtype=np.int64)
+
+
+def fit_kmeans(x: FloatArray, k: int, *, seed: int, n_init: int) -> KMeans:
+    """Fit K-Means (k-means++ init, Lloyd) with a fixed seed.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, d)
+        Standardised features.
+    k : int
+        Number of clusters.
+    seed : int
+        ``random_state``.
+    n_init : int
+        Number of initialisations; the lowest inertia wins.
+
+    Returns
+    -------
+    sklearn.cluster.KMeans
+        The fitted estimator.
+    """
+    return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
+
+
+def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
+    """Return centroids in canonical order, the matching labels of ``x``, and the inertia."""
+    centers = np.asarray(model.cluster_centers_, dtype=np.float64)
+    order = canonical_order(centers)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    labels = rank[np.asarray(model.labels_, dtype=np.int64)]
+    return centers[order], labels, float(model.inertia_)
+
+
+def describe(centroids: FloatArray, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Centroids as records (for model.json)."""
+    return [
+        {"cluster": i, **{n: float(v) for n, v in zip(names, row, strict=True)}}
+        for i, row in enumerate(centroids)
+    ]
+
+
+class SegmentModel:
+    """Everything needed to assign customers to segments without refitting or pickle.
+
+    Parameters
+    ----------
+    scaler : LogStandardScaler
+        The fitted log1p + standardisation of (recency_days, frequency, monetary).
+    centroids : numpy.ndarray of shape (k, 3)
+        Standardised centroids in canonical label order.
+    personas : sequence of str
+        ``personas[i]`` names cluster ``i``.
+    """
+
+    def __init__(
+        self, scaler: LogStandardScaler, centroids: FloatArray, personas: Sequence[str]
+    ) -> None:
+        self.scaler = scaler
+        self.centroids = np.asarray(centroids, dtype=np.float64)
+        self.personas = list(personas)
+
+    def predict(self, features: npt.ArrayLike) -> IntArray:
+        """Return the cluster of each row of raw (recency_days, frequency, monetary)."""
+        return nearest_centroid(self.scaler.transform(features), self.centroids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types."""
+        return {
+            "scaler": self.scaler.to_dict(),
+            "centroids": self.centroids.tolist(),
+            "personas": {str(i): name for i, name in enumerate(self.personas)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentModel:
+        """Rebuild a model from :meth:`to_dict` output (e.g. a loaded model.json)."""
+        names = [data["personas"][str(i)] for i in range(len(data["centroids"]))]
+        return cls(
+            LogStandardScaler.from_dict(data["scaler"]), np.asarray(data["centroids"]), names
+        )

@@ -1,0 +1,205 @@
+"""Parameters: one validated model, loaded from ``conf/base/parameters.yml`` plus overrides.
+
+Every option of ``custseg run`` lives here, so that the YAML file and the command line
+share one definition, one set of defaults and one validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from custseg.errors import UserError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "CleaningConfig",
+    "ColumnsConfig",
+    "CsvConfig",
+    "ModelConfig",
+    "Settings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_PATH = Path("conf/base/parameters.yml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnsConfig(_Strict):
+    """Which input columns hold the customer, order, date and money fields.
+
+    ``None`` means "detect": the Online Retail and Online Retail II names are recognised
+    (see :data:`custseg.io.COLUMN_CANDIDATES`).
+    """
+
+    customer: str | None = None
+    invoice: str | None = None
+    date: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    amount: str | None = Field(
+        default=None, description="A line total that replaces quantity x price."
+    )
+    sheet: str | None = Field(default=None, description="Excel sheet; default: the first.")
+
+
+class CsvConfig(_Strict):
+    """CSV dialect overrides; ``None`` means sniffed from the file."""
+
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    encoding: str | None = None
+    date_format: str | None = Field(default=None, description="strftime pattern, e.g. %d/%m/%Y")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+            if len(value) != 1:
+                raise ValueError(f"delimiter must be one character, got {value!r}")
+        return value
+
+
+class CleaningConfig(_Strict):
+    """Optional cleaning rules (the mandatory ones always run)."""
+
+    drop_duplicates: bool = False
+
+
+class ModelConfig(_Strict):
+    """K selection and K-Means settings."""
+
+    k: Literal["auto"] | int = "auto"
+    k_min: int = Field(default=2, ge=2)
+    k_max: int = Field(default=10, ge=2, le=11)
+    business_k_min: int = Field(default=3, ge=2)
+    business_k_max: int = Field(default=8, ge=2, le=11)
+    n_init: int = Field(default=10, ge=1)
+    silhouette_max_exact: int = Field(default=20_000, ge=100)
+    seed: int = Field(default=0, ge=0)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _parse_k(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() != "auto":
+            try:
+                return int(value)
+            except ValueError as exc:
+                raise ValueError(f"k must be 'auto' or an integer, got {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> ModelConfig:
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) is larger than k_max ({self.k_max})")
+        if isinstance(self.k, int) and not 2 <= self.k <= 11:
+            raise ValueError(f"k must be between 2 and 11 (one persona name each), got {self.k}")
+        if self.business_k_min > self.business_k_max:
+            raise ValueError("business_k_min is larger than business_k_max")
+        return self
+
+
+class Settings(_Strict):
+    """All parameters of a run."""
+
+    columns: ColumnsConfig = ColumnsConfig()
+    csv: CsvConfig = CsvConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    model: ModelConfig = ModelConfig()
+    as_of: dt.datetime | None = Field(
+        default=None, description="Reference date; default: last kept timestamp + 1 day."
+    )
+    synthetic_customers: int = Field(default=4000, ge=10)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _parse_as_of(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime(value.year, value.month, value.day)
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value.strip())
+            except ValueError as exc:
+                raise ValueError(
+                    f"as_of must be a date such as 2011-12-10 or 2011-12-10T12:50, got {value!r}"
+                ) from exc
+        return value
+
+    @field_validator("as_of")
+    @classmethod
+    def _naive(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # Order timestamps are wall-clock; compare like with like.
+        return value.replace(tzinfo=None) if value is not None else None
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown parameter '{where}'; remove it or check its spelling."
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{source}: invalid value for '{where}': {msg}."
+
+
+def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load parameters from YAML and apply overrides.
+
+    Parameters
+    ----------
+    path : Path, optional
+        YAML file. ``None`` uses ``conf/base/parameters.yml`` when it exists, else defaults.
+    overrides : dict, optional
+        Nested values (e.g. from the command line); ``None`` values are ignored.
+
+    Returns
+    -------
+    Settings
+        The validated parameters.
+
+    Raises
+    ------
+    UserError
+        If the file cannot be read, is not a mapping, or holds an unknown key or bad value.
+    """
+    data: dict[str, Any] = {}
+    source = "parameters"
+    if path is None and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"Cannot read the config file {path}: {exc.strerror}.") from exc
+        except yaml.YAMLError as exc:
+            raise UserError(f"The config file {path} is not valid YAML: {exc}.") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise UserError(f"The config file {path} must hold a mapping of parameters.")
+        data = loaded
+    if overrides:
+        data = _merge(data, overrides)
+        source = f"{source} with command-line options" if path else "command-line options"
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(_describe(exc, source)) from exc

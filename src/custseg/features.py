@@ -1,0 +1,77 @@
+"""RFM features per customer, aggregated in SQL from the kept order lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+__all__ = ["FEATURES", "rfm_sql", "rfm_table"]
+
+#: The feature columns, in model order.
+FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
+
+
+def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_kept") -> str:
+    """Build the per-customer RFM query over the canonical ``cs_*`` columns.
+
+    Parameters
+    ----------
+    as_of : datetime
+        Reference date.
+    has_invoice : bool
+        Count distinct invoices as orders; else each distinct timestamp is one order.
+    relation : str
+        The relation holding the kept order lines.
+
+    Returns
+    -------
+    str
+        SQL returning customer_id, recency_days, frequency, monetary, ordered by customer id.
+
+    Notes
+    -----
+    Recency is whole elapsed days, ``floor((as_of - last purchase) / 1 day)``; counting
+    calendar-day boundaries instead (``date_diff('day', ...)``) differs for 2,269 of the 4,338
+    customers of the Online Retail data. Line amounts are rounded to 6 decimals as DECIMAL
+    before summing, so the total does not depend on the order of parallel addition.
+    """
+    orders = "count(DISTINCT cs_invoice)" if has_invoice else "count(DISTINCT cs_ts)"
+    stamp = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
+    return (
+        "SELECT cs_customer AS customer_id, "
+        f"CAST(extract(DAY FROM ({stamp} - max(cs_ts))) AS BIGINT) AS recency_days, "
+        f"{orders} AS frequency, "
+        "CAST(sum(CAST(round(cs_amount, 6) AS DECIMAL(38, 6))) AS DOUBLE) AS monetary "
+        f"FROM {relation} GROUP BY cs_customer "
+        "ORDER BY TRY_CAST(cs_customer AS BIGINT) NULLS LAST, cs_customer"
+    )
+
+
+def rfm_table(
+    con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, has_invoice: bool
+) -> pd.DataFrame:
+    """Return one row per customer: customer_id, recency_days, frequency, monetary.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection holding the view ``orders_kept``.
+    as_of : datetime
+        Reference date.
+    has_invoice : bool
+        Whether the input has an invoice column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by customer id (numerically where ids are numbers).
+    """
+    frame: pd.DataFrame = con.execute(rfm_sql(as_of, has_invoice=has_invoice)).df()
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["recency_days"] = frame["recency_days"].astype("int64")
+    frame["frequency"] = frame["frequency"].astype("int64")
+    frame["monetary"] = frame["monetary"].astype("float64")
+    out: pd.DataFrame = frame.reset_index(drop=True)
+    return out

@@ -1,0 +1,449 @@
+"""Reading order lines, mapping their columns, and writing outputs atomically.
+
+Excel goes through fastexcel (calamine, Rust) straight to Arrow; CSV and Parquet are read
+by DuckDB where they lie. Either way the result is a DuckDB relation named ``orders_raw``
+that the SQL stages read; only the per-customer table ever becomes a pandas frame.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import difflib
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from custseg.config import ColumnsConfig, CsvConfig
+from custseg.errors import UserError
+
+__all__ = [
+    "COLUMN_CANDIDATES",
+    "ColumnMapping",
+    "InputFormat",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "detect_format",
+    "file_sha256",
+    "load_orders",
+    "resolve_columns",
+    "sql_ident",
+    "sql_literal",
+]
+
+InputFormat = Literal["xlsx", "csv", "parquet"]
+
+#: Names recognised for each field, compared after :func:`_normalise_name`: Online Retail,
+#: Online Retail II, and plain order tables.
+COLUMN_CANDIDATES: Mapping[str, tuple[str, ...]] = {
+    "customer": ("CustomerID", "Customer ID", "customer_id", "customer", "client_id"),
+    "invoice": ("InvoiceNo", "Invoice", "invoice_id", "order_id", "order_no", "order"),
+    "date": ("InvoiceDate", "order_date", "date", "timestamp", "datetime", "purchase_date"),
+    "quantity": ("Quantity", "qty", "units"),
+    "price": ("UnitPrice", "Price", "unit_price"),
+    "amount": ("amount", "total", "line_total", "revenue", "sales", "order_value", "value"),
+}
+
+#: Encodings DuckDB's CSV reader decodes itself; others are transcoded to UTF-8 first.
+_DUCKDB_ENCODINGS = {
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """The input column that holds each field (``None`` when the file has no such column).
+
+    Attributes
+    ----------
+    customer, date : str
+        Customer id and order timestamp columns (required).
+    invoice : str or None
+        Order id; without it each distinct (customer, timestamp) is one order.
+    quantity, price : str or None
+        Line quantity and unit price; used when ``amount`` is ``None``.
+    amount : str or None
+        Line total; replaces quantity x price.
+    """
+
+    customer: str
+    date: str
+    invoice: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    amount: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Return the mapping as a plain dict (field -> input column)."""
+        return {
+            "customer": self.customer,
+            "invoice": self.invoice,
+            "date": self.date,
+            "quantity": self.quantity,
+            "price": self.price,
+            "amount": self.amount,
+        }
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(ch for ch in name.lower().lstrip("\ufeff") if ch.isalnum())
+
+
+def _find(columns: list[str], wanted: str) -> str | None:
+    if wanted in columns:
+        return wanted
+    key = _normalise_name(wanted)
+    matches = [c for c in columns if _normalise_name(c) == key]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _missing_column(field: str, wanted: str | None, columns: list[str], source: str) -> UserError:
+    flag = f"--{field}-col"
+    found = ", ".join(repr(c) for c in columns)
+    if wanted is None:
+        return UserError(f"{source}: no {field} column found among {found}; name it with {flag}.")
+    near = difflib.get_close_matches(wanted, columns, n=1, cutoff=0.6)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    return UserError(
+        f"{source}: column {wanted!r} ({flag}) not found; the columns are {found}.{hint}"
+    )
+
+
+def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
+    """Match the configured (or well-known) field names to the file's columns.
+
+    Parameters
+    ----------
+    columns : list of str
+        The columns of the input, in file order.
+    config : ColumnsConfig
+        Explicit names; ``None`` fields are detected from :data:`COLUMN_CANDIDATES`.
+        Matching ignores case, spaces, punctuation and a byte-order mark.
+    source : str
+        The input's name, for error messages.
+
+    Returns
+    -------
+    ColumnMapping
+        The column used for each field.
+
+    Raises
+    ------
+    UserError
+        If a named column is absent, or no customer, date, or money column is found.
+    """
+    chosen: dict[str, str | None] = {}
+    for field in ("customer", "invoice", "date", "quantity", "price", "amount"):
+        wanted = getattr(config, field)
+        if wanted is not None:
+            hit = _find(columns, wanted)
+            if hit is None:
+                raise _missing_column(field, wanted, columns, source)
+            chosen[field] = hit
+        else:
+            chosen[field] = next(
+                (h for c in COLUMN_CANDIDATES[field] if (h := _find(columns, c)) is not None),
+                None,
+            )
+    for field in ("customer", "date"):
+        if chosen[field] is None:
+            raise _missing_column(field, None, columns, source)
+    use_amount = config.amount is not None or (
+        chosen["amount"] is not None and (chosen["quantity"] is None or chosen["price"] is None)
+    )
+    if use_amount:
+        return ColumnMapping(
+            customer=str(chosen["customer"]),
+            date=str(chosen["date"]),
+            invoice=chosen["invoice"],
+            quantity=chosen["quantity"],
+            price=None,
+            amount=chosen["amount"],
+        )
+    for field in ("quantity", "price"):
+        if chosen[field] is None:
+            found = ", ".join(repr(c) for c in columns)
+            raise UserError(
+                f"{source}: no {field} column found among {found}; name it with "
+                f"--{field}-col, or give a line total with --amount-col."
+            )
+    return ColumnMapping(
+        customer=str(chosen["customer"]),
+        date=str(chosen["date"]),
+        invoice=chosen["invoice"],
+        quantity=chosen["quantity"],
+        price=chosen["price"],
+        amount=None,
+    )
+
+
+def detect_format(path: Path) -> InputFormat:
+    """Tell the input's format from its first bytes, not its name.
+
+    Parameters
+    ----------
+    path : Path
+        An existing file.
+
+    Returns
+    -------
+    {"xlsx", "csv", "parquet"}
+        ``xlsx`` for a zip container, ``parquet`` for the ``PAR1`` magic, else ``csv``
+        (plain or gzip-compressed).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == b"PK\x03\x04":
+        return "xlsx"
+    if head == b"PAR1":
+        return "parquet"
+    return "csv"
+
+
+def sql_literal(text: str) -> str:
+    """Quote ``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_ident(name: str) -> str:
+    """Quote ``name`` as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Return the hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as exc:  # calamine raises its own error types for corrupt files
+        raise UserError(
+            f"{path}: cannot be read as an Excel workbook ({exc}); check that it is a valid .xlsx."
+        ) from exc
+    names = list(reader.sheet_names)
+    if sheet is None:
+        if not names:
+            raise UserError(f"{path}: the workbook has no sheets.")
+        sheet = names[0]
+    elif sheet not in names:
+        raise UserError(
+            f"{path}: no sheet named {sheet!r} (--sheet); the sheets are "
+            + ", ".join(repr(n) for n in names)
+            + "."
+        )
+    return sheet, reader
+
+
+def _read_excel(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
+) -> tuple[list[str], ColumnMapping, dict[str, str]]:
+    sheet, reader = _excel_sheet(path, columns.sheet)
+    source = f"{path} (sheet {sheet!r})"
+    # Ids are text even when they look numeric (InvoiceNo mixes 536365 and C536379). calamine
+    # parses the whole sheet even for its header, so guess the id columns' names up front and
+    # load once; reload only when the mapping lands on a column the guess missed.
+    forced = {c for f in ("customer", "invoice") for c in COLUMN_CANDIDATES[f]}
+    forced |= {c for c in (columns.customer, columns.invoice) if c is not None}
+    try:
+        loaded = reader.load_sheet(  # type: ignore[attr-defined]
+            sheet, dtypes=dict.fromkeys(sorted(forced), "string")
+        )
+        names = [c.name for c in loaded.available_columns()]
+        mapping = resolve_columns(names, columns, source)
+        ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
+        if not ids <= forced:
+            loaded = reader.load_sheet(  # type: ignore[attr-defined]
+                sheet, dtypes=dict.fromkeys(sorted(ids), "string")
+            )
+        table = loaded.to_arrow()
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{source}: cannot read the sheet ({exc}).") from exc
+    con.register("orders_raw", table)
+    return names, mapping, {"sheet": sheet}
+
+
+def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
+    """Return the file DuckDB should read and the read_csv options to pass."""
+    options: dict[str, str] = {}
+    if csv.delimiter is not None:
+        options["delim"] = sql_literal(csv.delimiter)
+    if csv.decimal is not None:
+        options["decimal_separator"] = sql_literal(csv.decimal)
+    if csv.date_format is not None:
+        options["timestampformat"] = sql_literal(csv.date_format)
+    encoding = (csv.encoding or "utf-8").lower()
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise UserError(f"Unknown --encoding {csv.encoding!r}; use e.g. utf-8 or cp1252.") from exc
+    if encoding in _DUCKDB_ENCODINGS:
+        options["encoding"] = sql_literal(_DUCKDB_ENCODINGS[encoding])
+        return path, options
+    # Transcode other encodings (cp1252, ...) to a temporary UTF-8 copy.
+    opener = gzip.open if path.name.endswith(".gz") else open
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="custseg-")
+    with opener(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        reader = codecs.getreader(codec)(src, "strict")
+        try:
+            while block := reader.read(1 << 20):
+                dst.write(block.encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not valid {csv.encoding} text ({exc.reason}).") from exc
+    return Path(tmp), options
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, csv: CsvConfig
+) -> tuple[list[str], ColumnMapping, dict[str, str]]:
+    real, options = _csv_options(path, csv)
+    base = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    base = f"{sql_literal(str(real))}, header=true, sample_size=-1" + (f", {base}" if base else "")
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({base})").fetchall()]
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as CSV ({_first_line(exc)}).") from exc
+    mapping = resolve_columns(names, columns, str(path))
+    ids = [c for c in (mapping.customer, mapping.invoice) if c is not None]
+    types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in ids) + "}"
+    con.execute(
+        f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({base}, types={types})"
+    )
+    return names, mapping, {k: v.strip("'") for k, v in options.items()}
+
+
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
+) -> tuple[list[str], ColumnMapping, dict[str, str]]:
+    try:
+        con.execute(
+            "CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM "
+            f"read_parquet({sql_literal(str(path))})"
+        )
+        names = [r[0] for r in con.execute("DESCRIBE orders_raw").fetchall()]
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as Parquet ({_first_line(exc)}).") from exc
+    return names, resolve_columns(names, columns, str(path)), {}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class LoadedOrders:
+    """What :func:`load_orders` registered, for the record.
+
+    Attributes
+    ----------
+    format : {"xlsx", "csv", "parquet"}
+        Detected from the file's content.
+    columns : list of str
+        The input's columns.
+    mapping : ColumnMapping
+        The column used for each field.
+    options : dict
+        Reader options in force (sheet, CSV dialect overrides).
+    """
+
+    format: InputFormat
+    columns: list[str]
+    mapping: ColumnMapping
+    options: dict[str, str]
+
+
+def load_orders(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, csv: CsvConfig
+) -> LoadedOrders:
+    """Register the order lines of ``path`` as the relation ``orders_raw`` in ``con``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection the SQL stages will use.
+    path : Path
+        An ``.xlsx``, ``.csv`` (optionally gzip-compressed) or ``.parquet`` file; the format
+        is detected from its content.
+    columns : ColumnsConfig
+        Column names to use (``None`` = detect) and the Excel sheet.
+    csv : CsvConfig
+        CSV dialect overrides.
+
+    Returns
+    -------
+    LoadedOrders
+        The format, columns and mapping used.
+
+    Raises
+    ------
+    UserError
+        If the file is missing, unreadable, or lacks a required column.
+    """
+    if not path.exists():
+        raise UserError(f"Input file {path} does not exist; check the path.")
+    if not path.is_file():
+        raise UserError(f"Input {path} is not a file.")
+    if path.stat().st_size == 0:
+        raise UserError(f"Input file {path} is empty.")
+    fmt = detect_format(path)
+    if fmt == "xlsx":
+        names, mapping, options = _read_excel(con, path, columns)
+    elif fmt == "parquet":
+        names, mapping, options = _read_parquet(con, path, columns)
+    else:
+        names, mapping, options = _read_csv(con, path, columns, csv)
+    return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file and a rename."""
+    with _staging(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``target`` atomically."""
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a temporary file and a rename."""
+    with _staging(target) as tmp:
+        shutil.copyfile(source, tmp)

@@ -1,0 +1,193 @@
+"""Business names for clusters, assigned deterministically from their centroids.
+
+Each persona is a prototype in the standardised (R, F, M) standing space, where
+R = -recency (recent is high), F = frequency and M = monetary. The cluster with the best
+combined standing is Champions; the others are matched to the remaining prototypes by a
+minimum-cost assignment (Hungarian algorithm) on squared distances. The result depends
+only on the set of centroids, never on label or row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+
+from custseg.clustering import value_score
+
+__all__ = ["PERSONAS", "Persona", "assign_personas", "persona_by_name"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A named customer type.
+
+    Attributes
+    ----------
+    name : str
+        Business name.
+    r, f, m : float
+        Prototype standing in standard deviations (R is recency reversed: recent is high).
+    description : str
+        One line on who these customers are.
+    action : str
+        The suggested marketing action.
+    """
+
+    name: str
+    r: float
+    f: float
+    m: float
+    description: str
+    action: str
+
+
+#: The vocabulary, as data. Champions must stay first (the best cluster takes it).
+PERSONAS: tuple[Persona, ...] = (
+    Persona(
+        "Champions",
+        1.0,
+        1.5,
+        1.5,
+        "Bought recently, buy often and spend the most.",
+        "Reward them: early access, loyalty perks, ask for reviews and referrals.",
+    ),
+    Persona(
+        "Loyal",
+        0.5,
+        1.0,
+        1.0,
+        "Buy regularly and spend well; not quite the most recent.",
+        "Upsell higher-value products and enrol them in the loyalty programme.",
+    ),
+    Persona(
+        "Potential Loyalists",
+        0.9,
+        0.3,
+        0.3,
+        "Recent customers with a few orders and average spend.",
+        "Offer a membership or bundle to turn them into regulars.",
+    ),
+    Persona(
+        "New Customers",
+        1.2,
+        -0.9,
+        -0.6,
+        "Made their first purchase recently.",
+        "Onboard them: welcome series, first-repeat-purchase incentive.",
+    ),
+    Persona(
+        "Promising",
+        0.6,
+        -0.4,
+        -0.1,
+        "Fairly recent buyers with little history yet.",
+        "Build the relationship: recommendations based on their first purchases.",
+    ),
+    Persona(
+        "Need Attention",
+        0.0,
+        0.0,
+        0.0,
+        "Average recency, frequency and spend.",
+        "Limited-time offers and personalised recommendations to re-engage.",
+    ),
+    Persona(
+        "About To Sleep",
+        -0.4,
+        -0.5,
+        -0.4,
+        "Below-average recency and frequency; slipping away.",
+        "Share popular products and a modest discount before they lapse.",
+    ),
+    Persona(
+        "At Risk",
+        -0.8,
+        0.5,
+        0.5,
+        "Used to buy often and spend well, but not for a while.",
+        "Win them back: personalised reminders, renewals and helpful resources.",
+    ),
+    Persona(
+        "Can't Lose Them",
+        -1.2,
+        1.2,
+        1.2,
+        "Were among the best customers, long gone quiet.",
+        "Reach out personally with strong win-back offers; find out what changed.",
+    ),
+    Persona(
+        "Hibernating",
+        -0.8,
+        -0.6,
+        -0.5,
+        "Last bought long ago, few orders and low spend.",
+        "Offer relevant products and special discounts; keep contact costs low.",
+    ),
+    Persona(
+        "Lost",
+        -1.5,
+        -1.0,
+        -1.0,
+        "Lowest recency, frequency and spend: one-off buyers from long ago.",
+        "Try one reactivation campaign, otherwise exclude them from paid channels.",
+    ),
+)
+
+
+def persona_by_name(name: str) -> Persona:
+    """Return the persona called ``name``."""
+    for persona in PERSONAS:
+        if persona.name == name:
+            return persona
+    raise KeyError(name)
+
+
+def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONAS) -> list[str]:
+    """Name each cluster from its standardised centroid.
+
+    Parameters
+    ----------
+    centroids : numpy.ndarray of shape (k, 3)
+        Standardised (recency, frequency, monetary) centroids.
+    personas : sequence of Persona
+        The vocabulary; the first entry goes to the best cluster.
+
+    Returns
+    -------
+    list of str
+        ``names[i]`` is the persona of cluster ``i``; all distinct.
+
+    Raises
+    ------
+    ValueError
+        If there are more clusters than personas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> assign_personas(np.array([[1.5, -1.0, -1.0], [-1.0, 1.4, 1.5]]))
+    ['Lost', 'Champions']
+    """
+    k = len(centroids)
+    if k > len(personas):
+        raise ValueError(f"{k} clusters but only {len(personas)} persona names")
+    standing = np.column_stack([-centroids[:, 0], centroids[:, 1], centroids[:, 2]])
+    score = np.round(value_score(centroids), 12)
+    # Best combined standing; ties broken by coordinates so the choice never depends on order.
+    best = int(np.lexsort([standing[:, 2], standing[:, 1], standing[:, 0], score])[-1])
+    names = [""] * k
+    names[best] = personas[0].name
+    rest = [i for i in range(k) if i != best]
+    if rest:
+        protos = np.array([[p.r, p.f, p.m] for p in personas[1:]])
+        cost = ((standing[rest][:, None, :] - protos[None, :, :]) ** 2).sum(axis=2)
+        rows, cols = linear_sum_assignment(np.round(cost, 12))
+        for row, col in zip(rows, cols, strict=True):
+            names[rest[row]] = personas[1 + col].name
+    return names

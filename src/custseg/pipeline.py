@@ -1,0 +1,424 @@
+"""The pipeline: the only module that knows the order of the stages.
+
+``segment`` computes everything in memory; ``write_outputs`` writes the files atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from custseg.cleaning import clean_orders, staging_sql
+from custseg.clustering import SegmentModel, relabel
+from custseg.config import Settings
+from custseg.errors import UserError
+from custseg.features import FEATURES, rfm_table
+from custseg.io import file_sha256, load_orders
+from custseg.model_selection import AUTO_RULE, choose_k, score_k_range
+from custseg.personas import assign_personas, persona_by_name
+from custseg.preprocessing import LogStandardScaler
+from custseg.progress import ProgressFactory, StageTimer
+
+__all__ = [
+    "DEFAULT_INPUT",
+    "OUTPUT_FILES",
+    "SYNTHETIC_INPUT",
+    "RunResult",
+    "resolve_input",
+    "segment",
+    "segment_summary",
+    "write_outputs",
+]
+
+DEFAULT_INPUT = Path("data/raw/online-retail.xlsx")
+SYNTHETIC_INPUT = Path("data/interim/synthetic-orders.parquet")
+SEGMENT_COLUMNS = (
+    "cluster",
+    "persona",
+    "description",
+    "action",
+    "customers",
+    "share",
+    "recency_days_mean",
+    "frequency_mean",
+    "monetary_mean",
+    "revenue",
+    "revenue_share",
+)
+OUTPUT_FILES = (
+    "customers.csv",
+    "customers.parquet",
+    "segments.csv",
+    "k_selection.csv",
+    "data_quality.json",
+    "model.json",
+    "run_log.json",
+)
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        customer_id, recency_days, frequency, monetary, cluster, persona.
+    segments : pandas.DataFrame
+        One row per cluster with its persona, size and means.
+    k_table : pandas.DataFrame
+        The k-selection scores.
+    quality : dict
+        The data-quality record (data_quality.json).
+    model : dict
+        The saved model (model.json).
+    run_log : dict
+        Timings and other run-specific facts (run_log.json).
+    scaled : numpy.ndarray
+        The standardised features, row-aligned with ``customers``.
+    """
+
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    k_table: pd.DataFrame
+    quality: dict[str, Any]
+    model: dict[str, Any]
+    run_log: dict[str, Any] = field(default_factory=dict)
+    scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+
+
+def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
+    """Pick the input: the given path, else the downloaded workbook, else synthetic data.
+
+    Parameters
+    ----------
+    path : Path or None
+        The user's input.
+    settings : Settings
+        For the synthetic default's size and seed.
+
+    Returns
+    -------
+    tuple of (Path, str)
+        The input file and a sentence saying which it is.
+    """
+    if path is not None:
+        return path, f"input: {path}"
+    if DEFAULT_INPUT.is_file():
+        return DEFAULT_INPUT, f"input: {DEFAULT_INPUT} (the UCI Online Retail workbook)"
+    from custseg.synth import write_synthetic
+
+    n, seed = settings.synthetic_customers, 0
+    write_synthetic(SYNTHETIC_INPUT, customers=n, seed=seed)
+    return SYNTHETIC_INPUT, (
+        f"input: synthetic default ({n:,} customers, seed {seed}) written to {SYNTHETIC_INPUT}, "
+        f"because {DEFAULT_INPUT} is absent (run `custseg download` to fetch it)"
+    )
+
+
+def _versions() -> dict[str, str]:
+    names = ["custseg", "numpy", "pandas", "scikit-learn", "duckdb", "fastexcel", "pyarrow"]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except Exception:  # pragma: no cover - a missing optional reader
+            out[name] = "absent"
+    return out
+
+
+def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate customers into one row per cluster (the segments.csv table).
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        With columns cluster, persona and the RFM features.
+
+    Returns
+    -------
+    pandas.DataFrame
+        cluster, persona, description, action, customers, share, recency_days_mean,
+        frequency_mean, monetary_mean, revenue, revenue_share; ordered by cluster.
+    """
+    grouped = customers.groupby(["cluster", "persona"], sort=True)
+    seg = grouped.agg(
+        customers=("customer_id", "size"),
+        recency_days_mean=("recency_days", "mean"),
+        frequency_mean=("frequency", "mean"),
+        monetary_mean=("monetary", "mean"),
+        revenue=("monetary", "sum"),
+    ).reset_index()
+    seg["share"] = seg["customers"] / seg["customers"].sum()
+    seg["revenue_share"] = seg["revenue"] / seg["revenue"].sum()
+    seg["description"] = [persona_by_name(p).description for p in seg["persona"]]
+    seg["action"] = [persona_by_name(p).action for p in seg["persona"]]
+    seg = seg.round(
+        {
+            "share": 4,
+            "revenue_share": 4,
+            "recency_days_mean": 2,
+            "frequency_mean": 2,
+            "monetary_mean": 2,
+            "revenue": 2,
+        }
+    )
+    out: pd.DataFrame = seg[list(SEGMENT_COLUMNS)]
+    return out
+
+
+def _k_values(settings: Settings, n_customers: int, source: str) -> list[int]:
+    cfg = settings.model
+    if n_customers < 3:
+        raise UserError(
+            f"{source}: only {n_customers} customer(s) left after cleaning; "
+            "segmentation needs at least 3."
+        )
+    if isinstance(cfg.k, int) and cfg.k >= n_customers:
+        raise UserError(
+            f"--k {cfg.k} is not smaller than the {n_customers} customers of {source}; "
+            f"choose k below {n_customers}."
+        )
+    top = min(cfg.k_max, n_customers - 1)
+    ks = set(range(cfg.k_min, top + 1))
+    if isinstance(cfg.k, int):
+        ks.add(cfg.k)
+    if not ks:
+        raise UserError(
+            f"--k-min {cfg.k_min} leaves no k below the {n_customers} customers of {source}."
+        )
+    return sorted(ks)
+
+
+def segment(
+    input_path: Path, settings: Settings, *, progress: ProgressFactory | None = None
+) -> RunResult:
+    """Run every stage on ``input_path`` and return the results (nothing is written).
+
+    Parameters
+    ----------
+    input_path : Path
+        An .xlsx, .csv(.gz) or .parquet file of order lines.
+    settings : Settings
+        Validated parameters.
+    progress : ProgressFactory, optional
+        Progress bars for long steps.
+
+    Returns
+    -------
+    RunResult
+        Tables, records and the model.
+
+    Raises
+    ------
+    UserError
+        For any problem with the input or the options.
+    """
+    timer = StageTimer(progress)
+    started = time.time()
+    con = duckdb.connect()
+    source = str(input_path)
+    with timer.stage("ingest") as notes:
+        loaded = load_orders(con, input_path, settings.columns, settings.csv)
+        types = dict(
+            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW orders_staged AS "
+            + staging_sql(
+                loaded.mapping,
+                types,
+                date_format=settings.csv.date_format,
+                decimal_comma=settings.csv.decimal == ",",
+            )
+        )
+        sha = file_sha256(input_path)
+        mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
+        notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
+    with timer.stage("clean") as notes:
+        cleaned = clean_orders(
+            con,
+            loaded.mapping,
+            loaded.columns,
+            as_of=settings.as_of,
+            drop_duplicates=settings.cleaning.drop_duplicates,
+            source=source,
+        )
+        dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
+        notes.append(
+            f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
+            + (f"; dropped: {dropped}" if dropped else "")
+        )
+        stats = con.execute(
+            "SELECT count(DISTINCT cs_invoice), "
+            "CAST(sum(CAST(round(cs_amount, 6) AS DECIMAL(38, 6))) AS DOUBLE), "
+            "min(cs_ts), max(cs_ts) FROM orders_kept"
+        ).fetchone()
+        assert stats is not None
+    with timer.stage("rfm") as notes:
+        customers = rfm_table(con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None)
+        notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
+    con.close()
+    ks = _k_values(settings, len(customers), source)
+    with timer.stage("scale") as notes:
+        scaler = LogStandardScaler()
+        scaled = scaler.fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
+        notes.append("log1p, then standardised to mean 0 and unit variance")
+    cfg = settings.model
+    with timer.stage("k-select") as notes:
+        advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
+        selection = score_k_range(
+            scaled,
+            ks,
+            seed=cfg.seed,
+            n_init=cfg.n_init,
+            silhouette_max_exact=cfg.silhouette_max_exact,
+            on_step=lambda _k: advance(1),
+        )
+        table = selection.table
+        if cfg.k == "auto":
+            k, reason = choose_k(
+                table, business_min=cfg.business_k_min, business_max=cfg.business_k_max
+            )
+        else:
+            k, reason = int(cfg.k), f"k={cfg.k} was set by the user (--k)."
+        table.loc[table["k"] == k, "chosen"] = True
+        notes.append(f"k={k}: {reason}")
+    with timer.stage("segment") as notes:
+        centroids, labels, inertia = relabel(selection.models[k], scaled)
+        names = assign_personas(centroids)
+        customers["cluster"] = labels
+        customers["persona"] = [names[i] for i in labels]
+        segments = segment_summary(customers)
+        notes.append(
+            ", ".join(
+                f"{p} {n:,}"
+                for p, n in zip(segments["persona"], segments["customers"], strict=True)
+            )
+        )
+    model = SegmentModel(scaler, centroids, names)
+    as_of = cleaned.as_of.isoformat(timespec="seconds")
+    quality: dict[str, Any] = {
+        "input": {
+            "path": str(input_path),
+            "sha256": sha,
+            "format": loaded.format,
+            "columns": loaded.columns,
+            "mapping": loaded.mapping.as_dict(),
+            "reader_options": loaded.options,
+        },
+        "rows_read": cleaned.rows_read,
+        "rows_kept": cleaned.rows_kept,
+        "dropped": cleaned.dropped,
+        "rules": cleaned.rules,
+        "rule_order": "each row is counted under the first rule that drops it",
+        "customers": len(customers),
+        "orders": int(stats[0]) if loaded.mapping.invoice else None,
+        "revenue": round(float(stats[1]), 6),
+        "first_purchase": stats[2].isoformat(timespec="seconds"),
+        "last_purchase": stats[3].isoformat(timespec="seconds"),
+        "as_of": as_of,
+        "as_of_source": cleaned.as_of_source,
+    }
+    model_record: dict[str, Any] = {
+        "format": "custseg-model/1",
+        "features": list(FEATURES),
+        **model.to_dict(),
+        "k": k,
+        "k_selection": {
+            "mode": "auto" if cfg.k == "auto" else "fixed",
+            "rule": AUTO_RULE.format(lo=cfg.business_k_min, hi=cfg.business_k_max),
+            "reason": reason,
+            "k_range": [ks[0], ks[-1]],
+            "silhouette_sample_size": selection.silhouette_sample_size,
+            "silhouette_exact": selection.silhouette_sample_size == len(customers),
+        },
+        "kmeans": {
+            "n_init": cfg.n_init,
+            "init": "k-means++",
+            "algorithm": "lloyd",
+            "inertia": inertia,
+        },
+        "seed": cfg.seed,
+        "as_of": as_of,
+        "mapping": loaded.mapping.as_dict(),
+        "cleaning": {"drop_duplicates": settings.cleaning.drop_duplicates},
+        "settings": settings.model_dump(mode="json"),
+        "versions": _versions(),
+    }
+    run_log = {
+        "started_at": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "seconds": timer.timings,
+        "total_seconds": round(time.time() - started, 3),
+    }
+    return RunResult(
+        customers=customers,
+        segments=segments,
+        k_table=table,
+        quality=quality,
+        model=model_record,
+        run_log=run_log,
+        scaled=scaled,
+    )
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write every output file into ``out_dir``, atomically.
+
+    All files are first written into a staging folder inside ``out_dir`` and then moved
+    into place with :func:`os.replace`; a failure leaves the folder as it was.
+
+    Parameters
+    ----------
+    result : RunResult
+        What :func:`segment` returned.
+    out_dir : Path
+        The output folder (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from exc
+    stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".custseg-staging-"))
+    try:
+        customers = result.customers
+        customers.to_csv(stage / "customers.csv", index=False, lineterminator="\n")
+        customers.to_parquet(stage / "customers.parquet", index=False)
+        result.segments.to_csv(stage / "segments.csv", index=False, lineterminator="\n")
+        result.k_table.to_csv(stage / "k_selection.csv", index=False, lineterminator="\n")
+        (stage / "data_quality.json").write_text(_json(result.quality), encoding="utf-8")
+        (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
+        (stage / "run_log.json").write_text(_json(result.run_log), encoding="utf-8")
+        written = []
+        for name in OUTPUT_FILES:
+            os.replace(stage / name, out_dir / name)
+            written.append(out_dir / name)
+        return written
+    except OSError as exc:
+        raise UserError(f"Cannot write the outputs to {out_dir}: {exc.strerror}.") from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""Stage logging with timings, and progress hooks for long steps."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+__all__ = ["ProgressFactory", "StageTimer", "logger"]
+
+logger = logging.getLogger("custseg")
+
+#: ``factory(description, total)`` returns ``advance(n)``, or a no-op; the CLI draws a bar.
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def _no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+class StageTimer:
+    """Log each stage's outcome and duration, and keep the durations for run_log.json.
+
+    Parameters
+    ----------
+    progress : ProgressFactory, optional
+        Makes progress callbacks for long steps; default: none.
+    """
+
+    def __init__(self, progress: ProgressFactory | None = None) -> None:
+        self.timings: dict[str, float] = {}
+        self.progress: ProgressFactory = progress or _no_progress
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[list[str]]:
+        """Time a stage; append a summary sentence to the yielded list to log it.
+
+        Parameters
+        ----------
+        name : str
+            Stage name (a key of ``timings``).
+
+        Yields
+        ------
+        list of str
+            Messages to log when the stage ends.
+        """
+        notes: list[str] = []
+        start = time.perf_counter()
+        yield notes
+        elapsed = time.perf_counter() - start
+        self.timings[name] = round(elapsed, 3)
+        summary = "; ".join(notes) if notes else "done"
+        logger.info("%-8s %s (%.2f s)", name, summary, elapsed)
