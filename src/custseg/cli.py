@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
+if not _out.is_terminal:  # pipes and files: wide enough that no persona name is cut
+    _out = Console(highlight=False, width=110)
 
 EXIT_USER_ERROR = 2
 
@@ -75,18 +78,19 @@ def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int
 
 
 def _summary_table(segments: Any) -> Table:
-    table = Table(title="Customer segments", title_justify="left")
-    for name, justify in [
-        ("cluster", "right"),
-        ("persona", "left"),
-        ("customers", "right"),
-        ("share", "right"),
-        ("recency (d)", "right"),
-        ("orders", "right"),
-        ("spend", "right"),
-        ("revenue share", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = Table(title="Customer segments", title_justify="left", box=box.SIMPLE_HEAD)
+    headers = [
+        "cluster",
+        "persona",
+        "customers",
+        "share",
+        "mean recency (d)",
+        "mean orders",
+        "mean spend",
+        "revenue share",
+    ]
+    for name in headers:
+        table.add_column(name, justify="left" if name == "persona" else "right", no_wrap=True)
     for row in segments.itertuples():
         table.add_row(
             str(row.cluster),
@@ -194,7 +198,7 @@ def run(
         log.info("outputs  %s in %s", ", ".join(p.name for p in written), out)
     _out.print(_summary_table(result.segments))
     chosen = result.model["k_selection"]["reason"]
-    _out.print(f"k={result.model['k']}: {chosen}", soft_wrap=True)
+    _out.print(f"Why k={result.model['k']}: {chosen}", soft_wrap=True)
 
 
 @app.command()

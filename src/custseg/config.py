@@ -140,12 +140,23 @@ class Settings(_Strict):
         return value.replace(tzinfo=None) if value is not None else None
 
 
+def _prune(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``None`` values (options not given), recursively."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            value = _prune(value)
+        if value is not None and value != {}:
+            out[key] = value
+    return out
+
+
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
-        elif value is not None:
+        else:
             out[key] = value
     return out
 
@@ -196,6 +207,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         if not isinstance(loaded, dict):
             raise UserError(f"The config file {path} must hold a mapping of parameters.")
         data = loaded
+    overrides = _prune(overrides or {})
     if overrides:
         data = _merge(data, overrides)
         source = f"{source} with command-line options" if path else "command-line options"

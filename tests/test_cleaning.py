@@ -1,0 +1,73 @@
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from custseg.cleaning import RULES, clean_orders, staging_sql
+from custseg.config import ColumnsConfig, CsvConfig
+from custseg.errors import UserError
+from custseg.io import load_orders
+
+
+def _clean(path: Path, **kwargs: object):
+    con = duckdb.connect()
+    loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
+    types = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+    )
+    con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+    return con, clean_orders(con, loaded.mapping, loaded.columns, **kwargs)  # type: ignore[arg-type]
+
+
+def test_counts_by_first_rule(tiny_csv: Path) -> None:
+    _, result = _clean(tiny_csv)
+    assert result.rows_read == 12
+    assert result.rows_kept == 6
+    assert result.dropped == {
+        "missing_customer_id": 2,
+        "cancelled_invoice": 1,
+        "non_positive_quantity": 2,
+        "non_positive_price": 1,
+        "invalid_value": 0,
+        "after_as_of": 0,
+        "duplicate_row": 0,
+    }
+    assert result.rows_kept + sum(result.dropped.values()) == result.rows_read
+    assert result.as_of == dt.datetime(2011, 1, 11, 9, 0)
+    assert result.as_of_source == "last kept timestamp + 1 day"
+    assert [r["reason"] for r in result.rules] == [r.reason for r in RULES]
+    applied = {r["reason"]: r["applied"] for r in result.rules}
+    assert applied["duplicate_row"] is False and applied["cancelled_invoice"] is True
+
+
+def test_drop_duplicates_counts_one_row(tiny_csv: Path) -> None:
+    _, result = _clean(tiny_csv, drop_duplicates=True)
+    assert result.rows_kept == 5
+    assert result.dropped["duplicate_row"] == 1
+
+
+def test_as_of_option_drops_later_rows(tiny_csv: Path) -> None:
+    con, result = _clean(tiny_csv, as_of=dt.datetime(2011, 1, 9, 12, 0))
+    # 1002 (01-10 09:00) and both 1008 lines (at exactly 01-09 12:00) are at or after it.
+    assert result.dropped["after_as_of"] == 3
+    assert result.rows_kept == 3
+    assert result.as_of_source == "option"
+    kept = con.execute("SELECT max(cs_ts) FROM orders_kept").fetchone()
+    assert kept == (dt.datetime(2011, 1, 5, 12, 0),)
+
+
+def test_no_rows_left_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        "C1,1,2011-01-01 10:00:00,1.0,5\n"
+        "C2,1,2011-01-01 10:00:00,1.0,5\n"
+        "3,1,2011-01-01 10:00:00,1.0,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        UserError,
+        match=r"0 valid purchases .* 3 rows \(1 missing customer id, 2 cancelled invoice\)",
+    ):
+        _clean(path)

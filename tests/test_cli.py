@@ -1,0 +1,165 @@
+"""The command line as a user meets it: outputs, summaries and one-sentence errors."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from custseg.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_run_writes_outputs_and_prints_the_summary(synthetic: Path, tmp_path: Path) -> None:
+    result = _run("run", str(synthetic), "--out", str(tmp_path), "--k", "4")
+    assert result.exit_code == 0, result.output
+    assert "Customer segments" in result.stdout and "Champions" in result.stdout
+    assert "Why k=4: k=4 was set by the user (--k)." in result.stdout
+    for stage in ("ingest", "clean", "rfm", "k-select", "segment", "outputs"):
+        assert re.search(rf"^{stage}\s", result.stderr, re.M), stage
+    assert re.search(r"^clean .*\(\d+\.\d\d s\)$", result.stderr, re.M)
+    assert (tmp_path / "customers.csv").is_file()
+
+
+def test_quiet_silences_stage_logs(synthetic: Path, tmp_path: Path) -> None:
+    result = _run("run", str(synthetic), "--out", str(tmp_path), "--quiet", "--k", "3")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert "Champions" in result.stdout
+
+
+def test_options_reach_the_pipeline(tiny_csv: Path, tmp_path: Path) -> None:
+    result = _run(
+        "run",
+        str(tiny_csv),
+        "--out",
+        str(tmp_path),
+        "--as-of",
+        "2011-01-12",
+        "--drop-duplicates",
+        "--k",
+        "2",
+        "--customer-col",
+        "customerid",
+        "--seed",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    assert quality["as_of"] == "2011-01-12T00:00:00" and quality["as_of_source"] == "option"
+    assert quality["dropped"]["duplicate_row"] == 1
+    assert quality["input"]["mapping"]["customer"] == "CustomerID"
+    model = json.loads((tmp_path / "model.json").read_text())
+    assert model["seed"] == 3 and model["k"] == 2
+
+
+def test_config_file_is_used(tiny_csv: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "p.yml"
+    conf.write_text("model:\n  k: 2\n  k_max: 2\ncleaning:\n  drop_duplicates: true\n")
+    result = _run("run", str(tiny_csv), "--out", str(tmp_path / "o"), "--config", str(conf))
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o" / "data_quality.json").read_text())["rows_kept"] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.csv"], r"Input file missing.csv does not exist"),
+        (
+            ["run", "{tiny}", "--customer-col", "Klient"],
+            r"column 'Klient' \(--customer-col\) not found",
+        ),
+        (["run", "{tiny}", "--k", "3"], r"--k 3 is not smaller than the 3 customers"),
+        (["run", "{tiny}", "--k", "lots"], r"k must be 'auto' or an integer, got 'lots'"),
+        (["run", "{tiny}", "--as-of", "yesterday"], r"as_of must be a date"),
+        (["run", "{tiny}", "--decimal", ";"], r"invalid value for 'csv.decimal'"),
+        (["run", "{tiny}", "--encoding", "klingon"], r"Unknown --encoding 'klingon'"),
+        (
+            ["run", "{tiny}", "--as-of", "2010-01-01"],
+            r"0 valid purchases left after cleaning 12 rows",
+        ),
+        (["run", "{garbage}"], r"cannot be read as an Excel workbook"),
+        (["run", "{tiny}", "--config", "{badconf}"], r"unknown parameter 'modell'"),
+    ],
+)
+def test_user_errors_exit_2_with_one_sentence(
+    args: list[str], message: str, tiny_csv: Path, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "garbage.xlsx"
+    garbage.write_bytes(b"PK\x03\x04not really a zip")
+    badconf = tmp_path / "bad.yml"
+    badconf.write_text("modell: {}\n")
+    out = tmp_path / "out"
+    filled = [a.format(tiny=tiny_csv, garbage=garbage, badconf=badconf) for a in args]
+    result = _run(*filled, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.stderr), result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("custseg")
+    proc = subprocess.run(
+        [str(exe), "run", str(tmp_path / "nope.parquet"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "error: Input file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_input_uses_the_synthetic_default_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf" / "base").mkdir(parents=True)
+    (tmp_path / "conf" / "base" / "parameters.yml").write_text("synthetic_customers: 400\n")
+    result = _run("run")
+    assert result.exit_code == 0, result.output
+    assert "synthetic default (400 customers, seed 0)" in result.stderr
+    assert "data/raw/online-retail.xlsx is absent" in result.stderr
+    quality = json.loads((tmp_path / "data" / "processed" / "data_quality.json").read_text())
+    assert quality["input"]["path"] == "data/interim/synthetic-orders.parquet"
+
+
+def test_synth_command(tmp_path: Path) -> None:
+    out = tmp_path / "s.parquet"
+    result = _run("synth", "--customers", "40", "--seed", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and (tmp_path / "s_truth.csv").is_file()
+    assert "latent types in" in result.stderr
+
+
+def test_make_help_lists_every_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):.*## ", makefile, re.M))
+    phony = set(re.search(r"^\.PHONY: (.*)$", makefile, re.M).group(1).split())  # type: ignore[union-attr]
+    assert targets == phony
+    proc = subprocess.run(
+        ["make", "-s", "help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    listed = {
+        line.split()[0]
+        for line in re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout).splitlines()
+        if line.strip()
+    }
+    assert listed == targets

@@ -1,0 +1,41 @@
+import numpy as np
+
+from custseg.clustering import SegmentModel, canonical_order, fit_kmeans, nearest_centroid, relabel
+from custseg.preprocessing import LogStandardScaler
+
+
+def test_canonical_order_by_value_score() -> None:
+    centroids = np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    # value scores: -3, 3, 0 -> best first
+    assert canonical_order(centroids).tolist() == [1, 2, 0]
+
+
+def test_labels_independent_of_row_order() -> None:
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [c + rng.normal(scale=0.3, size=(60, 3)) for c in ([0, 0, 0], [3, 3, 3], [-3, 3, 0])]
+    )
+    perm = rng.permutation(len(x))
+    c1, l1, _ = relabel(fit_kmeans(x, 3, seed=0, n_init=10), x)
+    c2, l2, _ = relabel(fit_kmeans(x[perm], 3, seed=5, n_init=10), x[perm])
+    np.testing.assert_allclose(c1, c2, atol=1e-9)
+    assert (l1[perm] == l2).all()
+
+
+def test_model_predict_reproduces_labels() -> None:
+    rng = np.random.default_rng(2)
+    raw = np.column_stack(
+        [rng.integers(0, 300, 200), rng.integers(1, 30, 200), rng.gamma(2, 500, 200)]
+    )
+    scaler = LogStandardScaler().fit(raw)
+    z = scaler.transform(raw)
+    centroids, labels, _ = relabel(fit_kmeans(z, 4, seed=0, n_init=10), z)
+    model = SegmentModel.from_dict(SegmentModel(scaler, centroids, ["a", "b", "c", "d"]).to_dict())
+    assert (model.predict(raw) == labels).all()
+    assert model.personas == ["a", "b", "c", "d"]
+
+
+def test_nearest_centroid_ties_go_to_lower_index() -> None:
+    assert nearest_centroid(
+        np.array([[0.0, 0.0]]), np.array([[1.0, 0.0], [-1.0, 0.0]])
+    ).tolist() == [0]

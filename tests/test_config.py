@@ -1,0 +1,43 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from custseg.config import DEFAULT_CONFIG_PATH, Settings, load_settings
+from custseg.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_parameters_equal_the_defaults() -> None:
+    assert load_settings(ROOT / DEFAULT_CONFIG_PATH) == Settings()
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text("model:\n  kk: 3\n")
+    with pytest.raises(UserError, match=r"unknown parameter 'model.kk'"):
+        load_settings(path)
+
+
+def test_bad_values_are_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"'model.k'.*'auto' or an integer, got 'many'"):
+        load_settings(None, {"model": {"k": "many"}})
+    with pytest.raises(UserError, match=r"k_min \(9\) is larger than k_max \(4\)"):
+        load_settings(None, {"model": {"k_min": 9, "k_max": 4}})
+    with pytest.raises(UserError, match=r"'as_of'.*2011-12-10"):
+        load_settings(None, {"as_of": "10/12/2011"})
+    path = tmp_path / "p.yml"
+    path.write_text("- a list\n")
+    with pytest.raises(UserError, match="must hold a mapping"):
+        load_settings(path)
+
+
+def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text("model:\n  seed: 5\n  k: 4\nas_of: 2011-12-10\n")
+    settings = load_settings(path, {"model": {"seed": 7, "k": None}, "csv": {"delimiter": "tab"}})
+    assert settings.model.seed == 7
+    assert settings.model.k == 4
+    assert settings.as_of == dt.datetime(2011, 12, 10)
+    assert settings.csv.delimiter == "\t"

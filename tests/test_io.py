@@ -1,0 +1,136 @@
+import gzip
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from custseg.config import ColumnsConfig, CsvConfig
+from custseg.errors import UserError
+from custseg.io import ColumnMapping, atomic_write_text, detect_format, load_orders, resolve_columns
+
+ONLINE_RETAIL = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
+ONLINE_RETAIL_II = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
+
+
+def test_resolves_online_retail_names() -> None:
+    assert resolve_columns(ONLINE_RETAIL, ColumnsConfig(), "f") == ColumnMapping(
+        customer="CustomerID",
+        date="InvoiceDate",
+        invoice="InvoiceNo",
+        quantity="Quantity",
+        price="UnitPrice",
+    )
+
+
+def test_resolves_online_retail_ii_names() -> None:
+    assert resolve_columns(ONLINE_RETAIL_II, ColumnsConfig(), "f") == ColumnMapping(
+        customer="Customer ID",
+        date="InvoiceDate",
+        invoice="Invoice",
+        quantity="Quantity",
+        price="Price",
+    )
+
+
+def test_resolves_plain_order_table_with_amount() -> None:
+    mapping = resolve_columns(["customer_id", "order_date", "amount"], ColumnsConfig(), "f")
+    assert mapping == ColumnMapping(customer="customer_id", date="order_date", amount="amount")
+
+
+def test_messy_headers_match_ignoring_case_spaces_and_bom() -> None:
+    cols = ["\ufeffinvoice no", " Quantity ", "INVOICE_DATE", "unit price", "customer id"]
+    mapping = resolve_columns(cols, ColumnsConfig(), "f")
+    assert (mapping.invoice, mapping.customer, mapping.price) == (
+        "\ufeffinvoice no",
+        "customer id",
+        "unit price",
+    )
+
+
+def test_explicit_column_missing_names_it_and_suggests() -> None:
+    with pytest.raises(UserError) as err:
+        resolve_columns(ONLINE_RETAIL, ColumnsConfig(customer="CustomerId2"), "orders.csv")
+    msg = str(err.value)
+    assert "'CustomerId2' (--customer-col) not found" in msg
+    assert "Did you mean 'CustomerID'?" in msg and "orders.csv" in msg
+
+
+def test_missing_money_columns_say_what_to_do() -> None:
+    with pytest.raises(UserError, match=r"no price column found.*--amount-col"):
+        resolve_columns(["CustomerID", "InvoiceDate", "Quantity"], ColumnsConfig(), "f")
+    with pytest.raises(UserError, match=r"no customer column found.*--customer-col"):
+        resolve_columns(["InvoiceDate", "amount"], ColumnsConfig(), "f")
+
+
+def test_format_from_content_not_name(tmp_path: Path, tiny_csv: Path, real_parquet: Path) -> None:
+    disguised = tmp_path / "orders.xlsx"
+    disguised.write_bytes(tiny_csv.read_bytes())
+    assert detect_format(disguised) == "csv"
+    assert detect_format(real_parquet) == "parquet"
+    con = duckdb.connect()
+    loaded = load_orders(con, disguised, ColumnsConfig(), CsvConfig())
+    assert loaded.format == "csv"
+    assert con.execute("SELECT count(*) FROM orders_raw").fetchone() == (12,)
+
+
+def _count_and_sum(path: Path, csv: CsvConfig) -> tuple[int, float]:
+    con = duckdb.connect()
+    load_orders(con, path, ColumnsConfig(), csv)
+    row = con.execute('SELECT count(*), sum(CAST("Quantity" AS DOUBLE)) FROM orders_raw').fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1])
+
+
+def test_gzip_semicolon_and_cp1252(tmp_path: Path, tiny_csv: Path) -> None:
+    gz = tmp_path / "orders.csv.gz"
+    gz.write_bytes(gzip.compress(tiny_csv.read_bytes()))
+    assert _count_and_sum(gz, CsvConfig()) == (12, 9.0)
+    frame = pd.read_csv(tiny_csv, dtype=str)
+    frame["Description"] = "Café crème £"
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes(frame.to_csv(sep=";", index=False).encode("cp1252"))
+    assert _count_and_sum(semi, CsvConfig(encoding="cp1252")) == (12, 9.0)
+    assert _count_and_sum(semi, CsvConfig(encoding="cp1252", delimiter=";")) == (12, 9.0)
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        load_orders(duckdb.connect(), tmp_path / "nope.csv", ColumnsConfig(), CsvConfig())
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(UserError, match="is empty"):
+        load_orders(duckdb.connect(), empty, ColumnsConfig(), CsvConfig())
+
+
+def test_corrupt_workbook_is_a_user_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(UserError, match="cannot be read as an Excel workbook"):
+        load_orders(duckdb.connect(), bad, ColumnsConfig(), CsvConfig())
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "a.txt"
+    atomic_write_text(target, "one\n")
+    atomic_write_text(target, "two\n")
+    assert target.read_text() == "two\n"
+    assert [p.name for p in target.parent.iterdir()] == ["a.txt"]

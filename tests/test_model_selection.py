@@ -1,0 +1,54 @@
+import numpy as np
+import pandas as pd
+from sklearn.metrics import silhouette_score
+
+from custseg.model_selection import choose_k, score_k_range
+
+
+def _table(rows: list[tuple[int, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["k", "silhouette", "davies_bouldin"])
+
+
+def test_rule_prefers_best_combined_rank_inside_business_range() -> None:
+    table = _table(
+        [
+            (2, 0.60, 0.50),  # best on both, but outside 3..8
+            (3, 0.40, 0.90),  # ranks: sil 1, db 3 -> 4
+            (4, 0.38, 0.70),  # sil 2, db 1 -> 3  <- chosen
+            (5, 0.30, 0.80),  # sil 3, db 2 -> 5
+            (9, 0.50, 0.60),  # outside
+        ]
+    )
+    k, reason = choose_k(table)
+    assert k == 4
+    assert "k=4 has silhouette 0.380 (rank 2) and Davies-Bouldin 0.700 (rank 1)" in reason
+    assert "silhouette alone would pick k=2" in reason
+
+
+def test_rule_tie_goes_to_higher_silhouette_then_smaller_k() -> None:
+    table = _table([(3, 0.40, 0.80), (4, 0.35, 0.70), (5, 0.30, 0.90)])
+    # 3: 1 + 2 = 3; 4: 2 + 1 = 3 -> tie, higher silhouette wins.
+    assert choose_k(table)[0] == 3
+    same = _table([(3, 0.40, 0.80), (4, 0.40, 0.80)])
+    assert choose_k(same)[0] == 3
+
+
+def test_rule_falls_back_to_whole_range() -> None:
+    table = _table([(2, 0.5, 0.9), (9, 0.6, 0.5), (10, 0.4, 0.4)])
+    assert choose_k(table, business_min=3, business_max=8)[0] == 9
+
+
+def test_score_table_matches_sklearn_and_samples_above_threshold() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0, 0], [5, 5, 5], [0, 5, 0]])
+    x = np.concatenate([c + rng.normal(size=(100, 3)) for c in centres])
+    sel = score_k_range(x, [2, 3, 4], seed=0, n_init=10, silhouette_max_exact=1000)
+    assert list(sel.table["k"]) == [2, 3, 4]
+    assert sel.silhouette_sample_size == 300
+    exact = silhouette_score(x, sel.models[3].labels_)
+    assert sel.table.loc[1, "silhouette"] == exact
+    assert sel.table["silhouette"].idxmax() == 1  # k=3 is the true structure
+    assert not sel.table["chosen"].any()
+    sampled = score_k_range(x, [3], seed=0, n_init=10, silhouette_max_exact=100)
+    assert sampled.silhouette_sample_size == 100
+    assert abs(sampled.table.loc[0, "silhouette"] - exact) < 0.05

@@ -1,0 +1,130 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.clustering import SegmentModel
+from custseg.config import load_settings
+from custseg.errors import UserError
+from custseg.pipeline import OUTPUT_FILES, segment, write_outputs
+
+
+@pytest.fixture(scope="module")
+def outputs(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    write_outputs(segment(synthetic, load_settings(None, {})), out)
+    return out
+
+
+def test_every_output_file_and_its_layout(outputs: Path) -> None:
+    assert sorted(p.name for p in outputs.iterdir()) == sorted(OUTPUT_FILES)
+    customers = pd.read_csv(outputs / "customers.csv", dtype={"customer_id": str})
+    assert list(customers.columns) == [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "cluster",
+        "persona",
+    ]
+    assert customers["customer_id"].is_unique
+    assert list(customers["customer_id"]) == sorted(customers["customer_id"], key=int)
+    parquet = pd.read_parquet(outputs / "customers.parquet")
+    pd.testing.assert_frame_equal(parquet, customers, check_dtype=False)
+
+    segments = pd.read_csv(outputs / "segments.csv")
+    assert list(segments.columns) == [
+        "cluster",
+        "persona",
+        "description",
+        "action",
+        "customers",
+        "share",
+        "recency_days_mean",
+        "frequency_mean",
+        "monetary_mean",
+        "revenue",
+        "revenue_share",
+    ]
+    counts = customers.groupby("cluster").size()
+    assert segments.set_index("cluster")["customers"].to_dict() == counts.to_dict()
+    assert segments["persona"].is_unique
+    assert (
+        abs(segments["share"].sum() - 1) < 1e-3 and abs(segments["revenue_share"].sum() - 1) < 1e-3
+    )
+    assert segments.loc[0, "persona"] == "Champions"
+    monetary_mean = customers.groupby("cluster")["monetary"].mean().round(2)
+    assert np.allclose(segments.set_index("cluster")["monetary_mean"], monetary_mean)
+
+    k_table = pd.read_csv(outputs / "k_selection.csv")
+    assert list(k_table.columns) == [
+        "k",
+        "inertia",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "chosen",
+    ]
+    assert list(k_table["k"]) == list(range(2, 11))
+    model = json.loads((outputs / "model.json").read_text())
+    assert k_table.loc[k_table["chosen"], "k"].tolist() == [model["k"]] == [len(segments)]
+    assert model["k_selection"]["reason"].startswith("Among k in the business range 3..8")
+
+
+def test_data_quality_accounts_for_every_row(outputs: Path, synthetic: Path) -> None:
+    quality = json.loads((outputs / "data_quality.json").read_text())
+    raw = pd.read_parquet(synthetic)
+    assert quality["rows_read"] == len(raw)
+    assert quality["rows_kept"] + sum(quality["dropped"].values()) == len(raw)
+    assert quality["dropped"]["missing_customer_id"] == int(raw["CustomerID"].isna().sum())
+    assert quality["dropped"]["cancelled_invoice"] == int(
+        (raw["CustomerID"].notna() & raw["InvoiceNo"].str.startswith("C")).sum()
+    )
+    assert quality["input"]["sha256"] and quality["input"]["format"] == "parquet"
+    assert quality["customers"] == len(pd.read_csv(outputs / "customers.csv"))
+
+
+def test_model_json_scores_customers_like_the_run(outputs: Path) -> None:
+    model_record = json.loads((outputs / "model.json").read_text())
+    model = SegmentModel.from_dict(model_record)
+    customers = pd.read_csv(outputs / "customers.csv")
+    predicted = model.predict(customers[model_record["features"]].to_numpy(dtype=float))
+    assert (predicted == customers["cluster"].to_numpy()).all()
+    assert [model.personas[c] for c in predicted] == customers["persona"].tolist()
+
+
+def test_same_input_gives_byte_identical_outputs(
+    outputs: Path, synthetic: Path, tmp_path: Path
+) -> None:
+    write_outputs(segment(synthetic, load_settings(None, {})), tmp_path)
+    for name in OUTPUT_FILES:
+        if name != "run_log.json":
+            assert (tmp_path / name).read_bytes() == (outputs / name).read_bytes(), name
+
+
+def test_failed_write_leaves_folder_as_it_was(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = segment(synthetic, load_settings(None, {"model": {"k": 3}}))
+    (tmp_path / "segments.csv").write_text("previous run\n")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    with pytest.raises(UserError, match="No space left on device"):
+        write_outputs(result, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+    assert (tmp_path / "segments.csv").read_text() == "previous run\n"
+
+
+def test_fixed_k_and_too_large_k(synthetic: Path, tiny_csv: Path) -> None:
+    result = segment(synthetic, load_settings(None, {"model": {"k": 11, "k_max": 6}}))
+    assert result.model["k"] == 11 and len(result.segments) == 11
+    assert result.k_table["k"].tolist() == [2, 3, 4, 5, 6, 11]
+    with pytest.raises(
+        UserError, match=r"only 3 customer\(s\) left|--k 3 is not smaller than the 3 customers"
+    ):
+        segment(tiny_csv, load_settings(None, {"model": {"k": 3}}))

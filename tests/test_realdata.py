@@ -1,0 +1,102 @@
+"""The canonical figures of the UCI Online Retail data (../shared/data/README.md)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.config import load_settings
+from custseg.pipeline import segment
+
+pytestmark = pytest.mark.realdata
+
+CANONICAL_DROPPED = {
+    "missing_customer_id": 135_080,
+    "cancelled_invoice": 8_905,
+    "non_positive_quantity": 0,
+    "non_positive_price": 40,
+    "invalid_value": 0,
+    "after_as_of": 0,
+    "duplicate_row": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def parquet_run(real_parquet: Path):
+    return segment(real_parquet, load_settings(None, {}))
+
+
+def _check_canonical(quality: dict) -> None:
+    assert quality["rows_read"] == 541_909
+    assert quality["rows_kept"] == 397_884
+    assert quality["dropped"] == CANONICAL_DROPPED
+    assert quality["customers"] == 4_338
+    assert quality["orders"] == 18_532
+    assert quality["revenue"] == 8_911_407.904
+    assert quality["last_purchase"] == "2011-12-09T12:50:00"
+    assert quality["as_of"] == "2011-12-10T12:50:00"
+
+
+def test_canonical_figures_from_parquet(parquet_run) -> None:
+    _check_canonical(parquet_run.quality)
+
+
+def test_canonical_figures_from_the_workbook(real_xlsx: Path) -> None:
+    result = segment(real_xlsx, load_settings(None, {}))
+    _check_canonical(result.quality)
+    assert result.quality["input"]["format"] == "xlsx"
+
+
+def test_duplicates_when_asked(real_parquet: Path) -> None:
+    result = segment(
+        real_parquet,
+        load_settings(None, {"cleaning": {"drop_duplicates": True}, "model": {"k": 4, "k_max": 4}}),
+    )
+    assert result.quality["dropped"]["duplicate_row"] == 5_192
+    assert result.quality["rows_kept"] == 392_692
+
+
+def test_rfm_equals_an_independent_pandas_computation(real_parquet: Path, parquet_run) -> None:
+    raw = pd.read_parquet(real_parquet)
+    kept = raw[
+        raw["CustomerID"].notna()
+        & ~raw["InvoiceNo"].astype(str).str.startswith("C")
+        & (raw["Quantity"] > 0)
+        & (raw["UnitPrice"] > 0)
+    ].copy()
+    as_of = kept["InvoiceDate"].max() + pd.Timedelta(days=1)
+    kept["amount"] = kept["Quantity"] * kept["UnitPrice"]
+    expected = kept.groupby("CustomerID").agg(
+        last=("InvoiceDate", "max"), frequency=("InvoiceNo", "nunique"), monetary=("amount", "sum")
+    )
+    expected["recency_days"] = ((as_of - expected["last"]) // pd.Timedelta(days=1)).astype("int64")
+    expected.index = expected.index.astype("int64").astype(str)
+    ours = parquet_run.customers.set_index("customer_id")
+    assert list(ours.index) == list(expected.index)
+    assert (ours["recency_days"] == expected["recency_days"]).all()
+    assert (ours["frequency"] == expected["frequency"]).all()
+    np.testing.assert_allclose(ours["monetary"], expected["monetary"], rtol=1e-9, atol=1e-6)
+    # Calendar-day counting would differ for 2,269 customers: the floor matters.
+    calendar = (as_of.normalize() - expected["last"].dt.normalize()).dt.days
+    assert int((calendar != expected["recency_days"]).sum()) == 2_269
+
+
+def test_k_table_matches_the_known_scores(parquet_run) -> None:
+    k2 = parquet_run.k_table.set_index("k").loc[2]
+    assert round(k2["silhouette"], 3) == 0.433
+    assert round(k2["davies_bouldin"], 3) == 0.892
+    chosen = parquet_run.k_table.loc[parquet_run.k_table["chosen"], "k"].tolist()
+    assert len(chosen) == 1 and 3 <= chosen[0] <= 8
+    assert parquet_run.segments.loc[0, "persona"] == "Champions"
+
+
+def test_personas_unchanged_when_rows_are_shuffled(
+    real_parquet: Path, parquet_run, tmp_path: Path
+) -> None:
+    raw = pd.read_parquet(real_parquet)
+    shuffled = tmp_path / "shuffled.parquet"
+    raw.sample(frac=1.0, random_state=7).to_parquet(shuffled, index=False)
+    again = segment(shuffled, load_settings(None, {}))
+    pd.testing.assert_frame_equal(again.customers, parquet_run.customers)
+    pd.testing.assert_frame_equal(again.segments, parquet_run.segments)

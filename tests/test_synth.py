@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from custseg.config import load_settings
+from custseg.errors import UserError
+from custseg.pipeline import segment
+from custseg.synth import LATENT_TYPES, generate_orders, truth_path, write_synthetic
+
+
+def test_default_synthetic_data_is_recovered(tmp_path: Path) -> None:
+    out = tmp_path / "orders.parquet"
+    write_synthetic(out, customers=4000, seed=0)
+    result = segment(out, load_settings(None, {}))
+    truth = pd.read_csv(truth_path(out), dtype=str)
+    merged = result.customers.merge(truth, on="customer_id", how="inner")
+    assert len(merged) == len(result.customers)
+    assert adjusted_rand_score(merged["segment"], merged["cluster"]) >= 0.8
+    assert result.model["k"] == len(LATENT_TYPES)
+
+
+def test_lines_have_the_online_retail_layout_and_noise() -> None:
+    lines, truth = generate_orders(500, seed=1)
+    assert list(lines.columns) == [
+        "InvoiceNo",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "UnitPrice",
+        "CustomerID",
+        "Country",
+    ]
+    assert lines["CustomerID"].isna().sum() > 0
+    assert lines["InvoiceNo"].str.startswith("C").sum() > 0
+    assert ((lines["Quantity"] < 0) & ~lines["InvoiceNo"].str.startswith("C")).sum() > 0
+    assert (lines["UnitPrice"] == 0).sum() > 0
+    assert sorted(truth["segment"].unique()) == sorted(t.name for t in LATENT_TYPES)
+    assert len(truth) == 500 and truth["customer_id"].is_unique
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv.gz"
+    write_synthetic(a, customers=50, seed=4)
+    write_synthetic(b, customers=50, seed=4)
+    assert pd.read_csv(a).equals(pd.read_csv(b))
+    assert truth_path(b) == tmp_path / "b_truth.csv"
+    assert truth_path(a).read_bytes() == truth_path(b).read_bytes()
+
+
+def test_bad_extension() -> None:
+    with pytest.raises(UserError, match=r"use a \.parquet, \.csv or \.csv\.gz"):
+        write_synthetic(Path("x.xlsx"), customers=20)
