@@ -71,3 +71,23 @@ def test_no_rows_left_is_one_clear_error(tmp_path: Path) -> None:
         match=r"0 valid purchases .* 3 rows \(1 missing customer id, 2 cancelled invoice\)",
     ):
         _clean(path)
+
+
+def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "messy.csv"
+    path.write_text(
+        "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        "1,2,2011-01-01 10:00:00,1.5,7\n"
+        "2,N/A,2011-01-01 10:00:00,1.5,7\n"
+        "3,1,not a date,1.5,7\n"
+        "4,1,2011-01-02 10:00:00,£6.95,7\n"
+        "5,1,2011-01-02 10:00:00,inf,7\n"
+        "6,1,2011-01-02 10:00:00,1e308,7\n",
+        encoding="utf-8",
+    )
+    con, result = _clean(path)
+    # 1e308 is finite but far beyond any purchase: invalid too.
+    assert result.dropped["invalid_value"] == 5
+    assert result.rows_kept == 1
+    amounts = [r[0] for r in con.execute("SELECT cs_amount FROM orders_kept").fetchall()]
+    assert amounts == [3.0]

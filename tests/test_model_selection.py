@@ -52,3 +52,11 @@ def test_score_table_matches_sklearn_and_samples_above_threshold() -> None:
     sampled = score_k_range(x, [3], seed=0, n_init=10, silhouette_max_exact=100)
     assert sampled.silhouette_sample_size == 100
     assert abs(sampled.table.loc[0, "silhouette"] - exact) < 0.05
+
+
+def test_fallback_is_said() -> None:
+    k, reason = choose_k(_table([(2, 0.5, 0.9)]))
+    assert k == 2
+    assert reason.startswith(
+        "No scored k lies in the business range 3..8. Among k in the range 2..2"
+    )

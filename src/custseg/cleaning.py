@@ -15,7 +15,11 @@ import duckdb
 from custseg.errors import UserError
 from custseg.io import ColumnMapping, sql_ident, sql_literal
 
-__all__ = ["RULES", "CleaningResult", "Rule", "clean_orders", "staging_sql"]
+__all__ = ["MAX_LINE_AMOUNT", "RULES", "CleaningResult", "Rule", "clean_orders", "staging_sql"]
+
+#: A line amount (or quantity) at or above this is not a real purchase; it is counted as
+#: invalid, which also keeps exact decimal sums far from overflow.
+MAX_LINE_AMOUNT = 1e15
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cancelled_invoice", "invoice id starts with 'C' (a cancellation)"),
     Rule("non_positive_quantity", "quantity <= 0 (a return or an error)"),
     Rule("non_positive_price", "unit price <= 0, or line amount <= 0 when amounts are used"),
-    Rule("invalid_value", "date, quantity, price or amount missing or not a finite number"),
+    Rule(
+        "invalid_value",
+        "date, quantity, price or amount missing, not a finite number, or 1e15 or more",
+    ),
     Rule("after_as_of", "timestamp at or after the as-of date"),
     Rule("duplicate_row", "exact duplicate of an earlier row (only with --drop-duplicates)"),
 )
@@ -120,7 +127,7 @@ def staging_sql(
 
 
 def _finite(expr: str) -> str:
-    return f"({expr} IS NOT NULL AND isfinite({expr}))"
+    return f"({expr} IS NOT NULL AND isfinite({expr}) AND abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
 
 
 def reason_sql(mapping: ColumnMapping) -> str:

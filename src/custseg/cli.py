@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +55,17 @@ def _user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         _err.print("interrupted; no output was changed.")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a bug, not the user's fault: one line, unless debugging
+        if os.environ.get("CUSTSEG_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {first}. No output was changed; "
+            "rerun with CUSTSEG_DEBUG=1 for the traceback and report it.",
+            soft_wrap=True,
+            markup=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @contextmanager

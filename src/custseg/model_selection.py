@@ -121,9 +121,11 @@ def choose_k(
     """
     inside = table[(table["k"] >= business_min) & (table["k"] <= business_max)]
     lo, hi = business_min, business_max
+    note = ""
     if inside.empty:
         inside = table
         lo, hi = int(table["k"].min()), int(table["k"].max())
+        note = f"No scored k lies in the business range {business_min}..{business_max}. "
     ranked = inside.assign(
         sil_rank=inside["silhouette"].rank(ascending=False, method="min"),
         db_rank=inside["davies_bouldin"].rank(ascending=True, method="min"),
@@ -135,15 +137,21 @@ def choose_k(
     k = int(best["k"])
     overall = table.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]
     reason = (
-        AUTO_RULE.format(lo=lo, hi=hi)
+        note
+        + AUTO_RULE.format(lo=lo, hi=hi).replace(
+            "the business range", "the range" if note else "the business range"
+        )
         + f" k={k} has silhouette {best['silhouette']:.3f} (rank {int(best['sil_rank'])}) and "
         f"Davies-Bouldin {best['davies_bouldin']:.3f} (rank {int(best['db_rank'])})."
     )
     if int(overall["k"]) != k:
         reason += (
             f" Over the whole range the silhouette alone would pick k={int(overall['k'])} "
-            f"({overall['silhouette']:.3f}), too few segments to act on."
-            if int(overall["k"]) < lo
-            else f" Over the whole range the silhouette alone would pick k={int(overall['k'])}."
+            f"({overall['silhouette']:.3f}), "
+            + (
+                "too few segments to act on."
+                if int(overall["k"]) < lo
+                else "more than a team can act on."
+            )
         )
     return k, reason

@@ -232,7 +232,10 @@ def segment(
     con = duckdb.connect()
     source = str(input_path)
     with timer.stage("ingest") as notes:
+        # Reading a workbook takes seconds and reports no progress of its own: show a timer.
+        done = timer.progress(f"reading {input_path.name}", 1)
         loaded = load_orders(con, input_path, settings.columns, settings.csv)
+        done(1)
         types = dict(
             con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
         )
