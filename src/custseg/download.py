@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -34,17 +36,21 @@ MAX_MEMBER_BYTES = 200 * 1024 * 1024
 
 
 def _fetch(url: str, target: Path, timeout: float) -> None:
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https", "file"}:
+        raise UserError(f"--url {url!r} is not a URL; give one starting with https:// or http://.")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as fh:
             shutil.copyfileobj(response, fh, 1 << 20)
     except urllib.error.HTTPError as exc:
         raise UserError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}.") from exc
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise UserError(f"Cannot download {url} ({reason}); the network may be offline.") from exc
 
 
-def check_workbook(path: Path, expected_rows: int | None = EXPECTED_ROWS) -> int:
+def check_workbook(
+    path: Path, expected_rows: int | None = EXPECTED_ROWS, label: str | None = None
+) -> int:
     """Check that ``path`` is the Online Retail workbook; return its number of data rows.
 
     Parameters
@@ -53,6 +59,8 @@ def check_workbook(path: Path, expected_rows: int | None = EXPECTED_ROWS) -> int
         An .xlsx file.
     expected_rows : int or None
         Required number of data rows; ``None`` accepts any.
+    label : str, optional
+        How to name the workbook in messages (default: its path).
 
     Returns
     -------
@@ -66,26 +74,33 @@ def check_workbook(path: Path, expected_rows: int | None = EXPECTED_ROWS) -> int
     """
     import fastexcel
 
+    name = label or str(path)
     try:
         reader = fastexcel.read_excel(str(path))
+        sheets = list(reader.sheet_names)
     except Exception as exc:
-        raise UserError(f"{path}: not a readable Excel workbook ({exc}).") from exc
-    if SHEET not in reader.sheet_names:
+        raise UserError(f"{name}: not a readable Excel workbook ({exc}).") from exc
+    if SHEET not in sheets:
         raise UserError(
-            f"{path}: has no sheet {SHEET!r} (sheets: {reader.sheet_names}); "
+            f"{name}: has no sheet {SHEET!r} (sheets: {sheets}); "
             "it is not the Online Retail workbook."
         )
-    sheet = reader.load_sheet(SHEET, use_columns=[0])
-    columns = [c.name for c in reader.load_sheet(SHEET, n_rows=1).available_columns()]
-    if tuple(columns) != EXPECTED_COLUMNS:
-        raise UserError(
-            f"{path}: columns {columns} differ from the Online Retail layout "
-            f"{list(EXPECTED_COLUMNS)}."
-        )
-    rows = int(sheet.height)
+    try:
+        sheet = reader.load_sheet(SHEET, n_rows=1)
+        columns = [c.name for c in sheet.available_columns()]
+        if tuple(columns) != EXPECTED_COLUMNS:
+            raise UserError(
+                f"{name}: columns {columns} differ from the Online Retail layout "
+                f"{list(EXPECTED_COLUMNS)}."
+            )
+        rows = int(sheet.total_height)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{name}: the sheet {SHEET!r} cannot be read ({exc}).") from exc
     if expected_rows is not None and rows != expected_rows:
         raise UserError(
-            f"{path}: has {rows:,} rows, expected {expected_rows:,}; "
+            f"{name}: has {rows:,} rows, expected {expected_rows:,}; "
             "the download may be incomplete or a different version."
         )
     return rows
@@ -150,6 +165,6 @@ def fetch_online_retail(
                 f"The file from {url} is not a valid zip ({exc}); "
                 "the download may be truncated, try again."
             ) from exc
-        rows = check_workbook(extracted, expected_rows)
+        rows = check_workbook(extracted, expected_rows, label=f"{MEMBER!r} from {url}")
         os.replace(extracted, dest)
     return rows
