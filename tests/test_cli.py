@@ -179,3 +179,21 @@ def test_unexpected_failure_is_one_line_exit_1(
     assert "internal error: RuntimeError: disk on fire. No output was changed" in result.stderr
     assert "second line" not in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_bars_in_a_terminal(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import custseg.cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(custseg.cli, "_err", Console(file=screen, force_terminal=True, width=120))
+    result = _run("run", str(synthetic), "--out", str(tmp_path), "--k-max", "5")
+    assert result.exit_code == 0, result.output
+    text = screen.getvalue()
+    assert "K-Means for k=2..5" in text and "reading orders.parquet" in text
+    assert "k-select scored k=2..5; k=4 chosen by the auto rule" in text

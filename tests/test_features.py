@@ -2,9 +2,11 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from custseg.cleaning import clean_orders, staging_sql
 from custseg.config import ColumnsConfig, CsvConfig
+from custseg.errors import UserError
 from custseg.features import rfm_sql, rfm_table
 from custseg.io import load_orders
 
@@ -69,3 +71,86 @@ def test_rfm_sql_is_portable_text() -> None:
     sql = rfm_sql(dt.datetime(2011, 12, 10, 12, 50), has_invoice=True)
     assert "extract(DAY FROM (TIMESTAMP '2011-12-10 12:50:00' - max(cs_ts)))" in sql
     assert "date_diff" not in sql and "epoch" not in sql
+
+
+def test_day_first_dates_decimal_comma_and_semicolons(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "Invoice;Customer ID;InvoiceDate;Quantity;Price\n"
+        "1;7;03/02/2011 10:00;2;1,25\n"
+        "2;7;12/02/2011 09:30;1;10,5\n"
+        "3;8;13/01/2011 10:00;4;0,5\n"
+        "4;9;01/01/2011 10:00;1;1000\n",
+        encoding="utf-8",
+    )
+    from custseg.config import load_settings
+    from custseg.pipeline import segment
+
+    settings = load_settings(
+        None,
+        {"csv": {"date_format": "%d/%m/%Y %H:%M", "decimal": ","}, "model": {"k": 2, "k_max": 2}},
+    )
+    result = segment(path, settings)
+    # as_of = 13 Feb 2011 09:30; customer 8's last purchase was 13 Jan 10:00: 30 days 23.5 h.
+    assert result.quality["as_of"] == "2011-02-13T09:30:00"
+    assert result.customers[["customer_id", "recency_days", "frequency", "monetary"]].to_dict(
+        "records"
+    ) == [
+        {"customer_id": "7", "recency_days": 1, "frequency": 2, "monetary": 13.0},
+        {"customer_id": "8", "recency_days": 30, "frequency": 1, "monetary": 2.0},
+        {"customer_id": "9", "recency_days": 42, "frequency": 1, "monetary": 1000.0},
+    ]
+
+
+def test_workbook_sheet_and_online_retail_ii_names(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from custseg.config import load_settings
+    from custseg.pipeline import segment
+    from tests.xlsx import write_xlsx
+
+    header = [
+        "Invoice",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "Price",
+        "Customer ID",
+        "Country",
+    ]
+    rows = [
+        ["489434", "85048", "x", 12, dt.datetime(2010, 1, 1, 7, 45), 6.95, 13085.0, "UK"],
+        ["489435", "22350", "y", 6, dt.datetime(2010, 1, 3, 8, 0), 2.55, 13085.0, "UK"],
+        ["C489449", "22087", "z", -12, dt.datetime(2010, 1, 3, 9, 0), 2.55, 16321.0, "UK"],
+        ["489450", "22087", "z", 3, dt.datetime(2010, 1, 2, 9, 0), 2.0, 16321.0, "UK"],
+        ["489451", "22087", "z", 1, dt.datetime(2009, 12, 25, 9, 0), 4.0, 12000.0, "UK"],
+    ]
+    path = tmp_path / "ii.xlsx"
+    write_xlsx(path, {"Notes": [["hello"]], "Year 2009-2010": [header, *rows]})
+    result = segment(
+        path,
+        load_settings(
+            None, {"columns": {"sheet": "Year 2009-2010"}, "model": {"k": 2, "k_max": 2}}
+        ),
+    )
+    assert result.quality["input"]["reader_options"] == {"sheet": "Year 2009-2010"}
+    assert result.quality["dropped"]["cancelled_invoice"] == 1
+    # Float ids from Excel become "13085"; as_of = 2010-01-04 08:00.
+    assert result.customers[["customer_id", "recency_days", "frequency", "monetary"]].to_dict(
+        "records"
+    ) == [
+        {"customer_id": "12000", "recency_days": 9, "frequency": 1, "monetary": 4.0},
+        {
+            "customer_id": "13085",
+            "recency_days": 1,
+            "frequency": 2,
+            "monetary": 12 * 6.95 + 6 * 2.55,
+        },
+        {"customer_id": "16321", "recency_days": 1, "frequency": 1, "monetary": 6.0},
+    ]
+    with pytest.raises(
+        UserError,
+        match=r"no sheet named 'Sheet9' \(--sheet\); the sheets are 'Notes', 'Year 2009-2010'",
+    ):
+        segment(path, load_settings(None, {"columns": {"sheet": "Sheet9"}}))

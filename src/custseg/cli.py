@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,10 +34,17 @@ if not _out.is_terminal:  # pipes and files: wide enough that no persona name is
 EXIT_USER_ERROR = 2
 
 
+class _ConsoleHandler(logging.Handler):
+    """Log through the rich console, so lines print above any live progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _err.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+
+
 def _setup_logging(quiet: bool) -> None:
     logger = logging.getLogger("custseg")
     logger.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _ConsoleHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
@@ -84,7 +90,13 @@ def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int
 
         def factory(description: str, total: int) -> Callable[[int], None]:
             task = bars.add_task(description, total=total)
-            return lambda n: bars.advance(task, n)
+
+            def advance(n: int) -> None:
+                bars.advance(task, n)
+                if any(t.id == task and t.finished for t in bars.tasks):  # leave no finished bar
+                    bars.remove_task(task)
+
+            return advance
 
         yield factory
 

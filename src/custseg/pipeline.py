@@ -299,7 +299,12 @@ def segment(
         else:
             k, reason = int(cfg.k), f"k={cfg.k} was set by the user (--k)."
         table.loc[table["k"] == k, "chosen"] = True
-        notes.append(f"k={k}: {reason}")
+        best = table.loc[table["k"] == k].iloc[0]
+        notes.append(
+            f"scored k={ks[0]}..{ks[-1]}; k={k} "
+            + ("chosen by the auto rule" if cfg.k == "auto" else "set by --k")
+            + f" (silhouette {best['silhouette']:.3f}, Davies-Bouldin {best['davies_bouldin']:.3f})"
+        )
     with timer.stage("segment") as notes:
         centroids, labels, inertia = relabel(selection.models[k], scaled)
         names = assign_personas(centroids)
