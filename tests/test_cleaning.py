@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 from custseg.cleaning import RULES, clean_orders, staging_sql
-from custseg.config import ColumnsConfig, CsvConfig
+from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig
 from custseg.errors import UserError
 from custseg.io import load_orders
 
@@ -42,7 +42,7 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
 
 
 def test_drop_duplicates_counts_one_row(tiny_csv: Path) -> None:
-    _, result = _clean(tiny_csv, drop_duplicates=True)
+    _, result = _clean(tiny_csv, switches=CleaningConfig(drop_duplicates=True))
     assert result.rows_kept == 5
     assert result.dropped["duplicate_row"] == 1
 

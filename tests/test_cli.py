@@ -197,3 +197,20 @@ def test_progress_bars_in_a_terminal(
     text = screen.getvalue()
     assert "K-Means for k=2..5" in text and "reading orders.parquet" in text
     assert "k-select scored k=2..5; k=4 chosen by the auto rule" in text
+
+
+def test_kept_returns_that_make_spend_negative_are_refused(tiny_csv: Path, tmp_path: Path) -> None:
+    result = _run("run", str(tiny_csv), "--out", str(tmp_path), "--keep-returns", "--k", "2")
+    assert result.exit_code == 2
+    assert "1 customer(s) have a total spend <= 0 (e.g. customer 4: -8)" in result.stderr
+
+
+def test_rule_switches_are_applied_and_recorded(tiny_csv: Path, tmp_path: Path) -> None:
+    result = _run(
+        "run", str(tiny_csv), "--out", str(tmp_path), "--keep-non-positive-price", "--k", "2"
+    )
+    assert result.exit_code == 0, result.output
+    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    # 1007 (price 0, customer 3) is now kept: 7 rows.
+    assert quality["rows_kept"] == 7 and quality["dropped"]["non_positive_price"] == 0
+    assert {r["reason"]: r["applied"] for r in quality["rules"]}["non_positive_price"] is False

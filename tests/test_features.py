@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 from custseg.cleaning import clean_orders, staging_sql
-from custseg.config import ColumnsConfig, CsvConfig
+from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig
 from custseg.errors import UserError
 from custseg.features import rfm_sql, rfm_table
 from custseg.io import load_orders
@@ -34,7 +34,7 @@ def test_rfm_hand_computed(tiny_csv: Path) -> None:
 
 
 def test_rfm_without_duplicates(tiny_csv: Path) -> None:
-    table = _rfm(tiny_csv, drop_duplicates=True)
+    table = _rfm(tiny_csv, switches=CleaningConfig(drop_duplicates=True))
     assert table.set_index("customer_id")["monetary"].to_dict() == {"1": 18.0, "2": 7.5, "3": 8.0}
 
 

@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from custseg.config import CleaningConfig
 from custseg.errors import UserError
 from custseg.io import ColumnMapping, sql_ident, sql_literal
 
-__all__ = ["MAX_LINE_AMOUNT", "RULES", "CleaningResult", "Rule", "clean_orders", "staging_sql"]
+__all__ = [
+    "MAX_LINE_AMOUNT",
+    "RULES",
+    "CleaningResult",
+    "Rule",
+    "applied_rules",
+    "clean_orders",
+    "reason_sql",
+    "staging_sql",
+]
 
 #: A line amount (or quantity) at or above this is not a real purchase; it is counted as
 #: invalid, which also keeps exact decimal sums far from overflow.
@@ -130,7 +140,7 @@ def _finite(expr: str) -> str:
     return f"({expr} IS NOT NULL AND isfinite({expr}) AND abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
 
 
-def reason_sql(mapping: ColumnMapping) -> str:
+def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -> str:
     """Build the CASE expression naming the first base rule (up to ``invalid_value``) a row breaks.
 
     Parameters
@@ -138,26 +148,55 @@ def reason_sql(mapping: ColumnMapping) -> str:
     mapping : ColumnMapping
         Decides which rules apply (no invoice column: no cancellation rule; amounts: no
         price rule on unit prices).
+    switches : CleaningConfig, optional
+        Optional rules turned off; default: all on.
 
     Returns
     -------
     str
         A SQL expression over the ``cs_*`` columns, NULL for a row no base rule drops.
     """
+    on = applied_rules(mapping, switches or CleaningConfig())
     whens = ["WHEN cs_customer IS NULL THEN 'missing_customer_id'"]
-    if mapping.invoice is not None:
+    if on["cancelled_invoice"]:
         whens.append("WHEN cs_invoice LIKE 'C%' THEN 'cancelled_invoice'")
-    if mapping.quantity is not None:
+    if on["non_positive_quantity"]:
         whens.append("WHEN cs_quantity <= 0 THEN 'non_positive_quantity'")
-    if mapping.amount is not None:
-        whens.append("WHEN cs_amount <= 0 THEN 'non_positive_price'")
-    else:
-        whens.append("WHEN cs_price <= 0 THEN 'non_positive_price'")
+    if on["non_positive_price"]:
+        column = "cs_amount" if mapping.amount is not None else "cs_price"
+        whens.append(f"WHEN {column} <= 0 THEN 'non_positive_price'")
     valid = [_finite("cs_amount"), "cs_ts IS NOT NULL"]
     if mapping.quantity is not None:
         valid.append(_finite("cs_quantity"))
     whens.append(f"WHEN NOT ({' AND '.join(valid)}) THEN 'invalid_value'")
     return "CASE " + " ".join(whens) + " END"
+
+
+def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str, bool]:
+    """Return whether each rule of :data:`RULES` runs, given the columns and the switches.
+
+    Parameters
+    ----------
+    mapping : ColumnMapping
+        Rules on absent columns do not run (no invoice column: no cancellation rule).
+    switches : CleaningConfig
+        The optional rules turned on or off.
+
+    Returns
+    -------
+    dict
+        Rule reason -> applied, in rule order.
+    """
+    return {
+        "missing_customer_id": True,
+        "cancelled_invoice": mapping.invoice is not None and switches.drop_cancelled,
+        "non_positive_quantity": mapping.quantity is not None
+        and switches.drop_non_positive_quantity,
+        "non_positive_price": switches.drop_non_positive_price,
+        "invalid_value": True,
+        "after_as_of": True,
+        "duplicate_row": switches.drop_duplicates,
+    }
 
 
 @dataclass(frozen=True)
@@ -192,7 +231,7 @@ def clean_orders(
     columns: list[str],
     *,
     as_of: dt.datetime | None = None,
-    drop_duplicates: bool = False,
+    switches: CleaningConfig | None = None,
     source: str = "input",
 ) -> CleaningResult:
     """Flag every row of ``orders_staged`` and create the view ``orders_kept``.
@@ -207,8 +246,9 @@ def clean_orders(
         The input's own columns: rows equal on all of them are exact duplicates.
     as_of : datetime, optional
         Reference date; rows at or after it are dropped. Default: last kept timestamp + 1 day.
-    drop_duplicates : bool
-        Drop exact duplicate rows (keeping the first of each group).
+    switches : CleaningConfig, optional
+        The optional rules to run (default: all but duplicates); duplicates keep the first
+        row of each group.
     source : str
         The input's name, for error messages.
 
@@ -222,8 +262,9 @@ def clean_orders(
     UserError
         If no row is left.
     """
+    switches = switches or CleaningConfig()
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE orders_flagged AS SELECT *, {reason_sql(mapping)} "
+        f"CREATE OR REPLACE TEMP TABLE orders_flagged AS SELECT *, {reason_sql(mapping, switches)} "
         "AS cs_reason FROM orders_staged"
     )
     if as_of is None:
@@ -240,7 +281,7 @@ def clean_orders(
             "UPDATE orders_flagged SET cs_reason = 'after_as_of' "
             f"WHERE cs_reason IS NULL AND cs_ts >= TIMESTAMP '{as_of.isoformat(sep=' ')}'"
         )
-    if drop_duplicates:
+    if switches.drop_duplicates:
         keys = ", ".join(sql_ident(c) for c in columns)
         con.execute(
             "UPDATE orders_flagged SET cs_reason = 'duplicate_row' WHERE rowid IN ("
@@ -259,15 +300,7 @@ def clean_orders(
     rows_kept = int(counts.pop("", 0))
     dropped = {rule.reason: int(counts.get(rule.reason, 0)) for rule in RULES}
     rows_read = rows_kept + sum(dropped.values())
-    applied = {
-        "missing_customer_id": True,
-        "cancelled_invoice": mapping.invoice is not None,
-        "non_positive_quantity": mapping.quantity is not None,
-        "non_positive_price": True,
-        "invalid_value": True,
-        "after_as_of": True,
-        "duplicate_row": drop_duplicates,
-    }
+    applied = applied_rules(mapping, switches)
     rules: list[dict[str, object]] = [
         {"reason": r.reason, "description": r.description, "applied": applied[r.reason]}
         for r in RULES

@@ -176,6 +176,30 @@ def run(
     k_min: Annotated[int | None, Opt(help="Smallest k scored (default 2).")] = None,
     k_max: Annotated[int | None, Opt(help="Largest k scored (default 10).")] = None,
     seed: Annotated[int | None, Opt(help="Random seed (default 0).")] = None,
+    drop_cancelled: Annotated[
+        bool | None,
+        Opt(
+            "--drop-cancelled/--keep-cancelled",
+            help="Drop 'C' invoices (default: drop).",
+            show_default=False,
+        ),
+    ] = None,
+    drop_returns: Annotated[
+        bool | None,
+        Opt(
+            "--drop-returns/--keep-returns",
+            help="Drop quantity <= 0 lines (default: drop).",
+            show_default=False,
+        ),
+    ] = None,
+    drop_free: Annotated[
+        bool | None,
+        Opt(
+            "--drop-non-positive-price/--keep-non-positive-price",
+            help="Drop price (or amount) <= 0 lines (default: drop).",
+            show_default=False,
+        ),
+    ] = None,
     drop_duplicates: Annotated[
         bool | None,
         Opt(
@@ -207,7 +231,12 @@ def run(
             "encoding": encoding,
             "date_format": date_format,
         },
-        "cleaning": {"drop_duplicates": drop_duplicates},
+        "cleaning": {
+            "drop_cancelled": drop_cancelled,
+            "drop_non_positive_quantity": drop_returns,
+            "drop_non_positive_price": drop_free,
+            "drop_duplicates": drop_duplicates,
+        },
         "model": {"k": k, "k_min": k_min, "k_max": k_max, "seed": seed},
         "as_of": as_of,
     }

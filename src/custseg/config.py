@@ -69,8 +69,15 @@ class CsvConfig(_Strict):
 
 
 class CleaningConfig(_Strict):
-    """Optional cleaning rules (the mandatory ones always run)."""
+    """Which optional cleaning rules run.
 
+    Missing customer ids, invalid values and rows after the as-of date are always dropped:
+    such rows cannot be attributed or measured.
+    """
+
+    drop_cancelled: bool = True
+    drop_non_positive_quantity: bool = True
+    drop_non_positive_price: bool = True
     drop_duplicates: bool = False
 
 

@@ -257,7 +257,7 @@ def segment(
             loaded.mapping,
             loaded.columns,
             as_of=settings.as_of,
-            drop_duplicates=settings.cleaning.drop_duplicates,
+            switches=settings.cleaning,
             source=source,
         )
         dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
@@ -275,6 +275,14 @@ def segment(
         customers = rfm_table(con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None)
         notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
     con.close()
+    spent = customers["monetary"] <= 0
+    if spent.any():
+        example = customers.loc[spent].iloc[0]
+        raise UserError(
+            f"{source}: {int(spent.sum()):,} customer(s) have a total spend <= 0 (e.g. customer "
+            f"{example['customer_id']}: {example['monetary']:g}) because returns, cancellations "
+            "or zero prices are kept; turn those cleaning rules back on."
+        )
     ks = _k_values(settings, len(customers), source)
     with timer.stage("scale") as notes:
         scaler = LogStandardScaler()
@@ -363,7 +371,7 @@ def segment(
         "seed": cfg.seed,
         "as_of": as_of,
         "mapping": loaded.mapping.as_dict(),
-        "cleaning": {"drop_duplicates": settings.cleaning.drop_duplicates},
+        "cleaning": settings.cleaning.model_dump(),
         "settings": settings.model_dump(mode="json"),
         "versions": _versions(),
     }
