@@ -134,3 +134,29 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     atomic_write_text(target, "two\n")
     assert target.read_text() == "two\n"
     assert [p.name for p in target.parent.iterdir()] == ["a.txt"]
+
+
+def test_read_columns_and_suggestions(tmp_path: Path, tiny_csv: Path, real_parquet: Path) -> None:
+    from custseg.io import read_columns, suggest_columns
+    from tests.xlsx import write_xlsx
+
+    assert read_columns(tiny_csv) == ("csv", ONLINE_RETAIL, [])
+    assert read_columns(real_parquet) == ("parquet", ONLINE_RETAIL, [])
+    book = tmp_path / "b.xlsx"
+    write_xlsx(
+        book,
+        {
+            "Intro": [["note"], ["x"]],
+            "Orders": [ONLINE_RETAIL_II, ["1", "A", "d", 1, 2.0, 3.0, 4.0, "UK"]],
+        },
+    )
+    assert read_columns(book) == ("xlsx", ["note"], ["Intro", "Orders"])
+    assert read_columns(book, sheet="Orders") == ("xlsx", ONLINE_RETAIL_II, ["Intro", "Orders"])
+    assert suggest_columns(ONLINE_RETAIL_II) == {
+        "customer": "Customer ID",
+        "invoice": "Invoice",
+        "date": "InvoiceDate",
+        "quantity": "Quantity",
+        "price": "Price",
+        "amount": None,
+    }

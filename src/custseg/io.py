@@ -34,9 +34,11 @@ __all__ = [
     "detect_format",
     "file_sha256",
     "load_orders",
+    "read_columns",
     "resolve_columns",
     "sql_ident",
     "sql_literal",
+    "suggest_columns",
 ]
 
 InputFormat = Literal["xlsx", "csv", "parquet"]
@@ -124,6 +126,25 @@ def _missing_column(field: str, wanted: str | None, columns: list[str], source: 
     )
 
 
+def suggest_columns(columns: list[str]) -> dict[str, str | None]:
+    """Return the detected column of each field (``None`` where no known name matches).
+
+    Parameters
+    ----------
+    columns : list of str
+        The input's columns.
+
+    Returns
+    -------
+    dict
+        Field (customer, invoice, date, quantity, price, amount) -> column or None.
+    """
+    return {
+        field: next((h for c in names if (h := _find(columns, c)) is not None), None)
+        for field, names in COLUMN_CANDIDATES.items()
+    }
+
+
 def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
     """Match the configured (or well-known) field names to the file's columns.
 
@@ -147,19 +168,14 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
     UserError
         If a named column is absent, or no customer, date, or money column is found.
     """
-    chosen: dict[str, str | None] = {}
-    for field in ("customer", "invoice", "date", "quantity", "price", "amount"):
+    chosen = suggest_columns(columns)
+    for field in chosen:
         wanted = getattr(config, field)
         if wanted is not None:
             hit = _find(columns, wanted)
             if hit is None:
                 raise _missing_column(field, wanted, columns, source)
             chosen[field] = hit
-        else:
-            chosen[field] = next(
-                (h for c in COLUMN_CANDIDATES[field] if (h := _find(columns, c)) is not None),
-                None,
-            )
     for field in ("customer", "date"):
         if chosen[field] is None:
             raise _missing_column(field, None, columns, source)
@@ -317,41 +333,64 @@ def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
     return Path(tmp), options
 
 
+def _csv_args(real: Path, options: dict[str, str]) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    return f"{sql_literal(str(real))}, header=true, sample_size=-1" + (
+        f", {extra}" if extra else ""
+    )
+
+
+def _csv_columns(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> list[str]:
+    try:
+        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({args})").fetchall()]
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as CSV ({_first_line(exc)}).") from exc
+
+
 def _read_csv(
     con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, csv: CsvConfig
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
     real, options = _csv_options(path, csv)
-    base = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
-    base = f"{sql_literal(str(real))}, header=true, sample_size=-1" + (f", {base}" if base else "")
-    try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({base})").fetchall()]
-    except duckdb.Error as exc:
-        raise UserError(f"{path}: cannot be read as CSV ({_first_line(exc)}).") from exc
+    args = _csv_args(real, options)
+    names = _csv_columns(con, path, args)
     mapping = resolve_columns(names, columns, str(path))
     ids = [c for c in (mapping.customer, mapping.invoice) if c is not None]
     types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in ids) + "}"
     con.execute(
-        f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({base}, types={types})"
+        f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({args}, types={types})"
     )
     return names, mapping, {k: v.strip("'") for k, v in options.items()}
 
 
-def _read_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
-) -> tuple[list[str], ColumnMapping, dict[str, str]]:
+def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
         con.execute(
             "CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM "
             f"read_parquet({sql_literal(str(path))})"
         )
-        names = [r[0] for r in con.execute("DESCRIBE orders_raw").fetchall()]
+        return [r[0] for r in con.execute("DESCRIBE orders_raw").fetchall()]
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as Parquet ({_first_line(exc)}).") from exc
+
+
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
+) -> tuple[list[str], ColumnMapping, dict[str, str]]:
+    names = _parquet_columns(con, path)
     return names, resolve_columns(names, columns, str(path)), {}
 
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"Input file {path} does not exist; check the path.")
+    if not path.is_file():
+        raise UserError(f"Input {path} is not a file.")
+    if path.stat().st_size == 0:
+        raise UserError(f"Input file {path} is empty.")
 
 
 @dataclass(frozen=True)
@@ -403,12 +442,7 @@ def load_orders(
     UserError
         If the file is missing, unreadable, or lacks a required column.
     """
-    if not path.exists():
-        raise UserError(f"Input file {path} does not exist; check the path.")
-    if not path.is_file():
-        raise UserError(f"Input {path} is not a file.")
-    if path.stat().st_size == 0:
-        raise UserError(f"Input file {path} is empty.")
+    _check_file(path)
     fmt = detect_format(path)
     if fmt == "xlsx":
         names, mapping, options = _read_excel(con, path, columns)
@@ -417,6 +451,52 @@ def load_orders(
     else:
         names, mapping, options = _read_csv(con, path, columns, csv)
     return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
+
+
+def read_columns(
+    path: Path, csv: CsvConfig | None = None, sheet: str | None = None
+) -> tuple[InputFormat, list[str], list[str]]:
+    """Return an input's format, its columns, and (for a workbook) its sheet names.
+
+    Parameters
+    ----------
+    path : Path
+        An existing input file.
+    csv : CsvConfig, optional
+        CSV dialect overrides.
+    sheet : str, optional
+        The workbook sheet whose columns to read (default: the first).
+
+    Returns
+    -------
+    tuple
+        (format, columns, sheets); sheets is empty for CSV and Parquet.
+
+    Raises
+    ------
+    UserError
+        If the file cannot be read.
+    """
+    _check_file(path)
+    fmt = detect_format(path)
+    if fmt == "xlsx":
+        sheet, reader = _excel_sheet(path, sheet)
+        try:
+            header = reader.load_sheet(sheet, n_rows=1)  # type: ignore[attr-defined]
+            names = [c.name for c in header.available_columns()]
+        except Exception as exc:
+            raise UserError(f"{path} (sheet {sheet!r}): cannot read the sheet ({exc}).") from exc
+        return fmt, names, list(reader.sheet_names)  # type: ignore[attr-defined]
+    con = duckdb.connect()
+    try:
+        if fmt == "parquet":
+            names = _parquet_columns(con, path)
+        else:
+            real, options = _csv_options(path, csv or CsvConfig())
+            names = _csv_columns(con, path, _csv_args(real, options))
+    finally:
+        con.close()
+    return fmt, names, []
 
 
 @contextlib.contextmanager

@@ -1,0 +1,301 @@
+"""Plotly figures shared by the dashboard and the report; one colour per persona everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from custseg.personas import PERSONAS
+
+__all__ = [
+    "PERSONA_COLORS",
+    "customer_scatter",
+    "k_selection_chart",
+    "persona_color_map",
+    "profile_heatmap",
+    "quality_chart",
+    "segment_share_chart",
+]
+
+#: A fixed colour per persona name, so every chart agrees (colour-blind-safe-ish palette).
+PERSONA_COLORS: dict[str, str] = dict(
+    zip(
+        [p.name for p in PERSONAS],
+        [
+            "#1b9e77",
+            "#66a61e",
+            "#a6d854",
+            "#4daf4a",
+            "#8dd3c7",
+            "#e6ab02",
+            "#fdb462",
+            "#e7298a",
+            "#d95f02",
+            "#7570b3",
+            "#666666",
+        ],
+        strict=True,
+    )
+)
+
+_LAYOUT: dict[str, Any] = {
+    "template": "plotly_white",
+    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+}
+
+
+def persona_color_map(personas: Iterable[str]) -> dict[str, str]:
+    """Return the colour of each given persona (unknown names get grey)."""
+    return {p: PERSONA_COLORS.get(p, "#999999") for p in personas}
+
+
+def quality_chart(quality: dict[str, Any]) -> go.Figure:
+    """Bar chart of rows kept and rows dropped by each rule (rules that ran).
+
+    Parameters
+    ----------
+    quality : dict
+        The data-quality record (``data_quality.json``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Horizontal bars, kept first.
+    """
+    applied = {r["reason"]: r["applied"] for r in quality.get("rules", [])}
+    labels = ["kept"] + [k.replace("_", " ") for k in quality["dropped"] if applied.get(k, True)]
+    values = [quality["rows_kept"]] + [
+        v for k, v in quality["dropped"].items() if applied.get(k, True)
+    ]
+    colors = ["#1b9e77"] + ["#d95f02"] * (len(labels) - 1)
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker_color=colors,
+            text=[f"{v:,}" for v in values],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,} rows<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"{quality['rows_read']:,} rows read: kept and dropped by rule",
+        **_LAYOUT,
+        yaxis={"autorange": "reversed"},
+        xaxis_title="rows",
+        height=320,
+    )
+    return fig
+
+
+def k_selection_chart(k_table: pd.DataFrame) -> go.Figure:
+    """Silhouette, Davies-Bouldin, Calinski-Harabasz and inertia against k, chosen k marked.
+
+    Parameters
+    ----------
+    k_table : pandas.DataFrame
+        The k_selection table (k, inertia, silhouette, davies_bouldin, calinski_harabasz,
+        chosen).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A 2 x 2 grid of line charts.
+    """
+    panels = [
+        ("silhouette", "Silhouette (higher is better)"),
+        ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+        ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+        ("inertia", "Inertia (look for the elbow)"),
+    ]
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        subplot_titles=[t for _, t in panels],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.16,
+    )
+    chosen = k_table.loc[k_table["chosen"].astype(bool), "k"]
+    for i, (col, _) in enumerate(panels):
+        row, column = divmod(i, 2)
+        fig.add_trace(
+            go.Scatter(
+                x=k_table["k"],
+                y=k_table[col],
+                mode="lines+markers",
+                name=col,
+                line={"color": "#4c72b0"},
+                showlegend=False,
+                hovertemplate="k=%{x}: %{y:.4g}<extra></extra>",
+            ),
+            row=row + 1,
+            col=column + 1,
+        )
+        if not chosen.empty:
+            k = int(chosen.iloc[0])
+            value = float(k_table.loc[k_table["k"] == k, col].iloc[0])
+            fig.add_trace(
+                go.Scatter(
+                    x=[k],
+                    y=[value],
+                    mode="markers",
+                    showlegend=False,
+                    marker={"color": "#d62728", "size": 13, "symbol": "star"},
+                    hovertemplate=f"chosen k={k}: %{{y:.4g}}<extra></extra>",
+                ),
+                row=row + 1,
+                col=column + 1,
+            )
+    fig.update_xaxes(dtick=1, title_text="k")
+    fig.update_layout(title="Scores against k (the star marks the chosen k)", height=560, **_LAYOUT)
+    return fig
+
+
+def profile_heatmap(segments: pd.DataFrame, centroids: list[list[float]]) -> go.Figure:
+    """Heatmap of standardised centroids (RFM profile) per persona.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        With columns cluster and persona.
+    centroids : list of list of float
+        Standardised (recency, frequency, monetary) centroids, by cluster.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Rows = personas, columns = R (recency reversed, so recent is high), F and M; cells in
+        standard deviations from the average customer.
+    """
+    names = segments.sort_values("cluster")["persona"].tolist()
+    z = np.asarray(centroids, dtype=float) * np.array([-1.0, 1.0, 1.0])
+    columns = ["Recency (recent = high)", "Frequency", "Monetary"]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=columns,
+            y=names,
+            colorscale="RdYlGn",
+            zmid=0,
+            text=np.round(z, 2),
+            texttemplate="%{text:+.2f}",
+            hovertemplate="%{y}, %{x}: %{z:+.2f} SD<extra></extra>",
+            colorbar={"title": "SD from mean"},
+        )
+    )
+    fig.update_layout(
+        title="RFM profile of each persona (standardised centroids)",
+        height=120 + 45 * len(names),
+        yaxis={"autorange": "reversed"},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
+    """Draw grouped bars: share of customers and share of revenue per persona.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        The segments table.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two bars per persona, in the persona's colour (revenue hatched).
+    """
+    colors = [PERSONA_COLORS.get(p, "#999999") for p in segments["persona"]]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=segments["persona"],
+                y=segments["share"],
+                name="customers",
+                marker={"color": colors},
+                text=[f"{v:.0%}" for v in segments["share"]],
+                hovertemplate="%{x}: %{y:.1%} of customers<extra></extra>",
+            ),
+            go.Bar(
+                x=segments["persona"],
+                y=segments["revenue_share"],
+                name="revenue",
+                marker={"color": colors, "pattern": {"shape": "/"}},
+                text=[f"{v:.0%}" for v in segments["revenue_share"]],
+                hovertemplate="%{x}: %{y:.1%} of revenue<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        title="Share of customers (plain) and of revenue (hatched)",
+        yaxis={"tickformat": ".0%"},
+        height=380,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def customer_scatter(customers: pd.DataFrame, max_points: int = 6000, seed: int = 0) -> go.Figure:
+    """Scatter of customers, recency against spend, sized by orders, coloured by persona.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        The customers table.
+    max_points : int
+        Above this many customers a seeded sample is drawn (the title says so).
+    seed : int
+        Sampling seed.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per persona (click the legend to hide one).
+    """
+    shown = customers
+    if len(customers) > max_points:
+        shown = customers.sample(n=max_points, random_state=seed)
+    fig = go.Figure()
+    order = customers.drop_duplicates("persona").sort_values("cluster")["persona"]
+    for persona in order:
+        part = shown[shown["persona"] == persona]
+        fig.add_trace(
+            go.Scattergl(
+                x=part["recency_days"],
+                y=part["monetary"],
+                mode="markers",
+                name=persona,
+                marker={
+                    "color": PERSONA_COLORS.get(persona, "#999999"),
+                    "opacity": 0.65,
+                    "size": np.clip(3 + 2 * np.log1p(part["frequency"]), 3, 14),
+                },
+                customdata=np.column_stack([part["customer_id"], part["frequency"]]),
+                hovertemplate=(
+                    "customer %{customdata[0]}<br>%{x} days since last order<br>"
+                    "%{customdata[1]} orders<br>spend %{y:,.2f}<extra>" + persona + "</extra>"
+                ),
+            )
+        )
+    sampled = (
+        f" (a sample of {max_points:,} of {len(customers):,})"
+        if len(shown) < len(customers)
+        else ""
+    )
+    fig.update_layout(
+        title=f"Customers by recency and spend{sampled}; marker size = orders",
+        xaxis_title="days since last order",
+        yaxis_title="total spend (log scale)",
+        yaxis_type="log",
+        height=520,
+        legend={"itemsizing": "constant"},
+        **_LAYOUT,
+    )
+    return fig
