@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run download synth test lint typecheck pytest lock clean
+.PHONY: help install run dashboard download synth test lint typecheck pytest screenshot lock clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,9 @@ run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the syntheti
 	@mkdir -p models && cp $(OUT)/model.json models/model.json.tmp && mv models/model.json.tmp models/model.json
 	@echo "Outputs: $(OUT)/ (customers, segments, k_selection, data_quality, model), models/model.json"
 
+dashboard: install ## Open the Streamlit dashboard (streamlit run app.py) on http://localhost:8501
+	$(BIN)/streamlit run app.py
+
 download: install ## Fetch the UCI Online Retail workbook into data/raw/
 	$(CUSTSEG) download --dest $(RAW)
 
@@ -47,6 +50,9 @@ pytest: install ## pytest only
 	$(BIN)/pytest
 
 test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
+
+screenshot: install ## Re-make docs/dashboard.png with the browser test (needs /usr/bin/chromium)
+	CUSTSEG_UPDATE_DOCS=1 $(BIN)/pytest -q tests/dashboard/test_browser.py -k screenshot
 
 lock: ## Re-pin requirements.txt from pyproject.toml (needs network)
 	$(PYTHON) -m venv /tmp/custseg-lock && /tmp/custseg-lock/bin/pip install --quiet uv

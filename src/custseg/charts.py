@@ -234,6 +234,7 @@ def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(
         barmode="group",
+        showlegend=False,
         title="Share of customers (plain) and of revenue (hatched)",
         yaxis={"tickformat": ".0%"},
         height=380,

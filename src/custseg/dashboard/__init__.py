@@ -1,0 +1,54 @@
+"""The Streamlit dashboard: ``streamlit run app.py``.
+
+``main`` draws the page from small ``*_ui`` functions; every figure comes from the library
+(:mod:`custseg.pipeline`, :mod:`custseg.charts`), computed once per input and settings.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from custseg.errors import UserError
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Draw the dashboard."""
+    st.set_page_config(
+        page_title="custseg: customer segments", page_icon=":material/groups:", layout="wide"
+    )
+    from custseg.dashboard.sidebar import sidebar_ui
+    from custseg.dashboard.state import run_segmentation
+    from custseg.dashboard.views import customers_ui, k_selection_ui, overview_ui, segments_ui
+
+    st.title("Customer segments")
+    choice = sidebar_ui()
+    result = None
+    error = choice.error
+    if error is None and choice.path is not None and choice.settings is not None:
+        try:
+            result = run_segmentation(choice.path, choice.settings)
+        except UserError as exc:
+            error = str(exc)
+    if result is not None:
+        st.session_state["last_result"] = (result, choice.note)
+        st.info(choice.note, icon=":material/database:")
+    else:
+        st.error(error or "Nothing to show yet.", icon=":material/error:")
+        previous = st.session_state.get("last_result")
+        if previous is None:
+            return
+        result = previous[0]
+        st.caption(f"Showing the previous results. {previous[1]}")
+    overview, k_tab, segments, customers = st.tabs(
+        ["Overview", "Choosing k", "Segments", "Customers"]
+    )
+    with overview:
+        overview_ui(result)
+    with k_tab:
+        k_selection_ui(result)
+    with segments:
+        segments_ui(result)
+    with customers:
+        customers_ui(result)

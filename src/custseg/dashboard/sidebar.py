@@ -1,0 +1,174 @@
+"""The sidebar: data source, column mapping, cleaning rules, as-of date, k and seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from custseg.cleaning import RULES
+from custseg.config import Settings, load_settings
+from custseg.dashboard.state import MAX_UPLOAD_MB, columns_of, default_input, save_upload
+from custseg.errors import UserError
+from custseg.io import suggest_columns
+
+__all__ = ["Choice", "sidebar_ui"]
+
+_AUTO = "(auto)"
+_FIELDS = {
+    "customer": "Customer id",
+    "invoice": "Invoice / order id",
+    "date": "Order date",
+    "quantity": "Quantity",
+    "price": "Unit price",
+    "amount": "Line amount (replaces quantity x price)",
+}
+#: Cleaning rules the user may switch off, and their config keys.
+_SWITCHES = {
+    "cancelled_invoice": "drop_cancelled",
+    "non_positive_quantity": "drop_non_positive_quantity",
+    "non_positive_price": "drop_non_positive_price",
+    "duplicate_row": "drop_duplicates",
+}
+
+
+@dataclass
+class Choice:
+    """What the sidebar asks for: an input, a note on it, and settings (or an error)."""
+
+    path: Path | None
+    note: str
+    settings: Settings | None
+    error: str | None = None
+
+
+def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
+    st.sidebar.header("Data")
+    source = st.sidebar.radio(
+        "Data source", ["Default data", "Upload a file"], key="source", horizontal=True
+    )
+    if source == "Upload a file":
+        uploaded = st.sidebar.file_uploader(
+            "Order lines: .xlsx, .csv, .csv.gz or .parquet",
+            type=["xlsx", "csv", "gz", "parquet"],
+            help=f"Up to {MAX_UPLOAD_MB} MB. The format is read from the content.",
+            key="upload",
+        )
+        if uploaded is not None:
+            if uploaded.size > MAX_UPLOAD_MB * 1024 * 1024:
+                return (
+                    None,
+                    "",
+                    (
+                        f"{uploaded.name} is {uploaded.size / 2**20:,.0f} MB, over the "
+                        f"{MAX_UPLOAD_MB} MB upload limit; use the command line for larger files."
+                    ),
+                )
+            path = save_upload(uploaded.name, uploaded.getvalue())
+            return path, f"Uploaded file: {uploaded.name} ({uploaded.size / 1024:,.0f} KB).", None
+        st.sidebar.caption("No file uploaded yet: showing the default data.")
+    path_text, note = default_input(base.synthetic_customers)
+    return Path(path_text), note[0].upper() + note[1:] + ".", None
+
+
+def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
+    key = path.name
+    with st.sidebar.expander("Column mapping", expanded=False):
+        fmt, columns, sheets = columns_of(path, base, None)
+        sheet = None
+        if sheets:
+            sheet = st.selectbox("Excel sheet", sheets, key=f"sheet-{key}")
+            if sheet != sheets[0]:
+                fmt, columns, _ = columns_of(path, base, sheet)
+        detected = suggest_columns(columns)
+        chosen: dict[str, Any] = {"sheet": sheet}
+        for field, label in _FIELDS.items():
+            options = [_AUTO, *columns]
+            found = detected[field]
+            index = options.index(found) if found is not None and found in options else 0
+            value = st.selectbox(label, options, index=index, key=f"col-{field}-{key}-{sheet}")
+            chosen[field] = None if value == _AUTO else value
+        st.caption(f"{fmt} file with {len(columns)} columns; detected names are pre-selected.")
+    return chosen
+
+
+def _cleaning_ui(base: Settings) -> dict[str, bool]:
+    switches: dict[str, bool] = {}
+    with st.sidebar.expander("Cleaning rules", expanded=False):
+        for rule in RULES:
+            config_key = _SWITCHES.get(rule.reason)
+            if config_key is None:
+                st.checkbox(
+                    rule.description,
+                    value=True,
+                    disabled=True,
+                    key=f"rule-{rule.reason}",
+                    help="Always applied.",
+                )
+            else:
+                switches[config_key] = st.checkbox(
+                    rule.description,
+                    value=getattr(base.cleaning, config_key),
+                    key=f"rule-{rule.reason}",
+                )
+    return switches
+
+
+def _model_ui(base: Settings) -> dict[str, Any]:
+    st.sidebar.header("Segmentation")
+    use_default = st.sidebar.checkbox(
+        "As-of date: last purchase + 1 day", value=base.as_of is None, key="asof-default"
+    )
+    as_of: dt.date | None = None
+    if not use_default:
+        as_of = st.sidebar.date_input(
+            "As-of date", value=(base.as_of or dt.datetime(2011, 12, 10)).date(), key="asof"
+        )
+    k_options: list[str | int] = ["auto", *range(2, 12)]
+    k = st.sidebar.selectbox(
+        "Number of segments (k)",
+        k_options,
+        index=k_options.index(base.model.k),
+        key="k",
+        help="'auto' chooses by silhouette and Davies-Bouldin within 3..8 (see 'Choosing k').",
+    )
+    seed = st.sidebar.number_input("Seed", min_value=0, value=base.model.seed, step=1, key="seed")
+    return {"as_of": as_of, "k": k, "seed": int(seed)}
+
+
+def sidebar_ui() -> Choice:
+    """Draw the sidebar and return the user's choices.
+
+    Returns
+    -------
+    Choice
+        The input file, a note saying which data it is, and validated settings; or the
+        one-sentence error that prevents a run.
+    """
+    try:
+        base = load_settings()
+    except UserError as exc:
+        return Choice(None, "", None, str(exc))
+    path, note, error = _source_ui(base)
+    if path is None:
+        return Choice(None, note, None, error)
+    try:
+        mapping = _mapping_ui(path, base)
+    except UserError as exc:
+        return Choice(path, note, None, str(exc))
+    cleaning = _cleaning_ui(base)
+    model = _model_ui(base)
+    overrides = {
+        "columns": mapping,
+        "cleaning": cleaning,
+        "as_of": model["as_of"],
+        "model": {"k": model["k"], "seed": model["seed"]},
+    }
+    try:
+        settings = load_settings(None, overrides)
+    except UserError as exc:
+        return Choice(path, note, None, str(exc))
+    return Choice(path, note, settings)

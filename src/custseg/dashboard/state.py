@@ -1,0 +1,95 @@
+"""Cached calls into the library: the dashboard's only way to compute anything."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from custseg.config import Settings
+from custseg.io import InputFormat, read_columns
+from custseg.pipeline import RunResult, resolve_input, segment
+
+__all__ = [
+    "MAX_UPLOAD_MB",
+    "columns_of",
+    "default_input",
+    "run_segmentation",
+    "save_upload",
+]
+
+#: Largest upload accepted, in MB; the same value is set as ``server.maxUploadSize`` in
+#: ``.streamlit/config.toml`` (Streamlit refuses larger files before the app sees them).
+MAX_UPLOAD_MB = 200
+
+
+@st.cache_data(show_spinner="Preparing the default data...")
+def default_input(synthetic_customers: int) -> tuple[str, str]:
+    """Return the default input path and the sentence saying which data it is."""
+    path, note = resolve_input(None, Settings(synthetic_customers=synthetic_customers))
+    return str(path), note
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Store an uploaded file under a name derived from its content, and return its path.
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name (its extension is kept for the record).
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    Path
+        A file in the system temp folder; the same content gives the same path.
+    """
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    folder = Path(tempfile.gettempdir()) / "custseg-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
+    path = folder / f"{digest}-{safe}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+@st.cache_data(show_spinner="Reading the columns...", max_entries=32)
+def _columns_cached(
+    path: str, fingerprint: str, settings_json: str, sheet: str | None
+) -> tuple[InputFormat, list[str], list[str]]:
+    settings = Settings.model_validate_json(settings_json)
+    return read_columns(Path(path), settings.csv, sheet)
+
+
+def columns_of(
+    path: Path, settings: Settings, sheet: str | None
+) -> tuple[InputFormat, list[str], list[str]]:
+    """Return (format, columns, sheets) of ``path``, cached by its size and mtime."""
+    return _columns_cached(str(path), _fingerprint(path), settings.model_dump_json(), sheet)
+
+
+@st.cache_data(show_spinner="Segmenting the customers...", max_entries=16)
+def _segment_cached(path: str, fingerprint: str, settings_json: str) -> RunResult:
+    return segment(Path(path), Settings.model_validate_json(settings_json))
+
+
+def run_segmentation(path: Path, settings: Settings) -> RunResult:
+    """Segment ``path`` with ``settings``, computed once per (file, settings) and cached.
+
+    Raises
+    ------
+    UserError
+        As :func:`custseg.pipeline.segment` does.
+    """
+    return _segment_cached(str(path), _fingerprint(path), settings.model_dump_json())

@@ -1,0 +1,197 @@
+"""The dashboard's tabs: overview, choosing k, segments and customers."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from custseg.charts import (
+    PERSONA_COLORS,
+    customer_scatter,
+    k_selection_chart,
+    profile_heatmap,
+    quality_chart,
+    segment_share_chart,
+)
+from custseg.cleaning import RULES
+from custseg.pipeline import RunResult
+
+__all__ = ["customers_ui", "k_selection_ui", "overview_ui", "segments_ui"]
+
+
+def _money(value: float) -> str:
+    """Format an amount compactly, so that it fits a metric card (12.3k, 4.41M)."""
+    for threshold, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / unit:.3g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def overview_ui(result: RunResult) -> None:
+    """Draw the headline figures and the data-quality accounting."""
+    q = result.quality
+    cols = st.columns(5)
+    cols[0].metric("Customers", f"{q['customers']:,}")
+    cols[1].metric("Orders", f"{q['orders']:,}" if q["orders"] is not None else "n/a")
+    cols[2].metric("Revenue", _money(q["revenue"]))
+    cols[3].metric("First purchase", q["first_purchase"][:10])
+    cols[4].metric("Last purchase", q["last_purchase"][:10])
+    st.caption(
+        f"Recency is measured in whole days before the as-of date {q['as_of'].replace('T', ' ')}"
+        f" ({q['as_of_source']}). Input: {q['input']['path']} ({q['input']['format']}), "
+        f"sha256 {q['input']['sha256'][:12]}..."
+    )
+    st.plotly_chart(quality_chart(q), key="quality-chart")
+    described = {r.reason: r.description for r in RULES}
+    applied = {r["reason"]: r["applied"] for r in q["rules"]}
+    table = pd.DataFrame(
+        [
+            {
+                "rule": reason,
+                "what it drops": described[reason],
+                "applied": applied[reason],
+                "rows dropped": count,
+            }
+            for reason, count in q["dropped"].items()
+        ]
+    )
+    st.markdown(
+        f"**{q['rows_read']:,} rows read = {q['rows_kept']:,} kept + "
+        f"{q['rows_read'] - q['rows_kept']:,} dropped.** Each row is counted under the first "
+        "rule that drops it, in this order:"
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    mapping = ", ".join(f"{k} = `{v}`" for k, v in q["input"]["mapping"].items() if v)
+    st.caption(f"Columns used: {mapping}.")
+
+
+def k_selection_ui(result: RunResult) -> None:
+    """Draw the scores against k, the chosen k and the reason in words."""
+    selection = result.model["k_selection"]
+    st.markdown(f"### k = {result.model['k']}")
+    st.info(selection["reason"])
+    st.plotly_chart(k_selection_chart(result.k_table), key="k-chart")
+    sample = selection["silhouette_sample_size"]
+    st.caption(
+        "Silhouette computed on all customers."
+        if selection["silhouette_exact"]
+        else f"Silhouette estimated on a seeded sample of {sample:,} customers."
+    )
+    st.dataframe(result.k_table, hide_index=True, width="stretch")
+
+
+def _card(row: Any) -> None:
+    color = PERSONA_COLORS.get(row.persona, "#999999")
+    with st.container(border=True):
+        st.markdown(
+            f"<div style='border-left:8px solid {color};padding-left:10px'>"
+            f"<span style='font-size:1.25rem;font-weight:700'>{row.persona}</span>"
+            f"<span style='color:#777'> &nbsp;cluster {row.cluster}</span></div>",
+            unsafe_allow_html=True,
+        )
+        a, b = st.columns(2)
+        a.metric(
+            "Customers",
+            f"{row.customers:,}",
+            f"{row.share:.1%} of customers",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        b.metric(
+            "Revenue",
+            _money(row.revenue),
+            f"{row.revenue_share:.1%} of revenue",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        st.markdown(
+            f"Mean recency **{row.recency_days_mean:,.0f} days** · "
+            f"**{row.frequency_mean:,.1f} orders** · spend **{_money(row.monetary_mean)}**"
+        )
+        st.caption(row.description)
+        st.markdown(f"**Suggested action:** {row.action}")
+
+
+def segments_ui(result: RunResult) -> None:
+    """Draw the persona cards, shares, the RFM profile and the customer scatter."""
+    segments = result.segments
+    per_row = 3
+    rows = list(segments.itertuples())
+    for start in range(0, len(rows), per_row):
+        cols = st.columns(per_row)
+        for col, row in zip(cols, rows[start : start + per_row], strict=False):
+            with col:
+                _card(row)
+    st.plotly_chart(segment_share_chart(segments), key="share-chart")
+    st.plotly_chart(profile_heatmap(segments, result.model["centroids"]), key="profile-chart")
+    st.plotly_chart(customer_scatter(result.customers), key="scatter-chart")
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def customers_ui(result: RunResult) -> None:
+    """Draw a filterable customer table and the downloads."""
+    customers = result.customers
+    personas = result.segments["persona"].tolist()
+    left, right = st.columns([2, 1])
+    chosen = left.multiselect("Personas", personas, default=personas, key="filter-persona")
+    search = right.text_input("Customer id contains", key="filter-id")
+    c1, c2, c3 = st.columns(3)
+
+    def bounds(col: Any, name: str, label: str) -> tuple[float, float]:
+        lo, hi = float(customers[name].min()), float(customers[name].max())
+        if lo == hi:
+            return lo, hi
+        picked = col.slider(label, lo, hi, (lo, hi), key=f"filter-{name}")
+        return float(picked[0]), float(picked[1])
+
+    rec = bounds(c1, "recency_days", "Recency (days)")
+    freq = bounds(c2, "frequency", "Frequency (orders)")
+    mon = bounds(c3, "monetary", "Monetary (total spend)")
+    mask = (
+        customers["persona"].isin(chosen)
+        & customers["recency_days"].between(*rec)
+        & customers["frequency"].between(*freq)
+        & customers["monetary"].between(*mon)
+    )
+    if search:
+        mask &= customers["customer_id"].str.contains(search, regex=False)
+    shown = customers[mask]
+    st.caption(f"{len(shown):,} of {len(customers):,} customers match.")
+    st.dataframe(shown, hide_index=True, width="stretch", height=420)
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button(
+        "Filtered customers (CSV)",
+        shown.to_csv(index=False).encode(),
+        "customers_filtered.csv",
+        "text/csv",
+        key="dl-filtered",
+    )
+    d2.download_button(
+        "All assignments (CSV)",
+        customers.to_csv(index=False).encode(),
+        "customers.csv",
+        "text/csv",
+        key="dl-csv",
+    )
+    d3.download_button(
+        "All assignments (Parquet)",
+        _parquet_bytes(customers),
+        "customers.parquet",
+        "application/octet-stream",
+        key="dl-parquet",
+    )
+    d4.download_button(
+        "Segment summary (CSV)",
+        result.segments.to_csv(index=False).encode(),
+        "segments.csv",
+        "text/csv",
+        key="dl-segments",
+    )

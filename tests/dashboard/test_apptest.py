@@ -1,0 +1,114 @@
+"""The dashboard through Streamlit's AppTest: no browser, real script runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from custseg.config import load_settings
+from custseg.dashboard.state import save_upload
+from custseg.errors import UserError
+from custseg.pipeline import segment
+from custseg.synth import generate_orders
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def at(app_home: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.chdir(app_home)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _markdown(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def _metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def _orders_csv(customers: int, seed: int) -> bytes:
+    lines, _ = generate_orders(customers, seed)
+    return lines.to_csv(index=False).encode()
+
+
+def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
+    assert not at.error
+    assert "synthetic default (600 customers, seed 0)" in at.info[0].value
+    text = _markdown(at)
+    for persona in ("Champions", "At Risk", "New Customers", "Hibernating"):
+        assert persona in text
+    assert _metric(at, "Customers") == "600"
+    assert "### k = 4" in text
+    assert [t.label for t in at.tabs] == ["Overview", "Choosing k", "Segments", "Customers"]
+
+
+def test_changing_k_resegments(at: AppTest) -> None:
+    at.selectbox(key="k").set_value(6).run()
+    assert not at.exception and not at.error
+    text = _markdown(at)
+    assert "### k = 6" in text
+    assert "k=6 was set by the user" in at.info[1].value
+    assert text.count("Suggested action:") == 6
+
+
+def test_uploaded_csv_is_segmented(at: AppTest) -> None:
+    at.radio(key="source").set_value("Upload a file").run()
+    data = _orders_csv(150, seed=9)
+    at.file_uploader(key="upload").upload("shop.csv", data, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Uploaded file: shop.csv" in at.info[0].value
+    path = save_upload("shop.csv", data)
+    expected = segment(path, load_settings(None, {}))
+    assert _metric(at, "Customers") == f"{len(expected.customers):,}"
+    assert "### k = " + str(expected.model["k"]) in _markdown(at)
+
+
+def test_bad_upload_shows_the_cli_sentence_and_keeps_results(at: AppTest) -> None:
+    at.radio(key="source").set_value("Upload a file").run()
+    data = b"when,what\n2011-01-01,1\n"
+    at.file_uploader(key="upload").upload("bad.csv", data, "text/csv").run()
+    assert not at.exception
+    with pytest.raises(UserError) as cli:
+        segment(save_upload("bad.csv", data), load_settings(None, {}))
+    assert [e.value for e in at.error] == [str(cli.value)]
+    assert "no customer column found" in str(cli.value)
+    # The previous results stay visible.
+    assert "Showing the previous results" in at.caption[0].value
+    assert "Champions" in _markdown(at)
+
+
+def test_mapping_error_shows_the_message(at: AppTest) -> None:
+    field = next(s for s in at.selectbox if s.label == "Quantity")
+    field.set_value("Description").run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "0 valid purchases left after cleaning" in at.error[0].value
+    assert "invalid value" in at.error[0].value
+
+
+def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
+    at.checkbox(key="rule-duplicate_row").check().run()
+    assert not at.exception and not at.error
+    at.multiselect(key="filter-persona").set_value(["Champions"]).run()
+    shown = at.dataframe[-1].value
+    assert set(shown["persona"]) == {"Champions"}
+    assert f"{len(shown):,} of 600 customers match." in [c.value for c in at.caption]
+    first = str(shown["customer_id"].iloc[0])
+    at.text_input(key="filter-id").set_value(first).run()
+    assert first in set(at.dataframe[-1].value["customer_id"])
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == [
+        "Filtered customers (CSV)",
+        "All assignments (CSV)",
+        "All assignments (Parquet)",
+        "Segment summary (CSV)",
+    ]
+    assert isinstance(shown, pd.DataFrame)
