@@ -94,7 +94,9 @@ def quality_chart(quality: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def k_selection_chart(k_table: pd.DataFrame) -> go.Figure:
+def k_selection_chart(
+    k_table: pd.DataFrame, business_range: tuple[int, int] | None = None
+) -> go.Figure:
     """Silhouette, Davies-Bouldin, Calinski-Harabasz and inertia against k, chosen k marked.
 
     Parameters
@@ -102,6 +104,8 @@ def k_selection_chart(k_table: pd.DataFrame) -> go.Figure:
     k_table : pandas.DataFrame
         The k_selection table (k, inertia, silhouette, davies_bouldin, calinski_harabasz,
         chosen).
+    business_range : tuple of (int, int), optional
+        The range the auto rule chooses in, shaded on every panel.
 
     Returns
     -------
@@ -152,8 +156,22 @@ def k_selection_chart(k_table: pd.DataFrame) -> go.Figure:
                 row=row + 1,
                 col=column + 1,
             )
+    if business_range is not None:
+        lo, hi = business_range
+        fig.add_vrect(
+            x0=lo - 0.5,
+            x1=hi + 0.5,
+            fillcolor="#4c72b0",
+            opacity=0.07,
+            line_width=0,
+            row="all",
+            col="all",
+        )
     fig.update_xaxes(dtick=1, title_text="k")
-    fig.update_layout(title="Scores against k (the star marks the chosen k)", height=560, **_LAYOUT)
+    shade = "; shaded: the business range the auto rule chooses in" if business_range else ""
+    fig.update_layout(
+        title=f"Scores against k (the star marks the chosen k{shade})", height=560, **_LAYOUT
+    )
     return fig
 
 

@@ -73,7 +73,9 @@ def k_selection_ui(result: RunResult) -> None:
     selection = result.model["k_selection"]
     st.markdown(f"### k = {result.model['k']}")
     st.info(selection["reason"])
-    st.plotly_chart(k_selection_chart(result.k_table), key="k-chart")
+    cfg = result.model["settings"]["model"]
+    shaded = (cfg["business_k_min"], cfg["business_k_max"]) if selection["mode"] == "auto" else None
+    st.plotly_chart(k_selection_chart(result.k_table, shaded), key="k-chart")
     sample = selection["silhouette_sample_size"]
     st.caption(
         "Silhouette computed on all customers."
