@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run dashboard download synth test lint typecheck pytest screenshot lock clean
+.PHONY: help install run dashboard report notebook download synth test lint typecheck pytest screenshot lock clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,13 @@ run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the syntheti
 
 dashboard: install ## Open the Streamlit dashboard (streamlit run app.py) on http://localhost:8501
 	$(BIN)/streamlit run app.py
+
+report: install ## PNG charts of the last run in reports/figures/ and its report in reports/report.html
+	@test -f $(OUT)/model.json || $(MAKE) run
+	$(CUSTSEG) report $(OUT) --figures reports/figures --html reports/report.html
+
+notebook: install ## Execute customer_segmentation.ipynb into reports/customer_segmentation.html
+	$(BIN)/jupyter nbconvert --to html --execute customer_segmentation.ipynb --output-dir reports --output customer_segmentation
 
 download: install ## Fetch the UCI Online Retail workbook into data/raw/
 	$(CUSTSEG) download --dest $(RAW)

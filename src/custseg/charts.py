@@ -19,6 +19,7 @@ __all__ = [
     "persona_color_map",
     "profile_heatmap",
     "quality_chart",
+    "rfm_distribution_chart",
     "segment_share_chart",
 ]
 
@@ -317,4 +318,44 @@ def customer_scatter(customers: pd.DataFrame, max_points: int = 6000, seed: int 
         legend={"itemsizing": "constant"},
         **_LAYOUT,
     )
+    return fig
+
+
+def rfm_distribution_chart(customers: pd.DataFrame, scaled: np.ndarray) -> go.Figure:
+    """Histograms of recency, frequency and monetary: raw (top) and after log1p + scaling.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        The customers table (raw features).
+    scaled : numpy.ndarray of shape (n, 3)
+        The standardised log1p features, row-aligned with ``customers``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A 2 x 3 grid of histograms.
+    """
+    names = ["recency_days", "frequency", "monetary"]
+    fig = make_subplots(
+        rows=2,
+        cols=3,
+        vertical_spacing=0.18,
+        subplot_titles=[
+            *(f"{n} (raw)" for n in names),
+            *(f"{n} (log1p, standardised)" for n in names),
+        ],
+    )
+    for j, name in enumerate(names):
+        fig.add_trace(
+            go.Histogram(x=customers[name], nbinsx=50, marker_color="#4c72b0", showlegend=False),
+            row=1,
+            col=j + 1,
+        )
+        fig.add_trace(
+            go.Histogram(x=scaled[:, j], nbinsx=50, marker_color="#55a868", showlegend=False),
+            row=2,
+            col=j + 1,
+        )
+    fig.update_layout(title="RFM before and after the log transform", height=560, **_LAYOUT)
     return fig

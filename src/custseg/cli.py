@@ -255,6 +255,30 @@ def run(
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
+        "data/processed"
+    ),
+    figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
+    html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
+    _setup_logging(quiet)
+    from custseg.io import atomic_write_text
+    from custseg.reporting import load_run, render_report, write_figures
+
+    log = logging.getLogger("custseg")
+    with _user_errors():
+        result = load_run(run_dir)
+        if html_out is not None:
+            atomic_write_text(html_out, render_report(result))
+            log.info("report   %s", html_out)
+        written = write_figures(result, figures)
+    log.info("figures  %s in %s", ", ".join(p.name for p in written), figures)
+
+
+@app.command()
 def synth(
     out: Annotated[Path, Opt("--out", "-o", help="Output file: .parquet, .csv or .csv.gz.")] = Path(
         "data/raw/synthetic-orders.parquet"

@@ -12,7 +12,6 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from custseg.model_selection import AUTO_RULE, choose_k, score_k_range
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
 from custseg.progress import ProgressFactory, StageTimer
+from custseg.reporting import render_report
+from custseg.results import RunResult
 
 __all__ = [
     "DEFAULT_INPUT",
@@ -65,39 +66,9 @@ OUTPUT_FILES = (
     "k_selection.csv",
     "data_quality.json",
     "model.json",
+    "report.html",
     "run_log.json",
 )
-
-
-@dataclass
-class RunResult:
-    """Everything a run produced.
-
-    Attributes
-    ----------
-    customers : pandas.DataFrame
-        customer_id, recency_days, frequency, monetary, cluster, persona.
-    segments : pandas.DataFrame
-        One row per cluster with its persona, size and means.
-    k_table : pandas.DataFrame
-        The k-selection scores.
-    quality : dict
-        The data-quality record (data_quality.json).
-    model : dict
-        The saved model (model.json).
-    run_log : dict
-        Timings and other run-specific facts (run_log.json).
-    scaled : numpy.ndarray
-        The standardised features, row-aligned with ``customers``.
-    """
-
-    customers: pd.DataFrame
-    segments: pd.DataFrame
-    k_table: pd.DataFrame
-    quality: dict[str, Any]
-    model: dict[str, Any]
-    run_log: dict[str, Any] = field(default_factory=dict)
-    scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
 
 
 def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
@@ -429,6 +400,7 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         (stage / "data_quality.json").write_text(_json(result.quality), encoding="utf-8")
         (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
         (stage / "run_log.json").write_text(_json(result.run_log), encoding="utf-8")
+        (stage / "report.html").write_text(render_report(result), encoding="utf-8")
         written = []
         for name in OUTPUT_FILES:
             os.replace(stage / name, out_dir / name)

@@ -1,0 +1,42 @@
+"""What a run produces, in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RunResult"]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        customer_id, recency_days, frequency, monetary, cluster, persona.
+    segments : pandas.DataFrame
+        One row per cluster with its persona, size and means.
+    k_table : pandas.DataFrame
+        The k-selection scores.
+    quality : dict
+        The data-quality record (data_quality.json).
+    model : dict
+        The saved model (model.json).
+    run_log : dict
+        Timings and other run-specific facts (run_log.json).
+    scaled : numpy.ndarray
+        The standardised features, row-aligned with ``customers``.
+    """
+
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    k_table: pd.DataFrame
+    quality: dict[str, Any]
+    model: dict[str, Any]
+    run_log: dict[str, Any] = field(default_factory=dict)
+    scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))

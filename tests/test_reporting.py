@@ -1,0 +1,121 @@
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from custseg.cli import app
+from custseg.config import load_settings
+from custseg.errors import UserError
+from custseg.pipeline import segment, write_outputs
+from custseg.reporting import SECTIONS, figures, load_run, render_report, write_figures
+
+
+@pytest.fixture(scope="module")
+def run_dir(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    write_outputs(segment(synthetic, load_settings(None, {})), out)
+    return out
+
+
+class _Sources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+        self.section_ids: list[str] = []
+        self.figure_ids: list[str] = []
+        self._section: str | None = None
+        self.figures_by_section: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in {"script", "img", "link", "iframe"}:
+            for key in ("src", "href"):
+                if values.get(key):
+                    self.sources.append(str(values[key]))
+        if tag == "section":
+            self._section = str(values["id"])
+            self.section_ids.append(self._section)
+            self.figures_by_section[self._section] = []
+        if tag == "div" and str(values.get("id", "")).startswith("fig-") and self._section:
+            self.figures_by_section[self._section].append(str(values["id"]))
+
+
+def test_report_has_every_section_with_a_chart(run_dir: Path) -> None:
+    text = (run_dir / "report.html").read_text(encoding="utf-8")
+    parser = _Sources()
+    parser.feed(text)
+    assert parser.section_ids == [sid for sid, _ in SECTIONS]
+    for sid, title in SECTIONS:
+        assert f"<h2>{title}</h2>" in text
+        if sid != "personas":
+            assert parser.figures_by_section[sid], f"no chart in {sid}"
+    segments = pd.read_csv(run_dir / "segments.csv")
+    for persona, action in zip(segments["persona"], segments["action"], strict=True):
+        assert persona in text and action in text
+    assert "Suggested action:" in text
+    assert re.search(r"<b>\d[\d,]*</b> rows read = <b>[\d,]+</b> kept", text)
+
+
+def test_report_makes_no_external_requests(run_dir: Path) -> None:
+    parser = _Sources()
+    parser.feed((run_dir / "report.html").read_text(encoding="utf-8"))
+    assert not [s for s in parser.sources if re.match(r"(https?:)?//", s)]
+    # Plotly's library is inlined, not fetched.
+    assert "cdn.plot.ly" not in " ".join(parser.sources)
+    assert (run_dir / "report.html").stat().st_size > 3_000_000
+
+
+def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
+    result = load_run(run_dir)
+    assert render_report(result) == (run_dir / "report.html").read_text(encoding="utf-8")
+    assert set(figures(result)) == {
+        "data_quality",
+        "rfm_distributions",
+        "k_selection",
+        "segment_shares",
+        "rfm_profiles",
+        "customers",
+    }
+
+
+def test_load_run_of_an_empty_folder_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not hold a complete custseg run"):
+        load_run(tmp_path)
+
+
+def test_figures_without_a_browser_is_one_sentence(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(UserError, match="PNG figures need a Chrome or Chromium browser"):
+        write_figures(load_run(run_dir), tmp_path / "figs")
+    assert not (tmp_path / "figs").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"), reason="no chromium"
+)
+def test_report_command_writes_pngs(run_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(run_dir),
+            "--figures",
+            str(tmp_path / "figs"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pngs = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert pngs == sorted(f"{n}.png" for n in figures(load_run(run_dir)))
+    for name in pngs:
+        assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "r.html").read_bytes() == (run_dir / "report.html").read_bytes()
