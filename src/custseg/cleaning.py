@@ -17,6 +17,7 @@ from custseg.errors import UserError
 from custseg.io import ColumnMapping, sql_ident, sql_literal
 
 __all__ = [
+    "EXACT_AMOUNT",
     "MAX_LINE_AMOUNT",
     "RULES",
     "CleaningResult",
@@ -30,6 +31,9 @@ __all__ = [
 #: A line amount (or quantity) at or above this is not a real purchase; it is counted as
 #: invalid, which also keeps exact decimal sums far from overflow.
 MAX_LINE_AMOUNT = 1e15
+
+#: A line amount as an exact decimal: sums of it do not depend on the order of addition.
+EXACT_AMOUNT = "TRY_CAST(round(cs_amount, 6) AS DECIMAL(38, 6))"
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,11 @@ def _finite(expr: str) -> str:
     return f"({expr} IS NOT NULL AND isfinite({expr}) AND abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
 
 
-def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -> str:
+def reason_sql(
+    mapping: ColumnMapping,
+    switches: CleaningConfig | None = None,
+    as_of: dt.datetime | None = None,
+) -> str:
     """Build the CASE expression naming the first base rule (up to ``invalid_value``) a row breaks.
 
     Parameters
@@ -150,6 +158,8 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
         price rule on unit prices).
     switches : CleaningConfig, optional
         Optional rules turned off; default: all on.
+    as_of : datetime, optional
+        Rows at or after it are dropped as ``after_as_of``.
 
     Returns
     -------
@@ -169,6 +179,8 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
     if mapping.quantity is not None:
         valid.append(_finite("cs_quantity"))
     whens.append(f"WHEN NOT ({' AND '.join(valid)}) THEN 'invalid_value'")
+    if as_of is not None:
+        whens.append(f"WHEN cs_ts >= TIMESTAMP '{as_of.isoformat(sep=' ')}' THEN 'after_as_of'")
     return "CASE " + " ".join(whens) + " END"
 
 
@@ -215,6 +227,12 @@ class CleaningResult:
         The reference date used.
     as_of_source : str
         ``"option"`` when given, else ``"last kept timestamp + 1 day"``.
+    orders : int or None
+        Distinct invoices among the kept rows (None without an invoice column).
+    revenue : float
+        Sum of the kept line amounts (exact decimal sum).
+    first_purchase, last_purchase : datetime
+        Earliest and latest kept timestamps.
     """
 
     rows_read: int
@@ -223,6 +241,10 @@ class CleaningResult:
     rules: list[dict[str, object]] = field(default_factory=list)
     as_of: dt.datetime = dt.datetime(1970, 1, 1)
     as_of_source: str = ""
+    orders: int | None = None
+    revenue: float = 0.0
+    first_purchase: dt.datetime = dt.datetime(1970, 1, 1)
+    last_purchase: dt.datetime = dt.datetime(1970, 1, 1)
 
 
 def clean_orders(
@@ -263,40 +285,38 @@ def clean_orders(
         If no row is left.
     """
     switches = switches or CleaningConfig()
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE orders_flagged AS SELECT *, {reason_sql(mapping, switches)} "
-        "AS cs_reason FROM orders_staged"
-    )
-    if as_of is None:
-        last = con.execute(
-            "SELECT max(cs_ts) FROM orders_flagged WHERE cs_reason IS NULL"
-        ).fetchone()
-        as_of_source = "last kept timestamp + 1 day"
-        if last is not None and last[0] is not None:
-            as_of = last[0] + dt.timedelta(days=1)
-    else:
-        as_of_source = "option"
-    if as_of is not None:
-        con.execute(
-            "UPDATE orders_flagged SET cs_reason = 'after_as_of' "
-            f"WHERE cs_reason IS NULL AND cs_ts >= TIMESTAMP '{as_of.isoformat(sep=' ')}'"
-        )
+    # One view, no copy of the order lines: DuckDB streams the file through it, so a file
+    # larger than memory works. Two scans in all: this one for the counts, one for the RFM.
+    reason = reason_sql(mapping, switches, as_of=as_of)
     if switches.drop_duplicates:
         keys = ", ".join(sql_ident(c) for c in columns)
-        con.execute(
-            "UPDATE orders_flagged SET cs_reason = 'duplicate_row' WHERE rowid IN ("
-            f"SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY {keys} "
-            "ORDER BY rowid) AS n FROM orders_flagged WHERE cs_reason IS NULL) WHERE n > 1)"
+        # Rows in one partition are identical, so which of them is kept does not matter.
+        reason = (
+            f"CASE WHEN ({reason}) IS NULL AND row_number() OVER (PARTITION BY ({reason}) IS NULL,"
+            f" {keys}) > 1 THEN 'duplicate_row' ELSE ({reason}) END"
         )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW orders_flagged AS SELECT *, {reason} AS cs_reason "
+        "FROM orders_staged"
+    )
     con.execute(
         "CREATE OR REPLACE TEMP VIEW orders_kept AS "
         "SELECT * FROM orders_flagged WHERE cs_reason IS NULL"
     )
-    counts = dict(
-        con.execute(
-            "SELECT coalesce(cs_reason, ''), count(*) FROM orders_flagged GROUP BY 1"
-        ).fetchall()
-    )
+    rows = con.execute(
+        "SELECT coalesce(cs_reason, ''), count(*), "
+        "count(DISTINCT cs_invoice) FILTER (WHERE cs_reason IS NULL), "
+        f"sum({EXACT_AMOUNT}) FILTER (WHERE cs_reason IS NULL), "
+        "min(cs_ts) FILTER (WHERE cs_reason IS NULL), max(cs_ts) FILTER (WHERE cs_reason IS NULL) "
+        "FROM orders_flagged GROUP BY 1"
+    ).fetchall()
+    counts = {r[0]: int(r[1]) for r in rows}
+    kept = next((r for r in rows if r[0] == ""), None)
+    as_of_source = "option"
+    if as_of is None:
+        as_of_source = "last kept timestamp + 1 day"
+        if kept is not None and kept[5] is not None:
+            as_of = kept[5] + dt.timedelta(days=1)
     rows_kept = int(counts.pop("", 0))
     dropped = {rule.reason: int(counts.get(rule.reason, 0)) for rule in RULES}
     rows_read = rows_kept + sum(dropped.values())
@@ -312,6 +332,7 @@ def clean_orders(
             + (f" ({parts})" if parts else "")
             + "; check the column mapping and the file's contents."
         )
+    assert kept is not None
     return CleaningResult(
         rows_read=rows_read,
         rows_kept=rows_kept,
@@ -319,4 +340,8 @@ def clean_orders(
         rules=rules,
         as_of=as_of,
         as_of_source=as_of_source,
+        orders=int(kept[2]) if mapping.invoice is not None else None,
+        revenue=float(kept[3]),
+        first_purchase=kept[4],
+        last_purchase=kept[5],
     )

@@ -7,6 +7,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from custseg.cleaning import EXACT_AMOUNT
+
 __all__ = ["FEATURES", "rfm_sql", "rfm_table"]
 
 #: The feature columns, in model order.
@@ -43,7 +45,7 @@ def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_ke
         "SELECT cs_customer AS customer_id, "
         f"CAST(extract(DAY FROM ({stamp} - max(cs_ts))) AS BIGINT) AS recency_days, "
         f"{orders} AS frequency, "
-        "CAST(sum(CAST(round(cs_amount, 6) AS DECIMAL(38, 6))) AS DOUBLE) AS monetary "
+        f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS monetary "
         f"FROM {relation} GROUP BY cs_customer "
         "ORDER BY TRY_CAST(cs_customer AS BIGINT) NULLS LAST, cs_customer"
     )

@@ -236,12 +236,6 @@ def segment(
             f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
             + (f"; dropped: {dropped}" if dropped else "")
         )
-        stats = con.execute(
-            "SELECT count(DISTINCT cs_invoice), "
-            "CAST(sum(CAST(round(cs_amount, 6) AS DECIMAL(38, 6))) AS DOUBLE), "
-            "min(cs_ts), max(cs_ts) FROM orders_kept"
-        ).fetchone()
-        assert stats is not None
     with timer.stage("rfm") as notes:
         customers = rfm_table(con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None)
         notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
@@ -313,10 +307,10 @@ def segment(
         "rules": cleaned.rules,
         "rule_order": "each row is counted under the first rule that drops it",
         "customers": len(customers),
-        "orders": int(stats[0]) if loaded.mapping.invoice else None,
-        "revenue": round(float(stats[1]), 6),
-        "first_purchase": stats[2].isoformat(timespec="seconds"),
-        "last_purchase": stats[3].isoformat(timespec="seconds"),
+        "orders": cleaned.orders,
+        "revenue": round(cleaned.revenue, 6),
+        "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
+        "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
         "as_of": as_of,
         "as_of_source": cleaned.as_of_source,
     }
