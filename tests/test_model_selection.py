@@ -60,3 +60,21 @@ def test_fallback_is_said() -> None:
     assert reason.startswith(
         "No scored k lies in the business range 3..8. Among k in the range 2..2"
     )
+
+
+def test_batched_silhouettes_equal_sklearn_exact_and_sampled() -> None:
+    from custseg.model_selection import silhouettes
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([c + rng.normal(size=(150, 3)) for c in ([0, 0, 0], [4, 4, 0], [0, 4, 4])])
+    labelings = [
+        np.asarray(score_k_range(x, [k], seed=0).models[k].labels_, dtype=np.int64)
+        for k in (2, 3, 5)
+    ]
+    labelings.append(np.r_[np.zeros(len(x) - 1, dtype=np.int64), 1])  # a singleton cluster
+    ours = silhouettes(x, labelings, chunk_bytes=8 * len(x) * 7)  # several chunks
+    theirs = [silhouette_score(x, lab) for lab in labelings]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    sampled = silhouettes(x, labelings[:3], sample_size=100, seed=4)
+    expected = [silhouette_score(x, lab, sample_size=100, random_state=4) for lab in labelings[:3]]
+    np.testing.assert_allclose(sampled, expected, rtol=0, atol=1e-12)

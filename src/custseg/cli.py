@@ -208,6 +208,22 @@ def run(
             show_default=False,
         ),
     ] = None,
+    memory_limit: Annotated[
+        str | None,
+        Opt(help="DuckDB memory limit, e.g. 4GB (default 80% of RAM); beyond it DuckDB spills."),
+    ] = None,
+    temp_dir: Annotated[
+        str | None, Opt(help="Where DuckDB spills (default data/interim/duckdb-tmp).")
+    ] = None,
+    threads: Annotated[int | None, Opt(help="DuckDB threads (default: all cores).")] = None,
+    cache: Annotated[
+        bool | None,
+        Opt(
+            "--cache/--no-cache",
+            help="Read workbooks through a Parquet copy in data/interim/cache (default: on).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
@@ -238,6 +254,12 @@ def run(
             "drop_duplicates": drop_duplicates,
         },
         "model": {"k": k, "k_min": k_min, "k_max": k_max, "seed": seed},
+        "engine": {
+            "memory_limit": memory_limit,
+            "temp_directory": temp_dir,
+            "threads": threads,
+            "cache": cache,
+        },
         "as_of": as_of,
     }
     log = logging.getLogger("custseg")

@@ -20,6 +20,7 @@ __all__ = [
     "CleaningConfig",
     "ColumnsConfig",
     "CsvConfig",
+    "EngineConfig",
     "ModelConfig",
     "Settings",
     "load_settings",
@@ -81,6 +82,31 @@ class CleaningConfig(_Strict):
     drop_duplicates: bool = False
 
 
+class EngineConfig(_Strict):
+    """How DuckDB runs and where the workbook cache lives."""
+
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory limit, e.g. '4GB'; default 80% of RAM."
+    )
+    temp_directory: str = Field(
+        default="data/interim/duckdb-tmp", description="Where DuckDB spills beyond the limit."
+    )
+    threads: int | None = Field(default=None, ge=1, description="Default: all cores.")
+    cache: bool = Field(default=True, description="Keep a Parquet copy of each workbook read.")
+    cache_dir: str = "data/interim/cache"
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and not re.fullmatch(
+            r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.IGNORECASE
+        ):
+            raise ValueError(f"memory_limit must look like '4GB' or '512MB', got {value!r}")
+        return value
+
+
 class ModelConfig(_Strict):
     """K selection and K-Means settings."""
 
@@ -121,6 +147,7 @@ class Settings(_Strict):
     csv: CsvConfig = CsvConfig()
     cleaning: CleaningConfig = CleaningConfig()
     model: ModelConfig = ModelConfig()
+    engine: EngineConfig = EngineConfig()
     as_of: dt.datetime | None = Field(
         default=None, description="Reference date; default: last kept timestamp + 1 day."
     )

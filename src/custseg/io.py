@@ -24,6 +24,7 @@ import duckdb
 
 from custseg.config import ColumnsConfig, CsvConfig
 from custseg.errors import UserError
+from custseg.progress import logger
 
 __all__ = [
     "COLUMN_CANDIDATES",
@@ -273,8 +274,57 @@ def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
     return sheet, reader
 
 
+def _cache_file(cache_dir: Path, path: Path, sha: str, sheet: str, forced: set[str]) -> Path:
+    """Name the Parquet copy of one sheet: a changed file, sheet or id typing misses it."""
+    stat = path.stat()
+    key = f"v1|{sha}|{stat.st_size}|{stat.st_mtime_ns}|{sheet}|{sorted(forced)}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return cache_dir / f"{path.stem}-{digest}.parquet"
+
+
+def _read_cached(
+    con: duckdb.DuckDBPyConnection, cached: Path, columns: ColumnsConfig, source: str
+) -> tuple[list[str], ColumnMapping] | None:
+    """Use the cache if it holds the mapped id columns as text; else None."""
+    try:
+        con.execute(
+            f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM "
+            f"read_parquet({sql_literal(str(cached))})"
+        )
+        types = dict(
+            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+        )
+    except duckdb.Error:
+        return None  # an unreadable cache is rebuilt
+    mapping = resolve_columns(list(types), columns, source)
+    ids = [c for c in (mapping.customer, mapping.invoice) if c is not None]
+    if any(types[c] != "VARCHAR" for c in ids):
+        return None
+    return list(types), mapping
+
+
+def _write_cache(table: object, cached: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.tmp")
+    try:
+        pq.write_table(
+            pa.Table.from_batches([table]) if isinstance(table, pa.RecordBatch) else table, tmp
+        )
+        os.replace(tmp, cached)
+    except OSError as exc:  # a cache that cannot be written only costs time
+        logger.warning("cache    not written to %s (%s)", cached.parent, exc.strerror)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _read_excel(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: ColumnsConfig,
+    cache: tuple[Path, str] | None = None,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
     sheet, reader = _excel_sheet(path, columns.sheet)
     source = f"{path} (sheet {sheet!r})"
@@ -283,6 +333,11 @@ def _read_excel(
     # load once; reload only when the mapping lands on a column the guess missed.
     forced = {c for f in ("customer", "invoice") for c in COLUMN_CANDIDATES[f]}
     forced |= {c for c in (columns.customer, columns.invoice) if c is not None}
+    cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
+    if cached is not None and cached.is_file():
+        hit = _read_cached(con, cached, columns, source)
+        if hit is not None:
+            return hit[0], hit[1], {"sheet": sheet, "cache": "hit"}
     try:
         loaded = reader.load_sheet(  # type: ignore[attr-defined]
             sheet, dtypes=dict.fromkeys(sorted(forced), "string")
@@ -300,7 +355,9 @@ def _read_excel(
     except Exception as exc:
         raise UserError(f"{source}: cannot read the sheet ({exc}).") from exc
     con.register("orders_raw", table)
-    return names, mapping, {"sheet": sheet}
+    if cached is not None:
+        _write_cache(table, cached)
+    return names, mapping, {"sheet": sheet, "cache": "miss" if cached else "off"}
 
 
 def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
@@ -416,7 +473,12 @@ class LoadedOrders:
 
 
 def load_orders(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, csv: CsvConfig
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: ColumnsConfig,
+    csv: CsvConfig,
+    *,
+    cache: tuple[Path, str] | None = None,
 ) -> LoadedOrders:
     """Register the order lines of ``path`` as the relation ``orders_raw`` in ``con``.
 
@@ -431,6 +493,10 @@ def load_orders(
         Column names to use (``None`` = detect) and the Excel sheet.
     csv : CsvConfig
         CSV dialect overrides.
+    cache : tuple of (Path, str), optional
+        A folder and the file's sha256: a workbook's sheet is then read from a Parquet copy
+        there when one exists for the same content, size, mtime and sheet, and written there
+        on the first read (``options["cache"]`` says ``hit``, ``miss`` or ``off``).
 
     Returns
     -------
@@ -445,7 +511,7 @@ def load_orders(
     _check_file(path)
     fmt = detect_format(path)
     if fmt == "xlsx":
-        names, mapping, options = _read_excel(con, path, columns)
+        names, mapping, options = _read_excel(con, path, columns, cache)
     elif fmt == "parquet":
         names, mapping, options = _read_parquet(con, path, columns)
     else:

@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from custseg.clustering import fit_kmeans
 
-__all__ = ["KSelection", "choose_k", "score_k_range"]
+__all__ = ["AUTO_RULE", "KSelection", "choose_k", "score_k_range", "silhouettes"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,6 +42,72 @@ class KSelection:
     table: pd.DataFrame
     models: dict[int, KMeans]
     silhouette_sample_size: int
+
+
+def silhouettes(
+    x: FloatArray,
+    labelings: Sequence[npt.NDArray[np.int64]],
+    *,
+    sample_size: int | None = None,
+    seed: int = 0,
+    chunk_bytes: int = 64 * 2**20,
+) -> list[float]:
+    """Mean silhouette of several labelings of the same points, in one pass over the distances.
+
+    Equal to :func:`sklearn.metrics.silhouette_score` for each labeling (same sample when
+    ``sample_size`` is given: the first ``sample_size`` of a permutation seeded by ``seed``),
+    but the pairwise distances, the O(n^2) part, are computed once for all labelings instead
+    of once per labeling, in row chunks of bounded memory.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, d)
+        Points.
+    labelings : sequence of numpy.ndarray of shape (n,)
+        Cluster labels 0..k-1, one array per clustering; each needs 2 <= k <= n - 1.
+    sample_size : int, optional
+        Use a seeded sample of this many points (all points when None).
+    seed : int
+        Seed of the sample.
+    chunk_bytes : int
+        Memory budget of one chunk of the distance matrix.
+
+    Returns
+    -------
+    list of float
+        The mean silhouette of each labeling.
+    """
+    from scipy.spatial.distance import cdist
+    from sklearn.utils import check_random_state
+
+    if sample_size is not None:
+        idx = check_random_state(seed).permutation(x.shape[0])[:sample_size]
+        x = x[idx]
+        labelings = [lab[idx] for lab in labelings]
+    n = x.shape[0]
+    # One-hot blocks of every labeling side by side: distances @ onehot = per-cluster sums.
+    ks = [int(lab.max()) + 1 for lab in labelings]
+    offsets = np.concatenate([[0], np.cumsum(ks)])
+    onehot = np.zeros((n, offsets[-1]))
+    for lab, off in zip(labelings, offsets[:-1], strict=True):
+        onehot[np.arange(n), off + lab] = 1.0
+    sizes = onehot.sum(axis=0)
+    sums = np.empty((n, offsets[-1]))
+    step = max(1, chunk_bytes // (8 * n))
+    for start in range(0, n, step):
+        block = cdist(x[start : start + step], x)
+        sums[start : start + step] = block @ onehot
+    scores = []
+    for lab, lo, hi in zip(labelings, offsets[:-1], offsets[1:], strict=True):
+        own_size = sizes[lo:hi][lab]
+        part = sums[:, lo:hi]
+        a = part[np.arange(n), lab] / np.maximum(own_size - 1, 1)
+        other = part / sizes[lo:hi]
+        other[np.arange(n), lab] = np.inf
+        b = other.min(axis=1)
+        s = np.where(own_size > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+        scores.append(float(np.mean(s)))
+    return scores
 
 
 def score_k_range(
@@ -82,14 +148,11 @@ def score_k_range(
     for k in ks:
         model = fit_kmeans(x, k, seed=seed, n_init=n_init)
         labels = model.labels_
-        sil = silhouette_score(
-            x, labels, sample_size=None if sample == n else sample, random_state=seed
-        )
         rows.append(
             {
                 "k": int(k),
                 "inertia": float(model.inertia_),
-                "silhouette": float(sil),
+                "silhouette": np.nan,
                 "davies_bouldin": float(davies_bouldin_score(x, labels)),
                 "calinski_harabasz": float(calinski_harabasz_score(x, labels)),
                 "chosen": False,
@@ -98,7 +161,14 @@ def score_k_range(
         models[int(k)] = model
         if on_step is not None:
             on_step(int(k))
-    return KSelection(table=pd.DataFrame(rows), models=models, silhouette_sample_size=sample)
+    table = pd.DataFrame(rows)
+    table["silhouette"] = silhouettes(
+        x,
+        [np.asarray(models[int(k)].labels_, dtype=np.int64) for k in ks],
+        sample_size=None if sample == n else sample,
+        seed=seed,
+    )
+    return KSelection(table=table, models=models, silhouette_sample_size=sample)
 
 
 def choose_k(

@@ -25,7 +25,7 @@ from custseg.clustering import SegmentModel, relabel
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
-from custseg.io import file_sha256, load_orders
+from custseg.io import file_sha256, load_orders, sql_literal
 from custseg.model_selection import AUTO_RULE, choose_k, score_k_range
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
@@ -98,6 +98,21 @@ def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
         f"input: synthetic default ({n:,} customers, seed {seed}) written to {SYNTHETIC_INPUT}, "
         f"because {DEFAULT_INPUT} is absent (run `custseg download` to fetch it)"
     )
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB with the configured memory limit, spill folder and threads."""
+    engine = settings.engine
+    con = duckdb.connect()
+    Path(engine.temp_directory).mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = {sql_literal(engine.temp_directory)}")
+    if engine.memory_limit is not None:
+        con.execute(f"SET memory_limit = {sql_literal(engine.memory_limit)}")
+    if engine.threads is not None:
+        con.execute(f"SET threads = {int(engine.threads)}")
+    # Insertion order is not needed by any stage; dropping it lets DuckDB stream with less memory.
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 def _versions() -> dict[str, str]:
@@ -200,12 +215,22 @@ def segment(
     """
     timer = StageTimer(progress)
     started = time.time()
-    con = duckdb.connect()
+    con = _connect(settings)
     source = str(input_path)
     with timer.stage("ingest") as notes:
         # Reading a workbook takes seconds and reports no progress of its own: show a timer.
         done = timer.progress(f"reading {input_path.name}", 1)
-        loaded = load_orders(con, input_path, settings.columns, settings.csv)
+        sha = file_sha256(input_path) if input_path.is_file() else ""
+        engine = settings.engine
+        loaded = load_orders(
+            con,
+            input_path,
+            settings.columns,
+            settings.csv,
+            cache=(Path(engine.cache_dir), sha) if engine.cache else None,
+        )
+        # Whether the cache was used changes nothing in the results: it goes to run_log only.
+        reader_options = {k: v for k, v in loaded.options.items() if k != "cache"}
         done(1)
         types = dict(
             con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
@@ -219,7 +244,6 @@ def segment(
                 decimal_comma=settings.csv.decimal == ",",
             )
         )
-        sha = file_sha256(input_path)
         mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
         notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
     with timer.stage("clean") as notes:
@@ -299,7 +323,7 @@ def segment(
             "format": loaded.format,
             "columns": loaded.columns,
             "mapping": loaded.mapping.as_dict(),
-            "reader_options": loaded.options,
+            "reader_options": reader_options,
         },
         "rows_read": cleaned.rows_read,
         "rows_kept": cleaned.rows_kept,
@@ -345,6 +369,7 @@ def segment(
             timespec="seconds"
         ),
         "seconds": timer.timings,
+        "workbook_cache": loaded.options.get("cache", "not a workbook"),
         "total_seconds": round(time.time() - started, 3),
     }
     return RunResult(
