@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from custseg.cleaning import EXACT_AMOUNT
@@ -51,6 +52,18 @@ def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_ke
     )
 
 
+def _id_text(ids: pd.Series) -> pd.Series:
+    """Return customer ids as text, whole numbers without a decimal part (13085.0 -> "13085")."""
+    if pd.api.types.is_float_dtype(ids):
+        values = ids.to_numpy(dtype=np.float64)
+        whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2**53)
+        text = np.where(whole, values.astype(np.int64, copy=False).astype(str), values.astype(str))
+        as_text: pd.Series = pd.Series(text, index=ids.index, dtype=object)
+        return as_text
+    text_ids: pd.Series = ids.astype(str)
+    return text_ids
+
+
 def rfm_table(
     con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, has_invoice: bool
 ) -> pd.DataFrame:
@@ -71,7 +84,7 @@ def rfm_table(
         Sorted by customer id (numerically where ids are numbers).
     """
     frame: pd.DataFrame = con.execute(rfm_sql(as_of, has_invoice=has_invoice)).df()
-    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["customer_id"] = _id_text(frame["customer_id"])
     frame["recency_days"] = frame["recency_days"].astype("int64")
     frame["frequency"] = frame["frequency"].astype("int64")
     frame["monetary"] = frame["monetary"].astype("float64")

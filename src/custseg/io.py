@@ -411,7 +411,9 @@ def _read_csv(
     args = _csv_args(real, options)
     names = _csv_columns(con, path, args)
     mapping = resolve_columns(names, columns, str(path))
-    ids = [c for c in (mapping.customer, mapping.invoice) if c is not None]
+    # Invoice ids are text ('C536379'); customer ids keep the type the sniffer saw over the
+    # whole file (sample_size=-1), so numeric ids group as numbers.
+    ids = [c for c in (mapping.invoice,) if c is not None]
     types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in ids) + "}"
     con.execute(
         f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({args}, types={types})"
