@@ -128,3 +128,28 @@ def test_fixed_k_and_too_large_k(synthetic: Path, tiny_csv: Path) -> None:
         UserError, match=r"only 3 customer\(s\) left|--k 3 is not smaller than the 3 customers"
     ):
         segment(tiny_csv, load_settings(None, {"model": {"k": 3}}))
+
+
+def test_large_customer_counts_sweep_on_a_sample_then_refit(tmp_path: Path) -> None:
+    from custseg.synth import write_synthetic
+
+    path = tmp_path / "orders.parquet"
+    write_synthetic(path, customers=3000, seed=1)
+    full = segment(path, load_settings(None, {}))
+    sampled = segment(
+        path,
+        load_settings(None, {"model": {"sweep_max_customers": 1000, "silhouette_max_exact": 500}}),
+    )
+    sel = sampled.model["k_selection"]
+    assert sel["sweep_sample_size"] == 1000 and sel["silhouette_sample_size"] == 500
+    assert "seeded sample of 1,000 of" in sel["sweep_note"]
+    assert sampled.model["k"] == full.model["k"] == 4
+    # Every customer is assigned by the refit on all of them; the well-separated latent
+    # types give the same partition as the full sweep.
+    assert len(sampled.customers) == len(full.customers)
+    pd.testing.assert_series_equal(sampled.customers["persona"], full.customers["persona"])
+    model = SegmentModel.from_dict(sampled.model)
+    assert (
+        model.predict(sampled.customers[["recency_days", "frequency", "monetary"]].to_numpy(float))
+        == sampled.customers["cluster"].to_numpy()
+    ).all()

@@ -17,6 +17,7 @@ __all__ = [
     "describe",
     "fit_kmeans",
     "nearest_centroid",
+    "refit",
     "relabel",
     "value_score",
 ]
@@ -98,6 +99,15 @@ def fit_kmeans(x: FloatArray, k: int, *, seed: int, n_init: int) -> KMeans:
         The fitted estimator.
     """
     return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
+
+
+def refit(x: FloatArray, centers: FloatArray, *, seed: int) -> KMeans:
+    """Run K-Means on all of ``x`` from given starting centroids (one initialisation).
+
+    Used when the k sweep ran on a sample: the sample's solution seeds the full fit, which
+    then costs one Lloyd run instead of ``n_init`` of them.
+    """
+    return KMeans(n_clusters=len(centers), init=centers, n_init=1, random_state=seed).fit(x)
 
 
 def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:

@@ -117,6 +117,12 @@ class ModelConfig(_Strict):
     business_k_max: int = Field(default=8, ge=2, le=11)
     n_init: int = Field(default=10, ge=1)
     silhouette_max_exact: int = Field(default=20_000, ge=100)
+    sweep_max_customers: int = Field(
+        default=50_000,
+        ge=1000,
+        description="Above this many customers the k sweep runs on a seeded sample of this "
+        "size and the final K-Means on all customers starts from the sample's centroids.",
+    )
     seed: int = Field(default=0, ge=0)
 
     @field_validator("k", mode="before")

@@ -11,9 +11,18 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-from custseg.clustering import fit_kmeans
+from custseg.clustering import fit_kmeans, refit
+from custseg.config import ModelConfig
 
-__all__ = ["AUTO_RULE", "KSelection", "choose_k", "score_k_range", "silhouettes"]
+__all__ = [
+    "AUTO_RULE",
+    "KChoice",
+    "KSelection",
+    "choose_k",
+    "score_k_range",
+    "select_k_and_fit",
+    "silhouettes",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -225,3 +234,94 @@ def choose_k(
             )
         )
     return k, reason
+
+
+@dataclass
+class KChoice:
+    """The chosen k, why, the score table, and K-Means fitted on all points.
+
+    Attributes
+    ----------
+    k : int
+        Chosen number of clusters.
+    reason : str
+        The reason, in words.
+    table : pandas.DataFrame
+        The score table with ``chosen`` marked.
+    model : sklearn.cluster.KMeans
+        K-Means with ``k`` clusters fitted on all points.
+    silhouette_sample_size, sweep_sample_size : int
+        Points used for the silhouette and for the sweep.
+    """
+
+    k: int
+    reason: str
+    table: pd.DataFrame
+    model: KMeans
+    silhouette_sample_size: int
+    sweep_sample_size: int
+
+
+def select_k_and_fit(
+    x: FloatArray,
+    ks: Sequence[int],
+    cfg: ModelConfig,
+    *,
+    on_step: Callable[[int], None] | None = None,
+) -> KChoice:
+    """Score every k, choose one (auto rule or fixed), and fit K-Means on all points.
+
+    Up to ``cfg.sweep_max_customers`` points the sweep runs on all of them and the chosen
+    k's model is the answer. Above, the sweep runs on a seeded sample of that size (its
+    cost then does not grow with customers) and the final K-Means runs once on all points,
+    starting from the sample solution's centroids.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, d)
+        Standardised features.
+    ks : sequence of int
+        The k values to score.
+    cfg : ModelConfig
+        k, business range, n_init, silhouette and sweep thresholds, seed.
+    on_step : callable, optional
+        Called after each k is fitted.
+
+    Returns
+    -------
+    KChoice
+        The choice and the fitted model.
+    """
+    sweep = x
+    if len(x) > cfg.sweep_max_customers:
+        pick = np.random.default_rng(cfg.seed).choice(
+            len(x), cfg.sweep_max_customers, replace=False
+        )
+        sweep = x[np.sort(pick)]
+    selection = score_k_range(
+        sweep,
+        ks,
+        seed=cfg.seed,
+        n_init=cfg.n_init,
+        silhouette_max_exact=cfg.silhouette_max_exact,
+        on_step=on_step,
+    )
+    table = selection.table
+    if cfg.k == "auto":
+        k, reason = choose_k(
+            table, business_min=cfg.business_k_min, business_max=cfg.business_k_max
+        )
+    else:
+        k, reason = int(cfg.k), f"k={cfg.k} was set by the user (--k)."
+    table.loc[table["k"] == k, "chosen"] = True
+    model = selection.models[k]
+    if len(sweep) < len(x):
+        model = refit(x, model.cluster_centers_, seed=cfg.seed)
+    return KChoice(
+        k=k,
+        reason=reason,
+        table=table,
+        model=model,
+        silhouette_sample_size=selection.silhouette_sample_size,
+        sweep_sample_size=len(sweep),
+    )

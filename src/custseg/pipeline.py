@@ -26,7 +26,7 @@ from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
 from custseg.io import file_sha256, load_orders, sql_literal
-from custseg.model_selection import AUTO_RULE, choose_k, score_k_range
+from custseg.model_selection import AUTO_RULE, select_k_and_fit
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
 from custseg.progress import ProgressFactory, StageTimer
@@ -280,30 +280,21 @@ def segment(
     cfg = settings.model
     with timer.stage("k-select") as notes:
         advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
-        selection = score_k_range(
-            scaled,
-            ks,
-            seed=cfg.seed,
-            n_init=cfg.n_init,
-            silhouette_max_exact=cfg.silhouette_max_exact,
-            on_step=lambda _k: advance(1),
-        )
-        table = selection.table
-        if cfg.k == "auto":
-            k, reason = choose_k(
-                table, business_min=cfg.business_k_min, business_max=cfg.business_k_max
-            )
-        else:
-            k, reason = int(cfg.k), f"k={cfg.k} was set by the user (--k)."
-        table.loc[table["k"] == k, "chosen"] = True
+        choice = select_k_and_fit(scaled, ks, cfg, on_step=lambda _k: advance(1))
+        table, k, reason = choice.table, choice.k, choice.reason
         best = table.loc[table["k"] == k].iloc[0]
+        if choice.sweep_sample_size < len(scaled):
+            notes.append(
+                f"scores on a seeded sample of {choice.sweep_sample_size:,} customers, "
+                f"then K-Means on all {len(scaled):,}"
+            )
         notes.append(
             f"scored k={ks[0]}..{ks[-1]}; k={k} "
             + ("chosen by the auto rule" if cfg.k == "auto" else "set by --k")
             + f" (silhouette {best['silhouette']:.3f}, Davies-Bouldin {best['davies_bouldin']:.3f})"
         )
     with timer.stage("segment") as notes:
-        centroids, labels, inertia = relabel(selection.models[k], scaled)
+        centroids, labels, inertia = relabel(choice.model, scaled)
         names = assign_personas(centroids)
         customers["cluster"] = labels
         customers["persona"] = [names[i] for i in labels]
@@ -348,8 +339,17 @@ def segment(
             "rule": AUTO_RULE.format(lo=cfg.business_k_min, hi=cfg.business_k_max),
             "reason": reason,
             "k_range": [ks[0], ks[-1]],
-            "silhouette_sample_size": selection.silhouette_sample_size,
-            "silhouette_exact": selection.silhouette_sample_size == len(customers),
+            "silhouette_sample_size": choice.silhouette_sample_size,
+            "silhouette_exact": choice.silhouette_sample_size == len(customers),
+            "sweep_sample_size": choice.sweep_sample_size,
+            "sweep_note": (
+                "all customers"
+                if choice.sweep_sample_size == len(customers)
+                else f"scores on a seeded sample of {choice.sweep_sample_size:,} of "
+                f"{len(customers):,} "
+                "customers; the final K-Means ran on all customers from the chosen k's "
+                "centroids (one initialisation)"
+            ),
         },
         "kmeans": {
             "n_init": cfg.n_init,
