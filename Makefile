@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run dashboard report notebook download synth test lint typecheck pytest screenshot lock clean
+.PHONY: help install run dashboard report notebook download synth bench bench-quick test lint typecheck pytest screenshot lock clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,9 +46,15 @@ download: install ## Fetch the UCI Online Retail workbook into data/raw/
 synth: install ## Write synthetic order lines with known segments to data/raw/synthetic-orders.parquet
 	$(CUSTSEG) synth --out data/raw/synthetic-orders.parquet
 
+bench: install ## Run benchmarks/ (15-25 min, about 10 GB of synthetic data in data/interim/bench) and rewrite BENCHMARKS.md
+	$(BIN)/python benchmarks/bench.py
+
+bench-quick: install ## A small benchmark run (under two minutes) into reports/benchmarks-quick.md
+	$(BIN)/python benchmarks/bench.py --quick
+
 lint: install ## ruff (lint and format check)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: install ## mypy (strict) on the package
 	$(BIN)/mypy
