@@ -153,3 +153,26 @@ def test_large_customer_counts_sweep_on_a_sample_then_refit(tmp_path: Path) -> N
         model.predict(sampled.customers[["recency_days", "frequency", "monetary"]].to_numpy(float))
         == sampled.customers["cluster"].to_numpy()
     ).all()
+
+
+def test_a_small_memory_limit_still_works(tmp_path: Path) -> None:
+    from custseg.synth import write_synthetic
+
+    path = tmp_path / "orders.parquet"
+    write_synthetic(path, customers=25_000, seed=2)  # about 2M order lines
+    settings = load_settings(
+        None,
+        {
+            "engine": {
+                "memory_limit": "64MB",
+                "temp_directory": str(tmp_path / "spill"),
+                "threads": 1,
+            },
+            "model": {"k": 4, "k_max": 4},
+        },
+    )
+    limited = segment(path, settings)
+    free = segment(path, load_settings(None, {"model": {"k": 4, "k_max": 4}}))
+    assert limited.quality["rows_read"] > 1_500_000
+    pd.testing.assert_frame_equal(limited.customers, free.customers)
+    assert limited.quality == free.quality

@@ -247,6 +247,8 @@ def segment(
         mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
         notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
     with timer.stage("clean") as notes:
+        # DuckDB reports no progress through this API: a running timer shows the scan is alive.
+        done = timer.progress("cleaning: one scan of the order lines", 1)
         cleaned = clean_orders(
             con,
             loaded.mapping,
@@ -255,13 +257,16 @@ def segment(
             switches=settings.cleaning,
             source=source,
         )
+        done(1)
         dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
         notes.append(
             f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
             + (f"; dropped: {dropped}" if dropped else "")
         )
     with timer.stage("rfm") as notes:
+        done = timer.progress("RFM: aggregating per customer", 1)
         customers = rfm_table(con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None)
+        done(1)
         notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
     con.close()
     spent = customers["monetary"] <= 0
