@@ -139,9 +139,11 @@ def staging_sql(
 
     invoice, cancelled = "CAST(NULL AS VARCHAR)", "false"
     if mapping.invoice is not None:
-        invoice = _id_expr(mapping.invoice, kind_of(mapping.invoice))
+        # Invoice ids are used as written (trimming every one cost a quarter of the scan).
+        invoice = sql_ident(mapping.invoice)
         if kind_of(mapping.invoice) == "VARCHAR":
-            cancelled = f"ltrim({sql_ident(mapping.invoice)}) LIKE 'C%'"
+            invoice = f"NULLIF({invoice}, '')"
+            cancelled = f"{sql_ident(mapping.invoice)} LIKE 'C%'"
     quantity = number(mapping.quantity)
     if mapping.amount is not None:
         price = "CAST(NULL AS DOUBLE)"
