@@ -24,7 +24,8 @@ install: $(BIN)/custseg ## Create .venv and install the pinned requirements (and
 
 run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the synthetic default offline)
 	@if [ ! -f $(RAW) ]; then \
-	  $(CUSTSEG) download --dest $(RAW) || echo "Download impossible: running on the synthetic default instead."; \
+	  msg=$$($(CUSTSEG) download --dest $(RAW) 2>&1) || \
+	    echo "Download impossible ($${msg#error: }) Running on the synthetic default instead."; \
 	fi
 	$(CUSTSEG) run --out $(OUT)
 	@mkdir -p models && cp $(OUT)/model.json models/model.json.tmp && mv models/model.json.tmp models/model.json

@@ -82,7 +82,7 @@ def test_config_file_is_used(tiny_csv: Path, tmp_path: Path) -> None:
         (["run", "{tiny}", "--k", "3"], r"--k 3 is not smaller than the 3 customers"),
         (["run", "{tiny}", "--k", "lots"], r"k must be 'auto' or an integer, got 'lots'"),
         (["run", "{tiny}", "--as-of", "yesterday"], r"as_of must be a date"),
-        (["run", "{tiny}", "--decimal", ";"], r"invalid value for 'csv.decimal'"),
+        (["run", "{tiny}", "--decimal", ";"], r"Invalid value for --decimal: "),
         (["run", "{tiny}", "--encoding", "klingon"], r"Unknown --encoding 'klingon'"),
         (
             ["run", "{tiny}", "--as-of", "2010-01-01"],
@@ -214,3 +214,91 @@ def test_rule_switches_are_applied_and_recorded(tiny_csv: Path, tmp_path: Path) 
     # 1007 (price 0, customer 3) is now kept: 7 rows.
     assert quality["rows_kept"] == 7 and quality["dropped"]["non_positive_price"] == 0
     assert {r["reason"]: r["applied"] for r in quality["rules"]}["non_positive_price"] is False
+
+
+def _csv(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        ("customer,date,amount\n", [], r"has no data rows \(only a header\)"),
+        (
+            "customer,date,amount\na,2020-01-01,1\nb,2020-01-01,1\nc,2020-01-01,1\n",
+            [],
+            r"every customer left after cleaning has the same recency, frequency and spend",
+        ),
+        (
+            "customer,date,amount\na,2020-01-01,1\nb,2020-01-01,1\nc,2020-01-02,5\nd,2020-01-02,5\n",
+            ["--k", "3"],
+            r"--k 3 is more than the 2 distinct customer profiles",
+        ),
+        (
+            "customer,date,amount\na,2020-01-01,1\n",
+            ["--customer-col", "amount"],
+            r"column 'amount' is given two roles \(customer and amount\)",
+        ),
+        (
+            "customer,date,amount\na,12/02/2011 10:00,1\n",
+            [],
+            r"0 valid purchases .*an invalid row has date '12/02/2011 10:00', amount '1': "
+            r"check --date-format",
+        ),
+    ],
+)
+def test_more_user_errors(tmp_path: Path, text: str, args: list[str], message: str) -> None:
+    path = _csv(tmp_path, "orders.csv", text)
+    result = _run("run", str(path), "--out", str(tmp_path / "out"), *args)
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_out_is_a_file(tiny_csv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    result = _run("run", str(tiny_csv), "--out", str(target), "--k", "2")
+    assert result.exit_code == 2 and "is a file; give a folder" in result.stderr
+
+
+def test_decimal_comma_refuses_dot_decimals_and_gzip_is_read_from_content(tmp_path: Path) -> None:
+    import gzip
+
+    text = (
+        "customer;date;amount\na;2020-01-01 10:00:00;45.8\nb;2020-01-02 10:00:00;1.234,5\n"
+        "c;2020-01-03 10:00:00;12,5\nd;2020-01-04 10:00:00;3\n"
+    )
+    path = tmp_path / "eu.csv"  # gzip content under a plain .csv name
+    path.write_bytes(gzip.compress(text.encode()))
+    result = _run("run", str(path), "--out", str(tmp_path / "o"), "--decimal", ",", "--k", "2")
+    assert result.exit_code == 0, result.output
+    quality = json.loads((tmp_path / "o" / "data_quality.json").read_text())
+    # 45.8 is not a decimal-comma number: counted invalid, not read as 458.
+    assert quality["dropped"]["invalid_value"] == 1
+    assert quality["revenue"] == 1234.5 + 12.5 + 3
+    assert quality["orders"] == 3  # no invoice column: distinct (customer, timestamp)
+    assert quality["input"]["reader_options"]["compression"] == "gzip"
+
+
+def test_transcoded_copies_are_removed(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(tiny_csv.read_text().replace("UK", "Bénin").encode("cp1252"))
+    result = _run(
+        "run", str(latin), "--out", str(tmp_path / "o"), "--encoding", "cp1252", "--k", "2"
+    )
+    assert result.exit_code == 0, result.output
+    assert list(scratch.iterdir()) == []
+    options = json.loads((tmp_path / "o" / "data_quality.json").read_text())["input"][
+        "reader_options"
+    ]
+    assert options["transcoded_from"] == "cp1252"

@@ -21,11 +21,13 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
 
 
 def test_bad_values_are_named(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"'model.k'.*'auto' or an integer, got 'many'"):
+    with pytest.raises(
+        UserError, match=r"^Invalid value for --k: k must be 'auto' or an integer, got 'many'\.$"
+    ):
         load_settings(None, {"model": {"k": "many"}})
     with pytest.raises(UserError, match=r"k_min \(9\) is larger than k_max \(4\)"):
         load_settings(None, {"model": {"k_min": 9, "k_max": 4}})
-    with pytest.raises(UserError, match=r"'as_of'.*2011-12-10"):
+    with pytest.raises(UserError, match=r"Invalid value for --as-of: .*2011-12-10"):
         load_settings(None, {"as_of": "10/12/2011"})
     path = tmp_path / "p.yml"
     path.write_text("- a list\n")
@@ -41,3 +43,17 @@ def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
     assert settings.model.k == 4
     assert settings.as_of == dt.datetime(2011, 12, 10)
     assert settings.csv.delimiter == "\t"
+
+
+def test_yaml_errors_name_the_key_and_command_line_errors_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text("model:\n  k: lots\n")
+    with pytest.raises(UserError, match=r"p.yml: invalid value for 'model.k': k must be 'auto'"):
+        load_settings(path)
+    with pytest.raises(UserError, match=r"^Invalid value for --seed: "):
+        load_settings(None, {"model": {"seed": 2**40}})
+    with pytest.raises(UserError, match=r"^Invalid value for --customer-col: "):
+        load_settings(None, {"columns": {"customer": 5}})
+    path.write_bytes(b"model:\n  k: \xff\n")
+    with pytest.raises(UserError, match="is not UTF-8 text"):
+        load_settings(path)

@@ -84,7 +84,13 @@ def _id_expr(column: str, kind: str) -> str:
 def _num_expr(column: str, decimal_comma: bool) -> str:
     text = f"trim(CAST({sql_ident(column)} AS VARCHAR))"
     if decimal_comma:
-        text = f"replace(replace({text}, '.', ''), ',', '.')"
+        # 1.234,5 and 12,5 are numbers; 45.8 is not (a '.' must separate groups of three
+        # digits), so it is counted as invalid instead of silently becoming 458.
+        pattern = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?"
+        return (
+            f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN "
+            f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
+        )
     return f"TRY_CAST({text} AS DOUBLE)"
 
 
@@ -322,9 +328,11 @@ def clean_orders(
         "CREATE OR REPLACE TEMP VIEW orders_kept AS "
         "SELECT * FROM orders_flagged WHERE cs_reason IS NULL"
     )
+    # Without an invoice column each distinct (customer, timestamp) is one order.
+    orders_key = "cs_invoice" if mapping.invoice is not None else "(cs_customer, cs_ts)"
     rows = con.execute(
         "SELECT coalesce(cs_reason, ''), count(*), "
-        "count(DISTINCT cs_invoice) FILTER (WHERE cs_reason IS NULL), "
+        f"count(DISTINCT {orders_key}) FILTER (WHERE cs_reason IS NULL), "
         f"sum({EXACT_AMOUNT}) FILTER (WHERE cs_reason IS NULL), "
         "min(cs_ts) FILTER (WHERE cs_reason IS NULL), max(cs_ts) FILTER (WHERE cs_reason IS NULL) "
         "FROM orders_flagged GROUP BY 1"
@@ -344,12 +352,33 @@ def clean_orders(
         {"reason": r.reason, "description": r.description, "applied": applied[r.reason]}
         for r in RULES
     ]
+    if rows_read == 0:
+        raise UserError(f"{source} has no data rows (only a header); nothing to segment.")
     if rows_kept == 0 or as_of is None:
+        example = ""
+        if dropped["invalid_value"]:
+            fields = {
+                k: v
+                for k, v in mapping.as_dict().items()
+                if v is not None and k in ("date", "quantity", "price", "amount")
+            }
+            row = con.execute(
+                "SELECT "
+                + ", ".join(f"CAST({sql_ident(c)} AS VARCHAR)" for c in fields.values())
+                + " FROM orders_flagged WHERE cs_reason = 'invalid_value' LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                shown = ", ".join(f"{c} {v!r}" for c, v in zip(fields.values(), row, strict=True))
+                example = (
+                    f"; an invalid row has {shown}: check --date-format, --decimal and "
+                    "the column mapping"
+                )
         parts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in dropped.items() if n)
         raise UserError(
             f"{source}: 0 valid purchases left after cleaning {rows_read:,} rows"
             + (f" ({parts})" if parts else "")
-            + "; check the column mapping and the file's contents."
+            + (example or "; check the column mapping and the file's contents")
+            + "."
         )
     assert kept is not None
     return CleaningResult(
@@ -359,7 +388,7 @@ def clean_orders(
         rules=rules,
         as_of=as_of,
         as_of_source=as_of_source,
-        orders=int(kept[2]) if mapping.invoice is not None else None,
+        orders=int(kept[2]),
         revenue=float(kept[3]),
         first_purchase=kept[4],
         last_purchase=kept[5],

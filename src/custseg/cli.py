@@ -28,8 +28,8 @@ app = typer.Typer(
 )
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
-if not _out.is_terminal:  # pipes and files: wide enough that no persona name is cut
-    _out = Console(highlight=False, width=110)
+if not _out.is_terminal:  # pipes and files: COLUMNS if set, else wide enough to cut nothing
+    _out = Console(highlight=False, width=int(os.environ.get("COLUMNS", "200")))
 
 EXIT_USER_ERROR = 2
 
@@ -103,16 +103,11 @@ def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int
 
 def _summary_table(segments: Any) -> Table:
     table = Table(title="Customer segments", title_justify="left", box=box.SIMPLE_HEAD)
-    headers = [
-        "cluster",
-        "persona",
-        "customers",
-        "share",
-        "mean recency (d)",
-        "mean orders",
-        "mean spend",
-        "revenue share",
-    ]
+    # Short headers so that the table fits 80 columns; the caption says what they mean.
+    headers = ["#", "persona", "customers", "share", "recency", "orders", "spend", "revenue"]
+    table.caption = (
+        "recency (days), orders and spend: means per customer; revenue: share of all revenue"
+    )
     for name in headers:
         table.add_column(name, justify="left" if name == "persona" else "right", no_wrap=True)
     for row in segments.itertuples():

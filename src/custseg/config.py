@@ -123,7 +123,7 @@ class ModelConfig(_Strict):
         description="Above this many customers the k sweep runs on a seeded sample of this "
         "size and the final K-Means on all customers starts from the sample's centroids.",
     )
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
     @field_validator("k", mode="before")
     @classmethod
@@ -201,12 +201,36 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(exc: ValidationError, source: str) -> str:
+#: YAML keys set by a command-line option of a different name.
+_OPTION_NAMES = {
+    "columns.customer": "--customer-col",
+    "columns.invoice": "--invoice-col",
+    "columns.date": "--date-col",
+    "columns.quantity": "--quantity-col",
+    "columns.price": "--price-col",
+    "columns.amount": "--amount-col",
+    "engine.temp_directory": "--temp-dir",
+    "cleaning.drop_non_positive_quantity": "--drop-returns",
+    "cleaning.drop_non_positive_price": "--drop-non-positive-price",
+}
+
+
+def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> str:
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    # Keep field names only (pydantic adds union branch names such as "literal['auto']").
+    loc = [str(p) for p in err["loc"] if isinstance(p, str) and p.isidentifier()]
+    where = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"{source}: unknown parameter '{where}'; remove it or check its spelling."
     msg = str(err["msg"]).removeprefix("Value error, ")
+    node: Any = overrides
+    for part in loc:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):  # a rule across several values (e.g. k_min <= k_max)
+        return f"{source}: {msg}."
+    if node is not None and loc:  # the value came from the command line
+        option = _OPTION_NAMES.get(where, "--" + loc[-1].replace("_", "-"))
+        return f"Invalid value for {option}: {msg}."
     return f"{source}: invalid value for '{where}': {msg}."
 
 
@@ -240,6 +264,8 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
             loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
             raise UserError(f"Cannot read the config file {path}: {exc.strerror}.") from exc
+        except UnicodeDecodeError as exc:
+            raise UserError(f"The config file {path} is not UTF-8 text ({exc.reason}).") from exc
         except yaml.YAMLError as exc:
             raise UserError(f"The config file {path} is not valid YAML: {exc}.") from exc
         if loaded is None:
@@ -254,4 +280,4 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise UserError(_describe(exc, source)) from exc
+        raise UserError(_describe(exc, source, overrides)) from exc

@@ -177,9 +177,19 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
             if hit is None:
                 raise _missing_column(field, wanted, columns, source)
             chosen[field] = hit
+    if not columns:
+        raise UserError(f"{source}: no columns found; is the sheet or file empty?")
     for field in ("customer", "date"):
         if chosen[field] is None:
             raise _missing_column(field, None, columns, source)
+    explicit = {f: getattr(config, f) for f in chosen if getattr(config, f) is not None}
+    for field, column in chosen.items():
+        others = [f for f, c in chosen.items() if c == column and f != field and c is not None]
+        if others and (field in explicit or any(o in explicit for o in others)):
+            raise UserError(
+                f"{source}: column {column!r} is given two roles ({field} and {others[0]}); "
+                f"name a different column with --{field}-col or --{others[0]}-col."
+            )
     use_amount = config.amount is not None or (
         chosen["amount"] is not None and (chosen["quantity"] is None or chosen["price"] is None)
     )
@@ -258,7 +268,8 @@ def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise UserError(
-            f"{path}: cannot be read as an Excel workbook ({exc}); check that it is a valid .xlsx."
+            f"{path}: cannot be read as an Excel workbook ({_first_line(exc)}); check that it "
+            "is a complete, valid .xlsx file."
         ) from exc
     names = list(reader.sheet_names)
     if sheet is None:
@@ -360,9 +371,21 @@ def _read_excel(
     return names, mapping, {"sheet": sheet, "cache": "miss" if cached else "off"}
 
 
-def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
-    """Return the file DuckDB should read and the read_csv options to pass."""
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _csv_options(path: Path, csv: CsvConfig, workdir: Path) -> tuple[Path, dict[str, str]]:
+    """Return the file DuckDB should read and the read_csv options to pass.
+
+    A file in an encoding DuckDB does not decode is transcoded to a UTF-8 copy in
+    ``workdir``, which the caller deletes when it has finished with the data.
+    """
     options: dict[str, str] = {}
+    gz = _is_gzip(path)
+    if gz:  # from the content: a gzip file named .csv is still gzip
+        options["compression"] = "'gzip'"
     if csv.delimiter is not None:
         options["delim"] = sql_literal(csv.delimiter)
     if csv.decimal is not None:
@@ -377,9 +400,10 @@ def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
     if encoding in _DUCKDB_ENCODINGS:
         options["encoding"] = sql_literal(_DUCKDB_ENCODINGS[encoding])
         return path, options
-    # Transcode other encodings (cp1252, ...) to a temporary UTF-8 copy.
-    opener = gzip.open if path.name.endswith(".gz") else open
-    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="custseg-")
+    # Transcode other encodings (cp1252, ...) to a UTF-8 copy in the run's work folder.
+    options.pop("compression", None)
+    opener = gzip.open if gz else open
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="transcoded-", dir=workdir)
     with opener(path, "rb") as src, os.fdopen(fd, "wb") as dst:
         reader = codecs.getreader(codec)(src, "strict")
         try:
@@ -387,11 +411,13 @@ def _csv_options(path: Path, csv: CsvConfig) -> tuple[Path, dict[str, str]]:
                 dst.write(block.encode("utf-8"))
         except UnicodeDecodeError as exc:
             raise UserError(f"{path}: not valid {csv.encoding} text ({exc.reason}).") from exc
+    options["encoding"] = "'utf-8'"
+    options["transcoded_from"] = sql_literal(codec)
     return Path(tmp), options
 
 
 def _csv_args(real: Path, options: dict[str, str]) -> str:
-    extra = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(options.items()) if k != "transcoded_from")
     return f"{sql_literal(str(real))}, header=true, sample_size=-1" + (
         f", {extra}" if extra else ""
     )
@@ -401,13 +427,20 @@ def _csv_columns(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> list[
     try:
         return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({args})").fetchall()]
     except duckdb.Error as exc:
-        raise UserError(f"{path}: cannot be read as CSV ({_first_line(exc)}).") from exc
+        raise UserError(
+            f"{path}: cannot be read as CSV ({_first_line(exc)}); if it is not UTF-8 text give "
+            "--encoding (e.g. cp1252), and check --delimiter."
+        ) from exc
 
 
 def _read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, csv: CsvConfig
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: ColumnsConfig,
+    csv: CsvConfig,
+    workdir: Path,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
-    real, options = _csv_options(path, csv)
+    real, options = _csv_options(path, csv, workdir)
     args = _csv_args(real, options)
     names = _csv_columns(con, path, args)
     mapping = resolve_columns(names, columns, str(path))
@@ -481,6 +514,7 @@ def load_orders(
     csv: CsvConfig,
     *,
     cache: tuple[Path, str] | None = None,
+    workdir: Path | None = None,
 ) -> LoadedOrders:
     """Register the order lines of ``path`` as the relation ``orders_raw`` in ``con``.
 
@@ -499,6 +533,9 @@ def load_orders(
         A folder and the file's sha256: a workbook's sheet is then read from a Parquet copy
         there when one exists for the same content, size, mtime and sheet, and written there
         on the first read (``options["cache"]`` says ``hit``, ``miss`` or ``off``).
+    workdir : Path, optional
+        Where a transcoded copy of a CSV may be written; it must outlive every query on
+        ``orders_raw``. Default: the system temp folder (the caller then owns the file).
 
     Returns
     -------
@@ -517,7 +554,9 @@ def load_orders(
     elif fmt == "parquet":
         names, mapping, options = _read_parquet(con, path, columns)
     else:
-        names, mapping, options = _read_csv(con, path, columns, csv)
+        names, mapping, options = _read_csv(
+            con, path, columns, csv, workdir or Path(tempfile.gettempdir())
+        )
     return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
 
 
@@ -560,8 +599,9 @@ def read_columns(
         if fmt == "parquet":
             names = _parquet_columns(con, path)
         else:
-            real, options = _csv_options(path, csv or CsvConfig())
-            names = _csv_columns(con, path, _csv_args(real, options))
+            with tempfile.TemporaryDirectory(prefix="custseg-") as work:
+                real, options = _csv_options(path, csv or CsvConfig(), Path(work))
+                names = _csv_columns(con, path, _csv_args(real, options))
     finally:
         con.close()
     return fmt, names, []

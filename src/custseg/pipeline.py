@@ -103,8 +103,14 @@ def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB with the configured memory limit, spill folder and threads."""
     engine = settings.engine
+    try:
+        Path(engine.temp_directory).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"Cannot use {engine.temp_directory} as DuckDB's spill folder (--temp-dir): "
+            f"{exc.strerror}."
+        ) from exc
     con = duckdb.connect()
-    Path(engine.temp_directory).mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {sql_literal(engine.temp_directory)}")
     if engine.memory_limit is not None:
         con.execute(f"SET memory_limit = {sql_literal(engine.memory_limit)}")
@@ -166,19 +172,31 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _k_values(settings: Settings, n_customers: int, source: str) -> list[int]:
+def _k_values(
+    settings: Settings, n_customers: int, source: str, profiles: int | None = None
+) -> list[int]:
     cfg = settings.model
+    if profiles is not None and profiles < 2:
+        raise UserError(
+            f"{source}: every customer left after cleaning has the same recency, frequency "
+            "and spend; there is nothing to segment."
+        )
     if n_customers < 3:
         raise UserError(
             f"{source}: only {n_customers} customer(s) left after cleaning; "
             "segmentation needs at least 3."
+        )
+    if isinstance(cfg.k, int) and profiles is not None and cfg.k > profiles:
+        raise UserError(
+            f"--k {cfg.k} is more than the {profiles} distinct customer profiles (recency, "
+            f"frequency, spend) of {source}; choose k of at most {profiles}."
         )
     if isinstance(cfg.k, int) and cfg.k >= n_customers:
         raise UserError(
             f"--k {cfg.k} is not smaller than the {n_customers} customers of {source}; "
             f"choose k below {n_customers}."
         )
-    top = min(cfg.k_max, n_customers - 1)
+    top = min(cfg.k_max, n_customers - 1, profiles if profiles is not None else n_customers)
     ks = set(range(cfg.k_min, top + 1))
     if isinstance(cfg.k, int):
         ks.add(cfg.k)
@@ -215,60 +233,68 @@ def segment(
     """
     timer = StageTimer(progress)
     started = time.time()
-    con = _connect(settings)
     source = str(input_path)
-    with timer.stage("ingest") as notes:
-        # Reading a workbook takes seconds and reports no progress of its own: show a timer.
-        done = timer.progress(f"reading {input_path.name}", 1)
-        sha = file_sha256(input_path) if input_path.is_file() else ""
-        engine = settings.engine
-        loaded = load_orders(
-            con,
-            input_path,
-            settings.columns,
-            settings.csv,
-            cache=(Path(engine.cache_dir), sha) if engine.cache else None,
-        )
-        # Whether the cache was used changes nothing in the results: it goes to run_log only.
-        reader_options = {k: v for k, v in loaded.options.items() if k != "cache"}
-        done(1)
-        types = dict(
-            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW orders_staged AS "
-            + staging_sql(
-                loaded.mapping,
-                types,
-                date_format=settings.csv.date_format,
-                decimal_comma=settings.csv.decimal == ",",
+    # The DuckDB phase: a transcoded CSV copy, if any, lives in `work` until it ends.
+    con = _connect(settings)
+    work = tempfile.TemporaryDirectory(prefix="custseg-")
+    try:
+        with timer.stage("ingest") as notes:
+            # Reading a workbook takes seconds and reports no progress of its own: show a timer.
+            done = timer.progress(f"reading {input_path.name}", 1)
+            sha = file_sha256(input_path) if input_path.is_file() else ""
+            engine = settings.engine
+            loaded = load_orders(
+                con,
+                input_path,
+                settings.columns,
+                settings.csv,
+                cache=(Path(engine.cache_dir), sha) if engine.cache else None,
+                workdir=Path(work.name),
             )
-        )
-        mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
-        notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
-    with timer.stage("clean") as notes:
-        # DuckDB reports no progress through this API: a running timer shows the scan is alive.
-        done = timer.progress("cleaning: one scan of the order lines", 1)
-        cleaned = clean_orders(
-            con,
-            loaded.mapping,
-            loaded.columns,
-            as_of=settings.as_of,
-            switches=settings.cleaning,
-            source=source,
-        )
-        done(1)
-        dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
-        notes.append(
-            f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
-            + (f"; dropped: {dropped}" if dropped else "")
-        )
-    with timer.stage("rfm") as notes:
-        done = timer.progress("RFM: aggregating per customer", 1)
-        customers = rfm_table(con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None)
-        done(1)
-        notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
-    con.close()
+            # Whether the cache was used changes nothing in the results: it goes to run_log only.
+            reader_options = {k: v for k, v in loaded.options.items() if k != "cache"}
+            done(1)
+            types = dict(
+                con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+            )
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW orders_staged AS "
+                + staging_sql(
+                    loaded.mapping,
+                    types,
+                    date_format=settings.csv.date_format,
+                    decimal_comma=settings.csv.decimal == ",",
+                )
+            )
+            mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
+            notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
+        with timer.stage("clean") as notes:
+            # DuckDB reports no progress through this API: a running timer shows the scan is alive.
+            done = timer.progress("cleaning: one scan of the order lines", 1)
+            cleaned = clean_orders(
+                con,
+                loaded.mapping,
+                loaded.columns,
+                as_of=settings.as_of,
+                switches=settings.cleaning,
+                source=source,
+            )
+            done(1)
+            dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
+            notes.append(
+                f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
+                + (f"; dropped: {dropped}" if dropped else "")
+            )
+        with timer.stage("rfm") as notes:
+            done = timer.progress("RFM: aggregating per customer", 1)
+            customers = rfm_table(
+                con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None
+            )
+            done(1)
+            notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
+    finally:
+        con.close()
+        work.cleanup()
     spent = customers["monetary"] <= 0
     if spent.any():
         example = customers.loc[spent].iloc[0]
@@ -277,11 +303,13 @@ def segment(
             f"{example['customer_id']}: {example['monetary']:g}) because returns, cancellations "
             "or zero prices are kept; turn those cleaning rules back on."
         )
-    ks = _k_values(settings, len(customers), source)
     with timer.stage("scale") as notes:
         scaler = LogStandardScaler()
         scaled = scaler.fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
         notes.append("log1p, then standardised to mean 0 and unit variance")
+    # K-Means cannot find more clusters than there are distinct customer profiles.
+    profiles = len(np.unique(customers[list(FEATURES)].to_numpy(), axis=0))
+    ks = _k_values(settings, len(customers), source, profiles)
     cfg = settings.model
     with timer.stage("k-select") as notes:
         advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
@@ -295,7 +323,7 @@ def segment(
             )
         notes.append(
             f"scored k={ks[0]}..{ks[-1]}; k={k} "
-            + ("chosen by the auto rule" if cfg.k == "auto" else "set by --k")
+            + ("chosen by the auto rule" if cfg.k == "auto" else "set by k (option or YAML)")
             + f" (silhouette {best['silhouette']:.3f}, Davies-Bouldin {best['davies_bouldin']:.3f})"
         )
     with timer.stage("segment") as notes:
@@ -410,11 +438,13 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     list of Path
         The files written.
     """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; give a folder for the outputs.")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".custseg-staging-"))
     except OSError as exc:
-        raise UserError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from exc
-    stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".custseg-staging-"))
+        raise UserError(f"Cannot write to the output folder {out_dir}: {exc.strerror}.") from exc
     try:
         customers = result.customers
         customers.to_csv(stage / "customers.csv", index=False, lineterminator="\n")

@@ -245,8 +245,11 @@ def write_figures(result: RunResult, folder: Path, *, scale: float = 2.0) -> lis
         os.environ["BROWSER_PATH"] = found
     import plotly.io as pio
 
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".figures-"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".figures-"))
+    except OSError as exc:
+        raise UserError(f"Cannot write the PNG figures to {folder}: {exc.strerror}.") from exc
     try:
         # One batch: Kaleido starts the browser once (5 s for six figures instead of 16 s).
         pio.write_images(
