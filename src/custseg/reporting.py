@@ -32,7 +32,7 @@ from custseg.errors import UserError
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import RunResult
 
-__all__ = ["SECTIONS", "figures", "load_run", "render_report", "write_figures"]
+__all__ = ["SECTIONS", "figures", "load_run", "quality_table", "render_report", "write_figures"]
 
 #: The report's sections: (id, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -58,6 +58,33 @@ border-left-width:8px}
 .card h3{margin:0 0 6px}.card p{margin:6px 0}.muted{color:#666}
 .reason{background:#eef4fb;border-radius:6px;padding:10px 14px}
 """
+
+
+def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
+    """Return the cleaning rules in order with what each drops, whether it ran, and its count.
+
+    Parameters
+    ----------
+    quality : dict
+        The data-quality record (``data_quality.json``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns rule, what it drops, applied, rows dropped.
+    """
+    table: pd.DataFrame = pd.DataFrame(
+        [
+            {
+                "rule": r["reason"],
+                "what it drops": r["description"],
+                "applied": r["applied"],
+                "rows dropped": quality["dropped"][r["reason"]],
+            }
+            for r in quality["rules"]
+        ]
+    )
+    return table
 
 
 def figures(result: RunResult) -> dict[str, go.Figure]:
@@ -147,17 +174,7 @@ def render_report(result: RunResult) -> str:
     """
     q, model = result.quality, result.model
     figs = figures(result)
-    dropped = pd.DataFrame(
-        [
-            {
-                "rule": r["reason"],
-                "what it drops": r["description"],
-                "applied": r["applied"],
-                "rows dropped": q["dropped"][r["reason"]],
-            }
-            for r in q["rules"]
-        ]
-    )
+    dropped = quality_table(q)
     selection = model["k_selection"]
     sample = (
         "all customers"

@@ -16,8 +16,8 @@ from custseg.charts import (
     quality_chart,
     segment_share_chart,
 )
-from custseg.cleaning import RULES
-from custseg.pipeline import RunResult
+from custseg.reporting import quality_table
+from custseg.results import RunResult
 
 __all__ = ["customers_ui", "k_selection_ui", "overview_ui", "segments_ui"]
 
@@ -45,19 +45,7 @@ def overview_ui(result: RunResult) -> None:
         f"sha256 {q['input']['sha256'][:12]}..."
     )
     st.plotly_chart(quality_chart(q), key="quality-chart")
-    described = {r.reason: r.description for r in RULES}
-    applied = {r["reason"]: r["applied"] for r in q["rules"]}
-    table = pd.DataFrame(
-        [
-            {
-                "rule": reason,
-                "what it drops": described[reason],
-                "applied": applied[reason],
-                "rows dropped": count,
-            }
-            for reason, count in q["dropped"].items()
-        ]
-    )
+    table = quality_table(q)
     st.markdown(
         f"**{q['rows_read']:,} rows read = {q['rows_kept']:,} kept + "
         f"{q['rows_read'] - q['rows_kept']:,} dropped.** Each row is counted under the first "
