@@ -302,3 +302,23 @@ def test_transcoded_copies_are_removed(
         "reader_options"
     ]
     assert options["transcoded_from"] == "cp1252"
+
+
+def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
+    result = _run(
+        "run",
+        str(real_parquet),
+        "--out",
+        str(tmp_path),
+        "--sheet",
+        "X",
+        "--date-format",
+        "%d",
+        "--k",
+        "3",
+        "--k-max",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    assert "--sheet is ignored: " in result.stderr and "is a parquet file" in result.stderr
+    assert "--date-format is ignored: column 'InvoiceDate' already holds timestamp" in result.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ __all__ = [
     "PERSONA_COLORS",
     "customer_scatter",
     "k_selection_chart",
-    "persona_color_map",
     "profile_heatmap",
     "quality_chart",
     "rfm_distribution_chart",
@@ -48,11 +46,6 @@ _LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
 }
-
-
-def persona_color_map(personas: Iterable[str]) -> dict[str, str]:
-    """Return the colour of each given persona (unknown names get grey)."""
-    return {p: PERSONA_COLORS.get(p, "#999999") for p in personas}
 
 
 def quality_chart(quality: dict[str, Any]) -> go.Figure:

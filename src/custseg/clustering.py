@@ -15,7 +15,6 @@ from custseg.preprocessing import LogStandardScaler
 __all__ = [
     "SegmentModel",
     "canonical_order",
-    "describe",
     "fit_kmeans",
     "nearest_centroid",
     "refit",
@@ -124,14 +123,6 @@ def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
     rank[order] = np.arange(len(order))
     labels = rank[np.asarray(model.labels_, dtype=np.int64)]
     return centers[order], labels, float(model.inertia_)
-
-
-def describe(centroids: FloatArray, names: Sequence[str]) -> list[dict[str, Any]]:
-    """Centroids as records (for model.json)."""
-    return [
-        {"cluster": i, **{n: float(v) for n, v in zip(names, row, strict=True)}}
-        for i, row in enumerate(centroids)
-    ]
 
 
 class SegmentModel:

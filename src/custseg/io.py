@@ -13,7 +13,6 @@ import difflib
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -633,9 +632,3 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
 def atomic_write_text(target: Path, text: str) -> None:
     """Write ``text`` as UTF-8 to ``target`` atomically."""
     atomic_write_bytes(target, text.encode("utf-8"))
-
-
-def atomic_copy(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` through a temporary file and a rename."""
-    with _staging(target) as tmp:
-        shutil.copyfile(source, tmp)

@@ -29,7 +29,7 @@ from custseg.io import file_sha256, load_orders, sql_literal
 from custseg.model_selection import AUTO_RULE, select_k_and_fit
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
-from custseg.progress import ProgressFactory, StageTimer
+from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.reporting import render_report
 from custseg.results import RunResult
 
@@ -266,6 +266,17 @@ def segment(
                     decimal_comma=settings.csv.decimal == ",",
                 )
             )
+            if settings.columns.sheet is not None and loaded.format != "xlsx":
+                logger.warning(
+                    "note     --sheet is ignored: %s is a %s file", source, loaded.format
+                )
+            date_type = types.get(loaded.mapping.date, "VARCHAR").upper()
+            if settings.csv.date_format is not None and date_type != "VARCHAR":
+                logger.warning(
+                    "note     --date-format is ignored: column %r already holds %s values",
+                    loaded.mapping.date,
+                    date_type.lower(),
+                )
             mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
             notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
         with timer.stage("clean") as notes:

@@ -67,10 +67,6 @@ class LogStandardScaler:
         """Fit, then transform ``x``."""
         return self.fit(x).transform(x)
 
-    def log_only(self, x: npt.ArrayLike) -> FloatArray:
-        """Return ``log1p(x)`` without scaling (for plots of the transform)."""
-        return self._log(x)
-
     @staticmethod
     def _log(x: npt.ArrayLike) -> FloatArray:
         arr = np.asarray(x, dtype=np.float64)
