@@ -51,7 +51,12 @@ def overview_ui(result: RunResult) -> None:
         f"{q['rows_read'] - q['rows_kept']:,} dropped.** Each row is counted under the first "
         "rule that drops it, in this order:"
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"rows dropped": st.column_config.NumberColumn(format="localized")},
+    )
     mapping = ", ".join(f"{k} = `{v}`" for k, v in q["input"]["mapping"].items() if v)
     st.caption(f"Columns used: {mapping}.")
 
