@@ -112,3 +112,23 @@ def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
         "Segment summary (CSV)",
     ]
     assert isinstance(shown, pd.DataFrame)
+
+
+def test_uploads_are_stored_by_content_and_old_ones_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import tempfile
+    import time
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = tmp_path / "custseg-uploads" / "stale.csv"
+    old.parent.mkdir()
+    old.write_text("x")
+    os.utime(old, (time.time() - 3 * 86400, time.time() - 3 * 86400))
+    first = save_upload("my shop.csv", b"a,b\n1,2\n")
+    assert (
+        save_upload("other name.csv", b"a,b\n1,2\n").name.split("-")[0] == first.name.split("-")[0]
+    )
+    assert first.read_bytes() == b"a,b\n1,2\n" and first.name.endswith("-my_shop.csv")
+    assert not old.exists()

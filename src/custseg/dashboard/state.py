@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +25,8 @@ __all__ = [
 #: Largest upload accepted, in MB; the same value is set as ``server.maxUploadSize`` in
 #: ``.streamlit/config.toml`` (Streamlit refuses larger files before the app sees them).
 MAX_UPLOAD_MB = 200
+#: How long an uploaded file is kept in the temp folder.
+UPLOAD_TTL_SECONDS = 24 * 3600
 
 
 @st.cache_data(show_spinner="Preparing the default data...")
@@ -45,11 +49,18 @@ def save_upload(name: str, data: bytes) -> Path:
     Returns
     -------
     Path
-        A file in the system temp folder; the same content gives the same path.
+        A file in the system temp folder; the same content gives the same path. Uploads
+        older than :data:`UPLOAD_TTL_SECONDS` are removed.
     """
     digest = hashlib.sha256(data).hexdigest()[:20]
     folder = Path(tempfile.gettempdir()) / "custseg-uploads"
     folder.mkdir(parents=True, exist_ok=True)
+    # Uploads are kept for a day (reruns and the cache reuse them), then removed.
+    stale = time.time() - UPLOAD_TTL_SECONDS
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < stale:
+                old.unlink()
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
     path = folder / f"{digest}-{safe}"
     if not path.exists():
