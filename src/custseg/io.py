@@ -13,6 +13,7 @@ import difflib
 import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ __all__ = [
     "resolve_columns",
     "sql_ident",
     "sql_literal",
+    "staged_folder",
     "suggest_columns",
 ]
 
@@ -632,3 +634,47 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
 def atomic_write_text(target: Path, text: str) -> None:
     """Write ``text`` as UTF-8 to ``target`` atomically."""
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(folder: Path, option: str) -> Iterator[Path]:
+    """Write files into a staging folder inside ``folder``; on success move each into place.
+
+    A failure, in the body or while moving, leaves ``folder`` as it was (the staging folder
+    is removed); the files keep the mode a plain ``open()`` would give them.
+
+    Parameters
+    ----------
+    folder : Path
+        The destination, created if needed.
+    option : str
+        How the user named it (e.g. ``--out``), for messages.
+
+    Yields
+    ------
+    Path
+        The staging folder to write into.
+
+    Raises
+    ------
+    UserError
+        If ``folder`` is a file or cannot be written.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder} is a file; give a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-staging-"))
+    except OSError as exc:
+        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+    try:
+        yield stage
+        umask = os.umask(0)
+        os.umask(umask)
+        for item in sorted(stage.iterdir()):
+            os.chmod(item, 0o666 & ~umask)
+            os.replace(item, folder / item.name)
+    except OSError as exc:
+        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

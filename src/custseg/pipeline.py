@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
-import shutil
 import tempfile
 import time
 from importlib.metadata import version
@@ -25,7 +23,7 @@ from custseg.clustering import SegmentModel, relabel
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
-from custseg.io import file_sha256, load_orders, sql_literal
+from custseg.io import file_sha256, load_orders, sql_literal, staged_folder
 from custseg.model_selection import AUTO_RULE, select_k_and_fit
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
@@ -449,14 +447,7 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     list of Path
         The files written.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir} is a file; give a folder for the outputs.")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(dir=out_dir, prefix=".custseg-staging-"))
-    except OSError as exc:
-        raise UserError(f"Cannot write to the output folder {out_dir}: {exc.strerror}.") from exc
-    try:
+    with staged_folder(out_dir, "--out") as stage:
         customers = result.customers
         customers.to_csv(stage / "customers.csv", index=False, lineterminator="\n")
         customers.to_parquet(stage / "customers.parquet", index=False)
@@ -466,12 +457,4 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
         (stage / "run_log.json").write_text(_json(result.run_log), encoding="utf-8")
         (stage / "report.html").write_text(render_report(result), encoding="utf-8")
-        written = []
-        for name in OUTPUT_FILES:
-            os.replace(stage / name, out_dir / name)
-            written.append(out_dir / name)
-        return written
-    except OSError as exc:
-        raise UserError(f"Cannot write the outputs to {out_dir}: {exc.strerror}.") from exc
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    return [out_dir / name for name in OUTPUT_FILES]

@@ -10,7 +10,6 @@ import html
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from custseg.charts import (
     segment_share_chart,
 )
 from custseg.errors import UserError
+from custseg.io import staged_folder
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import RunResult
 
@@ -262,30 +262,19 @@ def write_figures(result: RunResult, folder: Path, *, scale: float = 2.0) -> lis
         os.environ["BROWSER_PATH"] = found
     import plotly.io as pio
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".figures-"))
-    except OSError as exc:
-        raise UserError(f"Cannot write the PNG figures to {folder}: {exc.strerror}.") from exc
-    try:
-        # One batch: Kaleido starts the browser once (5 s for six figures instead of 16 s).
-        pio.write_images(
-            list(figs.values()),
-            [staging / f"{name}.png" for name in figs],
-            width=1100,
-            height=[int(f.layout.height or 500) for f in figs.values()],
-            scale=scale,
-        )
-        paths = []
-        for name in figs:
-            os.chmod(staging / f"{name}.png", 0o644)
-            os.replace(staging / f"{name}.png", folder / f"{name}.png")
-            paths.append(folder / f"{name}.png")
-        return paths
-    except (OSError, RuntimeError) as exc:
-        raise UserError(f"Cannot write the PNG figures to {folder}: {exc}.") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(folder, "--figures") as stage:
+        try:
+            # One batch: Kaleido starts the browser once (5 s for six figures instead of 16 s).
+            pio.write_images(
+                list(figs.values()),
+                [stage / f"{name}.png" for name in figs],
+                width=1100,
+                height=[int(f.layout.height or 500) for f in figs.values()],
+                scale=scale,
+            )
+        except RuntimeError as exc:  # Kaleido's browser failed
+            raise UserError(f"Cannot export the PNG figures to {folder}: {exc}.") from exc
+    return [folder / f"{name}.png" for name in figs]
 
 
 def load_run(out_dir: Path) -> RunResult:
