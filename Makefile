@@ -29,7 +29,7 @@ run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the syntheti
 	fi
 	$(CUSTSEG) run --out $(OUT)
 	@mkdir -p models && cp $(OUT)/model.json models/model.json.tmp && mv models/model.json.tmp models/model.json
-	@echo "Outputs: $(OUT)/ (customers, segments, k_selection, data_quality, model), models/model.json"
+	@echo "Outputs: $(OUT)/ (customers, segments, k_selection, data_quality, model, report.html), models/model.json"
 
 dashboard: install ## Open the Streamlit dashboard (streamlit run app.py) on http://localhost:8501
 	$(BIN)/streamlit run app.py
