@@ -160,3 +160,41 @@ def test_read_columns_and_suggestions(tmp_path: Path, tiny_csv: Path, real_parqu
         "price": "Price",
         "amount": None,
     }
+
+
+def test_csv_exports_neutralise_formulas(tmp_path: Path) -> None:
+    from custseg.config import load_settings
+    from custseg.io import csv_safe
+    from custseg.pipeline import segment, write_outputs
+
+    frame = pd.DataFrame(
+        {
+            "id": ["=HYPERLINK(1)", "+1", "-2", "@x", "\tt", "\rr", "ok", "12"],
+            "n": [-1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    assert csv_safe(frame)["id"].tolist() == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+        "'@x",
+        "'\tt",
+        "'\rr",
+        "ok",
+        "12",
+    ]
+    assert csv_safe(frame)["n"].tolist() == frame["n"].tolist()
+    path = tmp_path / "orders.csv"
+    rows = [
+        f"{i},{cid},2020-01-0{i} 10:00:00,{i},2"
+        for i, cid in enumerate(["=1+2", "@SUM(A1)", "plain", "-5"], 1)
+    ]
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows) + "\n"
+    )
+    write_outputs(
+        segment(path, load_settings(None, {"model": {"k": 2, "k_max": 2}})), tmp_path / "out"
+    )
+    text = (tmp_path / "out" / "customers.csv").read_text()
+    assert "'=1+2," in text and "'@SUM(A1)," in text and "'-5," in text and "\nplain," in text
+    assert "\n=1" not in text

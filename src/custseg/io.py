@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pandas as pd
 
 from custseg.config import ColumnsConfig, CsvConfig
 from custseg.errors import UserError
@@ -32,6 +33,7 @@ __all__ = [
     "InputFormat",
     "atomic_write_bytes",
     "atomic_write_text",
+    "csv_safe",
     "detect_format",
     "file_sha256",
     "load_orders",
@@ -678,3 +680,39 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+#: First characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells cannot run as spreadsheet formulas.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
+    with ``'`` (OWASP's advice against CSV injection); numbers are left alone.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table about to be written as CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The neutralised copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> csv_safe(pd.DataFrame({"id": ["=1+1", "42"], "n": [-1, 2]}))["id"].tolist()
+    ["'=1+1", '42']
+    """
+    out: pd.DataFrame = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [
+                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+                for v in out[column]
+            ]
+    return out

@@ -23,7 +23,7 @@ from custseg.clustering import SegmentModel, relabel
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
-from custseg.io import file_sha256, load_orders, sql_literal, staged_folder
+from custseg.io import csv_safe, file_sha256, load_orders, sql_literal, staged_folder
 from custseg.model_selection import AUTO_RULE, select_k_and_fit
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
@@ -449,9 +449,9 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     """
     with staged_folder(out_dir, "--out") as stage:
         customers = result.customers
-        customers.to_csv(stage / "customers.csv", index=False, lineterminator="\n")
+        csv_safe(customers).to_csv(stage / "customers.csv", index=False, lineterminator="\n")
         customers.to_parquet(stage / "customers.parquet", index=False)
-        result.segments.to_csv(stage / "segments.csv", index=False, lineterminator="\n")
+        csv_safe(result.segments).to_csv(stage / "segments.csv", index=False, lineterminator="\n")
         result.k_table.to_csv(stage / "k_selection.csv", index=False, lineterminator="\n")
         (stage / "data_quality.json").write_text(_json(result.quality), encoding="utf-8")
         (stage / "model.json").write_text(_json(result.model), encoding="utf-8")

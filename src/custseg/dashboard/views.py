@@ -16,6 +16,7 @@ from custseg.charts import (
     quality_chart,
     segment_share_chart,
 )
+from custseg.io import csv_safe
 from custseg.reporting import quality_table
 from custseg.results import RunResult
 
@@ -164,14 +165,14 @@ def customers_ui(result: RunResult) -> None:
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button(
         "Filtered customers (CSV)",
-        shown.to_csv(index=False).encode(),
+        csv_safe(shown).to_csv(index=False).encode(),
         "customers_filtered.csv",
         "text/csv",
         key="dl-filtered",
     )
     d2.download_button(
         "All assignments (CSV)",
-        customers.to_csv(index=False).encode(),
+        csv_safe(customers).to_csv(index=False).encode(),
         "customers.csv",
         "text/csv",
         key="dl-csv",
@@ -185,7 +186,7 @@ def customers_ui(result: RunResult) -> None:
     )
     d4.download_button(
         "Segment summary (CSV)",
-        result.segments.to_csv(index=False).encode(),
+        csv_safe(result.segments).to_csv(index=False).encode(),
         "segments.csv",
         "text/csv",
         key="dl-segments",
