@@ -39,3 +39,31 @@ def test_nearest_centroid_ties_go_to_lower_index() -> None:
     assert nearest_centroid(
         np.array([[0.0, 0.0]]), np.array([[1.0, 0.0], [-1.0, 0.0]])
     ).tolist() == [0]
+
+
+def test_tampered_or_foreign_model_is_a_clear_error() -> None:
+    import pytest
+
+    from custseg.errors import UserError
+
+    rng = np.random.default_rng(3)
+    raw = np.column_stack(
+        [rng.integers(0, 300, 50), rng.integers(1, 30, 50), rng.gamma(2, 500, 50)]
+    )
+    scaler = LogStandardScaler().fit(raw)
+    good = SegmentModel(
+        scaler, np.array([[0.0, 1, 1], [1, -1, -1]]), ["Champions", "Lost"]
+    ).to_dict()
+    assert good["format"] == "custseg-model/1"
+    assert SegmentModel.from_dict(good).personas == ["Champions", "Lost"]
+    cases = [
+        ({**good, "format": "sklearn-pickle"}, "is not a custseg model"),
+        ({k: v for k, v in good.items() if k != "scaler"}, "bad or missing 'scaler'"),
+        ({**good, "centroids": [[0.0, 1.0], [1.0, 2.0]]}, "malformed"),
+        ({**good, "centroids": [[0.0, 1, float("nan")], [1, 1, 1]]}, "malformed"),
+        ({**good, "scaler": {"mean": [0, 0, 0], "scale": [1, 0, 1]}}, "malformed"),
+        ([1, 2, 3], "is not a custseg model"),
+    ]
+    for data, message in cases:
+        with pytest.raises(UserError, match=message):
+            SegmentModel.from_dict(data, source="model.json")  # type: ignore[arg-type]

@@ -10,9 +10,11 @@ import numpy.typing as npt
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
+from custseg.errors import UserError
 from custseg.preprocessing import LogStandardScaler
 
 __all__ = [
+    "MODEL_FORMAT",
     "SegmentModel",
     "canonical_order",
     "fit_kmeans",
@@ -125,6 +127,10 @@ def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
     return centers[order], labels, float(model.inertia_)
 
 
+#: The format tag written to and required in model.json.
+MODEL_FORMAT = "custseg-model/1"
+
+
 class SegmentModel:
     """Everything needed to assign customers to segments without refitting or pickle.
 
@@ -155,12 +161,44 @@ class SegmentModel:
             "scaler": self.scaler.to_dict(),
             "centroids": self.centroids.tolist(),
             "personas": {str(i): name for i, name in enumerate(self.personas)},
+            "format": MODEL_FORMAT,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SegmentModel:
-        """Rebuild a model from :meth:`to_dict` output (e.g. a loaded model.json)."""
-        names = [data["personas"][str(i)] for i in range(len(data["centroids"]))]
-        return cls(
-            LogStandardScaler.from_dict(data["scaler"]), np.asarray(data["centroids"]), names
+    def from_dict(cls, data: dict[str, Any], source: str = "model") -> SegmentModel:
+        """Rebuild a model from :meth:`to_dict` output (e.g. a loaded model.json), checked.
+
+        Raises
+        ------
+        UserError
+            If ``data`` is not a custseg model: wrong format tag, missing keys, or arrays of
+            the wrong shape or with non-finite values.
+        """
+        if not isinstance(data, dict) or data.get("format", MODEL_FORMAT) != MODEL_FORMAT:
+            raise UserError(f"{source} is not a custseg model (format {MODEL_FORMAT} expected).")
+        try:
+            centroids = np.asarray(data["centroids"], dtype=np.float64)
+            scaler = LogStandardScaler.from_dict(data["scaler"])
+            names = [str(data["personas"][str(i)]) for i in range(len(centroids))]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(
+                f"{source} is not a valid custseg model (bad or missing {exc})."
+            ) from exc
+        shapes_ok = (
+            centroids.ndim == 2
+            and centroids.shape[1] == 3
+            and len(centroids) >= 2
+            and scaler.mean_.shape == (3,)
+            and scaler.scale_.shape == (3,)
         )
+        if not (
+            shapes_ok
+            and np.isfinite(centroids).all()
+            and np.isfinite(scaler.mean_).all()
+            and (scaler.scale_ > 0).all()
+        ):
+            raise UserError(
+                f"{source} is not a valid custseg model (centroids or scaler are "
+                "malformed); was it edited by hand?"
+            )
+        return cls(scaler, centroids, names)

@@ -372,7 +372,6 @@ def segment(
         "as_of_source": cleaned.as_of_source,
     }
     model_record: dict[str, Any] = {
-        "format": "custseg-model/1",
         "features": list(FEATURES),
         **model.to_dict(),
         "k": k,
