@@ -88,7 +88,7 @@ def test_config_file_is_used(tiny_csv: Path, tmp_path: Path) -> None:
             ["run", "{tiny}", "--as-of", "2010-01-01"],
             r"0 valid purchases left after cleaning 12 rows",
         ),
-        (["run", "{garbage}"], r"cannot be read as an Excel workbook"),
+        (["run", "{garbage}"], r"not a valid \.xlsx file"),
         (["run", "{tiny}", "--config", "{badconf}"], r"unknown parameter 'modell'"),
     ],
 )

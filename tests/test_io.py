@@ -124,7 +124,7 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
 def test_corrupt_workbook_is_a_user_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
-    with pytest.raises(UserError, match="cannot be read as an Excel workbook"):
+    with pytest.raises(UserError, match=r"not a valid \.xlsx file .*; is it complete\?"):
         load_orders(duckdb.connect(), bad, ColumnsConfig(), CsvConfig())
 
 
@@ -198,3 +198,25 @@ def test_csv_exports_neutralise_formulas(tmp_path: Path) -> None:
     text = (tmp_path / "out" / "customers.csv").read_text()
     assert "'=1+2," in text and "'@SUM(A1)," in text and "'-5," in text and "\nplain," in text
     assert "\n=1" not in text
+
+
+def test_zip_bomb_and_broken_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
+    import zipfile
+
+    from custseg.io import check_workbook_container
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * 5_000_000)
+    with pytest.raises(
+        UserError, match=r"times its compressed size\); the limits are .* possible zip bomb"
+    ):
+        check_workbook_container(bomb)
+    with pytest.raises(UserError, match="possible zip bomb"):
+        load_orders(duckdb.connect(), bomb, ColumnsConfig(), CsvConfig())
+    with pytest.raises(UserError, match=r"would unpack to 5 MB .* limits are 1 MB"):
+        check_workbook_container(bomb, max_bytes=2**20, max_ratio=10**6)
+    truncated = tmp_path / "cut.xlsx"
+    truncated.write_bytes(bomb.read_bytes()[:200])
+    with pytest.raises(UserError, match=r"not a valid \.xlsx file"):
+        check_workbook_container(truncated)

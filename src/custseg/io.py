@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "InputFormat",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_workbook_container",
     "csv_safe",
     "detect_format",
     "file_sha256",
@@ -264,9 +266,53 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+#: Largest total uncompressed size of a workbook's parts (the real data's: 223 MB, ratio 9).
+MAX_XLSX_UNCOMPRESSED = 4 * 2**30
+#: Largest uncompressed / compressed ratio of a workbook (zip bombs reach thousands).
+MAX_XLSX_RATIO = 200
+
+
+def check_workbook_container(
+    path: Path, max_bytes: int = MAX_XLSX_UNCOMPRESSED, max_ratio: float = MAX_XLSX_RATIO
+) -> None:
+    """Refuse a workbook whose zip container is broken or would unpack to too much.
+
+    Reads only the zip's directory, before any part is decompressed.
+
+    Parameters
+    ----------
+    path : Path
+        The .xlsx file.
+    max_bytes : int
+        Limit on the total uncompressed size of its parts.
+    max_ratio : float
+        Limit on total uncompressed size / total compressed size.
+
+    Raises
+    ------
+    UserError
+        For a file that is not a readable zip, or is over either limit.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"{path}: not a valid .xlsx file ({exc}); is it complete?") from exc
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if unpacked > max_bytes or unpacked / packed > max_ratio:
+        raise UserError(
+            f"{path}: the workbook would unpack to {unpacked / 2**20:,.0f} MB "
+            f"({unpacked / packed:,.0f} times its compressed size); the limits are "
+            f"{max_bytes / 2**20:,.0f} MB and {max_ratio:,.0f} times, so it is refused as a "
+            "possible zip bomb."
+        )
+
+
 def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
     import fastexcel
 
+    check_workbook_container(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt files
