@@ -154,3 +154,23 @@ def test_workbook_sheet_and_online_retail_ii_names(tmp_path: Path) -> None:
         match=r"no sheet named 'Sheet9' \(--sheet\); the sheets are 'Notes', 'Year 2009-2010'",
     ):
         segment(path, load_settings(None, {"columns": {"sheet": "Sheet9"}}))
+
+
+def test_excel_serial_dates(tmp_path: Path) -> None:
+    path = tmp_path / "serial.csv"
+    # 40513.3513888889 is 2010-12-01 08:26; 40521.5 is 2010-12-09 12:00; -5 is not a date.
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1,7,40513.3513888889,1,2\n2,8,40521.5,1,3\n3,9,-5,1,4\n",
+        encoding="utf-8",
+    )
+    con = duckdb.connect()
+    loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
+    types = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+    )
+    con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+    result = clean_orders(con, loaded.mapping, loaded.columns)
+    assert result.dropped["invalid_value"] == 1
+    assert result.first_purchase == dt.datetime(2010, 12, 1, 8, 26)
+    assert result.last_purchase == dt.datetime(2010, 12, 9, 12, 0)

@@ -133,6 +133,13 @@ def staging_sql(
     date = sql_ident(mapping.date)
     if kind.startswith("TIMESTAMP") or kind == "DATE":
         ts = f"CAST({date} AS TIMESTAMP)"
+    elif kind in _NUMERIC_TYPES:
+        # Excel serial day numbers (days since 1899-12-30, time as the fraction): 40513.35
+        # is 2010-12-01 08:24. Outside 1..2958465 (year 9999) a number is not a date.
+        ts = (
+            f"CASE WHEN {date} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
+            f"to_microseconds(CAST(round({date} * 86400) * 1000000 AS BIGINT)) END"
+        )
     elif date_format is not None:
         ts = f"try_strptime(CAST({date} AS VARCHAR), {sql_literal(date_format)})"
     else:
@@ -163,6 +170,21 @@ def staging_sql(
         f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
         f"{amount} AS cs_amount FROM orders_raw"
     )
+
+
+_NUMERIC_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+}
 
 
 def _finite(expr: str) -> str:
