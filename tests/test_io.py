@@ -220,3 +220,30 @@ def test_zip_bomb_and_broken_workbooks_are_refused_before_parsing(tmp_path: Path
     truncated.write_bytes(bomb.read_bytes()[:200])
     with pytest.raises(UserError, match=r"not a valid \.xlsx file"):
         check_workbook_container(truncated)
+
+
+def test_workbook_sheet_with_the_required_columns_is_chosen_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import datetime as dt
+    import logging
+
+    from tests.xlsx import write_xlsx
+
+    book = tmp_path / "b.xlsx"
+    row = ["1", "A", "d", 2, dt.datetime(2011, 1, 1, 10), 3.0, 17850.0, "UK"]
+    write_xlsx(book, {"Notes": [["about"], ["this file"]], "Orders": [ONLINE_RETAIL, row]})
+    con = duckdb.connect()
+    with caplog.at_level(logging.INFO, logger="custseg"):
+        loaded = load_orders(con, book, ColumnsConfig(), CsvConfig())
+    assert loaded.options["sheet"] == "Orders"
+    assert "using 'Orders' of b.xlsx: 'Notes' lack the required columns" in caplog.text
+    assert con.execute('SELECT "CustomerID" FROM orders_raw').fetchall() == [("17850",)]
+    none = tmp_path / "none.xlsx"
+    write_xlsx(none, {"A": [["x"], [1]], "B": [["y"], [2]]})
+    with pytest.raises(
+        UserError, match=r"no sheet has the customer, date and amount .*\(sheets: 'A', 'B'\)"
+    ):
+        load_orders(duckdb.connect(), none, ColumnsConfig(), CsvConfig())
+    with pytest.raises(UserError, match=r"sheet 'A'\): no customer column found among 'x'"):
+        load_orders(duckdb.connect(), none, ColumnsConfig(sheet="A"), CsvConfig())

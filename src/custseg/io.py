@@ -386,38 +386,65 @@ def _read_excel(
     columns: ColumnsConfig,
     cache: tuple[Path, str] | None = None,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
-    sheet, reader = _excel_sheet(path, columns.sheet)
-    source = f"{path} (sheet {sheet!r})"
+    first, reader = _excel_sheet(path, columns.sheet)
+    # Without --sheet, the first sheet that has the required columns is used (and said).
+    sheets = [first] if columns.sheet is not None else list(reader.sheet_names)  # type: ignore[attr-defined]
     # Ids are text even when they look numeric (InvoiceNo mixes 536365 and C536379). calamine
     # parses the whole sheet even for its header, so guess the id columns' names up front and
     # load once; reload only when the mapping lands on a column the guess missed.
     forced = {c for f in ("customer", "invoice") for c in COLUMN_CANDIDATES[f]}
     forced |= {c for c in (columns.customer, columns.invoice) if c is not None}
-    cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
-    if cached is not None and cached.is_file():
-        hit = _read_cached(con, cached, columns, source)
-        if hit is not None:
-            return hit[0], hit[1], {"sheet": sheet, "cache": "hit"}
-    try:
-        loaded = reader.load_sheet(  # type: ignore[attr-defined]
-            sheet, dtypes=dict.fromkeys(sorted(forced), "string")
-        )
-        names = [c.name for c in loaded.available_columns()]
-        mapping = resolve_columns(names, columns, source)
-        ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
-        if not ids <= forced:
+    skipped: list[str] = []
+    for sheet in sheets:
+        source = f"{path} (sheet {sheet!r})"
+        cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
+        try:
+            if cached is not None and cached.is_file():
+                hit = _read_cached(con, cached, columns, source)
+                if hit is not None:
+                    _say_sheet(path, sheet, skipped)
+                    return hit[0], hit[1], {"sheet": sheet, "cache": "hit"}
             loaded = reader.load_sheet(  # type: ignore[attr-defined]
-                sheet, dtypes=dict.fromkeys(sorted(ids), "string")
+                sheet, dtypes=dict.fromkeys(sorted(forced), "string")
             )
-        table = loaded.to_arrow()
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"{source}: cannot read the sheet ({exc}).") from exc
-    con.register("orders_raw", table)
-    if cached is not None:
-        _write_cache(table, cached)
-    return names, mapping, {"sheet": sheet, "cache": "miss" if cached else "off"}
+            names = [c.name for c in loaded.available_columns()]
+            mapping = resolve_columns(names, columns, source)
+        except UserError:
+            if len(sheets) == 1:
+                raise
+            skipped.append(sheet)
+            continue
+        except Exception as exc:
+            raise UserError(f"{source}: cannot read the sheet ({_first_line(exc)}).") from exc
+        try:
+            ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
+            if not ids <= forced:
+                loaded = reader.load_sheet(  # type: ignore[attr-defined]
+                    sheet, dtypes=dict.fromkeys(sorted(ids), "string")
+                )
+            table = loaded.to_arrow()
+        except Exception as exc:
+            raise UserError(f"{source}: cannot read the sheet ({_first_line(exc)}).") from exc
+        con.register("orders_raw", table)
+        if cached is not None:
+            _write_cache(table, cached)
+        _say_sheet(path, sheet, skipped)
+        return names, mapping, {"sheet": sheet, "cache": "miss" if cached else "off"}
+    raise UserError(
+        f"{path}: no sheet has the customer, date and amount (or quantity and price) columns "
+        f"(sheets: {', '.join(repr(s) for s in sheets)}); name the sheet with --sheet and the "
+        "columns with --customer-col, --date-col, ..."
+    )
+
+
+def _say_sheet(path: Path, sheet: str, skipped: list[str]) -> None:
+    if skipped:
+        logger.info(
+            "sheet    using %r of %s: %s lack the required columns",
+            sheet,
+            path.name,
+            ", ".join(repr(s) for s in skipped),
+        )
 
 
 def _is_gzip(path: Path) -> bool:
