@@ -247,3 +247,16 @@ def test_workbook_sheet_with_the_required_columns_is_chosen_and_said(
         load_orders(duckdb.connect(), none, ColumnsConfig(), CsvConfig())
     with pytest.raises(UserError, match=r"sheet 'A'\): no customer column found among 'x'"):
         load_orders(duckdb.connect(), none, ColumnsConfig(sheet="A"), CsvConfig())
+
+
+def test_undetected_column_with_a_near_miss_is_suggested() -> None:
+    with pytest.raises(
+        UserError,
+        match=r"no customer column found among .*--customer-col\. Did you mean 'Customr ID'\?",
+    ):
+        resolve_columns(
+            ["Invoice", "Customr ID", "InvoiceDate", "Price", "Quantity"], ColumnsConfig(), "f"
+        )
+    with pytest.raises(UserError) as err:
+        resolve_columns(["when", "amount"], ColumnsConfig(), "f")
+    assert "Did you mean" not in str(err.value)

@@ -124,7 +124,17 @@ def _missing_column(field: str, wanted: str | None, columns: list[str], source: 
     flag = f"--{field}-col"
     found = ", ".join(repr(c) for c in columns)
     if wanted is None:
-        return UserError(f"{source}: no {field} column found among {found}; name it with {flag}.")
+        # A near miss of a known name ("Customr ID") is worth suggesting.
+        known = [_normalise_name(c) for c in COLUMN_CANDIDATES[field]]
+        near_known = [
+            c
+            for c in columns
+            if difflib.get_close_matches(_normalise_name(c), known, n=1, cutoff=0.8)
+        ]
+        hint = f" Did you mean {near_known[0]!r}?" if near_known else ""
+        return UserError(
+            f"{source}: no {field} column found among {found}; name it with {flag}.{hint}"
+        )
     near = difflib.get_close_matches(wanted, columns, n=1, cutoff=0.6)
     hint = f" Did you mean {near[0]!r}?" if near else ""
     return UserError(
