@@ -242,10 +242,16 @@ def _csv(tmp_path: Path, name: str, text: str) -> Path:
             r"column 'amount' is given two roles \(customer and amount\)",
         ),
         (
+            "customer,date,amount\na,tuesday 10:00,1\n",
+            [],
+            r"0 valid purchases .*an invalid row has date 'tuesday 10:00', amount '1': "
+            r"check --date-format",
+        ),
+        (
             "customer,date,amount\na,12/02/2011 10:00,1\n",
             [],
-            r"0 valid purchases .*an invalid row has date '12/02/2011 10:00', amount '1': "
-            r"check --date-format",
+            r"dates in column 'date' such as '12/02/2011 10:00' read both day-first and "
+            r"month-first; say which with --date-format",
         ),
     ],
 )

@@ -174,3 +174,49 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
     assert result.dropped["invalid_value"] == 1
     assert result.first_purchase == dt.datetime(2010, 12, 1, 8, 26)
     assert result.last_purchase == dt.datetime(2010, 12, 9, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["13/01/2011 10:00", "03/02/2011 09:30"], "%d/%m/%Y %H:%M"),
+        (["01/13/2011 10:00", "02/03/2011 09:30"], "%m/%d/%Y %H:%M"),
+        (["2011-01-13 10:00:00", "2011-02-03 09:30:00"], None),
+    ],
+)
+def test_unambiguous_text_dates_are_detected(
+    tmp_path: Path, dates: list[str], expected: str | None
+) -> None:
+    from custseg.config import load_settings
+    from custseg.pipeline import segment
+
+    path = tmp_path / "d.csv"
+    lines = [
+        f"{i},{c},{d},1,{p}"
+        for i, (c, d, p) in enumerate(zip("abc", [*dates, dates[0]], [1, 2, 50], strict=True))
+    ]
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(lines) + "\n"
+    )
+    result = segment(path, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
+    options = result.quality["input"]["reader_options"]
+    assert options.get("date_format") == (f"{expected} (detected)" if expected else None)
+    assert result.quality["dropped"]["invalid_value"] == 0
+    assert result.quality["last_purchase"] == "2011-02-03T09:30:00"
+
+
+def test_ambiguous_day_month_is_refused(tmp_path: Path) -> None:
+    from custseg.config import load_settings
+    from custseg.pipeline import segment
+
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1,a,03/02/2011 10:00,1,2\n2,b,04/02/2011 10:00,1,2\n3,c,05/01/2011 10:00,1,2\n"
+    )
+    with pytest.raises(
+        UserError,
+        match=r"read both day-first and month-first; say which with "
+        r"--date-format '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'",
+    ):
+        segment(path, load_settings(None, {}))

@@ -134,16 +134,12 @@ def staging_sql(
     if kind.startswith("TIMESTAMP") or kind == "DATE":
         ts = f"CAST({date} AS TIMESTAMP)"
     elif kind in _NUMERIC_TYPES:
-        # Excel serial day numbers (days since 1899-12-30, time as the fraction): 40513.35
-        # is 2010-12-01 08:24. Outside 1..2958465 (year 9999) a number is not a date.
-        ts = (
-            f"CASE WHEN {date} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
-            f"to_microseconds(CAST(round({date} * 86400) * 1000000 AS BIGINT)) END"
-        )
+        ts = _excel_serial(date)
     elif date_format is not None:
         ts = f"try_strptime(CAST({date} AS VARCHAR), {sql_literal(date_format)})"
-    else:
-        ts = f"TRY_CAST({date} AS TIMESTAMP)"
+    else:  # ISO text, else an Excel serial number written as text
+        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)")
+        ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
     if kind.startswith("TIMESTAMP WITH"):
         ts = f"CAST(timezone('UTC', {date}) AS TIMESTAMP)"
 
@@ -185,6 +181,17 @@ _NUMERIC_TYPES = {
     "FLOAT",
     "DOUBLE",
 }
+
+
+def _excel_serial(number: str) -> str:
+    """Excel serial day numbers (days since 1899-12-30, the time as the fraction) to timestamps.
+
+    40513.35 is 2010-12-01 08:24; outside 1..2958465 (year 9999) a number is not a date.
+    """
+    return (
+        f"CASE WHEN {number} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
+        f"to_microseconds(CAST(round({number} * 86400) * 1000000 AS BIGINT)) END"
+    )
 
 
 def _finite(expr: str) -> str:

@@ -30,12 +30,14 @@ from custseg.progress import logger
 
 __all__ = [
     "COLUMN_CANDIDATES",
+    "DATE_LAYOUTS",
     "ColumnMapping",
     "InputFormat",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_workbook_container",
     "csv_safe",
+    "detect_date_format",
     "detect_format",
     "file_sha256",
     "load_orders",
@@ -531,9 +533,13 @@ def _read_csv(
     names = _csv_columns(con, path, args)
     mapping = resolve_columns(names, columns, str(path))
     # Invoice ids are text ('C536379'); customer ids keep the type the sniffer saw over the
-    # whole file (sample_size=-1), so numeric ids group as numbers.
-    ids = [c for c in (mapping.invoice,) if c is not None]
-    types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in ids) + "}"
+    # whole file (sample_size=-1), so numeric ids group as numbers. Without --date-format the
+    # dates stay text, so that custseg, not the sniffer, decides day-first against
+    # month-first (and refuses to guess; see detect_date_format).
+    text = [c for c in (mapping.invoice,) if c is not None]
+    if csv.date_format is None:
+        text.append(mapping.date)
+    types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in text) + "}"
     con.execute(
         f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({args}, types={types})"
     )
@@ -799,3 +805,65 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
                 for v in out[column]
             ]
     return out
+
+
+#: Text date layouts tried when the dates are not ISO: (layout, family).
+DATE_LAYOUTS: tuple[tuple[str, str], ...] = tuple(
+    (f"{a}{sep}{b}{sep}%Y{time}", family)
+    for family, (a, b) in (("day-first", ("%d", "%m")), ("month-first", ("%m", "%d")))
+    for sep in ("/", "-", ".")
+    for time in (" %H:%M", " %H:%M:%S", "")
+)
+
+
+def detect_date_format(
+    con: duckdb.DuckDBPyConnection, column: str, source: str, sample: int = 50_000
+) -> str | None:
+    """Find the layout of text dates that are not ISO, refusing day/month ambiguity.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Holds the relation ``orders_raw``.
+    column : str
+        The (text) date column.
+    source : str
+        The input's name, for messages.
+    sample : int
+        How many leading rows to look at.
+
+    Returns
+    -------
+    str or None
+        A strptime layout when exactly one family (day-first or month-first) reads every
+        non-empty value of the sample and ISO parsing does not; None when ISO parsing works
+        or no layout fits (the rows then count as invalid).
+
+    Raises
+    ------
+    UserError
+        When both a day-first and a month-first layout read every value (e.g. only days up
+        to 12): the user must say which with --date-format.
+    """
+    ident = sql_ident(column)
+    head = f"(SELECT trim(CAST({ident} AS VARCHAR)) AS d FROM orders_raw LIMIT {int(sample)})"
+    checks = ", ".join(
+        f"count(try_strptime(d, {sql_literal(layout)}))" for layout, _ in DATE_LAYOUTS
+    )
+    row = con.execute(
+        f"SELECT count(d), count(TRY_CAST(d AS TIMESTAMP)), {checks}, min(d) FROM {head} "
+        "WHERE d <> ''"
+    ).fetchone()
+    if row is None or row[0] == 0 or row[1] == row[0]:
+        return None
+    total = row[0]
+    fits = [DATE_LAYOUTS[i] for i, n in enumerate(row[2:-1]) if n == total]
+    families = {family for _, family in fits}
+    if len(families) > 1:
+        day = next(layout for layout, family in fits if family == "day-first")
+        month = next(layout for layout, family in fits if family == "month-first")
+        raise UserError(
+            f"{source}: dates in column {column!r} such as {row[-1]!r} read both day-first and "
+            f"month-first; say which with --date-format '{day}' or '{month}'."
+        )
+    return fits[0][0] if fits else None

@@ -23,7 +23,14 @@ from custseg.clustering import SegmentModel, relabel
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
-from custseg.io import csv_safe, file_sha256, load_orders, sql_literal, staged_folder
+from custseg.io import (
+    csv_safe,
+    detect_date_format,
+    file_sha256,
+    load_orders,
+    sql_literal,
+    staged_folder,
+)
 from custseg.model_selection import AUTO_RULE, select_k_and_fit
 from custseg.personas import assign_personas, persona_by_name
 from custseg.preprocessing import LogStandardScaler
@@ -255,12 +262,17 @@ def segment(
             types = dict(
                 con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
             )
+            date_format = settings.csv.date_format
+            if date_format is None and types.get(loaded.mapping.date) == "VARCHAR":
+                date_format = detect_date_format(con, loaded.mapping.date, source)
+                if date_format is not None:
+                    reader_options["date_format"] = f"{date_format} (detected)"
             con.execute(
                 "CREATE OR REPLACE TEMP VIEW orders_staged AS "
                 + staging_sql(
                     loaded.mapping,
                     types,
-                    date_format=settings.csv.date_format,
+                    date_format=date_format,
                     decimal_comma=settings.csv.decimal == ",",
                 )
             )
