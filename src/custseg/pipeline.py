@@ -313,6 +313,10 @@ def segment(
             )
             done(1)
             notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
+    except duckdb.Error as exc:
+        # The reader checks the header; a damaged page shows only when the rows are read.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{source}: cannot be read ({first}); the file may be damaged.") from exc
     finally:
         con.close()
         work.cleanup()
