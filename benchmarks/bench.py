@@ -121,19 +121,17 @@ def _task_clean_rfm(path: str, engine: str) -> dict[str, Any]:
     if engine == "custseg":
         import duckdb
 
-        from custseg.cleaning import clean_orders, staging_sql
+        from custseg.cleaning import clean_orders
         from custseg.config import Settings
         from custseg.features import rfm_table
         from custseg.io import load_orders
+        from custseg.pipeline import stage_orders
 
         s = Settings()
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
         loaded = load_orders(con, Path(path), s.columns, s.csv)
-        types = dict(
-            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-        )
-        con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+        stage_orders(con, loaded, s, path)
         cleaned = clean_orders(con, loaded.mapping, loaded.columns)
         table = rfm_table(con, cleaned.as_of, has_invoice=True)
         return {"customers": len(table), "rows": cleaned.rows_read}

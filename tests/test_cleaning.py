@@ -4,19 +4,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from custseg.cleaning import RULES, clean_orders, staging_sql
-from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig
+from custseg.cleaning import RULES, clean_orders
+from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig, Settings
 from custseg.errors import UserError
 from custseg.io import load_orders
+from custseg.pipeline import stage_orders
 
 
 def _clean(path: Path, **kwargs: object):
     con = duckdb.connect()
     loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-    types = dict(
-        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-    )
-    con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+    stage_orders(con, loaded, Settings(), str(path))
     return con, clean_orders(con, loaded.mapping, loaded.columns, **kwargs)  # type: ignore[arg-type]
 
 

@@ -4,20 +4,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from custseg.cleaning import clean_orders, staging_sql
-from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig
+from custseg.cleaning import clean_orders
+from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig, Settings
 from custseg.errors import UserError
 from custseg.features import rfm_sql, rfm_table
 from custseg.io import load_orders
+from custseg.pipeline import stage_orders
 
 
 def _rfm(path: Path, columns: ColumnsConfig | None = None, **kwargs: object):
     con = duckdb.connect()
     loaded = load_orders(con, path, columns or ColumnsConfig(), CsvConfig())
-    types = dict(
-        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-    )
-    con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+    stage_orders(con, loaded, Settings(), str(path))
     result = clean_orders(con, loaded.mapping, loaded.columns, **kwargs)  # type: ignore[arg-type]
     return rfm_table(con, result.as_of, has_invoice=loaded.mapping.invoice is not None)
 
@@ -166,10 +164,7 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
     )
     con = duckdb.connect()
     loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-    types = dict(
-        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-    )
-    con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+    stage_orders(con, loaded, Settings(), str(path))
     result = clean_orders(con, loaded.mapping, loaded.columns)
     assert result.dropped["invalid_value"] == 1
     assert result.first_purchase == dt.datetime(2010, 12, 1, 8, 26)

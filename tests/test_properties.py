@@ -12,10 +12,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.cleaning import clean_orders, staging_sql
-from custseg.config import ColumnsConfig, CsvConfig
+from custseg.cleaning import clean_orders
+from custseg.config import ColumnsConfig, CsvConfig, Settings
 from custseg.features import rfm_table
 from custseg.io import load_orders
+from custseg.pipeline import stage_orders
 
 START = dt.datetime(2011, 1, 1)
 
@@ -36,10 +37,7 @@ def _run(frame: pd.DataFrame) -> tuple[object, pd.DataFrame]:
         frame.to_parquet(path, index=False)
         con = duckdb.connect()
         loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-        types = dict(
-            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-        )
-        con.execute("CREATE VIEW orders_staged AS " + staging_sql(loaded.mapping, types))
+        stage_orders(con, loaded, Settings(), str(path))
         try:
             cleaned = clean_orders(con, loaded.mapping, loaded.columns)
         except Exception as exc:  # only the documented "0 valid purchases" error is allowed

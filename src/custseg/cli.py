@@ -64,7 +64,9 @@ def _user_errors() -> Iterator[None]:
     except Exception as exc:  # a bug, not the user's fault: one line, unless debugging
         if os.environ.get("CUSTSEG_DEBUG"):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        from custseg.io import first_line
+
+        first = first_line(exc)[:300]
         _err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {first}. No output was changed; "
             "rerun with CUSTSEG_DEBUG=1 for the traceback and report it.",

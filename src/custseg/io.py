@@ -40,6 +40,7 @@ __all__ = [
     "detect_date_format",
     "detect_format",
     "file_sha256",
+    "first_line",
     "load_orders",
     "read_columns",
     "resolve_columns",
@@ -329,7 +330,7 @@ def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise UserError(
-            f"{path}: cannot be read as an Excel workbook ({_first_line(exc)}); check that it "
+            f"{path}: cannot be read as an Excel workbook ({first_line(exc)}); check that it "
             "is a complete, valid .xlsx file."
         ) from exc
     names = list(reader.sheet_names)
@@ -427,7 +428,7 @@ def _read_excel(
             skipped.append(sheet)
             continue
         except Exception as exc:
-            raise UserError(f"{source}: cannot read the sheet ({_first_line(exc)}).") from exc
+            raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
         try:
             ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
             if not ids <= forced:
@@ -436,7 +437,7 @@ def _read_excel(
                 )
             table = loaded.to_arrow()
         except Exception as exc:
-            raise UserError(f"{source}: cannot read the sheet ({_first_line(exc)}).") from exc
+            raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
         con.register("orders_raw", table)
         if cached is not None:
             _write_cache(table, cached)
@@ -516,7 +517,7 @@ def _csv_columns(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> list[
         return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({args})").fetchall()]
     except duckdb.Error as exc:
         raise UserError(
-            f"{path}: cannot be read as CSV ({_first_line(exc)}); if it is not UTF-8 text give "
+            f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
             "--encoding (e.g. cp1252), and check --delimiter."
         ) from exc
 
@@ -554,7 +555,7 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         )
         return [r[0] for r in con.execute("DESCRIBE orders_raw").fetchall()]
     except duckdb.Error as exc:
-        raise UserError(f"{path}: cannot be read as Parquet ({_first_line(exc)}).") from exc
+        raise UserError(f"{path}: cannot be read as Parquet ({first_line(exc)}).") from exc
 
 
 def _read_parquet(
@@ -564,7 +565,8 @@ def _read_parquet(
     return names, resolve_columns(names, columns, str(path)), {}
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """Return the first line of an exception's message (its type name when it has none)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -699,6 +701,13 @@ def read_columns(
     return fmt, names, []
 
 
+def _plain_mode() -> int:
+    """Return the mode ``open()`` gives a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def _staging(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -707,9 +716,7 @@ def _staging(target: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, _plain_mode())
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -760,10 +767,9 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
     try:
         yield stage
-        umask = os.umask(0)
-        os.umask(umask)
+        mode = _plain_mode()
         for item in sorted(stage.iterdir()):
-            os.chmod(item, 0o666 & ~umask)
+            os.chmod(item, mode)
             os.replace(item, folder / item.name)
     except OSError as exc:
         raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc

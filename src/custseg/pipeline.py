@@ -24,9 +24,11 @@ from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_table
 from custseg.io import (
+    LoadedOrders,
     csv_safe,
     detect_date_format,
     file_sha256,
+    first_line,
     load_orders,
     sql_literal,
     staged_folder,
@@ -46,6 +48,7 @@ __all__ = [
     "resolve_input",
     "segment",
     "segment_summary",
+    "stage_orders",
     "write_outputs",
 ]
 
@@ -103,6 +106,51 @@ def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
         f"input: synthetic default ({n:,} customers, seed {seed}) written to {SYNTHETIC_INPUT}, "
         f"because {DEFAULT_INPUT} is absent (run `custseg download` to fetch it)"
     )
+
+
+def stage_orders(
+    con: duckdb.DuckDBPyConnection, loaded: LoadedOrders, settings: Settings, source: str
+) -> tuple[dict[str, str], str | None]:
+    """Create the view ``orders_staged`` (canonical ``cs_*`` columns) over ``orders_raw``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Holds ``orders_raw``, as :func:`custseg.io.load_orders` registered it.
+    loaded : LoadedOrders
+        What ``load_orders`` returned.
+    settings : Settings
+        For the date format and the decimal separator.
+    source : str
+        The input's name, for messages.
+
+    Returns
+    -------
+    tuple of (dict, str or None)
+        The DuckDB type of each input column, and the date layout detected in text dates
+        (None when given, ISO or not needed).
+
+    Raises
+    ------
+    UserError
+        When text dates are ambiguous between day-first and month-first.
+    """
+    types = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+    )
+    date_format, detected = settings.csv.date_format, None
+    if date_format is None and types.get(loaded.mapping.date) == "VARCHAR":
+        date_format = detected = detect_date_format(con, loaded.mapping.date, source)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW orders_staged AS "
+        + staging_sql(
+            loaded.mapping,
+            types,
+            date_format=date_format,
+            decimal_comma=settings.csv.decimal == ",",
+        )
+    )
+    return types, detected
 
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -259,23 +307,9 @@ def segment(
             # Whether the cache was used changes nothing in the results: it goes to run_log only.
             reader_options = {k: v for k, v in loaded.options.items() if k != "cache"}
             done(1)
-            types = dict(
-                con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
-            )
-            date_format = settings.csv.date_format
-            if date_format is None and types.get(loaded.mapping.date) == "VARCHAR":
-                date_format = detect_date_format(con, loaded.mapping.date, source)
-                if date_format is not None:
-                    reader_options["date_format"] = f"{date_format} (detected)"
-            con.execute(
-                "CREATE OR REPLACE TEMP VIEW orders_staged AS "
-                + staging_sql(
-                    loaded.mapping,
-                    types,
-                    date_format=date_format,
-                    decimal_comma=settings.csv.decimal == ",",
-                )
-            )
+            types, detected = stage_orders(con, loaded, settings, source)
+            if detected is not None:
+                reader_options["date_format"] = f"{detected} (detected)"
             if settings.columns.sheet is not None and loaded.format != "xlsx":
                 logger.warning(
                     "note     --sheet is ignored: %s is a %s file", source, loaded.format
@@ -315,8 +349,9 @@ def segment(
             notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
     except duckdb.Error as exc:
         # The reader checks the header; a damaged page shows only when the rows are read.
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{source}: cannot be read ({first}); the file may be damaged.") from exc
+        raise UserError(
+            f"{source}: cannot be read ({first_line(exc)}); the file may be damaged."
+        ) from exc
     finally:
         con.close()
         work.cleanup()
