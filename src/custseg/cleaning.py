@@ -341,18 +341,18 @@ def clean_orders(
     switches = switches or CleaningConfig()
     # One view, no copy of the order lines: DuckDB streams the file through it, so a file
     # larger than memory works. Two scans in all: this one for the counts, one for the RFM.
-    reason = reason_sql(mapping, switches, as_of=as_of)
+    flagged = (
+        f"SELECT *, {reason_sql(mapping, switches, as_of=as_of)} AS cs_reason FROM orders_staged"
+    )
     if switches.drop_duplicates:
         keys = ", ".join(sql_ident(c) for c in columns)
         # Rows in one partition are identical, so which of them is kept does not matter.
-        reason = (
-            f"CASE WHEN ({reason}) IS NULL AND row_number() OVER (PARTITION BY ({reason}) IS NULL,"
-            f" {keys}) > 1 THEN 'duplicate_row' ELSE ({reason}) END"
+        flagged = (
+            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND row_number() OVER (PARTITION BY "
+            f"cs_reason IS NULL, {keys}) > 1 THEN 'duplicate_row' ELSE cs_reason END AS cs_reason)"
+            f" FROM ({flagged})"
         )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW orders_flagged AS SELECT *, {reason} AS cs_reason "
-        "FROM orders_staged"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW orders_flagged AS {flagged}")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW orders_kept AS "
         "SELECT * FROM orders_flagged WHERE cs_reason IS NULL"
