@@ -122,6 +122,22 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     assert "error: Input file" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--seed", "abc"], "error: Invalid value for '--seed': Input should be a valid"),
+        (["run", "--bogus"], "error: No such option: --bogus"),
+        (["frob"], "error: No such command 'frob' (see 'custseg --help')."),
+    ],
+)
+def test_usage_mistakes_are_one_line_exit_2(args: list[str], message: str) -> None:
+    exe = Path(sys.executable).with_name("custseg")
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "╭" not in proc.stderr
+
+
 def test_no_input_uses_the_synthetic_default_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -244,7 +260,8 @@ def _csv(tmp_path: Path, name: str, text: str) -> Path:
         (
             "customer,date,amount\na,tuesday 10:00,1\n",
             [],
-            r"0 valid purchases .*an invalid row has date 'tuesday 10:00', amount '1': "
+            r"0 valid purchases left after cleaning 1 row \(1 invalid date\); e\.g\. a row "
+            r"counted as invalid date has customer 'a', date 'tuesday 10:00', amount '1': "
             r"check --date-format",
         ),
         (
@@ -283,7 +300,8 @@ def test_decimal_comma_refuses_dot_decimals_and_gzip_is_read_from_content(tmp_pa
     assert result.exit_code == 0, result.output
     quality = json.loads((tmp_path / "o" / "data_quality.json").read_text())
     # 45.8 is not a decimal-comma number: counted invalid, not read as 458.
-    assert quality["dropped"]["invalid_value"] == 1
+    assert quality["dropped"]["invalid_amount"] == 1
+    assert quality["examples"]["invalid_amount"][0]["amount"] == "45.8"
     assert quality["revenue"] == 1234.5 + 12.5 + 3
     assert quality["orders"] == 3  # no invoice column: distinct (customer, timestamp)
     assert quality["input"]["reader_options"]["compression"] == "gzip"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,7 +57,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        _err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        _err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR) from None
     except KeyboardInterrupt:
         _err.print("interrupted; no output was changed.")
@@ -66,7 +67,7 @@ def _user_errors() -> Iterator[None]:
             raise
         from custseg.io import first_line
 
-        first = first_line(exc)[:300]
+        first = escape(first_line(exc)[:300])
         _err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {first}. No output was changed; "
             "rerun with CUSTSEG_DEBUG=1 for the traceback and report it.",
@@ -165,8 +166,7 @@ def run(
     as_of: Annotated[
         str | None,
         Opt(
-            help="Reference date for recency, e.g. 2011-12-10. "
-            "Default: last kept timestamp + 1 day."
+            help="Reference date for recency, e.g. 2011-12-10. Default: last kept purchase + 1 day."
         ),
     ] = None,
     k: Annotated[str | None, Opt("--k", help="Number of segments: 'auto' or an integer.")] = None,
@@ -203,6 +203,13 @@ def run(
             "--drop-duplicates/--keep-duplicates",
             help="Drop exact duplicate rows (default: keep).",
             show_default=False,
+        ),
+    ] = None,
+    returns: Annotated[
+        str | None,
+        Opt(
+            help="'drop' return lines (cancellations, negative quantities; the default) or "
+            "'net' them against each customer's purchases.",
         ),
     ] = None,
     memory_limit: Annotated[
@@ -249,6 +256,7 @@ def run(
             "drop_non_positive_quantity": drop_returns,
             "drop_non_positive_price": drop_free,
             "drop_duplicates": drop_duplicates,
+            "returns": returns,
         },
         "model": {"k": k, "k_min": k_min, "k_max": k_max, "seed": seed},
         "engine": {
@@ -339,5 +347,25 @@ def download(
 
 
 def main() -> None:
-    """Entry point of the ``custseg`` console script."""
-    app()
+    """Entry point of the ``custseg`` console script.
+
+    Usage mistakes (an unknown option, ``--seed abc``) end like every user error: one line
+    on stderr and exit code 2, instead of Click's framed box.
+    """
+    import sys
+
+    # Typer vendors Click; its exceptions are not re-exported under a public name.
+    from typer._click.exceptions import ClickException
+
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message().rstrip(".")
+        _err.print(f"[bold red]error:[/] {escape(message + where)}.", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _err.print("interrupted; no output was changed.")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
