@@ -27,16 +27,53 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
         "cancelled_invoice": 1,
         "non_positive_quantity": 2,
         "non_positive_price": 1,
-        "invalid_value": 0,
+        "invalid_date": 0,
+        "invalid_quantity": 0,
+        "invalid_price": 0,
+        "invalid_amount": 0,
         "after_as_of": 0,
         "duplicate_row": 0,
+        "net_non_positive_customer": 0,
     }
     assert result.rows_kept + sum(result.dropped.values()) == result.rows_read
     assert result.as_of == dt.datetime(2011, 1, 11, 9, 0)
-    assert result.as_of_source == "last kept timestamp + 1 day"
+    assert result.as_of_source == "last kept purchase + 1 day"
     assert [r["reason"] for r in result.rules] == [r.reason for r in RULES]
     applied = {r["reason"]: r["applied"] for r in result.rules}
     assert applied["duplicate_row"] is False and applied["cancelled_invoice"] is True
+    assert applied["net_non_positive_customer"] is False
+    # C1003 (5.0) and 1009 (2 x 4.0) are returns of customers 1 and 4; 1006 (quantity 0) is not.
+    assert result.returns["mode"] == "drop"
+    assert result.returns["return_lines"] == 2
+    assert result.returns["return_value"] == 13.0
+    assert result.returns["customers_with_returns"] == 2
+    assert result.returns["purchases"] == result.revenue == 41.5
+    assert result.examples == {}
+
+
+def test_returns_netted_against_purchases(tiny_csv: Path) -> None:
+    from custseg.features import rfm_table
+
+    con, result = _clean(tiny_csv, switches=CleaningConfig(returns="net"))
+    # C1003 is kept as a return of customer 1; customer 4 only returned (1009): left out.
+    assert result.dropped["cancelled_invoice"] == 0
+    assert result.dropped["non_positive_quantity"] == 1  # 1006, quantity 0
+    assert result.dropped["net_non_positive_customer"] == 1
+    assert result.rows_kept == 7
+    assert result.rows_kept + sum(result.dropped.values()) == result.rows_read == 12
+    assert result.returns["return_lines"] == 1
+    assert result.returns["return_value"] == 5.0
+    assert result.returns["purchases"] == 41.5
+    assert result.returns["net_revenue"] == result.revenue == 36.5
+    assert result.returns["customers_dropped"] == 1
+    assert "subtracted from the spend of 1 customers" in str(result.returns["effect"])
+    # The return is neither an order nor the last purchase: as-of is 01-10 09:00 + 1 day.
+    assert result.as_of == dt.datetime(2011, 1, 11, 9, 0)
+    assert result.orders == 4
+    rfm = rfm_table(con, result.as_of, has_invoice=True, net_returns=True)
+    first = rfm.set_index("customer_id").loc["1"]
+    assert (first["recency_days"], first["frequency"], first["monetary"]) == (1, 2, 13.0)
+    assert list(rfm["customer_id"]) == ["1", "2", "3"]
 
 
 def test_drop_duplicates_counts_one_row(tiny_csv: Path) -> None:
@@ -84,8 +121,21 @@ def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     con, result = _clean(path)
-    # 1e308 is finite but far beyond any purchase: invalid too.
-    assert result.dropped["invalid_value"] == 5
+    # Each under its own reason; 1e308 is finite but far beyond any purchase: invalid too.
+    assert result.dropped["invalid_quantity"] == 1
+    assert result.dropped["invalid_date"] == 1
+    assert result.dropped["invalid_price"] == 3
     assert result.rows_kept == 1
+    assert result.examples["invalid_quantity"] == [
+        {
+            "CustomerID": "7",
+            "InvoiceNo": "2",
+            "InvoiceDate": "2011-01-01 10:00:00",
+            "Quantity": "N/A",
+            "UnitPrice": "1.5",
+        }
+    ]
+    assert [e["UnitPrice"] for e in result.examples["invalid_price"]] == ["£6.95", "inf", "1e308"]
+    assert result.examples["invalid_date"][0]["InvoiceDate"] == "not a date"
     amounts = [r[0] for r in con.execute("SELECT cs_amount FROM orders_kept").fetchall()]
     assert amounts == [3.0]

@@ -166,7 +166,7 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
     loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
     stage_orders(con, loaded, Settings(), str(path))
     result = clean_orders(con, loaded.mapping, loaded.columns)
-    assert result.dropped["invalid_value"] == 1
+    assert result.dropped["invalid_date"] == 1
     assert result.first_purchase == dt.datetime(2010, 12, 1, 8, 26)
     assert result.last_purchase == dt.datetime(2010, 12, 9, 12, 0)
 
@@ -196,7 +196,7 @@ def test_unambiguous_text_dates_are_detected(
     result = segment(path, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
     options = result.quality["input"]["reader_options"]
     assert options.get("date_format") == (f"{expected} (detected)" if expected else None)
-    assert result.quality["dropped"]["invalid_value"] == 0
+    assert result.quality["dropped"]["invalid_date"] == 0
     assert result.quality["last_purchase"] == "2011-02-03T09:30:00"
 
 

@@ -112,6 +112,29 @@ def test_gzip_semicolon_and_cp1252(tmp_path: Path, tiny_csv: Path) -> None:
     assert _count_and_sum(semi, CsvConfig(encoding="cp1252", delimiter=";")) == (12, 9.0)
 
 
+@pytest.mark.parametrize(
+    ("sep", "newline", "bom"),
+    [("\t", "\n", False), ("|", "\r\n", False), (";", "\r\n", True), (",", "\n", True)],
+)
+def test_csv_dialects_are_sniffed(
+    tmp_path: Path, tiny_csv: Path, sep: str, newline: str, bom: bool
+) -> None:
+    from custseg.config import load_settings
+    from custseg.pipeline import segment
+
+    frame = pd.read_csv(tiny_csv, dtype=str, keep_default_na=False)
+    # A description with the delimiter, a quote and a line break inside quotes.
+    frame["Description"] = f'Mug{sep} "red"\nlarge'
+    path = tmp_path / "dialect.csv"
+    text = frame.to_csv(sep=sep, index=False, lineterminator=newline)
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+    expected = segment(tiny_csv, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
+    result = segment(path, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
+    assert result.quality["rows_read"] == 12
+    assert result.quality["dropped"] == expected.quality["dropped"]
+    pd.testing.assert_frame_equal(result.customers, expected.customers)
+
+
 def test_missing_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         load_orders(duckdb.connect(), tmp_path / "nope.csv", ColumnsConfig(), CsvConfig())

@@ -9,6 +9,7 @@ from custseg.clustering import SegmentModel
 from custseg.config import load_settings
 from custseg.errors import UserError
 from custseg.pipeline import OUTPUT_FILES, segment, write_outputs
+from custseg.reporting import render_report
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +177,26 @@ def test_a_small_memory_limit_still_works(tmp_path: Path) -> None:
     assert limited.quality["rows_read"] > 1_500_000
     pd.testing.assert_frame_equal(limited.customers, free.customers)
     assert limited.quality == free.quality
+
+
+def test_tiny_data_lowers_the_k_range_with_warnings(tmp_path: Path) -> None:
+    # Five customers, one order each: frequency is constant, k can be at most 4.
+    path = tmp_path / "five.csv"
+    rows = [
+        f"{i},c{i},2011-01-0{i} 10:00,1,{p}"
+        for i, p in zip(range(1, 6), [2, 9, 40, 3, 77], strict=True)
+    ]
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows))
+    result = segment(path, load_settings(None, {}))
+    selection = result.model["k_selection"]
+    assert list(result.k_table["k"]) == [2, 3, 4]
+    assert selection["k_range"] == [2, 4]
+    assert selection["warnings"] == [
+        "Tiny data: k was scored up to 4 instead of 10 (--k-max) because there are only "
+        "5 customers.",
+        "frequency is 1 for every customer, so it cannot separate segments (it is scaled to 0 "
+        "and ignored by K-Means).",
+    ]
+    assert set(result.customers["frequency"]) == {1}
+    assert np.all(result.scaled[:, 1] == 0.0)
+    assert "Tiny data: k was scored up to 4" in render_report(result)

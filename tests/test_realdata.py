@@ -16,9 +16,13 @@ CANONICAL_DROPPED = {
     "cancelled_invoice": 8_905,
     "non_positive_quantity": 0,
     "non_positive_price": 40,
-    "invalid_value": 0,
+    "invalid_date": 0,
+    "invalid_quantity": 0,
+    "invalid_price": 0,
+    "invalid_amount": 0,
     "after_as_of": 0,
     "duplicate_row": 0,
+    "net_non_positive_customer": 0,
 }
 
 
@@ -100,3 +104,46 @@ def test_personas_unchanged_when_rows_are_shuffled(
     again = segment(shuffled, load_settings(None, {}))
     pd.testing.assert_frame_equal(again.customers, parquet_run.customers)
     pd.testing.assert_frame_equal(again.segments, parquet_run.segments)
+
+
+def test_returns_netted_equal_an_independent_pandas_computation(real_parquet: Path) -> None:
+    result = segment(
+        real_parquet,
+        load_settings(None, {"cleaning": {"returns": "net"}, "model": {"k": 4, "k_max": 4}}),
+    )
+    raw = pd.read_parquet(real_parquet)
+    lines = raw[raw["CustomerID"].notna() & (raw["UnitPrice"] > 0) & (raw["Quantity"] != 0)].copy()
+    lines["is_return"] = lines["InvoiceNo"].astype(str).str.startswith("C") | (
+        lines["Quantity"] < 0
+    )
+    amount = (lines["Quantity"] * lines["UnitPrice"]).abs()
+    lines["value"] = amount.where(~lines["is_return"], -amount)
+    per = lines.groupby("CustomerID").agg(
+        net=("value", "sum"), purchases=("is_return", lambda r: int((~r).sum()))
+    )
+    keep = per.index[(per["net"] > 1e-9) & (per["purchases"] > 0)]
+    kept = lines[lines["CustomerID"].isin(keep)]
+    bought = kept[~kept["is_return"]]
+    as_of = bought["InvoiceDate"].max() + pd.Timedelta(days=1)
+    expected = bought.groupby("CustomerID").agg(
+        last=("InvoiceDate", "max"), frequency=("InvoiceNo", "nunique")
+    )
+    expected["monetary"] = kept.groupby("CustomerID")["value"].sum()
+    expected["recency_days"] = ((as_of - expected["last"]) // pd.Timedelta(days=1)).astype("int64")
+    expected.index = expected.index.astype("int64").astype(str)
+
+    quality = result.quality
+    assert quality["rows_kept"] == len(kept) == 406_197
+    assert quality["dropped"]["cancelled_invoice"] == 0
+    assert quality["dropped"]["net_non_positive_customer"] == len(lines) - len(kept) == 592
+    assert quality["rows_kept"] + sum(quality["dropped"].values()) == 541_909
+    assert quality["returns"]["customers_dropped"] == len(per) - len(keep) == 54
+    returns = kept[kept["is_return"]]
+    assert quality["returns"]["return_lines"] == len(returns) == 8_566
+    assert quality["returns"]["return_value"] == pytest.approx(-returns["value"].sum(), abs=1e-6)
+    assert quality["revenue"] == pytest.approx(kept["value"].sum(), abs=1e-6)
+    ours = result.customers.set_index("customer_id")
+    assert list(ours.index) == list(expected.index)
+    assert (ours["recency_days"] == expected["recency_days"]).all()
+    assert (ours["frequency"] == expected["frequency"]).all()
+    np.testing.assert_allclose(ours["monetary"], expected["monetary"], rtol=1e-9, atol=1e-6)

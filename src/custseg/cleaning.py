@@ -32,8 +32,14 @@ __all__ = [
 #: invalid, which also keeps exact decimal sums far from overflow.
 MAX_LINE_AMOUNT = 1e15
 
-#: A line amount as an exact decimal: sums of it do not depend on the order of addition.
-EXACT_AMOUNT = "TRY_CAST(round(cs_amount, 6) AS DECIMAL(38, 6))"
+
+def exact(expr: str) -> str:
+    """Return ``expr`` as an exact decimal: sums of it do not depend on the order of addition."""
+    return f"TRY_CAST(round({expr}, 6) AS DECIMAL(38, 6))"
+
+
+#: A line's signed value as an exact decimal (returns are negative with --returns net).
+EXACT_AMOUNT = exact("cs_value")
 
 
 @dataclass(frozen=True)
@@ -55,16 +61,39 @@ class Rule:
 #: The rules, in the order they are applied; a row is counted under the first that drops it.
 RULES: tuple[Rule, ...] = (
     Rule("missing_customer_id", "customer id is empty"),
-    Rule("cancelled_invoice", "invoice id starts with 'C' (a cancellation)"),
-    Rule("non_positive_quantity", "quantity <= 0 (a return or an error)"),
-    Rule("non_positive_price", "unit price <= 0, or line amount <= 0 when amounts are used"),
     Rule(
-        "invalid_value",
-        "date, quantity, price or amount missing, not a finite number, or 1e15 or more",
+        "cancelled_invoice",
+        "invoice id starts with 'C' (a cancellation); with --returns net it is kept as a return",
+    ),
+    Rule(
+        "non_positive_quantity",
+        "quantity <= 0 (a return or an error); with --returns net only quantity 0",
+    ),
+    Rule(
+        "non_positive_price",
+        "unit price <= 0, or line amount <= 0 when amounts are used (= 0 with --returns net)",
+    ),
+    Rule("invalid_date", "date missing or not a date (see --date-format)"),
+    Rule("invalid_quantity", "quantity missing, not a number, infinite, or 1e15 or more"),
+    Rule("invalid_price", "unit price missing, not a number, infinite, or 1e15 or more"),
+    Rule(
+        "invalid_amount",
+        "line amount (the amount column, or quantity x price) missing, not a number, "
+        "infinite, or 1e15 or more",
     ),
     Rule("after_as_of", "timestamp at or after the as-of date"),
     Rule("duplicate_row", "exact duplicate of an earlier row (only with --drop-duplicates)"),
+    Rule(
+        "net_non_positive_customer",
+        "with --returns net: every row of a customer whose returns equal or exceed purchases",
+    ),
 )
+
+#: Reasons for values that cannot be read; data_quality.json shows example rows of each.
+INVALID_REASONS = ("invalid_date", "invalid_quantity", "invalid_price", "invalid_amount")
+
+#: How many example rows data_quality.json shows per invalid reason.
+EXAMPLES_PER_REASON = 3
 
 
 def _id_expr(column: str, kind: str) -> str:
@@ -194,8 +223,17 @@ def _excel_serial(number: str) -> str:
     )
 
 
-def _finite(expr: str) -> str:
-    return f"({expr} IS NOT NULL AND isfinite({expr}) AND abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
+def _invalid(expr: str) -> str:
+    """Return SQL true when ``expr`` is missing, NaN, infinite or absurd (NaN sorts last)."""
+    return f"({expr} IS NULL OR NOT abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
+
+
+def return_sql(mapping: ColumnMapping) -> str:
+    """Return SQL true for a return line: a cancelled invoice, a negative quantity or amount."""
+    parts = ["cs_cancelled", "cs_amount < 0"]
+    if mapping.quantity is not None:
+        parts.append("cs_quantity < 0")
+    return f"coalesce({' OR '.join(parts)}, false)"
 
 
 def reason_sql(
@@ -220,19 +258,25 @@ def reason_sql(
     str
         A SQL expression over the ``cs_*`` columns, NULL for a row no base rule drops.
     """
-    on = applied_rules(mapping, switches or CleaningConfig())
+    switches = switches or CleaningConfig()
+    on = applied_rules(mapping, switches)
+    net = switches.returns == "net"
     whens = ["WHEN cs_customer IS NULL THEN 'missing_customer_id'"]
     if on["cancelled_invoice"]:
         whens.append("WHEN cs_cancelled THEN 'cancelled_invoice'")
     if on["non_positive_quantity"]:
-        whens.append("WHEN cs_quantity <= 0 THEN 'non_positive_quantity'")
+        whens.append(f"WHEN cs_quantity {'=' if net else '<='} 0 THEN 'non_positive_quantity'")
     if on["non_positive_price"]:
-        column = "cs_amount" if mapping.amount is not None else "cs_price"
-        whens.append(f"WHEN {column} <= 0 THEN 'non_positive_price'")
-    valid = [_finite("cs_amount"), "cs_ts IS NOT NULL"]
+        if mapping.amount is not None:
+            whens.append(f"WHEN cs_amount {'=' if net else '<='} 0 THEN 'non_positive_price'")
+        else:
+            whens.append("WHEN cs_price <= 0 THEN 'non_positive_price'")
+    whens.append("WHEN cs_ts IS NULL THEN 'invalid_date'")
     if mapping.quantity is not None:
-        valid.append(_finite("cs_quantity"))
-    whens.append(f"WHEN NOT ({' AND '.join(valid)}) THEN 'invalid_value'")
+        whens.append(f"WHEN {_invalid('cs_quantity')} THEN 'invalid_quantity'")
+    if mapping.amount is None:
+        whens.append(f"WHEN {_invalid('cs_price')} THEN 'invalid_price'")
+    whens.append(f"WHEN {_invalid('cs_amount')} THEN 'invalid_amount'")
     if as_of is not None:
         whens.append(f"WHEN cs_ts >= TIMESTAMP '{as_of.isoformat(sep=' ')}' THEN 'after_as_of'")
     return "CASE " + " ".join(whens) + " END"
@@ -255,13 +299,19 @@ def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str,
     """
     return {
         "missing_customer_id": True,
-        "cancelled_invoice": mapping.invoice is not None and switches.drop_cancelled,
+        "cancelled_invoice": mapping.invoice is not None
+        and switches.drop_cancelled
+        and switches.returns == "drop",
         "non_positive_quantity": mapping.quantity is not None
         and switches.drop_non_positive_quantity,
         "non_positive_price": switches.drop_non_positive_price,
-        "invalid_value": True,
+        "invalid_date": True,
+        "invalid_quantity": mapping.quantity is not None,
+        "invalid_price": mapping.amount is None,
+        "invalid_amount": True,
         "after_as_of": True,
         "duplicate_row": switches.drop_duplicates,
+        "net_non_positive_customer": switches.returns == "net",
     }
 
 
@@ -280,13 +330,18 @@ class CleaningResult:
     as_of : datetime
         The reference date used.
     as_of_source : str
-        ``"option"`` when given, else ``"last kept timestamp + 1 day"``.
+        ``"option"`` when given, else ``"last kept purchase + 1 day"``.
     orders : int or None
-        Distinct invoices among the kept rows (None without an invoice column).
+        Distinct invoices among the kept purchase rows (distinct customer and timestamp
+        pairs without an invoice column).
     revenue : float
-        Sum of the kept line amounts (exact decimal sum).
+        Sum of the kept line values, returns subtracted with ``--returns net`` (exact sum).
     first_purchase, last_purchase : datetime
-        Earliest and latest kept timestamps.
+        Earliest and latest kept purchase timestamps.
+    examples : dict
+        Up to :data:`EXAMPLES_PER_REASON` rows (mapped columns as text) per invalid reason.
+    returns : dict
+        How returns were handled and what netting changes (see :func:`returns_summary`).
     """
 
     rows_read: int
@@ -299,6 +354,131 @@ class CleaningResult:
     revenue: float = 0.0
     first_purchase: dt.datetime = dt.datetime(1970, 1, 1)
     last_purchase: dt.datetime = dt.datetime(1970, 1, 1)
+    examples: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
+    returns: dict[str, object] = field(default_factory=dict)
+
+
+def _flagged_sql(
+    mapping: ColumnMapping,
+    columns: list[str],
+    switches: CleaningConfig,
+    as_of: dt.datetime | None,
+) -> str:
+    """Build the SELECT adding cs_reason, cs_return and cs_value to ``orders_staged``."""
+    net = switches.returns == "net"
+    reason = reason_sql(mapping, switches, as_of=as_of)
+    if net:  # cs_value uses cs_return: it is computed one level up
+        flagged = (
+            "SELECT *, CASE WHEN cs_return THEN -abs(cs_amount) ELSE cs_amount END AS cs_value "
+            f"FROM (SELECT *, {reason} AS cs_reason, {return_sql(mapping)} AS cs_return "
+            "FROM orders_staged)"
+        )
+    else:
+        flagged = (
+            f"SELECT *, {reason} AS cs_reason, false AS cs_return, cs_amount AS cs_value "
+            "FROM orders_staged"
+        )
+    if switches.drop_duplicates:
+        keys = ", ".join(sql_ident(c) for c in columns)
+        # Rows in one partition are identical, so which of them is kept does not matter.
+        flagged = (
+            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND row_number() OVER (PARTITION BY "
+            f"cs_reason IS NULL, {keys}) > 1 THEN 'duplicate_row' ELSE cs_reason END AS cs_reason)"
+            f" FROM ({flagged})"
+        )
+    if net:
+        # A customer whose returns cover their purchases has no spend to segment on.
+        window = "OVER (PARTITION BY cs_customer, cs_reason IS NULL)"
+        flagged = (
+            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND ("
+            f"sum({EXACT_AMOUNT}) {window} <= 0 OR "
+            f"count(*) FILTER (WHERE NOT cs_return) {window} = 0) "
+            "THEN 'net_non_positive_customer' ELSE cs_reason END AS cs_reason) "
+            f"FROM ({flagged})"
+        )
+    return flagged
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, mapping: ColumnMapping, reasons: list[str]
+) -> dict[str, list[dict[str, str | None]]]:
+    """Return a few rows of each reason, the mapped columns as text (smallest values first)."""
+    if not reasons:
+        return {}
+    fields = [c for c in mapping.as_dict().values() if c is not None]
+    cols = ", ".join(f"CAST({sql_ident(c)} AS VARCHAR)" for c in fields)
+    wanted = ", ".join(sql_literal(r) for r in reasons)
+    rows = con.execute(
+        f"SELECT cs_reason, {cols} FROM orders_flagged WHERE cs_reason IN ({wanted}) "
+        f"QUALIFY row_number() OVER (PARTITION BY cs_reason ORDER BY {cols}) "
+        f"<= {EXAMPLES_PER_REASON} ORDER BY cs_reason, {cols}"
+    ).fetchall()
+    out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
+    for row in rows:
+        out[row[0]].append(dict(zip(fields, row[1:], strict=True)))
+    return out
+
+
+def returns_summary(
+    switches: CleaningConfig,
+    dropped: dict[str, int],
+    *,
+    return_lines: int,
+    return_value: float,
+    purchases: float,
+    customers_with_returns: int,
+    customers_dropped: int,
+) -> dict[str, object]:
+    """Say how returns were handled and what the other choice would change.
+
+    Parameters
+    ----------
+    switches : CleaningConfig
+        ``returns`` is ``"drop"`` or ``"net"``.
+    dropped : dict
+        Rows dropped by reason.
+    return_lines, return_value : int, float
+        Return lines (cancellations, negative quantities) of known customers and their value
+        (a positive number): dropped with ``drop``, subtracted with ``net``.
+    purchases : float
+        Value of the kept purchase lines.
+    customers_with_returns : int
+        Distinct customers with such lines.
+    customers_dropped : int
+        Customers removed because their returns cover their purchases (``net`` only).
+
+    Returns
+    -------
+    dict
+        mode, return_lines, return_value, purchases, net_revenue, customers_with_returns,
+        customers_dropped and a sentence.
+    """
+    share = return_value / purchases if purchases else 0.0
+    if switches.returns == "net":
+        effect = (
+            f"{return_lines:,} return lines worth {return_value:,.2f} ({share:.1%} of purchases) "
+            f"were subtracted from the spend of {customers_with_returns:,} customers; "
+            f"{customers_dropped:,} customers whose returns equal or exceed their purchases "
+            f"were left out ({dropped.get('net_non_positive_customer', 0):,} rows)."
+        )
+    else:
+        effect = (
+            f"{return_lines:,} return lines worth {return_value:,.2f} ({share:.1%} of purchases) "
+            f"of {customers_with_returns:,} customers were dropped; --returns net would "
+            "subtract them from those customers' spend instead."
+        )
+    return {
+        "mode": switches.returns,
+        "return_lines": return_lines,
+        "return_value": round(return_value, 6),
+        "purchases": round(purchases, 6),
+        "net_revenue": round(purchases - return_value, 6)
+        if switches.returns == "net"
+        else round(purchases, 6),
+        "customers_with_returns": customers_with_returns,
+        "customers_dropped": customers_dropped,
+        "effect": effect,
+    }
 
 
 def clean_orders(
@@ -321,10 +501,10 @@ def clean_orders(
     columns : list of str
         The input's own columns: rows equal on all of them are exact duplicates.
     as_of : datetime, optional
-        Reference date; rows at or after it are dropped. Default: last kept timestamp + 1 day.
+        Reference date; rows at or after it are dropped. Default: last kept purchase + 1 day.
     switches : CleaningConfig, optional
         The optional rules to run (default: all but duplicates); duplicates keep the first
-        row of each group.
+        row of each group. With ``returns="net"`` returns are kept as negative lines.
     source : str
         The input's name, for error messages.
 
@@ -339,38 +519,48 @@ def clean_orders(
         If no row is left.
     """
     switches = switches or CleaningConfig()
+    net = switches.returns == "net"
     # One view, no copy of the order lines: DuckDB streams the file through it, so a file
     # larger than memory works. Two scans in all: this one for the counts, one for the RFM.
-    flagged = (
-        f"SELECT *, {reason_sql(mapping, switches, as_of=as_of)} AS cs_reason FROM orders_staged"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW orders_flagged AS "
+        + _flagged_sql(mapping, columns, switches, as_of)
     )
-    if switches.drop_duplicates:
-        keys = ", ".join(sql_ident(c) for c in columns)
-        # Rows in one partition are identical, so which of them is kept does not matter.
-        flagged = (
-            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND row_number() OVER (PARTITION BY "
-            f"cs_reason IS NULL, {keys}) > 1 THEN 'duplicate_row' ELSE cs_reason END AS cs_reason)"
-            f" FROM ({flagged})"
-        )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW orders_flagged AS {flagged}")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW orders_kept AS "
         "SELECT * FROM orders_flagged WHERE cs_reason IS NULL"
     )
     # Without an invoice column each distinct (customer, timestamp) is one order.
     orders_key = "cs_invoice" if mapping.invoice is not None else "(cs_customer, cs_ts)"
+    purchase = "cs_reason IS NULL AND NOT cs_return"
+    # Returns: kept negative lines with --returns net; else the dropped cancellations and
+    # negative quantities of known customers with a valid amount.
+    if net:
+        returned = "cs_reason IS NULL AND cs_return"
+    else:
+        returned = (
+            "cs_reason IN ('cancelled_invoice', 'non_positive_quantity') "
+            f"AND NOT {_invalid('cs_amount')} AND cs_amount <> 0"
+        )
+    # One scan: a row per reason, plus a total row (grouping 1) for distinct customers.
     rows = con.execute(
-        "SELECT coalesce(cs_reason, ''), count(*), "
-        f"count(DISTINCT {orders_key}) FILTER (WHERE cs_reason IS NULL), "
+        "SELECT grouping(cs_reason), coalesce(cs_reason, ''), count(*), "
+        f"count(DISTINCT {orders_key}) FILTER (WHERE {purchase}), "
         f"sum({EXACT_AMOUNT}) FILTER (WHERE cs_reason IS NULL), "
-        "min(cs_ts) FILTER (WHERE cs_reason IS NULL), max(cs_ts) FILTER (WHERE cs_reason IS NULL) "
-        "FROM orders_flagged GROUP BY 1"
+        f"min(cs_ts) FILTER (WHERE {purchase}), max(cs_ts) FILTER (WHERE {purchase}), "
+        f"count(*) FILTER (WHERE {returned}), "
+        f"sum({exact('abs(cs_amount)')}) FILTER (WHERE {returned}), "
+        f"sum({EXACT_AMOUNT}) FILTER (WHERE {purchase}), "
+        f"count(DISTINCT cs_customer), count(DISTINCT cs_customer) FILTER (WHERE {returned}) "
+        "FROM orders_flagged GROUP BY GROUPING SETS ((cs_reason), ())"
     ).fetchall()
+    total = next(r[1:] for r in rows if r[0] == 1)
+    rows = [r[1:] for r in rows if r[0] == 0]
     counts = {r[0]: int(r[1]) for r in rows}
     kept = next((r for r in rows if r[0] == ""), None)
     as_of_source = "option"
     if as_of is None:
-        as_of_source = "last kept timestamp + 1 day"
+        as_of_source = "last kept purchase + 1 day"
         if kept is not None and kept[5] is not None:
             as_of = kept[5] + dt.timedelta(days=1)
     rows_kept = int(counts.pop("", 0))
@@ -383,33 +573,20 @@ def clean_orders(
     ]
     if rows_read == 0:
         raise UserError(f"{source} has no data rows (only a header); nothing to segment.")
+    examples = _examples(con, mapping, [r for r in INVALID_REASONS if dropped[r]])
     if rows_kept == 0 or as_of is None:
-        example = ""
-        if dropped["invalid_value"]:
-            fields = {
-                k: v
-                for k, v in mapping.as_dict().items()
-                if v is not None and k in ("date", "quantity", "price", "amount")
-            }
-            row = con.execute(
-                "SELECT "
-                + ", ".join(f"CAST({sql_ident(c)} AS VARCHAR)" for c in fields.values())
-                + " FROM orders_flagged WHERE cs_reason = 'invalid_value' LIMIT 1"
-            ).fetchone()
-            if row is not None:
-                shown = ", ".join(f"{c} {v!r}" for c, v in zip(fields.values(), row, strict=True))
-                example = (
-                    f"; an invalid row has {shown}: check --date-format, --decimal and "
-                    "the column mapping"
-                )
-        parts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in dropped.items() if n)
-        raise UserError(
-            f"{source}: 0 valid purchases left after cleaning {rows_read:,} rows"
-            + (f" ({parts})" if parts else "")
-            + (example or "; check the column mapping and the file's contents")
-            + "."
-        )
+        raise UserError(_nothing_left(source, rows_read, dropped, examples))
     assert kept is not None
+    net_dropped = next((r for r in rows if r[0] == "net_non_positive_customer"), None)
+    summary = returns_summary(
+        switches,
+        dropped,
+        return_lines=int(total[6]),
+        return_value=float(total[7] or 0),
+        purchases=float(kept[8] or 0),
+        customers_with_returns=int(total[10]),
+        customers_dropped=int(net_dropped[9]) if net_dropped is not None else 0,
+    )
     return CleaningResult(
         rows_read=rows_read,
         rows_kept=rows_kept,
@@ -421,4 +598,32 @@ def clean_orders(
         revenue=float(kept[3]),
         first_purchase=kept[4],
         last_purchase=kept[5],
+        examples=examples,
+        returns=summary,
+    )
+
+
+def _nothing_left(
+    source: str,
+    rows_read: int,
+    dropped: dict[str, int],
+    examples: dict[str, list[dict[str, str | None]]],
+) -> str:
+    """Return the sentence for an input of which no purchase survives cleaning."""
+    parts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in dropped.items() if n)
+    hint = "; check the column mapping and the file's contents"
+    for reason, rows in examples.items():
+        if rows:
+            shown = ", ".join(f"{c} {v!r}" for c, v in rows[0].items())
+            hint = (
+                f"; e.g. a row counted as {reason.replace('_', ' ')} has {shown}: check "
+                "--date-format, --decimal and the column mapping"
+            )
+            break
+    return (
+        f"{source}: 0 valid purchases left after cleaning {rows_read:,} "
+        + ("row" if rows_read == 1 else "rows")
+        + (f" ({parts})" if parts else "")
+        + hint
+        + "."
     )

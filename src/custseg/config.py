@@ -80,6 +80,11 @@ class CleaningConfig(_Strict):
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_duplicates: bool = False
+    returns: Literal["drop", "net"] = Field(
+        default="drop",
+        description="'drop' return lines (cancellations, negative quantities), or 'net' them "
+        "against the customer's purchases",
+    )
 
 
 class EngineConfig(_Strict):
@@ -155,7 +160,7 @@ class Settings(_Strict):
     model: ModelConfig = ModelConfig()
     engine: EngineConfig = EngineConfig()
     as_of: dt.datetime | None = Field(
-        default=None, description="Reference date; default: last kept timestamp + 1 day."
+        default=None, description="Reference date; default: last kept purchase + 1 day."
     )
     synthetic_customers: int = Field(default=4000, ge=10)
 

@@ -16,7 +16,13 @@ __all__ = ["FEATURES", "rfm_sql", "rfm_table"]
 FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
 
 
-def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_kept") -> str:
+def rfm_sql(
+    as_of: dt.datetime,
+    *,
+    has_invoice: bool,
+    net_returns: bool = False,
+    relation: str = "orders_kept",
+) -> str:
     """Build the per-customer RFM query over the canonical ``cs_*`` columns.
 
     Parameters
@@ -25,6 +31,9 @@ def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_ke
         Reference date.
     has_invoice : bool
         Count distinct invoices as orders; else each distinct timestamp is one order.
+    net_returns : bool
+        The kept lines include returns (``cs_return``): they lower the spend but are neither
+        orders nor purchases for recency.
     relation : str
         The relation holding the kept order lines.
 
@@ -41,10 +50,14 @@ def rfm_sql(as_of: dt.datetime, *, has_invoice: bool, relation: str = "orders_ke
     before summing, so the total does not depend on the order of parallel addition.
     """
     orders = "count(DISTINCT cs_invoice)" if has_invoice else "count(DISTINCT cs_ts)"
+    last = "max(cs_ts)"
+    if net_returns:
+        orders += " FILTER (WHERE NOT cs_return)"
+        last += " FILTER (WHERE NOT cs_return)"
     stamp = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
     return (
         "SELECT cs_customer AS customer_id, "
-        f"CAST(extract(DAY FROM ({stamp} - max(cs_ts))) AS BIGINT) AS recency_days, "
+        f"CAST(extract(DAY FROM ({stamp} - {last})) AS BIGINT) AS recency_days, "
         f"{orders} AS frequency, "
         f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS monetary "
         f"FROM {relation} GROUP BY cs_customer "
@@ -65,7 +78,11 @@ def _id_text(ids: pd.Series) -> pd.Series:
 
 
 def rfm_table(
-    con: duckdb.DuckDBPyConnection, as_of: dt.datetime, *, has_invoice: bool
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    *,
+    has_invoice: bool,
+    net_returns: bool = False,
 ) -> pd.DataFrame:
     """Return one row per customer: customer_id, recency_days, frequency, monetary.
 
@@ -77,13 +94,17 @@ def rfm_table(
         Reference date.
     has_invoice : bool
         Whether the input has an invoice column.
+    net_returns : bool
+        Whether the kept lines include returns (``--returns net``).
 
     Returns
     -------
     pandas.DataFrame
         Sorted by customer id (numerically where ids are numbers).
     """
-    frame: pd.DataFrame = con.execute(rfm_sql(as_of, has_invoice=has_invoice)).df()
+    frame: pd.DataFrame = con.execute(
+        rfm_sql(as_of, has_invoice=has_invoice, net_returns=net_returns)
+    ).df()
     frame["customer_id"] = _id_text(frame["customer_id"])
     frame["recency_days"] = frame["recency_days"].astype("int64")
     frame["frequency"] = frame["frequency"].astype("int64")

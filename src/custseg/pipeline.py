@@ -226,10 +226,15 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _k_values(
-    settings: Settings, n_customers: int, source: str, profiles: int | None = None
-) -> list[int]:
+    settings: Settings, n_customers: int, source: str, profiles: int
+) -> tuple[list[int], list[str]]:
+    """Return the k values to score and warnings for a range lowered by tiny data.
+
+    An explicit k the data cannot support is an error; the auto range is lowered to what the
+    data supports (at most customers - 1 and the number of distinct profiles), with a warning.
+    """
     cfg = settings.model
-    if profiles is not None and profiles < 2:
+    if profiles < 2:
         raise UserError(
             f"{source}: every customer left after cleaning has the same recency, frequency "
             "and spend; there is nothing to segment."
@@ -239,7 +244,7 @@ def _k_values(
             f"{source}: only {n_customers} customer(s) left after cleaning; "
             "segmentation needs at least 3."
         )
-    if isinstance(cfg.k, int) and profiles is not None and cfg.k > profiles:
+    if isinstance(cfg.k, int) and cfg.k > profiles:
         raise UserError(
             f"--k {cfg.k} is more than the {profiles} distinct customer profiles (recency, "
             f"frequency, spend) of {source}; choose k of at most {profiles}."
@@ -249,7 +254,18 @@ def _k_values(
             f"--k {cfg.k} is not smaller than the {n_customers} customers of {source}; "
             f"choose k below {n_customers}."
         )
-    top = min(cfg.k_max, n_customers - 1, profiles if profiles is not None else n_customers)
+    top = min(cfg.k_max, n_customers - 1, profiles)
+    warnings = []
+    if top < cfg.k_max:
+        why = (
+            f"{n_customers} customers"
+            if n_customers - 1 <= profiles
+            else f"{profiles} distinct customer profiles"
+        )
+        warnings.append(
+            f"Tiny data: k was scored up to {top} instead of {cfg.k_max} (--k-max) because "
+            f"there are only {why}."
+        )
     ks = set(range(cfg.k_min, top + 1))
     if isinstance(cfg.k, int):
         ks.add(cfg.k)
@@ -257,7 +273,17 @@ def _k_values(
         raise UserError(
             f"--k-min {cfg.k_min} leaves no k below the {n_customers} customers of {source}."
         )
-    return sorted(ks)
+    return sorted(ks), warnings
+
+
+def _constant_features(customers: pd.DataFrame) -> list[str]:
+    """Warn of features with one value for every customer: they cannot separate segments."""
+    return [
+        f"{name} is {customers[name].iloc[0]:g} for every customer, so it cannot separate "
+        "segments (it is scaled to 0 and ignored by K-Means)."
+        for name in FEATURES
+        if customers[name].nunique() == 1
+    ]
 
 
 def segment(
@@ -340,10 +366,15 @@ def segment(
                 f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
                 + (f"; dropped: {dropped}" if dropped else "")
             )
+            if cleaned.returns.get("return_lines"):
+                notes.append(str(cleaned.returns["effect"]))
         with timer.stage("rfm") as notes:
             done = timer.progress("RFM: aggregating per customer", 1)
             customers = rfm_table(
-                con, cleaned.as_of, has_invoice=loaded.mapping.invoice is not None
+                con,
+                cleaned.as_of,
+                has_invoice=loaded.mapping.invoice is not None,
+                net_returns=settings.cleaning.returns == "net",
             )
             done(1)
             notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
@@ -361,7 +392,8 @@ def segment(
         raise UserError(
             f"{source}: {int(spent.sum()):,} customer(s) have a total spend <= 0 (e.g. customer "
             f"{example['customer_id']}: {example['monetary']:g}) because returns, cancellations "
-            "or zero prices are kept; turn those cleaning rules back on."
+            "or zero prices are kept; turn those cleaning rules back on, or use --returns net "
+            "to subtract returns from purchases."
         )
     with timer.stage("scale") as notes:
         scaler = LogStandardScaler()
@@ -369,7 +401,10 @@ def segment(
         notes.append("log1p, then standardised to mean 0 and unit variance")
     # K-Means cannot find more clusters than there are distinct customer profiles.
     profiles = len(np.unique(customers[list(FEATURES)].to_numpy(), axis=0))
-    ks = _k_values(settings, len(customers), source, profiles)
+    ks, warnings = _k_values(settings, len(customers), source, profiles)
+    warnings += _constant_features(customers)
+    for warning in warnings:
+        logger.warning("warning  %s", warning)
     cfg = settings.model
     with timer.stage("k-select") as notes:
         advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
@@ -412,11 +447,13 @@ def segment(
         "rows_read": cleaned.rows_read,
         "rows_kept": cleaned.rows_kept,
         "dropped": cleaned.dropped,
+        "examples": cleaned.examples,
         "rules": cleaned.rules,
         "rule_order": "each row is counted under the first rule that drops it",
         "customers": len(customers),
         "orders": cleaned.orders,
         "revenue": round(cleaned.revenue, 6),
+        "returns": cleaned.returns,
         "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
         "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
         "as_of": as_of,
@@ -431,6 +468,7 @@ def segment(
             "rule": AUTO_RULE.format(lo=cfg.business_k_min, hi=cfg.business_k_max),
             "reason": reason,
             "k_range": [ks[0], ks[-1]],
+            "warnings": warnings,
             "silhouette_sample_size": choice.silhouette_sample_size,
             "silhouette_exact": choice.silhouette_sample_size == len(customers),
             "sweep_sample_size": choice.sweep_sample_size,

@@ -32,7 +32,15 @@ from custseg.io import staged_folder
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import RunResult
 
-__all__ = ["SECTIONS", "figures", "load_run", "quality_table", "render_report", "write_figures"]
+__all__ = [
+    "SECTIONS",
+    "figures",
+    "load_run",
+    "quality_notes",
+    "quality_table",
+    "render_report",
+    "write_figures",
+]
 
 #: The report's sections: (id, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -71,8 +79,15 @@ def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns rule, what it drops, applied, rows dropped.
+        Columns rule, what it drops, applied, rows dropped, and example (the first example
+        row of the unreadable-value reasons, as ``column='value'`` pairs).
     """
+    examples = quality.get("examples", {})
+
+    def example(reason: str) -> str:
+        rows = examples.get(reason) or []
+        return ", ".join(f"{c}={v!r}" for c, v in rows[0].items()) if rows else ""
+
     table: pd.DataFrame = pd.DataFrame(
         [
             {
@@ -80,11 +95,35 @@ def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
                 "what it drops": r["description"],
                 "applied": r["applied"],
                 "rows dropped": quality["dropped"][r["reason"]],
+                "example": example(str(r["reason"])),
             }
             for r in quality["rules"]
         ]
     )
     return table
+
+
+def quality_notes(quality: dict[str, Any], model: dict[str, Any]) -> list[str]:
+    """Return the sentences a reader should see beside the counts: returns, fallbacks.
+
+    Parameters
+    ----------
+    quality : dict
+        The data-quality record (``data_quality.json``).
+    model : dict
+        The model record (``model.json``), for warnings of the k selection.
+
+    Returns
+    -------
+    list of str
+        Plain sentences, possibly none.
+    """
+    notes = []
+    returns = quality.get("returns") or {}
+    if returns.get("return_lines"):
+        notes.append(str(returns["effect"]))
+    notes.extend(str(w) for w in model.get("k_selection", {}).get("warnings", []))
+    return notes
 
 
 def figures(result: RunResult) -> dict[str, go.Figure]:
@@ -189,6 +228,7 @@ def render_report(result: RunResult) -> str:
             + (f"{q['orders']:,} orders, " if q["orders"] is not None else "")
             + f"revenue {q['revenue']:,.2f}, purchases from {q['first_purchase'][:10]} to "
             f"{q['last_purchase'][:10]}.</p>"
+            + "".join(f"<p>{html.escape(n)}</p>" for n in quality_notes(q, model))
             + _figure(figs["data_quality"], "data_quality")
             + _table(dropped)
             + _figure(figs["rfm_distributions"], "rfm_distributions")

@@ -71,15 +71,50 @@ def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     assert "### k = " + str(expected.model["k"]) in _markdown(at)
 
 
-def test_bad_upload_shows_the_cli_sentence_and_keeps_results(at: AppTest) -> None:
+HEADER = "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("bad.csv", b"when,what\n2011-01-01,1\n", "no customer column found"),
+        ("empty.csv", b"", "is empty"),
+        ("header.csv", HEADER.encode(), "has no data rows"),
+        (
+            "cancelled.csv",
+            (HEADER + "C1,7,2011-01-01 10:00,1,2\nC2,8,2011-01-02 10:00,1,2\n").encode(),
+            "0 valid purchases left after cleaning 2 rows (2 cancelled invoice)",
+        ),
+        (
+            "ambiguous.csv",
+            (HEADER + "1,7,03/02/2011 10:00,1,2\n2,8,04/02/2011 10:00,1,2\n").encode(),
+            "read both day-first and month-first",
+        ),
+        (
+            "two.csv",
+            (HEADER + "1,7,2011-01-01 10:00,1,2\n2,8,2011-01-02 10:00,1,9\n").encode(),
+            "only 2 customer(s) left after cleaning",
+        ),
+        (
+            "fake.xlsx",
+            b"PK\x03\x04 not really a workbook",
+            "not a valid .xlsx file (File is not a zip file)",
+        ),
+    ],
+)
+def test_bad_upload_shows_the_cli_sentence_and_keeps_results(
+    at: AppTest, name: str, data: bytes, expected: str
+) -> None:
     at.radio(key="source").set_value("Upload a file").run()
-    data = b"when,what\n2011-01-01,1\n"
-    at.file_uploader(key="upload").upload("bad.csv", data, "text/csv").run()
+    at.file_uploader(key="upload").upload(name, data, "application/octet-stream").run()
     assert not at.exception
     with pytest.raises(UserError) as cli:
-        segment(save_upload("bad.csv", data), load_settings(None, {}))
-    assert [e.value for e in at.error] == [str(cli.value)]
-    assert "no customer column found" in str(cli.value)
+        segment(save_upload(name, data), load_settings(None, {}))
+    # The same sentence as the command line's, naming the file as the user named it.
+    stored = str(save_upload(name, data))
+    assert [e.value for e in at.error] == [str(cli.value).replace(stored, name)]
+    assert stored not in at.error[0].value
+    assert expected in str(cli.value)
     # The previous results stay visible.
     assert "Showing the previous results" in at.caption[0].value
     assert "Champions" in _markdown(at)
@@ -91,7 +126,8 @@ def test_mapping_error_shows_the_message(at: AppTest) -> None:
     assert not at.exception
     assert len(at.error) == 1
     assert "0 valid purchases left after cleaning" in at.error[0].value
-    assert "invalid value" in at.error[0].value
+    assert "invalid quantity" in at.error[0].value
+    assert "Description 'JUMBO HEART'" in at.error[0].value
 
 
 def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:

@@ -30,7 +30,7 @@ def main() -> None:
         try:
             result = run_segmentation(choice.path, choice.settings)
         except UserError as exc:
-            error = str(exc)
+            error = choice.named(str(exc))
     if result is not None:
         st.session_state["last_result"] = (result, choice.note)
         st.info(choice.note, icon=":material/database:")

@@ -11,7 +11,13 @@ import streamlit as st
 
 from custseg.cleaning import RULES
 from custseg.config import Settings, load_settings
-from custseg.dashboard.state import MAX_UPLOAD_MB, columns_of, default_input, save_upload
+from custseg.dashboard.state import (
+    MAX_UPLOAD_MB,
+    UPLOAD_FOLDER,
+    columns_of,
+    default_input,
+    save_upload,
+)
 from custseg.errors import UserError
 from custseg.io import suggest_columns
 
@@ -43,6 +49,12 @@ class Choice:
     note: str
     settings: Settings | None
     error: str | None = None
+
+    def named(self, message: str) -> str:
+        """Return ``message`` with an uploaded file's stored path replaced by its name."""
+        if self.path is not None and self.path.parent.name == UPLOAD_FOLDER:
+            return message.replace(str(self.path), self.path.name.split("-", 1)[-1])
+        return message
 
 
 def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
@@ -95,18 +107,31 @@ def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
     return chosen
 
 
-def _cleaning_ui(base: Settings) -> dict[str, bool]:
-    switches: dict[str, bool] = {}
+def _cleaning_ui(base: Settings) -> dict[str, Any]:
+    switches: dict[str, Any] = {}
     with st.sidebar.expander("Cleaning rules", expanded=False):
+        modes = {"drop": "Drop them", "net": "Net against purchases"}
+        switches["returns"] = st.radio(
+            "Returns (cancelled invoices, negative quantities)",
+            list(modes),
+            index=list(modes).index(base.cleaning.returns),
+            format_func=modes.__getitem__,
+            key="returns",
+            horizontal=True,
+            help="Net: returns lower the customer's spend; customers whose returns equal or "
+            "exceed their purchases are left out and counted.",
+        )
+        net = switches["returns"] == "net"
         for rule in RULES:
             config_key = _SWITCHES.get(rule.reason)
-            if config_key is None:
+            if config_key is None or (net and rule.reason == "cancelled_invoice"):
+                on = rule.reason != "net_non_positive_customer" or net
                 st.checkbox(
                     rule.description,
-                    value=True,
+                    value=on and rule.reason != "cancelled_invoice",
                     disabled=True,
-                    key=f"rule-{rule.reason}",
-                    help="Always applied.",
+                    key=f"rule-{rule.reason}-{switches['returns']}",
+                    help="Always applied." if config_key is None else "Off with netted returns.",
                 )
             else:
                 switches[config_key] = st.checkbox(
@@ -158,7 +183,9 @@ def sidebar_ui() -> Choice:
     try:
         mapping = _mapping_ui(path, base)
     except UserError as exc:
-        return Choice(path, note, None, str(exc))
+        choice = Choice(path, note, None)
+        choice.error = choice.named(str(exc))
+        return choice
     cleaning = _cleaning_ui(base)
     model = _model_ui(base)
     overrides = {

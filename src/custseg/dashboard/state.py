@@ -16,6 +16,7 @@ from custseg.pipeline import RunResult, resolve_input, segment
 
 __all__ = [
     "MAX_UPLOAD_MB",
+    "UPLOAD_FOLDER",
     "columns_of",
     "default_input",
     "run_segmentation",
@@ -25,6 +26,8 @@ __all__ = [
 #: Largest upload accepted, in MB; the same value is set as ``server.maxUploadSize`` in
 #: ``.streamlit/config.toml`` (Streamlit refuses larger files before the app sees them).
 MAX_UPLOAD_MB = 200
+#: The folder of the system temp folder that holds uploads.
+UPLOAD_FOLDER = "custseg-uploads"
 #: How long an uploaded file is kept in the temp folder.
 UPLOAD_TTL_SECONDS = 24 * 3600
 
@@ -53,7 +56,7 @@ def save_upload(name: str, data: bytes) -> Path:
         older than :data:`UPLOAD_TTL_SECONDS` are removed.
     """
     digest = hashlib.sha256(data).hexdigest()[:20]
-    folder = Path(tempfile.gettempdir()) / "custseg-uploads"
+    folder = Path(tempfile.gettempdir()) / UPLOAD_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     # Uploads are kept for a day (reruns and the cache reuse them), then removed.
     stale = time.time() - UPLOAD_TTL_SECONDS

@@ -17,7 +17,7 @@ from custseg.charts import (
     segment_share_chart,
 )
 from custseg.io import csv_safe
-from custseg.reporting import quality_table
+from custseg.reporting import quality_notes, quality_table
 from custseg.results import RunResult
 
 __all__ = ["customers_ui", "k_selection_ui", "overview_ui", "segments_ui"]
@@ -45,6 +45,8 @@ def overview_ui(result: RunResult) -> None:
         f" ({q['as_of_source']}). Input: {q['input']['path']} ({q['input']['format']}), "
         f"sha256 {q['input']['sha256'][:12]}..."
     )
+    for note in quality_notes(q, result.model):
+        st.warning(note)
     st.plotly_chart(quality_chart(q), key="quality-chart")
     table = quality_table(q)
     st.markdown(
