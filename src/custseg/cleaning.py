@@ -17,16 +17,111 @@ from custseg.errors import UserError
 from custseg.io import ColumnMapping, sql_ident, sql_literal
 
 __all__ = [
+    "DUCKDB",
     "EXACT_AMOUNT",
     "MAX_LINE_AMOUNT",
     "RULES",
+    "SPARK",
     "CleaningResult",
+    "Dialect",
     "Rule",
     "applied_rules",
     "clean_orders",
     "reason_sql",
     "staging_sql",
 ]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few spellings that differ between DuckDB and Spark SQL; the queries are shared.
+
+    Everything else in this module and in :mod:`custseg.features` is written once, in forms
+    both engines read the same way (``TRY_CAST``, ``LIKE 'C%'``, ``FILTER (WHERE ...)``,
+    ``GROUPING SETS``, ``extract(DAY FROM interval)``, double-quoted identifiers). Spark runs
+    with ``spark.sql.ansi.doubleQuotedIdentifiers`` on, ``spark.sql.timestampType`` =
+    ``TIMESTAMP_NTZ`` (so ``TIMESTAMP`` means wall-clock time, as in DuckDB) and the session
+    time zone UTC (see :mod:`custseg.spark`).
+
+    Attributes
+    ----------
+    name : str
+        ``"duckdb"`` or ``"spark"``.
+    """
+
+    name: str
+
+    def full_match(self, text: str, pattern: str) -> str:
+        """Return SQL true when ``pattern`` (no backslashes) matches all of ``text``."""
+        if self.name == "spark":
+            return f"regexp_like({text}, '^({pattern})$')"
+        return f"regexp_full_match({text}, '{pattern}')"
+
+    def plus_seconds(self, stamp: str, seconds: str) -> str:
+        """Return ``stamp`` plus a (fractional) number of seconds."""
+        if self.name == "spark":
+            return f"{stamp} + make_dt_interval(0, 0, 0, CAST({seconds} AS DECIMAL(18, 6)))"
+        return f"{stamp} + to_microseconds(CAST(round({seconds} * 1000000) AS BIGINT))"
+
+    def parse_time(self, text: str, strptime_format: str) -> str:
+        """Parse text to a timestamp with a strptime layout; NULL where it does not fit."""
+        if self.name == "spark":
+            pattern = sql_literal(java_datetime_pattern(strptime_format))
+            return f"try_to_timestamp({text}, {pattern})"
+        return f"try_strptime({text}, {sql_literal(strptime_format)})"
+
+    def utc_wall_clock(self, column: str) -> str:
+        """Return a time-zone-aware timestamp as its UTC wall-clock time."""
+        if self.name == "spark":
+            return f"CAST({column} AS TIMESTAMP_NTZ)"
+        return f"CAST(timezone('UTC', {column}) AS TIMESTAMP)"
+
+
+DUCKDB = Dialect("duckdb")
+SPARK = Dialect("spark")
+
+_JAVA_FIELDS = {
+    "%d": "dd",
+    "%m": "MM",
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%H": "HH",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%p": "a",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%%": "%",
+}
+
+
+def java_datetime_pattern(strptime_format: str) -> str:
+    """Translate a strptime layout (``%d/%m/%Y %H:%M``) to Spark's (``dd/MM/yyyy HH:mm``).
+
+    Raises
+    ------
+    UserError
+        For a directive Spark has no equivalent of here.
+    """
+    out, i = [], 0
+    while i < len(strptime_format):
+        part = strptime_format[i : i + 2]
+        if part.startswith("%"):
+            if part not in _JAVA_FIELDS:
+                raise UserError(
+                    f"--date-format {strptime_format!r}: {part} is not supported with "
+                    "--engine spark; use %d %m %Y %y %H %I %M %S %f %p %b %B."
+                )
+            out.append(_JAVA_FIELDS[part])
+            i += 2
+        else:
+            char = strptime_format[i]
+            out.append(f"'{char}'" if char.isalpha() else char)
+            i += 1
+    return "".join(out)
+
 
 #: A line amount (or quantity) at or above this is not a real purchase; it is counted as
 #: invalid, which also keeps exact decimal sums far from overflow.
@@ -110,14 +205,14 @@ def _id_expr(column: str, kind: str) -> str:
     return ident
 
 
-def _num_expr(column: str, decimal_comma: bool) -> str:
-    text = f"trim(CAST({sql_ident(column)} AS VARCHAR))"
+def _num_expr(column: str, decimal_comma: bool, dialect: Dialect) -> str:
+    text = f"trim(CAST({sql_ident(column)} AS STRING))"
     if decimal_comma:
         # 1.234,5 and 12,5 are numbers; 45.8 is not (a '.' must separate groups of three
         # digits), so it is counted as invalid instead of silently becoming 458.
-        pattern = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?"
+        pattern = "[+-]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]*)?"
         return (
-            f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN "
+            f"CASE WHEN {dialect.full_match(text, pattern)} THEN "
             f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
         )
     return f"TRY_CAST({text} AS DOUBLE)"
@@ -129,6 +224,7 @@ def staging_sql(
     *,
     date_format: str | None = None,
     decimal_comma: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> str:
     """Build the SELECT that adds the canonical ``cs_*`` columns to ``orders_raw``.
 
@@ -142,6 +238,8 @@ def staging_sql(
         strptime pattern for text dates.
     decimal_comma : bool
         Text numbers use ``,`` as the decimal separator.
+    dialect : Dialect
+        The SQL engine the query is for.
 
     Returns
     -------
@@ -155,7 +253,7 @@ def staging_sql(
             return "CAST(NULL AS DOUBLE)"
         kind = column_types.get(column, "VARCHAR").upper()
         if kind == "VARCHAR":
-            return _num_expr(column, decimal_comma)
+            return _num_expr(column, decimal_comma, dialect)
         return f"TRY_CAST({sql_ident(column)} AS DOUBLE)"
 
     kind = column_types.get(mapping.date, "VARCHAR").upper()
@@ -163,19 +261,19 @@ def staging_sql(
     if kind.startswith("TIMESTAMP") or kind == "DATE":
         ts = f"CAST({date} AS TIMESTAMP)"
     elif kind in _NUMERIC_TYPES:
-        ts = _excel_serial(date)
+        ts = _excel_serial(date, dialect)
     elif date_format is not None:
-        ts = f"try_strptime(CAST({date} AS VARCHAR), {sql_literal(date_format)})"
+        ts = dialect.parse_time(f"CAST({date} AS STRING)", date_format)
     else:  # ISO text, else an Excel serial number written as text
-        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)")
+        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)", dialect)
         ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
     if kind.startswith("TIMESTAMP WITH"):
-        ts = f"CAST(timezone('UTC', {date}) AS TIMESTAMP)"
+        ts = dialect.utc_wall_clock(date)
 
     def kind_of(column: str) -> str:
         return column_types.get(column, "VARCHAR").upper()
 
-    invoice, cancelled = "CAST(NULL AS VARCHAR)", "false"
+    invoice, cancelled = "CAST(NULL AS STRING)", "false"
     if mapping.invoice is not None:
         # Invoice ids are used as written (trimming every one cost a quarter of the scan).
         invoice = sql_ident(mapping.invoice)
@@ -212,14 +310,15 @@ _NUMERIC_TYPES = {
 }
 
 
-def _excel_serial(number: str) -> str:
+def _excel_serial(number: str, dialect: Dialect) -> str:
     """Excel serial day numbers (days since 1899-12-30, the time as the fraction) to timestamps.
 
     40513.35 is 2010-12-01 08:24; outside 1..2958465 (year 9999) a number is not a date.
     """
+    epoch = "TIMESTAMP '1899-12-30 00:00:00'"
+    seconds = f"round({number} * 86400)"
     return (
-        f"CASE WHEN {number} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
-        f"to_microseconds(CAST(round({number} * 86400) * 1000000 AS BIGINT)) END"
+        f"CASE WHEN {number} BETWEEN 1 AND 2958465 THEN {dialect.plus_seconds(epoch, seconds)} END"
     )
 
 
@@ -342,6 +441,8 @@ class CleaningResult:
         Up to :data:`EXAMPLES_PER_REASON` rows (mapped columns as text) per invalid reason.
     returns : dict
         How returns were handled and what netting changes (see :func:`returns_summary`).
+    customers : int
+        Distinct customers among the kept rows (0 unless asked for).
     """
 
     rows_read: int
@@ -356,6 +457,7 @@ class CleaningResult:
     last_purchase: dt.datetime = dt.datetime(1970, 1, 1)
     examples: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     returns: dict[str, object] = field(default_factory=dict)
+    customers: int = 0
 
 
 def _flagged_sql(
@@ -367,36 +469,38 @@ def _flagged_sql(
     """Build the SELECT adding cs_reason, cs_return and cs_value to ``orders_staged``."""
     net = switches.returns == "net"
     reason = reason_sql(mapping, switches, as_of=as_of)
-    if net:  # cs_value uses cs_return: it is computed one level up
-        flagged = (
-            "SELECT *, CASE WHEN cs_return THEN -abs(cs_amount) ELSE cs_amount END AS cs_value "
-            f"FROM (SELECT *, {reason} AS cs_reason, {return_sql(mapping)} AS cs_return "
-            "FROM orders_staged)"
-        )
-    else:
-        flagged = (
-            f"SELECT *, {reason} AS cs_reason, false AS cs_return, cs_amount AS cs_value "
-            "FROM orders_staged"
-        )
+    is_return = return_sql(mapping) if net else "false"
+    # Layer on layer, each adding the next reason column (no engine-specific REPLACE).
+    flagged = (
+        f"SELECT *, CASE WHEN cs_return THEN -abs(cs_amount) ELSE cs_amount END AS cs_value "
+        f"FROM (SELECT *, {reason} AS cs_reason_base, {is_return} AS cs_return "
+        "FROM orders_staged) AS base"
+        if net
+        else f"SELECT *, {reason} AS cs_reason_base, false AS cs_return, cs_amount AS cs_value "
+        "FROM orders_staged"
+    )
+    current = "cs_reason_base"
     if switches.drop_duplicates:
         keys = ", ".join(sql_ident(c) for c in columns)
         # Rows in one partition are identical, so which of them is kept does not matter.
         flagged = (
-            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND row_number() OVER (PARTITION BY "
-            f"cs_reason IS NULL, {keys}) > 1 THEN 'duplicate_row' ELSE cs_reason END AS cs_reason)"
-            f" FROM ({flagged})"
+            f"SELECT *, CASE WHEN {current} IS NULL AND row_number() OVER (PARTITION BY "
+            f"{current} IS NULL, {keys} ORDER BY {keys}) > 1 THEN 'duplicate_row' "
+            f"ELSE {current} END AS cs_reason_dup FROM ({flagged}) AS dup"
         )
+        current = "cs_reason_dup"
     if net:
         # A customer whose returns cover their purchases has no spend to segment on.
-        window = "OVER (PARTITION BY cs_customer, cs_reason IS NULL)"
+        window = f"OVER (PARTITION BY cs_customer, {current} IS NULL)"
         flagged = (
-            "SELECT * REPLACE (CASE WHEN cs_reason IS NULL AND ("
+            f"SELECT *, CASE WHEN {current} IS NULL AND ("
             f"sum({EXACT_AMOUNT}) {window} <= 0 OR "
-            f"count(*) FILTER (WHERE NOT cs_return) {window} = 0) "
-            "THEN 'net_non_positive_customer' ELSE cs_reason END AS cs_reason) "
-            f"FROM ({flagged})"
+            f"sum(CASE WHEN cs_return THEN 0 ELSE 1 END) {window} = 0) "
+            f"THEN 'net_non_positive_customer' ELSE {current} END AS cs_reason_net "
+            f"FROM ({flagged}) AS net"
         )
-    return flagged
+        current = "cs_reason_net"
+    return f"SELECT *, {current} AS cs_reason FROM ({flagged}) AS flagged"
 
 
 def _examples(
@@ -406,12 +510,15 @@ def _examples(
     if not reasons:
         return {}
     fields = [c for c in mapping.as_dict().values() if c is not None]
-    cols = ", ".join(f"CAST({sql_ident(c)} AS VARCHAR)" for c in fields)
+    texts = [f"CAST({sql_ident(c)} AS STRING)" for c in fields]
+    cols = ", ".join(f"{t} AS cs_example_{i}" for i, t in enumerate(texts))
+    names = ", ".join(f"cs_example_{i}" for i in range(len(texts)))
     wanted = ", ".join(sql_literal(r) for r in reasons)
     rows = con.execute(
-        f"SELECT cs_reason, {cols} FROM orders_flagged WHERE cs_reason IN ({wanted}) "
-        f"QUALIFY row_number() OVER (PARTITION BY cs_reason ORDER BY {cols}) "
-        f"<= {EXAMPLES_PER_REASON} ORDER BY cs_reason, {cols}"
+        f"SELECT cs_reason, {names} FROM (SELECT cs_reason, {cols}, row_number() OVER "
+        f"(PARTITION BY cs_reason ORDER BY {', '.join(texts)}) AS cs_rank FROM orders_flagged "
+        f"WHERE cs_reason IN ({wanted})) AS ranked WHERE cs_rank <= {EXAMPLES_PER_REASON} "
+        f"ORDER BY cs_reason, {names}"
     ).fetchall()
     out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
     for row in rows:
@@ -489,6 +596,7 @@ def clean_orders(
     as_of: dt.datetime | None = None,
     switches: CleaningConfig | None = None,
     source: str = "input",
+    count_customers: bool = False,
 ) -> CleaningResult:
     """Flag every row of ``orders_staged`` and create the view ``orders_kept``.
 
@@ -507,6 +615,9 @@ def clean_orders(
         row of each group. With ``returns="net"`` returns are kept as negative lines.
     source : str
         The input's name, for error messages.
+    count_customers : bool
+        Also count the distinct kept customers (Spark needs it before choosing where to
+        cluster; it costs about 10% of the scan).
 
     Returns
     -------
@@ -532,7 +643,7 @@ def clean_orders(
     )
     # Without an invoice column each distinct (customer, timestamp) is one order.
     orders_key = "cs_invoice" if mapping.invoice is not None else "(cs_customer, cs_ts)"
-    purchase = "cs_reason IS NULL AND NOT cs_return"
+    purchase = "cs_reason IS NULL AND NOT cs_return" if net else "cs_reason IS NULL"
     # Returns: kept negative lines with --returns net; else the dropped cancellations and
     # negative quantities of known customers with a valid amount.
     if net:
@@ -542,20 +653,23 @@ def clean_orders(
             "cs_reason IN ('cancelled_invoice', 'non_positive_quantity') "
             f"AND NOT {_invalid('cs_amount')} AND cs_amount <> 0"
         )
-    # One scan: a row per reason, plus a total row (grouping 1) for distinct customers.
+    # One scan, a row per reason, with only what the options need: every extra aggregate
+    # over all rows costs (a total row by GROUPING SETS doubled the time).
+    extra = ["NULL", "NULL", "NULL"]
+    if net:  # purchases before returns, and customers left out
+        extra[0] = f"sum({EXACT_AMOUNT}) FILTER (WHERE {purchase})"
+        extra[2] = (
+            "count(DISTINCT cs_customer) FILTER (WHERE cs_reason = 'net_non_positive_customer')"
+        )
+    if count_customers:
+        extra[1] = "count(DISTINCT cs_customer) FILTER (WHERE cs_reason IS NULL)"
     rows = con.execute(
-        "SELECT grouping(cs_reason), coalesce(cs_reason, ''), count(*), "
+        "SELECT coalesce(cs_reason, ''), count(*), "
         f"count(DISTINCT {orders_key}) FILTER (WHERE {purchase}), "
         f"sum({EXACT_AMOUNT}) FILTER (WHERE cs_reason IS NULL), "
         f"min(cs_ts) FILTER (WHERE {purchase}), max(cs_ts) FILTER (WHERE {purchase}), "
-        f"count(*) FILTER (WHERE {returned}), "
-        f"sum({exact('abs(cs_amount)')}) FILTER (WHERE {returned}), "
-        f"sum({EXACT_AMOUNT}) FILTER (WHERE {purchase}), "
-        f"count(DISTINCT cs_customer), count(DISTINCT cs_customer) FILTER (WHERE {returned}) "
-        "FROM orders_flagged GROUP BY GROUPING SETS ((cs_reason), ())"
+        f"{', '.join(extra)} FROM orders_flagged GROUP BY cs_reason"
     ).fetchall()
-    total = next(r[1:] for r in rows if r[0] == 1)
-    rows = [r[1:] for r in rows if r[0] == 0]
     counts = {r[0]: int(r[1]) for r in rows}
     kept = next((r for r in rows if r[0] == ""), None)
     as_of_source = "option"
@@ -577,15 +691,24 @@ def clean_orders(
     if rows_kept == 0 or as_of is None:
         raise UserError(_nothing_left(source, rows_read, dropped, examples))
     assert kept is not None
-    net_dropped = next((r for r in rows if r[0] == "net_non_positive_customer"), None)
+    # Return lines are few: one more scan evaluates the rules only where the cheap test
+    # passes (a customer's returns can fall under two reasons: counted once here).
+    maybe = " OR ".join(
+        ["cs_cancelled", "cs_amount < 0"] + (["cs_quantity < 0"] if mapping.quantity else [])
+    )
+    found = con.execute(
+        f"SELECT count(*), sum({exact('abs(cs_amount)')}), count(DISTINCT cs_customer) "
+        f"FROM orders_flagged WHERE ({maybe}) AND {returned}"
+    ).fetchone()
+    return_lines, return_value, with_returns = found if found is not None else (0, 0, 0)
     summary = returns_summary(
         switches,
         dropped,
-        return_lines=int(total[6]),
-        return_value=float(total[7] or 0),
-        purchases=float(kept[8] or 0),
-        customers_with_returns=int(total[10]),
-        customers_dropped=int(net_dropped[9]) if net_dropped is not None else 0,
+        return_lines=int(return_lines),
+        return_value=float(return_value or 0),
+        purchases=float(kept[6] if net else kept[3]),
+        customers_with_returns=int(with_returns),
+        customers_dropped=sum(int(r[8] or 0) for r in rows),
     )
     return CleaningResult(
         rows_read=rows_read,
@@ -600,6 +723,7 @@ def clean_orders(
         last_purchase=kept[5],
         examples=examples,
         returns=summary,
+        customers=int(kept[7]) if count_customers else 0,
     )
 
 
