@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run dashboard report notebook download synth bench bench-quick test lint typecheck pytest screenshot lock clean
+.PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test lint typecheck pytest screenshot lock clean install-spark
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +21,12 @@ $(BIN)/custseg: requirements.txt pyproject.toml
 	@touch $@
 
 install: $(BIN)/custseg ## Create .venv and install the pinned requirements (and custseg itself)
+
+$(VENV)/.spark-installed: requirements-spark.txt $(BIN)/custseg
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	@touch $@
+
+install-spark: $(VENV)/.spark-installed ## Add PySpark 4 (pinned) for --engine spark; needs Java 17+
 
 run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the synthetic default offline)
 	@if [ ! -f $(RAW) ]; then \
@@ -47,8 +53,11 @@ download: install ## Fetch the UCI Online Retail workbook into data/raw/
 synth: install ## Write synthetic order lines with known segments to data/raw/synthetic-orders.parquet
 	$(CUSTSEG) synth --out data/raw/synthetic-orders.parquet
 
-bench: install ## Run benchmarks/ (15-25 min, about 10 GB of synthetic data in data/interim/bench) and rewrite BENCHMARKS.md
+bench: install install-spark ## Run benchmarks/ (15-25 min, about 10 GB of synthetic data in data/interim/bench) and rewrite BENCHMARKS.md
 	$(BIN)/python benchmarks/bench.py
+
+bench-spark: install-spark ## Re-measure only the Spark rows of BENCHMARKS.md (a few minutes)
+	$(BIN)/python benchmarks/bench.py --spark
 
 bench-quick: install ## A small benchmark run (under two minutes) into reports/benchmarks-quick.md
 	$(BIN)/python benchmarks/bench.py --quick
@@ -60,7 +69,7 @@ lint: install ## ruff (lint and format check)
 typecheck: install ## mypy (strict) on the package
 	$(BIN)/mypy
 
-pytest: install ## pytest only
+pytest: install install-spark ## pytest only (the Spark tests need PySpark: installed here)
 	$(BIN)/pytest
 
 test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
@@ -68,9 +77,11 @@ test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
 screenshot: install ## Re-make docs/dashboard.png with the browser test (needs /usr/bin/chromium)
 	CUSTSEG_UPDATE_DOCS=1 $(BIN)/pytest -q tests/dashboard/test_browser.py -k screenshot
 
-lock: ## Re-pin requirements.txt from pyproject.toml (needs network)
+lock: ## Re-pin requirements.txt and requirements-spark.txt from pyproject.toml (needs network)
 	$(PYTHON) -m venv /tmp/custseg-lock && /tmp/custseg-lock/bin/pip install --quiet uv
 	/tmp/custseg-lock/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header --index-url https://pypi.org/simple
+	grep -v '^-e' requirements.txt > /tmp/custseg-lock/constraints.txt
+	/tmp/custseg-lock/bin/uv pip compile requirements-spark.in -o requirements-spark.txt --constraint /tmp/custseg-lock/constraints.txt --python-version 3.11 --no-header --index-url https://pypi.org/simple
 
 clean: ## Remove outputs and caches (keeps .venv and data/raw)
 	rm -rf data/interim/* data/processed/* models/model.json .pytest_cache .mypy_cache .ruff_cache

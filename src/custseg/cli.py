@@ -133,12 +133,12 @@ Opt = typer.Option
 @app.command()
 def run(
     input_path: Annotated[
-        Path | None,
+        str | None,
         typer.Argument(
             metavar="[INPUT]",
             show_default=False,
-            help="Order lines: .xlsx, .csv, .csv.gz or .parquet. Default: "
-            "data/raw/online-retail.xlsx, else the synthetic default.",
+            help="Order lines: .xlsx, .csv, .csv.gz or .parquet (with --engine spark also a "
+            "folder or URL). Default: data/raw/online-retail.xlsx, else the synthetic default.",
         ),
     ] = None,
     out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/processed"),
@@ -212,6 +212,20 @@ def run(
             "'net' them against each customer's purchases.",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        Opt(
+            help="'duckdb' (this machine, the default) or 'spark' (needs "
+            "pip install 'custseg[spark]'); INPUT may then be a folder or an s3a:// or hdfs:// URL."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        Opt(
+            help="Spark master URL, e.g. local[2] or spark://host:7077 (default: spark-submit's, "
+            "SPARK_MASTER, else local[*])."
+        ),
+    ] = None,
     memory_limit: Annotated[
         str | None,
         Opt(help="DuckDB memory limit, e.g. 4GB (default 80% of RAM); beyond it DuckDB spills."),
@@ -260,6 +274,8 @@ def run(
         },
         "model": {"k": k, "k_min": k_min, "k_max": k_max, "seed": seed},
         "engine": {
+            "name": engine,
+            "spark_master": spark_master,
             "memory_limit": memory_limit,
             "temp_directory": temp_dir,
             "threads": threads,
@@ -270,7 +286,10 @@ def run(
     log = logging.getLogger("custseg")
     with _user_errors():
         settings = load_settings(config, overrides)
-        path, note = resolve_input(input_path, settings)
+        url = input_path is not None and "://" in input_path
+        path, note = resolve_input(
+            input_path if url or input_path is None else Path(input_path), settings
+        )
         log.info(note)
         with _progress_bars(not quiet) as bars:
             result = segment(path, settings, progress=bars)

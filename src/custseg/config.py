@@ -88,7 +88,23 @@ class CleaningConfig(_Strict):
 
 
 class EngineConfig(_Strict):
-    """How DuckDB runs and where the workbook cache lives."""
+    """Which engine runs the order-line SQL, how, and where the workbook cache lives."""
+
+    name: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="'duckdb' on this machine, or 'spark' (pip install 'custseg[spark]').",
+    )
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master URL, e.g. local[*] or spark://host:7077; default: "
+        "spark-submit's or SPARK_MASTER, else local[*].",
+    )
+    spark_collect_max_customers: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="Up to this many customers the RFM table is collected to the driver and "
+        "clustered by scikit-learn; above it Spark MLlib clusters it where it lies.",
+    )
 
     memory_limit: str | None = Field(
         default=None, description="DuckDB memory limit, e.g. '4GB'; default 80% of RAM."

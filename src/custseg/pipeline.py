@@ -10,6 +10,7 @@ import json
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from custseg.cleaning import clean_orders, staging_sql
+from custseg.cleaning import CleaningResult, clean_orders, staging_sql
 from custseg.clustering import SegmentModel, relabel
 from custseg.config import Settings
 from custseg.errors import UserError
-from custseg.features import FEATURES, rfm_table
+from custseg.features import FEATURES, rfm_sql, rfm_table
 from custseg.io import (
+    ColumnMapping,
     LoadedOrders,
     csv_safe,
     detect_date_format,
@@ -79,20 +81,20 @@ OUTPUT_FILES = (
 )
 
 
-def resolve_input(path: Path | None, settings: Settings) -> tuple[Path, str]:
+def resolve_input(path: Path | str | None, settings: Settings) -> tuple[Path | str, str]:
     """Pick the input: the given path, else the downloaded workbook, else synthetic data.
 
     Parameters
     ----------
-    path : Path or None
-        The user's input.
+    path : Path, str or None
+        The user's input (a str for a URL Spark reads).
     settings : Settings
         For the synthetic default's size and seed.
 
     Returns
     -------
-    tuple of (Path, str)
-        The input file and a sentence saying which it is.
+    tuple of (Path or str, str)
+        The input and a sentence saying which it is.
     """
     if path is not None:
         return path, f"input: {path}"
@@ -207,6 +209,12 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
         monetary_mean=("monetary", "mean"),
         revenue=("monetary", "sum"),
     ).reset_index()
+    return _summary_from_totals(seg)
+
+
+def _summary_from_totals(seg: pd.DataFrame) -> pd.DataFrame:
+    """Finish segments.csv from per-cluster counts, means and revenue (either engine)."""
+    seg = seg.sort_values("cluster", kind="mergesort").reset_index(drop=True)
     seg["share"] = seg["customers"] / seg["customers"].sum()
     seg["revenue_share"] = seg["revenue"] / seg["revenue"].sum()
     seg["description"] = [persona_by_name(p).description for p in seg["persona"]]
@@ -286,32 +294,93 @@ def _constant_features(customers: pd.DataFrame) -> list[str]:
     ]
 
 
-def segment(
-    input_path: Path, settings: Settings, *, progress: ProgressFactory | None = None
-) -> RunResult:
-    """Run every stage on ``input_path`` and return the results (nothing is written).
+@dataclass
+class Aggregated:
+    """What the order-line engine hands to the modelling stages.
 
-    Parameters
+    Attributes
     ----------
-    input_path : Path
-        An .xlsx, .csv(.gz) or .parquet file of order lines.
-    settings : Settings
-        Validated parameters.
-    progress : ProgressFactory, optional
-        Progress bars for long steps.
-
-    Returns
-    -------
-    RunResult
-        Tables, records and the model.
-
-    Raises
-    ------
-    UserError
-        For any problem with the input or the options.
+    engine : str
+        ``duckdb`` or ``spark``.
+    format : str
+        The input's format.
+    columns : list of str
+        The input's columns.
+    mapping : ColumnMapping
+        The column of each field.
+    reader_options : dict
+        Reader options in force (recorded in data_quality.json).
+    cache : str
+        Whether a workbook's Parquet copy was used (run_log.json only).
+    sha : str
+        SHA-256 of a local input file ("" for folders and URLs).
+    cleaned : CleaningResult
+        The counts of the cleaning stage.
+    customers : pandas.DataFrame or None
+        The RFM table; None when it stays in Spark (too many customers to collect).
+    customers_spark : pyspark.sql.DataFrame or None
+        The RFM table in Spark, when not collected.
     """
-    timer = StageTimer(progress)
-    started = time.time()
+
+    engine: str
+    format: str
+    columns: list[str]
+    mapping: ColumnMapping
+    reader_options: dict[str, str]
+    cache: str
+    sha: str
+    cleaned: CleaningResult
+    customers: pd.DataFrame | None
+    customers_spark: Any = None
+
+
+def _clean_and_aggregate(
+    con: Any,
+    mapping: ColumnMapping,
+    columns: list[str],
+    settings: Settings,
+    source: str,
+    timer: StageTimer,
+    collect_max: int | None = None,
+) -> tuple[CleaningResult, pd.DataFrame | None]:
+    """Run the clean and rfm stages on either engine (``con`` is DuckDB's or a SparkConnection)."""
+    with timer.stage("clean") as notes:
+        # Neither engine reports progress through this API: a running timer shows it is alive.
+        done = timer.progress("cleaning: one scan of the order lines", 1)
+        cleaned = clean_orders(
+            con,
+            mapping,
+            columns,
+            as_of=settings.as_of,
+            switches=settings.cleaning,
+            source=source,
+            count_customers=collect_max is not None,
+        )
+        done(1)
+        dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
+        notes.append(
+            f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
+            + (f"; dropped: {dropped}" if dropped else "")
+        )
+        if cleaned.returns.get("return_lines"):
+            notes.append(str(cleaned.returns["effect"]))
+    if collect_max is not None and cleaned.customers > collect_max:
+        return cleaned, None
+    with timer.stage("rfm") as notes:
+        done = timer.progress("RFM: aggregating per customer", 1)
+        customers = rfm_table(
+            con,
+            cleaned.as_of,
+            has_invoice=mapping.invoice is not None,
+            net_returns=settings.cleaning.returns == "net",
+        )
+        done(1)
+        notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
+    return cleaned, customers
+
+
+def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -> Aggregated:
+    """Ingest, clean and aggregate with DuckDB on this machine."""
     source = str(input_path)
     # The DuckDB phase: a transcoded CSV copy, if any, lives in `work` until it ends.
     con = _connect(settings)
@@ -336,48 +405,12 @@ def segment(
             types, detected = stage_orders(con, loaded, settings, source)
             if detected is not None:
                 reader_options["date_format"] = f"{detected} (detected)"
-            if settings.columns.sheet is not None and loaded.format != "xlsx":
-                logger.warning(
-                    "note     --sheet is ignored: %s is a %s file", source, loaded.format
-                )
-            date_type = types.get(loaded.mapping.date, "VARCHAR").upper()
-            if settings.csv.date_format is not None and date_type != "VARCHAR":
-                logger.warning(
-                    "note     --date-format is ignored: column %r already holds %s values",
-                    loaded.mapping.date,
-                    date_type.lower(),
-                )
+            _say_ignored(settings, loaded.format, types.get(loaded.mapping.date), loaded.mapping)
             mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
             notes.append(f"{loaded.format} file {input_path}; columns {mapped}")
-        with timer.stage("clean") as notes:
-            # DuckDB reports no progress through this API: a running timer shows the scan is alive.
-            done = timer.progress("cleaning: one scan of the order lines", 1)
-            cleaned = clean_orders(
-                con,
-                loaded.mapping,
-                loaded.columns,
-                as_of=settings.as_of,
-                switches=settings.cleaning,
-                source=source,
-            )
-            done(1)
-            dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
-            notes.append(
-                f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
-                + (f"; dropped: {dropped}" if dropped else "")
-            )
-            if cleaned.returns.get("return_lines"):
-                notes.append(str(cleaned.returns["effect"]))
-        with timer.stage("rfm") as notes:
-            done = timer.progress("RFM: aggregating per customer", 1)
-            customers = rfm_table(
-                con,
-                cleaned.as_of,
-                has_invoice=loaded.mapping.invoice is not None,
-                net_returns=settings.cleaning.returns == "net",
-            )
-            done(1)
-            notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
+        cleaned, customers = _clean_and_aggregate(
+            con, loaded.mapping, loaded.columns, settings, source, timer
+        )
     except duckdb.Error as exc:
         # The reader checks the header; a damaged page shows only when the rows are read.
         raise UserError(
@@ -386,15 +419,152 @@ def segment(
     finally:
         con.close()
         work.cleanup()
-    spent = customers["monetary"] <= 0
-    if spent.any():
-        example = customers.loc[spent].iloc[0]
-        raise UserError(
-            f"{source}: {int(spent.sum()):,} customer(s) have a total spend <= 0 (e.g. customer "
-            f"{example['customer_id']}: {example['monetary']:g}) because returns, cancellations "
-            "or zero prices are kept; turn those cleaning rules back on, or use --returns net "
-            "to subtract returns from purchases."
+    return Aggregated(
+        engine="duckdb",
+        format=loaded.format,
+        columns=loaded.columns,
+        mapping=loaded.mapping,
+        reader_options=reader_options,
+        cache=loaded.options.get("cache", "not a workbook"),
+        sha=sha,
+        cleaned=cleaned,
+        customers=customers,
+    )
+
+
+def _say_ignored(
+    settings: Settings, fmt: str, date_type: str | None, mapping: ColumnMapping
+) -> None:
+    if settings.columns.sheet is not None and fmt != "xlsx":
+        logger.warning("note     --sheet is ignored: the input is a %s file", fmt)
+    date_type = (date_type or "VARCHAR").upper()
+    if settings.csv.date_format is not None and date_type != "VARCHAR":
+        logger.warning(
+            "note     --date-format is ignored: column %r already holds %s values",
+            mapping.date,
+            date_type.lower(),
         )
+
+
+def _aggregate_spark(source: str, settings: Settings, timer: StageTimer) -> Aggregated:
+    """Ingest, clean and aggregate with Spark SQL: the same queries, collected RFM table."""
+    from custseg.cleaning import SPARK
+    from custseg.spark import SparkConnection, load_orders_spark, new_workdir, spark_session
+
+    with timer.stage("ingest") as notes:
+        done = timer.progress("starting Spark", 1)
+        spark = spark_session(settings.engine.spark_master)
+        done(1)
+        work = new_workdir()
+        local = Path(source)
+        sha = file_sha256(local) if "://" not in source and local.is_file() else ""
+        loaded = load_orders_spark(spark, source, settings, Path(work.name))
+        reader_options = dict(loaded.options)
+        date_format = settings.csv.date_format or loaded.date_format
+        if loaded.date_format is not None:
+            reader_options["date_format"] = f"{loaded.date_format} (detected)"
+        con = SparkConnection(spark)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW orders_staged AS "
+            + staging_sql(
+                loaded.mapping,
+                loaded.types,
+                date_format=date_format,
+                decimal_comma=settings.csv.decimal == ",",
+                dialect=SPARK,
+            )
+        )
+        _say_ignored(settings, loaded.format, loaded.types.get(loaded.mapping.date), loaded.mapping)
+        mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
+        notes.append(
+            f"{loaded.format} input {source} on Spark {spark.version} "
+            f"({spark.sparkContext.master}); columns {mapped}"
+        )
+    collect_max = settings.engine.spark_collect_max_customers
+    try:
+        cleaned, customers = _clean_and_aggregate(
+            con, loaded.mapping, loaded.columns, settings, source, timer, collect_max
+        )
+        customers_spark = None
+        if customers is None:
+            logger.info(
+                "rfm      %s customers: above %s (engine.spark_collect_max_customers), the RFM "
+                "table stays in Spark and MLlib clusters it",
+                f"{cleaned.customers:,}",
+                f"{collect_max:,}",
+            )
+            customers_spark = spark.sql(
+                rfm_sql(
+                    cleaned.as_of,
+                    has_invoice=loaded.mapping.invoice is not None,
+                    net_returns=settings.cleaning.returns == "net",
+                )
+            )
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{source}: Spark could not process it ({first_line(exc)}).") from exc
+    finally:
+        work.cleanup()
+    return Aggregated(
+        engine="spark",
+        format=loaded.format,
+        columns=loaded.columns,
+        mapping=loaded.mapping,
+        reader_options=reader_options,
+        cache="not used by Spark",
+        sha=sha,
+        cleaned=cleaned,
+        customers=customers,
+        customers_spark=customers_spark,
+    )
+
+
+@dataclass
+class _Fit:
+    """What either clustering path hands to the records (see :func:`segment`)."""
+
+    customers: pd.DataFrame
+    n_customers: int
+    table: pd.DataFrame
+    k: int
+    reason: str
+    scaler: LogStandardScaler
+    centroids: np.ndarray
+    names: list[str]
+    inertia: float
+    segments: pd.DataFrame
+    ks: list[int]
+    warnings: list[str]
+    scaled: np.ndarray
+    silhouette_n: int
+    silhouette_metric: str
+    sweep_n: int
+    sweep_note: str
+    customers_spark: Any = None
+
+
+def _spend_check(bad: int, example: tuple[Any, float] | None, source: str) -> None:
+    if bad:
+        shown = f" (e.g. customer {example[0]}: {example[1]:g})" if example else ""
+        raise UserError(
+            f"{source}: {bad:,} customer(s) have a total spend <= 0{shown} because returns, "
+            "cancellations or zero prices are kept; turn those cleaning rules back on, or use "
+            "--returns net to subtract returns from purchases."
+        )
+
+
+def _fit_locally(
+    customers: pd.DataFrame, settings: Settings, source: str, timer: StageTimer
+) -> _Fit:
+    """Scale, score k, fit K-Means and name personas with scikit-learn on this machine."""
+    spent = customers["monetary"] <= 0
+    first = customers.loc[spent].iloc[0] if spent.any() else None
+    _spend_check(
+        int(spent.sum()),
+        (first["customer_id"], float(first["monetary"])) if first is not None else None,
+        source,
+    )
     with timer.stage("scale") as notes:
         scaler = LogStandardScaler()
         scaled = scaler.fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
@@ -409,7 +579,7 @@ def segment(
     with timer.stage("k-select") as notes:
         advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
         choice = select_k_and_fit(scaled, ks, cfg, on_step=lambda _k: advance(1))
-        table, k, reason = choice.table, choice.k, choice.reason
+        table, k = choice.table, choice.k
         best = table.loc[table["k"] == k].iloc[0]
         if choice.sweep_sample_size < len(scaled):
             notes.append(
@@ -433,16 +603,175 @@ def segment(
                 for p, n in zip(segments["persona"], segments["customers"], strict=True)
             )
         )
+    n = len(customers)
+    return _Fit(
+        customers=customers,
+        n_customers=n,
+        table=table,
+        k=k,
+        reason=choice.reason,
+        scaler=scaler,
+        centroids=centroids,
+        names=names,
+        inertia=inertia,
+        segments=segments,
+        ks=ks,
+        warnings=warnings,
+        scaled=scaled,
+        silhouette_n=choice.silhouette_sample_size,
+        silhouette_metric="euclidean (scikit-learn)",
+        sweep_n=choice.sweep_sample_size,
+        sweep_note="all customers"
+        if choice.sweep_sample_size == n
+        else f"scores on a seeded sample of {choice.sweep_sample_size:,} of {n:,} customers; "
+        "the final K-Means ran on all customers from the chosen k's centroids (one "
+        "initialisation)",
+    )
+
+
+#: Customers collected from Spark for the report's charts when the table stays in Spark.
+REPORT_SAMPLE = 20_000
+
+
+def _fit_with_mllib(agg: Aggregated, settings: Settings, source: str, timer: StageTimer) -> _Fit:
+    """Cluster a customer table too large to collect with Spark MLlib, where it lies."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from custseg.spark import fit_mllib
+
+    rfm = agg.customers_spark
+    assert rfm is not None
+    rfm = rfm.cache()
+    n = agg.cleaned.customers
+    bad = rfm.filter("monetary <= 0")
+    first = bad.take(1)
+    _spend_check(bad.count(), (first[0][0], float(first[0][3])) if first else None, source)
+    profiles = rfm.select(*FEATURES).distinct().count()
+    ks, warnings = _k_values(settings, n, source, profiles)
+    for warning in warnings:
+        logger.warning("warning  %s", warning)
+    with timer.stage("k-select") as notes:
+        advance = timer.progress(f"MLlib K-Means for k={ks[0]}..{ks[-1]}", 1)
+        fit = fit_mllib(rfm, ks, settings.model)
+        advance(1)
+        notes.append(f"Spark MLlib on all {n:,} customers; k={fit.k}")
+    with timer.stage("segment") as notes:
+        names = assign_personas(fit.centroids)
+        persona = F.create_map(*[F.lit(v) for i, name in enumerate(names) for v in (i, name)])
+        assigned = fit.assigned.withColumn("persona", persona[F.col("cluster")])
+        if dict(assigned.dtypes)["customer_id"] in ("double", "float"):
+            # 13085.0 is written "13085", as on the local path.
+            whole = F.col("customer_id") == F.floor("customer_id")
+            assigned = assigned.withColumn(
+                "customer_id",
+                F.when(whole, F.col("customer_id").cast("bigint").cast("string")).otherwise(
+                    F.col("customer_id").cast("string")
+                ),
+            )
+        per = (
+            assigned.groupBy("cluster", "persona")
+            .agg(
+                F.count("*").alias("customers"),
+                F.avg("recency_days").alias("recency_days_mean"),
+                F.avg("frequency").alias("frequency_mean"),
+                F.avg("monetary").alias("monetary_mean"),
+                F.sum("monetary").alias("revenue"),
+            )
+            .toArrow()
+            .to_pandas()
+        )
+        segments = _summary_from_totals(per)
+        fraction = min(1.0, REPORT_SAMPLE / max(n, 1))
+        sample = (
+            assigned.sample(fraction=fraction, seed=settings.model.seed)
+            .orderBy("customer_id")
+            .toArrow()
+            .to_pandas()
+        )
+        sample["customer_id"] = sample["customer_id"].astype(str)
+        sample = sample[["customer_id", *FEATURES, "cluster", "persona"]]
+        notes.append(
+            ", ".join(
+                f"{p} {c:,}"
+                for p, c in zip(segments["persona"], segments["customers"], strict=True)
+            )
+        )
+    scaler = LogStandardScaler()
+    scaler.mean_, scaler.scale_ = fit.mean, np.where(fit.scale > 0, fit.scale, 1.0)
+    return _Fit(
+        customers=sample,
+        n_customers=n,
+        table=fit.table,
+        k=fit.k,
+        reason=fit.reason,
+        scaler=scaler,
+        centroids=fit.centroids,
+        names=names,
+        inertia=float(fit.table.loc[fit.table["k"] == fit.k, "inertia"].iloc[0]),
+        segments=segments,
+        ks=ks,
+        warnings=warnings,
+        scaled=scaler.transform(sample[list(FEATURES)].to_numpy(dtype=np.float64)),
+        silhouette_n=n,
+        silhouette_metric="squared euclidean (Spark MLlib ClusteringEvaluator)",
+        sweep_n=n,
+        sweep_note=f"Spark MLlib K-Means on all {n:,} customers; the report's charts show a "
+        f"seeded sample of {len(sample):,}",
+        customers_spark=assigned,
+    )
+
+
+def segment(
+    input_path: Path | str, settings: Settings, *, progress: ProgressFactory | None = None
+) -> RunResult:
+    """Run every stage on ``input_path`` and return the results (nothing is written).
+
+    Parameters
+    ----------
+    input_path : Path or str
+        An .xlsx, .csv(.gz) or .parquet file of order lines; with ``engine.name = "spark"``
+        also a folder of such files or a URL Spark reads (``s3a://``, ``hdfs://``).
+    settings : Settings
+        Validated parameters.
+    progress : ProgressFactory, optional
+        Progress bars for long steps.
+
+    Returns
+    -------
+    RunResult
+        Tables, records and the model.
+
+    Raises
+    ------
+    UserError
+        For any problem with the input or the options.
+    """
+    timer = StageTimer(progress)
+    started = time.time()
+    source = str(input_path)
+    if settings.engine.name == "spark":
+        agg = _aggregate_spark(source, settings, timer)
+    else:
+        agg = _aggregate_duckdb(Path(input_path), settings, timer)
+    cleaned, sha = agg.cleaned, agg.sha
+    fit = (
+        _fit_locally(agg.customers, settings, source, timer)
+        if agg.customers is not None
+        else _fit_with_mllib(agg, settings, source, timer)
+    )
+    customers, table, k, reason = fit.customers, fit.table, fit.k, fit.reason
+    scaler, centroids, names, inertia = fit.scaler, fit.centroids, fit.names, fit.inertia
+    segments, ks, warnings, cfg = fit.segments, fit.ks, fit.warnings, settings.model
     model = SegmentModel(scaler, centroids, names)
     as_of = cleaned.as_of.isoformat(timespec="seconds")
     quality: dict[str, Any] = {
         "input": {
-            "path": str(input_path),
+            "path": source,
             "sha256": sha,
-            "format": loaded.format,
-            "columns": loaded.columns,
-            "mapping": loaded.mapping.as_dict(),
-            "reader_options": reader_options,
+            "format": agg.format,
+            "columns": agg.columns,
+            "mapping": agg.mapping.as_dict(),
+            "reader_options": agg.reader_options,
         },
         "rows_read": cleaned.rows_read,
         "rows_kept": cleaned.rows_kept,
@@ -450,7 +779,7 @@ def segment(
         "examples": cleaned.examples,
         "rules": cleaned.rules,
         "rule_order": "each row is counted under the first rule that drops it",
-        "customers": len(customers),
+        "customers": fit.n_customers,
         "orders": cleaned.orders,
         "revenue": round(cleaned.revenue, 6),
         "returns": cleaned.returns,
@@ -469,17 +798,11 @@ def segment(
             "reason": reason,
             "k_range": [ks[0], ks[-1]],
             "warnings": warnings,
-            "silhouette_sample_size": choice.silhouette_sample_size,
-            "silhouette_exact": choice.silhouette_sample_size == len(customers),
-            "sweep_sample_size": choice.sweep_sample_size,
-            "sweep_note": (
-                "all customers"
-                if choice.sweep_sample_size == len(customers)
-                else f"scores on a seeded sample of {choice.sweep_sample_size:,} of "
-                f"{len(customers):,} "
-                "customers; the final K-Means ran on all customers from the chosen k's "
-                "centroids (one initialisation)"
-            ),
+            "silhouette_sample_size": fit.silhouette_n,
+            "silhouette_exact": fit.silhouette_n == fit.n_customers,
+            "silhouette_metric": fit.silhouette_metric,
+            "sweep_sample_size": fit.sweep_n,
+            "sweep_note": fit.sweep_note,
         },
         "kmeans": {
             "n_init": cfg.n_init,
@@ -489,7 +812,7 @@ def segment(
         },
         "seed": cfg.seed,
         "as_of": as_of,
-        "mapping": loaded.mapping.as_dict(),
+        "mapping": agg.mapping.as_dict(),
         "cleaning": settings.cleaning.model_dump(),
         "settings": settings.model_dump(mode="json"),
         "versions": _versions(),
@@ -499,7 +822,8 @@ def segment(
             timespec="seconds"
         ),
         "seconds": timer.timings,
-        "workbook_cache": loaded.options.get("cache", "not a workbook"),
+        "engine": agg.engine,
+        "workbook_cache": agg.cache,
         "total_seconds": round(time.time() - started, 3),
     }
     return RunResult(
@@ -509,7 +833,8 @@ def segment(
         quality=quality,
         model=model_record,
         run_log=run_log,
-        scaled=scaled,
+        scaled=fit.scaled,
+        customers_spark=fit.customers_spark,
     )
 
 
@@ -537,12 +862,18 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     """
     with staged_folder(out_dir, "--out") as stage:
         customers = result.customers
-        csv_safe(customers).to_csv(stage / "customers.csv", index=False, lineterminator="\n")
-        customers.to_parquet(stage / "customers.parquet", index=False)
+        if result.customers_spark is not None:
+            # Too many customers for the driver: the executors write a partitioned folder.
+            result.customers_spark.write.partitionBy("persona").parquet(
+                str(stage / "customers.parquet")
+            )
+        else:
+            csv_safe(customers).to_csv(stage / "customers.csv", index=False, lineterminator="\n")
+            customers.to_parquet(stage / "customers.parquet", index=False)
         csv_safe(result.segments).to_csv(stage / "segments.csv", index=False, lineterminator="\n")
         result.k_table.to_csv(stage / "k_selection.csv", index=False, lineterminator="\n")
         (stage / "data_quality.json").write_text(_json(result.quality), encoding="utf-8")
         (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
         (stage / "run_log.json").write_text(_json(result.run_log), encoding="utf-8")
         (stage / "report.html").write_text(render_report(result), encoding="utf-8")
-    return [out_dir / name for name in OUTPUT_FILES]
+    return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]

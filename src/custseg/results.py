@@ -31,6 +31,9 @@ class RunResult:
         Timings and other run-specific facts (run_log.json).
     scaled : numpy.ndarray
         The standardised features, row-aligned with ``customers``.
+    customers_spark : pyspark.sql.DataFrame or None
+        With Spark above ``engine.spark_collect_max_customers``: every customer's assignment,
+        still in Spark (``customers`` then holds a seeded sample for the report's charts).
     """
 
     customers: pd.DataFrame
@@ -40,3 +43,4 @@ class RunResult:
     model: dict[str, Any]
     run_log: dict[str, Any] = field(default_factory=dict)
     scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    customers_spark: Any = None

@@ -1,0 +1,6 @@
+"""``python -m custseg``, and the file ``spark-submit`` runs (see the README)."""
+
+from custseg.cli import main
+
+if __name__ == "__main__":
+    main()
