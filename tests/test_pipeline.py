@@ -21,7 +21,7 @@ def outputs(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_output_file_and_its_layout(outputs: Path) -> None:
     assert sorted(p.name for p in outputs.iterdir()) == sorted(OUTPUT_FILES)
-    customers = pd.read_csv(outputs / "customers.csv", dtype={"customer_id": str})
+    customers = pd.read_csv(outputs / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
     assert list(customers.columns) == [
         "customer_id",
         "recency_days",
@@ -29,7 +29,14 @@ def test_every_output_file_and_its_layout(outputs: Path) -> None:
         "monetary",
         "cluster",
         "persona",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_code",
+        "rfm_segment",
     ]
+    assert customers["rfm_code"].astype(str).str.fullmatch(r"[1-5]{3}").all()
+    assert customers["rfm_segment"].notna().all()
     assert customers["customer_id"].is_unique
     assert list(customers["customer_id"]) == sorted(customers["customer_id"], key=int)
     parquet = pd.read_parquet(outputs / "customers.parquet")

@@ -147,3 +147,19 @@ def test_returns_netted_equal_an_independent_pandas_computation(real_parquet: Pa
     assert (ours["recency_days"] == expected["recency_days"]).all()
     assert (ours["frequency"] == expected["frequency"]).all()
     np.testing.assert_allclose(ours["monetary"], expected["monetary"], rtol=1e-9, atol=1e-6)
+
+
+def test_rfm_scores_equal_an_independent_count(parquet_run) -> None:
+    customers = parquet_run.customers
+    n = len(customers)
+    for column, score, sign in [
+        ("recency_days", "r_score", -1),
+        ("frequency", "f_score", 1),
+        ("monetary", "m_score", 1),
+    ]:
+        values = np.sort(sign * customers[column].to_numpy(dtype=float))
+        below = np.searchsorted(values, sign * customers[column].to_numpy(dtype=float), "left")
+        expected = 1 + (5 * below) // n
+        assert (customers[score].to_numpy() == expected).all(), column
+    assert customers["rfm_segment"].notna().all()
+    assert customers.loc[customers["rfm_code"] == "555", "rfm_segment"].eq("Champions").all()

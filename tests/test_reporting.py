@@ -80,6 +80,7 @@ def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
         "segment_shares",
         "rfm_profiles",
         "customers",
+        "rfm_crosstab",
     }
 
 

@@ -210,6 +210,46 @@ def profile_heatmap(segments: pd.DataFrame, centroids: list[list[float]]) -> go.
     return fig
 
 
+def crosstab_chart(table: pd.DataFrame) -> go.Figure:
+    """Heatmap of customers by cluster persona (rows) and rule-based RFM segment (columns).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`custseg.scores.persona_crosstab`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Cells: customer counts; colour: share of the persona's customers.
+    """
+    counts = table.to_numpy(dtype=float)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=list(table.columns),
+            y=list(table.index),
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=counts.astype(int),
+            texttemplate="%{text:,}",
+            hovertemplate="%{y} / %{x}: %{text:,} customers (%{z:.0%} of the persona)"
+            "<extra></extra>",
+            colorbar={"title": "share of persona", "tickformat": ".0%"},
+        )
+    )
+    fig.update_layout(
+        title="Cluster personas against rule-based RFM segments (customer counts)",
+        height=160 + 45 * len(table.index),
+        yaxis={"autorange": "reversed"},
+        xaxis={"tickangle": -30},
+        **_LAYOUT,
+    )
+    return fig
+
+
 def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
     """Draw grouped bars: share of customers and share of revenue per persona.
 

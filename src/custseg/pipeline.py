@@ -41,6 +41,7 @@ from custseg.preprocessing import LogStandardScaler
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.reporting import render_report
 from custseg.results import RunResult
+from custseg.scores import SCORE_COLUMNS, rfm_scores, segment_map
 
 __all__ = [
     "DEFAULT_INPUT",
@@ -596,6 +597,7 @@ def _fit_locally(
         names = assign_personas(centroids)
         customers["cluster"] = labels
         customers["persona"] = [names[i] for i in labels]
+        customers = pd.concat([customers, rfm_scores(customers)], axis=1)
         segments = segment_summary(customers)
         notes.append(
             ", ".join(
@@ -629,6 +631,33 @@ def _fit_locally(
     )
 
 
+def _spark_scores(assigned: Any, n: int) -> Any:
+    """Add the RFM scores and rule segment in Spark, by the formula of :mod:`custseg.scores`."""
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.window import Window
+
+    def score(column: Any) -> Any:
+        rank = F.rank().over(Window.orderBy(column))
+        return (F.lit(1) + F.floor(F.lit(5) * (rank - 1) / F.lit(max(n, 1)))).cast("int")
+
+    scored = (
+        assigned.withColumn("r_score", score(-F.col("recency_days")))
+        .withColumn("f_score", score(F.col("frequency")))
+        .withColumn("m_score", score(F.col("monetary")))
+    )
+    segment = None
+    for name, (r0, r1, f0, f1, m0, m1) in segment_map():
+        test = (
+            F.col("r_score").between(r0, r1)
+            & F.col("f_score").between(f0, f1)
+            & F.col("m_score").between(m0, m1)
+        )
+        segment = F.when(test, name) if segment is None else segment.when(test, name)
+    return scored.withColumn(
+        "rfm_code", F.concat_ws("", "r_score", "f_score", "m_score")
+    ).withColumn("rfm_segment", segment)
+
+
 #: Customers collected from Spark for the report's charts when the table stays in Spark.
 REPORT_SAMPLE = 20_000
 
@@ -659,6 +688,7 @@ def _fit_with_mllib(agg: Aggregated, settings: Settings, source: str, timer: Sta
         names = assign_personas(fit.centroids)
         persona = F.create_map(*[F.lit(v) for i, name in enumerate(names) for v in (i, name)])
         assigned = fit.assigned.withColumn("persona", persona[F.col("cluster")])
+        assigned = _spark_scores(assigned, n)
         if dict(assigned.dtypes)["customer_id"] in ("double", "float"):
             # 13085.0 is written "13085", as on the local path.
             whole = F.col("customer_id") == F.floor("customer_id")
@@ -689,7 +719,7 @@ def _fit_with_mllib(agg: Aggregated, settings: Settings, source: str, timer: Sta
             .to_pandas()
         )
         sample["customer_id"] = sample["customer_id"].astype(str)
-        sample = sample[["customer_id", *FEATURES, "cluster", "persona"]]
+        sample = sample[["customer_id", *FEATURES, "cluster", "persona", *SCORE_COLUMNS]]
         notes.append(
             ", ".join(
                 f"{p} {c:,}"

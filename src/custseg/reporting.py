@@ -20,6 +20,7 @@ from plotly.offline import get_plotlyjs
 
 from custseg.charts import (
     PERSONA_COLORS,
+    crosstab_chart,
     customer_scatter,
     k_selection_chart,
     profile_heatmap,
@@ -31,6 +32,7 @@ from custseg.errors import UserError
 from custseg.io import staged_folder
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import RunResult
+from custseg.scores import persona_crosstab
 
 __all__ = [
     "SECTIONS",
@@ -49,6 +51,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("segments", "Segment sizes and revenue shares"),
     ("profiles", "RFM profiles per persona"),
     ("personas", "Personas and actions"),
+    ("rfm-scores", "Cluster personas and rule-based RFM segments"),
 )
 
 _CSS = """
@@ -149,6 +152,7 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
         "segment_shares": segment_share_chart(result.segments),
         "rfm_profiles": profile_heatmap(result.segments, result.model["centroids"]),
         "customers": customer_scatter(result.customers),
+        "rfm_crosstab": crosstab_chart(persona_crosstab(result.customers)),
     }
 
 
@@ -244,6 +248,16 @@ def render_report(result: RunResult) -> str:
         "profiles": _figure(figs["rfm_profiles"], "rfm_profiles")
         + _figure(figs["customers"], "customers"),
         "personas": _cards(result.segments),
+        "rfm-scores": (
+            "<p>Each customer also has R, F and M scores 1-5 (quintiles; equal values share a "
+            "score; fewer days since the last purchase scores higher), the 3-digit code and "
+            "the segment a fixed rule map gives that code (customers.csv: r_score, f_score, "
+            "m_score, rfm_code, rfm_segment). The clusters are learnt from the data; the rule "
+            "segments are the names marketing tools use. Where they agree, both are "
+            "trustworthy labels.</p>"
+            + _figure(figs["rfm_crosstab"], "rfm_crosstab")
+            + _table(persona_crosstab(result.customers).reset_index())
+        ),
     }
     sections = "".join(
         f"<section id='{sid}'><h2>{title}</h2>{body[sid]}</section>" for sid, title in SECTIONS

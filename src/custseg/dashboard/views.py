@@ -10,6 +10,7 @@ import streamlit as st
 
 from custseg.charts import (
     PERSONA_COLORS,
+    crosstab_chart,
     customer_scatter,
     k_selection_chart,
     profile_heatmap,
@@ -19,6 +20,7 @@ from custseg.charts import (
 from custseg.io import csv_safe
 from custseg.reporting import quality_notes, quality_table
 from custseg.results import RunResult
+from custseg.scores import persona_crosstab
 
 __all__ = ["customers_ui", "k_selection_ui", "overview_ui", "segments_ui"]
 
@@ -126,6 +128,14 @@ def segments_ui(result: RunResult) -> None:
     st.plotly_chart(segment_share_chart(segments), key="share-chart")
     st.plotly_chart(profile_heatmap(segments, result.model["centroids"]), key="profile-chart")
     st.plotly_chart(customer_scatter(result.customers), key="scatter-chart")
+    st.markdown("#### Cluster personas against rule-based RFM segments")
+    st.caption(
+        "R, F and M scores 1-5 (quintiles, ties share a score) map to the 11 segment names "
+        "marketing tools use; each customer has both labels (Customers tab and downloads)."
+    )
+    table = persona_crosstab(result.customers)
+    st.plotly_chart(crosstab_chart(table), key="crosstab-chart")
+    st.dataframe(table, width="stretch", key="crosstab-table")
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
