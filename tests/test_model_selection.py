@@ -21,8 +21,42 @@ def test_rule_prefers_best_combined_rank_inside_business_range() -> None:
     )
     k, reason = choose_k(table)
     assert k == 4
-    assert "k=4 has silhouette 0.380 (rank 2) and Davies-Bouldin 0.700 (rank 1)" in reason
+    assert "k=4 has silhouette 0.380 (rank 2), Davies-Bouldin 0.700 (rank 1)." in reason
+    assert "rank silhouette (higher is better) and Davies-Bouldin" in reason  # no stability
+    assert "In plain words: the customers fall into 4 fairly distinct groups." in reason
     assert "silhouette alone would pick k=2" in reason
+
+
+def test_rule_with_stability_by_hand() -> None:
+    table = pd.DataFrame(
+        [(3, 0.40, 0.90, 0.95), (4, 0.38, 0.70, 0.60), (5, 0.30, 0.80, 0.90)],
+        columns=["k", "silhouette", "davies_bouldin", "stability"],
+    )
+    # sums of ranks: k=3: 1 + 3 + 1 = 5; k=4: 2 + 1 + 3 = 6; k=5: 3 + 2 + 2 = 7.
+    k, reason = choose_k(table)
+    assert k == 3
+    assert "Davies-Bouldin 0.900 (rank 3) and stability 0.95 (rank 1)." in reason
+    assert (
+        "In plain words: the customers fall into 3 fairly distinct groups, and re-running the "
+        "segmentation on resampled data almost always puts the same customers together "
+        "(agreement 95%)." in reason
+    )
+
+
+def test_stability_is_one_for_separated_blobs_and_lower_for_noise() -> None:
+    from custseg.clustering import fit_kmeans
+    from custseg.model_selection import stability
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0]], dtype=float)
+    blobs = np.concatenate([c + rng.normal(0, 0.3, (200, 3)) for c in centres])
+    model = fit_kmeans(blobs, 3, seed=0, n_init=10)
+    assert stability(blobs, model, resamples=20, seed=0) == 1.0
+    noise = rng.normal(0, 1, (600, 3))
+    noisy = stability(noise, fit_kmeans(noise, 6, seed=0, n_init=10), resamples=20, seed=0)
+    assert noisy < 0.9
+    again = stability(noise, fit_kmeans(noise, 6, seed=0, n_init=10), resamples=20, seed=0)
+    assert again == noisy  # seeded
 
 
 def test_rule_tie_goes_to_higher_silhouette_then_smaller_k() -> None:

@@ -73,8 +73,10 @@ def test_every_output_file_and_its_layout(outputs: Path) -> None:
         "silhouette",
         "davies_bouldin",
         "calinski_harabasz",
+        "stability",
         "chosen",
     ]
+    assert k_table["stability"].between(-1, 1).all()
     assert list(k_table["k"]) == list(range(2, 11))
     model = json.loads((outputs / "model.json").read_text())
     assert k_table.loc[k_table["chosen"], "k"].tolist() == [model["k"]] == [len(segments)]
@@ -207,3 +209,17 @@ def test_tiny_data_lowers_the_k_range_with_warnings(tmp_path: Path) -> None:
     assert set(result.customers["frequency"]) == {1}
     assert np.all(result.scaled[:, 1] == 0.0)
     assert "Tiny data: k was scored up to 4" in render_report(result)
+
+
+def test_personas_stay_with_the_same_customers_across_seeds_when_k_is_stable(
+    synthetic: Path,
+) -> None:
+    runs = [
+        segment(synthetic, load_settings(None, {"model": {"k": 4, "k_max": 5, "seed": seed}}))
+        for seed in (0, 1, 2)
+    ]
+    first = runs[0]
+    stable = first.k_table.set_index("k").loc[4, "stability"]
+    assert stable >= 0.9
+    for other in runs[1:]:
+        pd.testing.assert_series_equal(other.customers["persona"], first.customers["persona"])

@@ -163,3 +163,14 @@ def test_rfm_scores_equal_an_independent_count(parquet_run) -> None:
         assert (customers[score].to_numpy() == expected).all(), column
     assert customers["rfm_segment"].notna().all()
     assert customers.loc[customers["rfm_code"] == "555", "rfm_segment"].eq("Champions").all()
+
+
+def test_stable_k_keeps_personas_across_seeds(real_parquet: Path, parquet_run) -> None:
+    k = int(parquet_run.model["k"])
+    table = parquet_run.k_table.set_index("k")
+    assert table.loc[k, "stability"] >= 0.9  # the auto rule picked a stable k
+    again = segment(real_parquet, load_settings(None, {"model": {"seed": 7}}))
+    assert again.model["k"] == k
+    same = (again.customers["persona"] == parquet_run.customers["persona"]).mean()
+    assert same >= 0.98, same
+    assert set(again.segments["persona"]) == set(parquet_run.segments["persona"])

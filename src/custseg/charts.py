@@ -112,12 +112,15 @@ def k_selection_chart(
         ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
         ("inertia", "Inertia (look for the elbow)"),
     ]
+    if "stability" in k_table and k_table["stability"].notna().any():
+        panels.insert(2, ("stability", "Stability: bootstrap ARI (higher is better)"))
+    rows = (len(panels) + 1) // 2
     fig = make_subplots(
-        rows=2,
+        rows=rows,
         cols=2,
         subplot_titles=[t for _, t in panels],
         horizontal_spacing=0.08,
-        vertical_spacing=0.16,
+        vertical_spacing=0.32 / rows,
     )
     chosen = k_table.loc[k_table["chosen"].astype(bool), "k"]
     for i, (col, _) in enumerate(panels):
@@ -164,7 +167,9 @@ def k_selection_chart(
     fig.update_xaxes(dtick=1, title_text="k")
     shade = "; shaded: the business range the auto rule chooses in" if business_range else ""
     fig.update_layout(
-        title=f"Scores against k (the star marks the chosen k{shade})", height=560, **_LAYOUT
+        title=f"Scores against k (the star marks the chosen k{shade})",
+        height=140 + 210 * rows,
+        **_LAYOUT,
     )
     return fig
 

@@ -144,6 +144,16 @@ class ModelConfig(_Strict):
         description="Above this many customers the k sweep runs on a seeded sample of this "
         "size and the final K-Means on all customers starts from the sample's centroids.",
     )
+    stability_resamples: int = Field(
+        default=20,
+        ge=0,
+        description="Bootstrap resamples per k for the stability score (0 turns it off).",
+    )
+    stability_max_customers: int = Field(
+        default=5_000,
+        ge=100,
+        description="Above this many customers stability uses a seeded subset of this size.",
+    )
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
     @field_validator("k", mode="before")

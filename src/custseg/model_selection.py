@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 
 from custseg.clustering import fit_kmeans, refit
 from custseg.config import ModelConfig
@@ -19,19 +20,73 @@ __all__ = [
     "KChoice",
     "KSelection",
     "choose_k",
+    "plain_reason",
     "score_k_range",
     "select_k_and_fit",
     "silhouettes",
+    "stability",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
 #: The rule :func:`choose_k` applies, in words (also written to the outputs).
 AUTO_RULE = (
-    "Among k in the business range {lo}..{hi}, rank silhouette (higher is better) and "
-    "Davies-Bouldin (lower is better); choose the k with the smallest sum of the two ranks, "
-    "ties going to the higher silhouette, then the smaller k."
+    "Among k in the business range {lo}..{hi}, rank silhouette (higher is better), "
+    "Davies-Bouldin (lower is better) and stability (higher is better); choose the k with "
+    "the smallest sum of the ranks, ties going to the higher silhouette, then the smaller k."
 )
+
+#: Bootstrap fits use this many K-Means initialisations (the full-data fits use n_init).
+STABILITY_N_INIT = 3
+
+
+def stability(
+    x: FloatArray,
+    reference: KMeans,
+    *,
+    resamples: int,
+    seed: int,
+    max_points: int = 5_000,
+) -> float:
+    """Mean adjusted Rand index of K-Means on bootstrap resamples against the full-data fit.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, d)
+        The points the reference was fitted on.
+    reference : sklearn.cluster.KMeans
+        The full-data solution.
+    resamples : int
+        Bootstrap resamples (each fitted with :data:`STABILITY_N_INIT` initialisations).
+    seed : int
+        Seeds the resampling and the fits.
+    max_points : int
+        Above this many points a seeded subset of this size stands in for ``x``.
+
+    Returns
+    -------
+    float
+        1.0 when every resample finds the same partition; near 0 for chance agreement.
+        NaN when ``resamples`` is 0.
+    """
+    if resamples == 0:
+        return float("nan")
+    rng = np.random.default_rng([seed, reference.n_clusters])
+    points = x
+    if len(x) > max_points:
+        points = x[np.sort(rng.choice(len(x), max_points, replace=False))]
+    target = reference.predict(points)
+    scores = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(points), len(points))
+        fitted = fit_kmeans(
+            points[pick],
+            reference.n_clusters,
+            seed=int(rng.integers(2**31 - 1)),
+            n_init=STABILITY_N_INIT,
+        )
+        scores.append(adjusted_rand_score(target, fitted.predict(points)))
+    return float(np.mean(scores))
 
 
 @dataclass
@@ -126,6 +181,8 @@ def score_k_range(
     seed: int,
     n_init: int = 10,
     silhouette_max_exact: int = 20_000,
+    stability_resamples: int = 20,
+    stability_max_points: int = 5_000,
     on_step: Callable[[int], None] | None = None,
 ) -> KSelection:
     """Fit K-Means for each k and score it.
@@ -142,6 +199,9 @@ def score_k_range(
         K-Means initialisations per k.
     silhouette_max_exact : int
         Above this many customers the silhouette uses a seeded sample of this size.
+    stability_resamples, stability_max_points : int
+        Bootstrap resamples per k for :func:`stability` (0: no stability column values),
+        and the most points they use.
     on_step : callable, optional
         Called with each k once it is scored (for progress).
 
@@ -152,24 +212,35 @@ def score_k_range(
     """
     n = len(x)
     sample = n if n <= silhouette_max_exact else silhouette_max_exact
+
+    def score_one(k: int) -> tuple[dict[str, Any], KMeans]:
+        model = fit_kmeans(x, k, seed=seed, n_init=n_init)
+        labels = model.labels_
+        row = {
+            "k": int(k),
+            "inertia": float(model.inertia_),
+            "silhouette": np.nan,
+            "davies_bouldin": float(davies_bouldin_score(x, labels)),
+            "calinski_harabasz": float(calinski_harabasz_score(x, labels)),
+            "stability": stability(
+                x,
+                model,
+                resamples=stability_resamples,
+                seed=seed,
+                max_points=stability_max_points,
+            ),
+            "chosen": False,
+        }
+        return row, model
+
     rows = []
     models: dict[int, KMeans] = {}
     for k in ks:
-        model = fit_kmeans(x, k, seed=seed, n_init=n_init)
-        labels = model.labels_
-        rows.append(
-            {
-                "k": int(k),
-                "inertia": float(model.inertia_),
-                "silhouette": np.nan,
-                "davies_bouldin": float(davies_bouldin_score(x, labels)),
-                "calinski_harabasz": float(calinski_harabasz_score(x, labels)),
-                "chosen": False,
-            }
-        )
-        models[int(k)] = model
+        row, model = score_one(int(k))
+        rows.append(row)
+        models[row["k"]] = model
         if on_step is not None:
-            on_step(int(k))
+            on_step(row["k"])
     table = pd.DataFrame(rows)
     table["silhouette"] = silhouettes(
         x,
@@ -205,23 +276,37 @@ def choose_k(
         inside = table
         lo, hi = int(table["k"].min()), int(table["k"].max())
         note = f"No scored k lies in the business range {business_min}..{business_max}. "
+    stable = "stability" in inside and bool(inside["stability"].notna().all())
     ranked = inside.assign(
         sil_rank=inside["silhouette"].rank(ascending=False, method="min"),
         db_rank=inside["davies_bouldin"].rank(ascending=True, method="min"),
+        stab_rank=inside["stability"].rank(ascending=False, method="min") if stable else 0,
     )
-    ranked = ranked.assign(total=ranked["sil_rank"] + ranked["db_rank"])
+    ranked = ranked.assign(total=ranked["sil_rank"] + ranked["db_rank"] + ranked["stab_rank"])
     best = ranked.sort_values(
         ["total", "silhouette", "k"], ascending=[True, False, True], kind="mergesort"
     ).iloc[0]
     k = int(best["k"])
     overall = table.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]
+    rule = AUTO_RULE.format(lo=lo, hi=hi)
+    if not stable:
+        rule = rule.replace(
+            ", Davies-Bouldin (lower is better) and stability (higher is better)",
+            " and Davies-Bouldin (lower is better)",
+        )
+    scores = (
+        f" k={k} has silhouette {best['silhouette']:.3f} (rank {int(best['sil_rank'])}), "
+        f"Davies-Bouldin {best['davies_bouldin']:.3f} (rank {int(best['db_rank'])})"
+        + (
+            f" and stability {best['stability']:.2f} (rank {int(best['stab_rank'])})."
+            if stable
+            else "."
+        )
+    )
     reason = (
         note
-        + AUTO_RULE.format(lo=lo, hi=hi).replace(
-            "the business range", "the range" if note else "the business range"
-        )
-        + f" k={k} has silhouette {best['silhouette']:.3f} (rank {int(best['sil_rank'])}) and "
-        f"Davies-Bouldin {best['davies_bouldin']:.3f} (rank {int(best['db_rank'])})."
+        + rule.replace("the business range", "the range" if note else "the business range")
+        + scores
     )
     if int(overall["k"]) != k:
         reason += (
@@ -233,7 +318,24 @@ def choose_k(
                 else "more than a team can act on."
             )
         )
-    return k, reason
+    return k, reason + " " + plain_reason(best, stable)
+
+
+def plain_reason(row: pd.Series, stable: bool) -> str:
+    """Say what the chosen k's scores mean, for a reader who does not know the metrics."""
+    k, sil = int(row["k"]), float(row["silhouette"])
+    separation = (
+        "clearly distinct" if sil >= 0.5 else "fairly distinct" if sil >= 0.25 else "overlapping"
+    )
+    text = f"In plain words: the customers fall into {k} {separation} groups"
+    if stable:
+        share = float(row["stability"])
+        again = "almost always" if share >= 0.9 else "mostly" if share >= 0.75 else "only partly"
+        text += (
+            f", and re-running the segmentation on resampled data {again} puts the same "
+            f"customers together (agreement {share:.0%})"
+        )
+    return text + "."
 
 
 @dataclass
@@ -304,6 +406,8 @@ def select_k_and_fit(
         seed=cfg.seed,
         n_init=cfg.n_init,
         silhouette_max_exact=cfg.silhouette_max_exact,
+        stability_resamples=cfg.stability_resamples,
+        stability_max_points=cfg.stability_max_customers,
         on_step=on_step,
     )
     table = selection.table
@@ -313,6 +417,8 @@ def select_k_and_fit(
         )
     else:
         k, reason = int(cfg.k), f"k={cfg.k} was set by the user (--k)."
+        row = table.loc[table["k"] == k].iloc[0]
+        reason += " " + plain_reason(row, bool(pd.notna(row.get("stability"))))
     table.loc[table["k"] == k, "chosen"] = True
     model = selection.models[k]
     if len(sweep) < len(x):

@@ -166,7 +166,10 @@ def test_cards_upload_download_and_screenshot(server_factory, browser, tmp_path:
     saved = tmp_path / "downloaded.csv"
     info.value.save_as(saved)
     header = saved.read_text().splitlines()[0]
-    assert header == "customer_id,recency_days,frequency,monetary,cluster,persona"
+    assert header == (
+        "customer_id,recency_days,frequency,monetary,cluster,persona,"
+        "r_score,f_score,m_score,rfm_code,rfm_segment"
+    )
     assert len(saved.read_text().splitlines()) == expected + 1
     full_screenshot(page, ARTIFACTS / "dashboard-customers.png")
     page.close()
