@@ -174,3 +174,25 @@ def test_stable_k_keeps_personas_across_seeds(real_parquet: Path, parquet_run) -
     same = (again.customers["persona"] == parquet_run.customers["persona"]).mean()
     assert same >= 0.98, same
     assert set(again.segments["persona"]) == set(parquet_run.segments["persona"])
+
+
+def test_holdout_check_equals_an_independent_count(real_parquet: Path, parquet_run) -> None:
+    holdout = parquet_run.model["holdout"]
+    assert holdout["cutoff"] == "2011-09-11T12:50:00" and holdout["days"] == 90
+    table = pd.DataFrame(holdout["table"]).set_index("persona")
+    # Champions buy again far more than the last persona: the names mean something.
+    assert table["bought_again"].iloc[0] > 2 * table["bought_again"].iloc[-1]
+    raw = pd.read_parquet(real_parquet)
+    kept = raw[
+        raw["CustomerID"].notna()
+        & ~raw["InvoiceNo"].astype(str).str.startswith("C")
+        & (raw["Quantity"] > 0)
+        & (raw["UnitPrice"] > 0)
+    ]
+    cutoff = pd.Timestamp(holdout["cutoff"])
+    earlier = set(kept.loc[kept["InvoiceDate"] < cutoff, "CustomerID"])
+    later = set(kept.loc[kept["InvoiceDate"] >= cutoff, "CustomerID"])
+    assert int(table["customers"].sum()) == len(earlier)
+    returning = len(earlier & later)
+    expected = (table["bought_again"] * table["customers"]).sum()
+    assert abs(expected - returning) < 1.0  # shares are rounded to 4 decimals

@@ -81,6 +81,7 @@ def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
         "rfm_profiles",
         "customers",
         "rfm_crosstab",
+        "holdout",
     }
 
 

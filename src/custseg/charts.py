@@ -255,6 +255,88 @@ def crosstab_chart(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def sankey_chart(matrix: pd.DataFrame, before: str, after: str) -> go.Figure:
+    """Sankey diagram of customers flowing from personas at one date to personas at another.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        from_persona, to_persona, customers (see :func:`custseg.migration.migration_matrix`).
+    before, after : str
+        The two dates, for the labels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Left nodes: personas at ``before``; right: at ``after``.
+    """
+    left = list(dict.fromkeys(matrix["from_persona"]))
+    right = list(dict.fromkeys(matrix["to_persona"]))
+    labels = [f"{p} ({before})" for p in left] + [f"{p} ({after})" for p in right]
+    colors = [PERSONA_COLORS.get(p, "#bbbbbb") for p in left + right]
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "color": colors, "pad": 14, "thickness": 16},
+            link={
+                "source": [left.index(p) for p in matrix["from_persona"]],
+                "target": [len(left) + right.index(p) for p in matrix["to_persona"]],
+                "value": matrix["customers"].tolist(),
+                # Each flow in the colour of where it ends, translucent.
+                "color": [
+                    _rgba(PERSONA_COLORS.get(p, "#999999"), 0.45) for p in matrix["to_persona"]
+                ],
+                "hovertemplate": "%{source.label} -> %{target.label}: %{value:,} customers"
+                "<extra></extra>",
+            },
+        )
+    )
+    fig.update_layout(
+        title=f"Customers by persona on {before} and on {after}", height=560, **_LAYOUT
+    )
+    return fig
+
+
+def holdout_chart(table: pd.DataFrame, days: int) -> go.Figure:
+    """Bars: the share of each persona's customers who bought again in the holdout window.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        persona, bought_again, holdout_spend_mean (see :func:`custseg.migration.holdout_table`).
+    days : int
+        The window's length, for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per persona in the persona's colour, the mean spend in the hover text.
+    """
+    fig = go.Figure(
+        go.Bar(
+            x=table["persona"],
+            y=table["bought_again"],
+            marker_color=[PERSONA_COLORS.get(p, "#999999") for p in table["persona"]],
+            text=[f"{v:.0%}" for v in table["bought_again"]],
+            textposition="outside",
+            customdata=table["holdout_spend_mean"],
+            hovertemplate="%{x}: %{y:.1%} bought again; mean spend %{customdata:,.2f}"
+            "<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Share of each persona's customers who bought again in the next {days} days",
+        yaxis={"tickformat": ".0%", "range": [0, 1.1]},
+        height=380,
+        **_LAYOUT,
+    )
+    return fig
+
+
 def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
     """Draw grouped bars: share of customers and share of revenue per persona.
 

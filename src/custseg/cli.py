@@ -301,6 +301,101 @@ def run(
 
 
 @app.command()
+def score(
+    input_path: Annotated[Path, typer.Argument(metavar="ORDERS", help="Order lines to score.")],
+    model: Annotated[Path, Opt("--model", "-m", help="A model.json written by run.")] = Path(
+        "models/model.json"
+    ),
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/scored"),
+    config: Annotated[
+        Path | None, Opt(help="Parameters YAML for column names and the CSV dialect.")
+    ] = None,
+    as_of: Annotated[
+        str | None, Opt(help="Reference date (default: last kept purchase + 1 day).")
+    ] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Assign the customers of ORDERS to a saved model's personas, without refitting.
+
+    Cleaning rules come from the model; customers.csv has the layout run writes.
+    """
+    _setup_logging(quiet)
+    from custseg.config import load_settings
+    from custseg.pipeline import score as score_orders
+    from custseg.pipeline import write_scores
+
+    with _user_errors():
+        settings = load_settings(config, {"as_of": as_of})
+        with _progress_bars(not quiet) as bars:
+            result = score_orders(input_path, model, settings, progress=bars)
+        written = write_scores(result, out)
+        logging.getLogger("custseg").info(
+            "outputs  %s in %s", ", ".join(p.name for p in written), out
+        )
+    counts = result.customers["persona"].value_counts()
+    _out.print(
+        f"{len(result.customers):,} customers scored: "
+        + ", ".join(f"{p} {n:,}" for p, n in counts.items()),
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def migrate(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Order lines.")],
+    as_of: Annotated[
+        list[str],
+        Opt("--as-of", help="Two dates: the first and the second snapshot (give it twice)."),
+    ],
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/migration"),
+    model: Annotated[
+        Path | None,
+        Opt(
+            "--model",
+            "-m",
+            help="Assign both snapshots with this model.json (default: fit "
+            "one on the first snapshot).",
+        ),
+    ] = None,
+    config: Annotated[Path | None, Opt(help="Parameters YAML.")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Segment two snapshots with one model and show who moved between personas."""
+    _setup_logging(quiet)
+    from custseg.config import load_settings
+    from custseg.pipeline import migrate as migrate_snapshots
+    from custseg.pipeline import write_migration
+
+    with _user_errors():
+        if len(as_of) != 2:
+            raise UserError(
+                f"--as-of must be given twice (two snapshots), not {len(as_of)} time(s)."
+            )
+        dates = [load_settings(config, {"as_of": a}).as_of for a in as_of]
+        assert dates[0] is not None and dates[1] is not None
+        settings = load_settings(config, {})
+        with _progress_bars(not quiet) as bars:
+            result = migrate_snapshots(
+                input_path,
+                dates[0],
+                dates[1],
+                settings,
+                model_path=model,
+                progress=bars,  # type: ignore[arg-type]
+            )
+        written = write_migration(result, out)
+        logging.getLogger("custseg").info(
+            "outputs  %s in %s", ", ".join(p.name for p in written), out
+        )
+    _out.print(result.log["sentence"], soft_wrap=True)
+    _out.print(
+        f"{len(result.moved):,} customers moved from a valuable persona to an at-risk one "
+        f"(movers.csv); the flows are in migration.csv and migration.html.",
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
         "data/processed"

@@ -144,6 +144,12 @@ class ModelConfig(_Strict):
         description="Above this many customers the k sweep runs on a seeded sample of this "
         "size and the final K-Means on all customers starts from the sample's centroids.",
     )
+    holdout_days: int = Field(
+        default=90,
+        ge=0,
+        description="Check the personas on the last this many days: segment the data before "
+        "them and report who bought again (0 turns it off).",
+    )
     stability_resamples: int = Field(
         default=20,
         ge=0,

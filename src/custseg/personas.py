@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from custseg.clustering import value_score
 
-__all__ = ["PERSONAS", "Persona", "assign_personas", "persona_by_name"]
+__all__ = ["AT_RISK", "PERSONAS", "VALUABLE", "Persona", "assign_personas", "persona_by_name"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -191,3 +191,9 @@ def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONA
         for row, col in zip(rows, cols, strict=True):
             names[rest[row]] = personas[1 + col].name
     return names
+
+
+#: Personas worth the most; a move from one of these to :data:`AT_RISK` is flagged.
+VALUABLE = ("Champions", "Loyal", "Potential Loyalists")
+#: Personas drifting away or gone.
+AT_RISK = ("About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost")

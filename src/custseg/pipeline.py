@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import platform
 import tempfile
@@ -21,7 +22,7 @@ import pandas as pd
 
 from custseg.cleaning import CleaningResult, clean_orders, staging_sql
 from custseg.clustering import SegmentModel, relabel
-from custseg.config import Settings
+from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, rfm_sql, rfm_table
 from custseg.io import (
@@ -47,12 +48,18 @@ __all__ = [
     "DEFAULT_INPUT",
     "OUTPUT_FILES",
     "SYNTHETIC_INPUT",
+    "Migration",
     "RunResult",
+    "load_model_file",
+    "migrate",
     "resolve_input",
+    "score",
     "segment",
     "segment_summary",
     "stage_orders",
+    "write_migration",
     "write_outputs",
+    "write_scores",
 ]
 
 DEFAULT_INPUT = Path("data/raw/online-retail.xlsx")
@@ -79,6 +86,7 @@ OUTPUT_FILES = (
     "model.json",
     "report.html",
     "run_log.json",
+    "holdout.csv",
 )
 
 
@@ -856,6 +864,13 @@ def segment(
         "workbook_cache": agg.cache,
         "total_seconds": round(time.time() - started, 3),
     }
+    holdout: dict[str, Any] = {}
+    if cfg.holdout_days and fit.customers_spark is None:
+        with timer.stage("holdout") as notes:
+            holdout = holdout_check(input_path, settings, cleaned.as_of, k, customers)
+            notes.append(str(holdout["sentence"]))
+        model_record["holdout"] = holdout
+        run_log["total_seconds"] = round(time.time() - started, 3)
     return RunResult(
         customers=customers,
         segments=segments,
@@ -865,7 +880,66 @@ def segment(
         run_log=run_log,
         scaled=fit.scaled,
         customers_spark=fit.customers_spark,
+        holdout=holdout,
     )
+
+
+def holdout_check(
+    input_path: Path | str,
+    settings: Settings,
+    as_of: dt.datetime,
+    k: int,
+    full: pd.DataFrame,
+) -> dict[str, Any]:
+    """Segment the data before a cut-off and see what each persona did after it.
+
+    The cut-off is ``as_of`` minus ``model.holdout_days``; the data before it is segmented
+    with the run's k (no k sweep), and each customer's orders and spend after the cut-off
+    are the full data's minus the earlier ones.
+
+    Returns
+    -------
+    dict
+        cutoff, days, table (per persona: customers, bought_again, holdout_orders_mean,
+        holdout_spend_mean) as records, and a sentence; or a note when the data is too short.
+    """
+    from custseg.migration import holdout_table
+
+    days = settings.model.holdout_days
+    cutoff = as_of - dt.timedelta(days=days)
+    inner = settings.model_copy(
+        update={
+            "as_of": cutoff,
+            "model": settings.model.model_copy(
+                update={"k": k, "k_min": k, "k_max": k, "holdout_days": 0}
+            ),
+        }
+    )
+    try:
+        before = segment(input_path, inner)
+    except UserError as exc:
+        return {
+            "cutoff": cutoff.isoformat(timespec="seconds"),
+            "days": days,
+            "table": [],
+            "sentence": f"No holdout check: the data before {cutoff:%Y-%m-%d} cannot be "
+            f"segmented ({exc})",
+        }
+    order = list(dict.fromkeys(before.segments["persona"]))
+    table = holdout_table(before.customers, full, order)
+    top, bottom = table.iloc[0], table.iloc[-1]
+    sentence = (
+        f"Segmented on the data before {cutoff:%Y-%m-%d} ({days} days before the as-of date): "
+        f"{top['bought_again']:.0%} of {top['persona']} bought again in those {days} days "
+        f"(mean spend {top['holdout_spend_mean']:,.2f}), against {bottom['bought_again']:.0%} "
+        f"of {bottom['persona']} ({bottom['holdout_spend_mean']:,.2f})."
+    )
+    return {
+        "cutoff": cutoff.isoformat(timespec="seconds"),
+        "days": days,
+        "table": table.to_dict("records"),
+        "sentence": sentence,
+    }
 
 
 def _json(data: Any) -> str:
@@ -906,4 +980,267 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
         (stage / "run_log.json").write_text(_json(result.run_log), encoding="utf-8")
         (stage / "report.html").write_text(render_report(result), encoding="utf-8")
+        holdout = pd.DataFrame(
+            result.holdout.get("table", []),
+            columns=[
+                "persona",
+                "customers",
+                "bought_again",
+                "holdout_orders_mean",
+                "holdout_spend_mean",
+            ],
+        )
+        csv_safe(holdout).to_csv(stage / "holdout.csv", index=False, lineterminator="\n")
     return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]
+
+
+SCORE_FILES = ("customers.csv", "customers.parquet", "data_quality.json", "score_log.json")
+
+
+def load_model_file(path: Path) -> tuple[SegmentModel, dict[str, Any]]:
+    """Read and check a model.json written by ``custseg run``.
+
+    Returns
+    -------
+    tuple of (SegmentModel, dict)
+        The model, and the whole record (its settings, as-of date, ...).
+
+    Raises
+    ------
+    UserError
+        If the file is missing, not JSON, or not a valid custseg model.
+    """
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"Cannot read the model {path} (--model): {exc.strerror}.") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"The model {path} (--model) is not a JSON file ({exc}).") from exc
+    model = SegmentModel.from_dict(record, source=str(path))
+    return model, record
+
+
+def score(
+    input_path: Path,
+    model_path: Path,
+    settings: Settings,
+    *,
+    progress: ProgressFactory | None = None,
+) -> RunResult:
+    """Assign the customers of a new order file to a saved model's segments, without refitting.
+
+    The order lines are read and cleaned as ``run`` does, with the cleaning rules recorded in
+    the model; the as-of date follows the same rule (``--as-of``, else the file's last kept
+    purchase + 1 day); the model's own scaler standardises the features and each customer
+    goes to the nearest centroid.
+
+    Parameters
+    ----------
+    input_path : Path
+        Order lines, in any format ``run`` reads.
+    model_path : Path
+        A model.json.
+    settings : Settings
+        Column names, CSV dialect, as-of and engine options (cleaning comes from the model).
+    progress : ProgressFactory, optional
+        Progress bars.
+
+    Returns
+    -------
+    RunResult
+        ``customers`` in the layout ``run`` writes; ``quality`` and ``run_log``; the model
+        record as ``model``; empty segment and k tables.
+    """
+    model, record = load_model_file(model_path)
+    return score_with_model(input_path, model, record, settings, str(model_path), progress)
+
+
+def score_with_model(
+    input_path: Path,
+    model: SegmentModel,
+    record: dict[str, Any],
+    settings: Settings,
+    model_label: str,
+    progress: ProgressFactory | None = None,
+) -> RunResult:
+    """Do what :func:`score` does with a model already in memory (``record``: its model.json)."""
+    recorded = record.get("settings", {}).get("cleaning")
+    if recorded is not None:
+        settings = settings.model_copy(update={"cleaning": CleaningConfig(**recorded)})
+    timer = StageTimer(progress)
+    started = time.time()
+    agg = _aggregate_duckdb(input_path, settings, timer)
+    customers = agg.customers
+    assert customers is not None
+    with timer.stage("score") as notes:
+        labels = model.predict(customers[list(FEATURES)].to_numpy(dtype=np.float64))
+        customers["cluster"] = labels
+        customers["persona"] = [model.personas[i] for i in labels]
+        customers = pd.concat([customers, rfm_scores(customers)], axis=1)
+        counts = customers["persona"].value_counts()
+        notes.append(
+            f"{len(customers):,} customers assigned with {model_label} (no refit): "
+            + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in dict.fromkeys(model.personas))
+        )
+    cleaned = agg.cleaned
+    quality: dict[str, Any] = {
+        "input": {
+            "path": str(input_path),
+            "sha256": agg.sha,
+            "format": agg.format,
+            "columns": agg.columns,
+            "mapping": agg.mapping.as_dict(),
+            "reader_options": agg.reader_options,
+        },
+        "rows_read": cleaned.rows_read,
+        "rows_kept": cleaned.rows_kept,
+        "dropped": cleaned.dropped,
+        "examples": cleaned.examples,
+        "rules": cleaned.rules,
+        "customers": len(customers),
+        "orders": cleaned.orders,
+        "revenue": round(cleaned.revenue, 6),
+        "returns": cleaned.returns,
+        "as_of": cleaned.as_of.isoformat(timespec="seconds"),
+        "as_of_source": cleaned.as_of_source,
+    }
+    run_log = {
+        "model": model_label,
+        "model_sha256": hashlib.sha256(_json(record).encode()).hexdigest(),
+        "model_as_of": record.get("as_of"),
+        "note": "scored with the saved scaler and centroids; nothing was refitted",
+        "seconds": timer.timings,
+        "total_seconds": round(time.time() - started, 3),
+    }
+    return RunResult(
+        customers=customers,
+        segments=pd.DataFrame(),
+        k_table=pd.DataFrame(),
+        quality=quality,
+        model=record,
+        run_log=run_log,
+    )
+
+
+def write_scores(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write a scoring's customers.csv/.parquet, data_quality.json and score_log.json."""
+    with staged_folder(out_dir, "--out") as stage:
+        customers = result.customers
+        csv_safe(customers).to_csv(stage / "customers.csv", index=False, lineterminator="\n")
+        customers.to_parquet(stage / "customers.parquet", index=False)
+        (stage / "data_quality.json").write_text(_json(result.quality), encoding="utf-8")
+        (stage / "score_log.json").write_text(_json(result.run_log), encoding="utf-8")
+    return [out_dir / name for name in SCORE_FILES]
+
+
+MIGRATION_FILES = (
+    "migration.csv",
+    "movers.csv",
+    "model.json",
+    "migration.html",
+    "migration_log.json",
+)
+
+
+@dataclass
+class Migration:
+    """Two snapshots assigned by one model, and who moved where.
+
+    Attributes
+    ----------
+    before, after : RunResult
+        The customers at each as-of date (scored, the same model).
+    matrix : pandas.DataFrame
+        from_persona, to_persona, customers, share.
+    moved : pandas.DataFrame
+        Customers who went from a valuable persona to an at-risk one.
+    model : dict
+        The model record used (fitted on the first snapshot unless one was given).
+    log : dict
+        Dates, model source and the sentence describing them.
+    """
+
+    before: RunResult
+    after: RunResult
+    matrix: pd.DataFrame
+    moved: pd.DataFrame
+    model: dict[str, Any]
+    log: dict[str, Any]
+
+
+def migrate(
+    input_path: Path,
+    as_of_before: dt.datetime,
+    as_of_after: dt.datetime,
+    settings: Settings,
+    *,
+    model_path: Path | None = None,
+    progress: ProgressFactory | None = None,
+) -> Migration:
+    """Segment two snapshots of the same order lines with one model and compare them.
+
+    Snapshot A holds the order lines before ``as_of_before``, snapshot B those before
+    ``as_of_after``. Without ``model_path`` the model is fitted on snapshot A (k chosen as
+    ``run`` chooses it); both snapshots are then assigned with it, without refitting.
+
+    Raises
+    ------
+    UserError
+        When the dates are not in order, or as the stages do.
+    """
+    from custseg.migration import migration_matrix, movers
+
+    if as_of_before >= as_of_after:
+        raise UserError(
+            f"--as-of {as_of_before:%Y-%m-%d} must come before --as-of {as_of_after:%Y-%m-%d}."
+        )
+    if model_path is None:
+        fitted = segment(
+            input_path, settings.model_copy(update={"as_of": as_of_before}), progress=progress
+        )
+        record = fitted.model
+        model = SegmentModel.from_dict(record)
+        label = f"fitted on the snapshot before {as_of_before:%Y-%m-%d}"
+    else:
+        model, record = load_model_file(model_path)
+        label = str(model_path)
+    snaps = [
+        score_with_model(
+            input_path, model, record, settings.model_copy(update={"as_of": when}), label, progress
+        )
+        for when in (as_of_before, as_of_after)
+    ]
+    order = list(dict.fromkeys(model.personas))
+    matrix = migration_matrix(snaps[0].customers, snaps[1].customers, order)
+    moved = movers(snaps[0].customers, snaps[1].customers)
+    sentence = (
+        f"Customers as of {as_of_before:%Y-%m-%d} ({len(snaps[0].customers):,}) and as of "
+        f"{as_of_after:%Y-%m-%d} ({len(snaps[1].customers):,}), both assigned by the model "
+        f"{label}."
+    )
+    log = {
+        "input": str(input_path),
+        "as_of_before": as_of_before.isoformat(timespec="seconds"),
+        "as_of_after": as_of_after.isoformat(timespec="seconds"),
+        "model": label,
+        "customers_before": len(snaps[0].customers),
+        "customers_after": len(snaps[1].customers),
+        "moved_valuable_to_at_risk": len(moved),
+        "sentence": sentence,
+    }
+    return Migration(snaps[0], snaps[1], matrix, moved, record, log)
+
+
+def write_migration(result: Migration, out_dir: Path) -> list[Path]:
+    """Write migration.csv, movers.csv, model.json, migration.html and migration_log.json."""
+    from custseg.reporting import migration_page
+
+    with staged_folder(out_dir, "--out") as stage:
+        csv_safe(result.matrix).to_csv(stage / "migration.csv", index=False, lineterminator="\n")
+        csv_safe(result.moved).to_csv(stage / "movers.csv", index=False, lineterminator="\n")
+        (stage / "model.json").write_text(_json(result.model), encoding="utf-8")
+        (stage / "migration.html").write_text(
+            migration_page(result.matrix, result.moved, result.log), encoding="utf-8"
+        )
+        (stage / "migration_log.json").write_text(_json(result.log), encoding="utf-8")
+    return [out_dir / name for name in MIGRATION_FILES]

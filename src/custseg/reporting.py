@@ -22,14 +22,17 @@ from custseg.charts import (
     PERSONA_COLORS,
     crosstab_chart,
     customer_scatter,
+    holdout_chart,
     k_selection_chart,
     profile_heatmap,
     quality_chart,
     rfm_distribution_chart,
+    sankey_chart,
     segment_share_chart,
 )
 from custseg.errors import UserError
 from custseg.io import staged_folder
+from custseg.migration import NEW
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import RunResult
 from custseg.scores import persona_crosstab
@@ -37,7 +40,9 @@ from custseg.scores import persona_crosstab
 __all__ = [
     "SECTIONS",
     "figures",
+    "html_page",
     "load_run",
+    "migration_page",
     "quality_notes",
     "quality_table",
     "render_report",
@@ -52,6 +57,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("profiles", "RFM profiles per persona"),
     ("personas", "Personas and actions"),
     ("rfm-scores", "Cluster personas and rule-based RFM segments"),
+    ("holdout", "Do the personas predict what customers do next?"),
 )
 
 _CSS = """
@@ -153,6 +159,11 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
         "rfm_profiles": profile_heatmap(result.segments, result.model["centroids"]),
         "customers": customer_scatter(result.customers),
         "rfm_crosstab": crosstab_chart(persona_crosstab(result.customers)),
+        **(
+            {"holdout": holdout_chart(pd.DataFrame(holdout["table"]), int(holdout["days"]))}
+            if (holdout := result.holdout) and holdout.get("table")
+            else {}
+        ),
     }
 
 
@@ -258,6 +269,7 @@ def render_report(result: RunResult) -> str:
             + _figure(figs["rfm_crosstab"], "rfm_crosstab")
             + _table(persona_crosstab(result.customers).reset_index())
         ),
+        "holdout": _holdout_html(result.holdout),
     }
     sections = "".join(
         f"<section id='{sid}'><h2>{title}</h2>{body[sid]}</section>" for sid, title in SECTIONS
@@ -268,12 +280,58 @@ def render_report(result: RunResult) -> str:
         f"{q['input']['sha256'][:16]}...), as of {q['as_of'].replace('T', ' ')} "
         f"({html.escape(q['as_of_source'])}), seed {model['seed']}. {html.escape(versions)}."
     )
+    return html_page(
+        f"custseg report: {model['k']} customer segments", "Customer segments", meta, sections
+    )
+
+
+def _holdout_html(holdout: dict[str, Any]) -> str:
+    if not holdout:
+        return "<p class='muted'>Not run (model.holdout_days is 0).</p>"
+    text = f"<p>{html.escape(str(holdout['sentence']))}</p>"
+    if holdout["table"]:
+        chart = holdout_chart(pd.DataFrame(holdout["table"]), int(holdout["days"]))
+        text += _figure(chart, "holdout") + (
+            "<p class='muted'>bought_again: share of the persona's customers with an order "
+            "after the cut-off; means are over all the persona's customers (holdout.csv).</p>"
+            + _table(pd.DataFrame(holdout["table"]))
+        )
+    return text
+
+
+def html_page(title: str, heading: str, meta: str, body: str) -> str:
+    """Wrap report sections in a self-contained page (styles and Plotly inlined)."""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>custseg report: {model['k']} customer segments</title>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body><main>"
-        f"<h1>Customer segments</h1><p class='meta'>{meta}</p>{sections}</main></body></html>\n"
+        f"<h1>{html.escape(heading)}</h1><p class='meta'>{meta}</p>{body}</main></body></html>\n"
+    )
+
+
+def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """Render migration.html: the Sankey chart, the matrix and the customers who slipped."""
+    fig = sankey_chart(matrix, str(meta["as_of_before"])[:10], str(meta["as_of_after"])[:10])
+    stay = matrix[matrix["from_persona"] == matrix["to_persona"]]["customers"].sum()
+    known = matrix[matrix["from_persona"] != NEW]["customers"].sum()
+    body = (
+        "<section><h2>Where each persona went</h2>"
+        f"<p>{html.escape(str(meta['sentence']))} {int(stay):,} of {int(known):,} existing "
+        f"customers kept their persona; {len(moved):,} moved from a valuable persona to an "
+        "at-risk one (movers.csv).</p>"
+        + _figure(fig, "migration")
+        + _table(matrix)
+        + "</section><section><h2>Valuable customers now at risk</h2>"
+        + (_table(moved.head(200)) if len(moved) else "<p>None.</p>")
+        + (f"<p class='muted'>First 200 of {len(moved):,}.</p>" if len(moved) > 200 else "")
+        + "</section>"
+    )
+    return html_page(
+        "custseg: persona migration",
+        "Persona migration",
+        html.escape(f"Input {meta['input']}; model {meta['model']}."),
+        body,
     )
 
 
@@ -369,4 +427,5 @@ def load_run(out_dir: Path) -> RunResult:
         quality=quality,
         model=model,
         scaled=scaled,
+        holdout=model.get("holdout", {}),
     )

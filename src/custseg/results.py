@@ -34,6 +34,8 @@ class RunResult:
     customers_spark : pyspark.sql.DataFrame or None
         With Spark above ``engine.spark_collect_max_customers``: every customer's assignment,
         still in Spark (``customers`` then holds a seeded sample for the report's charts).
+    holdout : dict
+        The holdout check (see :func:`custseg.pipeline.holdout_check`); empty when off.
     """
 
     customers: pd.DataFrame
@@ -44,3 +46,4 @@ class RunResult:
     run_log: dict[str, Any] = field(default_factory=dict)
     scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     customers_spark: Any = None
+    holdout: dict[str, Any] = field(default_factory=dict)

@@ -47,7 +47,14 @@ def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
         assert persona in text
     assert _metric(at, "Customers") == "600"
     assert "### k = 4" in text
-    assert [t.label for t in at.tabs] == ["Overview", "Choosing k", "Segments", "Customers"]
+    assert [t.label for t in at.tabs] == [
+        "Overview",
+        "Choosing k",
+        "Segments",
+        "Customers",
+        "Score new orders",
+        "Migration",
+    ]
 
 
 def test_changing_k_resegments(at: AppTest) -> None:
@@ -168,3 +175,20 @@ def test_uploads_are_stored_by_content_and_old_ones_removed(
     )
     assert first.read_bytes() == b"a,b\n1,2\n" and first.name.endswith("-my_shop.csv")
     assert not old.exists()
+
+
+def test_scoring_and_migration_tabs(at: AppTest) -> None:
+    assert [t.label for t in at.tabs][-2:] == ["Score new orders", "Migration"]
+    data = _orders_csv(120, seed=5)
+    at.file_uploader(key="score-upload").upload("new.csv", data, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    tab = at.tabs[4]
+    assert "customers scored** from new.csv" in "\n".join(m.value for m in tab.markdown)
+    counts, scored = tab.dataframe[0].value, tab.dataframe[1].value
+    assert int(counts["customers"].sum()) == len(scored) > 0
+    assert set(scored["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
+    at.toggle(key="mig-run").set_value(True).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    matrix = at.tabs[5].dataframe[0].value
+    assert int(matrix["customers"].sum()) == len(at.session_state["last_result"][0].customers)
+    assert "both assigned by the model" in at.info[-1].value

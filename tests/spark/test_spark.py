@@ -124,6 +124,9 @@ def test_mllib_path_names_the_same_personas(spark, synthetic: Path, tmp_path: Pa
     assert len(both) == len(full)
     agree = (both["persona_mllib"].astype(str) == both["persona_sklearn"]).mean()
     assert agree >= 0.95, agree
+    # R, F and M scores by the same formula, computed in Spark over all customers.
+    for column in ("r_score", "f_score", "m_score", "rfm_code", "rfm_segment"):
+        assert (both[f"{column}_mllib"].astype(str) == both[f"{column}_sklearn"].astype(str)).all()
     assert remote.segments["customers"].sum() == len(full)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from custseg.config import Settings
 from custseg.errors import UserError
 
 __all__ = ["main"]
@@ -41,8 +42,10 @@ def main() -> None:
             return
         result = previous[0]
         st.caption(f"Showing the previous results. {previous[1]}")
-    overview, k_tab, segments, customers = st.tabs(
-        ["Overview", "Choosing k", "Segments", "Customers"]
+    from custseg.dashboard.pages import migration_ui, scoring_ui
+
+    overview, k_tab, segments, customers, scoring, migration = st.tabs(
+        ["Overview", "Choosing k", "Segments", "Customers", "Score new orders", "Migration"]
     )
     with overview:
         overview_ui(result)
@@ -52,3 +55,10 @@ def main() -> None:
         segments_ui(result)
     with customers:
         customers_ui(result)
+    settings = choice.settings or Settings()
+    with scoring:
+        scoring_ui(result, settings)
+    with migration:
+        migration_ui(
+            result, choice.path if result is not None and error is None else None, settings
+        )

@@ -7,6 +7,7 @@ import hashlib
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -19,6 +20,8 @@ __all__ = [
     "UPLOAD_FOLDER",
     "columns_of",
     "default_input",
+    "run_migration",
+    "run_scoring",
     "run_segmentation",
     "save_upload",
 ]
@@ -107,3 +110,59 @@ def run_segmentation(path: Path, settings: Settings) -> RunResult:
         As :func:`custseg.pipeline.segment` does.
     """
     return _segment_cached(str(path), _fingerprint(path), settings.model_dump_json())
+
+
+@st.cache_data(show_spinner="Scoring the uploaded orders with the current model...", max_entries=8)
+def _score_cached(path: str, fingerprint: str, model_json: str, settings_json: str) -> RunResult:
+    import json
+
+    from custseg.clustering import SegmentModel
+    from custseg.pipeline import score_with_model
+
+    record = json.loads(model_json)
+    return score_with_model(
+        Path(path),
+        SegmentModel.from_dict(record),
+        record,
+        Settings.model_validate_json(settings_json),
+        "the model of the segments shown",
+    )
+
+
+def run_scoring(path: Path, record: dict[str, object], settings: Settings) -> RunResult:
+    """Score ``path`` with a model record (model.json content), cached.
+
+    Raises
+    ------
+    UserError
+        As :func:`custseg.pipeline.score_with_model` does.
+    """
+    import json
+
+    return _score_cached(
+        str(path),
+        _fingerprint(path),
+        json.dumps(record, sort_keys=True),
+        settings.model_dump_json(),
+    )
+
+
+@st.cache_data(show_spinner="Segmenting both snapshots...", max_entries=8)
+def _migrate_cached(
+    path: str, fingerprint: str, before: str, after: str, settings_json: str
+) -> Any:
+    import datetime as dt
+
+    from custseg.pipeline import migrate
+
+    return migrate(
+        Path(path),
+        dt.datetime.fromisoformat(before),
+        dt.datetime.fromisoformat(after),
+        Settings.model_validate_json(settings_json),
+    )
+
+
+def run_migration(path: Path, before: str, after: str, settings: Settings) -> Any:
+    """Compare two snapshots of ``path`` (see :func:`custseg.pipeline.migrate`), cached."""
+    return _migrate_cached(str(path), _fingerprint(path), before, after, settings.model_dump_json())

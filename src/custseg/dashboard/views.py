@@ -12,6 +12,7 @@ from custseg.charts import (
     PERSONA_COLORS,
     crosstab_chart,
     customer_scatter,
+    holdout_chart,
     k_selection_chart,
     profile_heatmap,
     quality_chart,
@@ -136,6 +137,20 @@ def segments_ui(result: RunResult) -> None:
     table = persona_crosstab(result.customers)
     st.plotly_chart(crosstab_chart(table), key="crosstab-chart")
     st.dataframe(table, width="stretch", key="crosstab-table")
+    holdout = result.holdout
+    if holdout:
+        st.markdown("#### Do the personas predict what customers do next?")
+        st.info(holdout["sentence"], icon=":material/fact_check:")
+        if holdout["table"]:
+            frame = pd.DataFrame(holdout["table"])
+            st.plotly_chart(holdout_chart(frame, int(holdout["days"])), key="holdout-chart")
+            st.dataframe(
+                frame,
+                hide_index=True,
+                width="stretch",
+                key="holdout-table",
+                column_config={"bought_again": st.column_config.NumberColumn(format="percent")},
+            )
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

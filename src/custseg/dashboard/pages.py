@@ -1,0 +1,91 @@
+"""The dashboard's tabs that go beyond one run: scoring new orders and persona migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from custseg.charts import sankey_chart
+from custseg.config import Settings
+from custseg.dashboard.state import MAX_UPLOAD_MB, run_migration, run_scoring, save_upload
+from custseg.errors import UserError
+from custseg.io import csv_safe
+from custseg.results import RunResult
+
+__all__ = ["migration_ui", "scoring_ui"]
+
+
+def scoring_ui(result: RunResult, settings: Settings) -> None:
+    """Upload new order lines and assign their customers with the model shown."""
+    st.markdown(
+        "Assign the customers of another order file to **these** segments, without refitting "
+        "(the same cleaning rules, the model's scaler and centroids). The command line does "
+        "the same with `custseg score ORDERS --model model.json`."
+    )
+    uploaded = st.file_uploader(
+        "Order lines to score: .xlsx, .csv, .csv.gz or .parquet",
+        type=["xlsx", "csv", "gz", "parquet"],
+        key="score-upload",
+        help=f"Up to {MAX_UPLOAD_MB} MB.",
+    )
+    if uploaded is None:
+        st.caption("No file yet.")
+        return
+    path = save_upload(uploaded.name, uploaded.getvalue())
+    try:
+        scored = run_scoring(path, result.model, settings)
+    except UserError as exc:
+        st.error(str(exc).replace(str(path), uploaded.name), icon=":material/error:")
+        return
+    customers = scored.customers
+    counts = (
+        customers["persona"].value_counts().rename_axis("persona").reset_index(name="customers")
+    )
+    st.markdown(f"**{len(customers):,} customers scored** from {uploaded.name}.")
+    st.dataframe(counts, hide_index=True, key="score-counts")
+    st.dataframe(customers, hide_index=True, width="stretch", key="score-table")
+    st.download_button(
+        "Scored customers (CSV)",
+        csv_safe(customers).to_csv(index=False).encode(),
+        file_name="scored-customers.csv",
+        mime="text/csv",
+        key="score-download",
+    )
+
+
+def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
+    """Pick two as-of dates; show how customers moved between personas."""
+    st.markdown(
+        "Segment the data as it was at a first date, then assign the customers at a second "
+        "date with the same model: who moved where (`custseg migrate`)."
+    )
+    if path is None:
+        st.caption("No input.")
+        return
+    end = dt.datetime.fromisoformat(result.quality["as_of"])
+    first = dt.datetime.fromisoformat(result.quality["first_purchase"])
+    left, right = st.columns(2)
+    before = left.date_input(
+        "First snapshot (as of)",
+        value=max(first + dt.timedelta(days=30), end - dt.timedelta(days=90)).date(),
+        key="mig-before",
+    )
+    after = right.date_input("Second snapshot (as of)", value=end.date(), key="mig-after")
+    # Two more segmentations: only when asked, not on every page load.
+    if not st.toggle("Compare the two snapshots", key="mig-run"):
+        return
+    try:
+        migration = run_migration(path, f"{before}T00:00:00", f"{after}T{end:%H:%M:%S}", settings)
+    except UserError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.info(migration.log["sentence"], icon=":material/compare_arrows:")
+    st.plotly_chart(sankey_chart(migration.matrix, str(before), str(after)), key="sankey-chart")
+    st.dataframe(migration.matrix, hide_index=True, width="stretch", key="mig-matrix")
+    moved: pd.DataFrame = migration.moved
+    st.markdown(f"**{len(moved):,} customers moved from a valuable persona to an at-risk one.**")
+    if len(moved):
+        st.dataframe(moved, hide_index=True, width="stretch", key="mig-movers")

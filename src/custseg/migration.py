@@ -1,0 +1,114 @@
+"""Migration between two snapshots: who moved from which persona to which.
+
+Pure functions over two customer tables (customer_id, persona, RFM) assigned by the same
+model; :func:`custseg.pipeline.migrate` produces them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from custseg.personas import AT_RISK, VALUABLE
+
+__all__ = ["NEW", "holdout_table", "migration_matrix", "movers"]
+
+#: The "from" persona of customers who had not bought yet at the first snapshot.
+NEW = "(not a customer yet)"
+
+
+def migration_matrix(before: pd.DataFrame, after: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Count customers by persona at the first snapshot and persona at the second.
+
+    Parameters
+    ----------
+    before, after : pandas.DataFrame
+        customer_id and persona at each snapshot (``after`` holds every customer of
+        ``before``, since it sees all their purchases, plus new ones).
+    order : list of str
+        The personas in model order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        from_persona, to_persona, customers, share (of the from_persona's customers),
+        one row per pair that occurs, ordered by from then to (new customers last).
+    """
+    joined = after[["customer_id", "persona"]].merge(
+        before[["customer_id", "persona"]],
+        on="customer_id",
+        how="left",
+        suffixes=("_to", "_from"),
+    )
+    joined["persona_from"] = joined["persona_from"].fillna(NEW)
+    counts = joined.groupby(["persona_from", "persona_to"]).size().rename("customers").reset_index()
+    counts = counts.rename(columns={"persona_from": "from_persona", "persona_to": "to_persona"})
+    counts["share"] = (
+        counts["customers"] / counts.groupby("from_persona")["customers"].transform("sum")
+    ).round(4)
+    rank = {name: i for i, name in enumerate([*order, NEW])}
+    counts = counts.sort_values(
+        ["from_persona", "to_persona"],
+        key=lambda col: col.map(rank),
+        kind="mergesort",
+    )
+    out: pd.DataFrame = counts.reset_index(drop=True)
+    return out
+
+
+def movers(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Return the customers who moved from a valuable persona to an at-risk one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, from_persona, to_persona, and recency_days, frequency, monetary at
+        both snapshots (suffixes ``_before`` and ``_after``), by customer id.
+    """
+    cols = ["customer_id", "persona", "recency_days", "frequency", "monetary"]
+    both = before[cols].merge(after[cols], on="customer_id", suffixes=("_before", "_after"))
+    moved = both[both["persona_before"].isin(VALUABLE) & both["persona_after"].isin(AT_RISK)]
+    moved = moved.rename(columns={"persona_before": "from_persona", "persona_after": "to_persona"})
+    first = ["customer_id", "from_persona", "to_persona"]
+    out: pd.DataFrame = moved[first + [c for c in moved.columns if c not in first]]
+    result: pd.DataFrame = out.reset_index(drop=True)
+    return result
+
+
+def holdout_table(before: pd.DataFrame, full: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Per persona (assigned before the cut-off): who bought again after it, and for how much.
+
+    Parameters
+    ----------
+    before : pandas.DataFrame
+        customer_id, persona, frequency, monetary up to the cut-off.
+    full : pandas.DataFrame
+        customer_id, frequency, monetary up to the end of the data.
+    order : list of str
+        Personas in model order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        persona, customers, bought_again (share with an order after the cut-off),
+        holdout_orders_mean and holdout_spend_mean (over all the persona's customers).
+    """
+    joined = before[["customer_id", "persona", "frequency", "monetary"]].merge(
+        full[["customer_id", "frequency", "monetary"]], on="customer_id", suffixes=("", "_full")
+    )
+    joined["orders_after"] = joined["frequency_full"] - joined["frequency"]
+    joined["spend_after"] = joined["monetary_full"] - joined["monetary"]
+    table = (
+        joined.groupby("persona")
+        .agg(
+            customers=("customer_id", "size"),
+            bought_again=("orders_after", lambda s: float((s > 0).mean())),
+            holdout_orders_mean=("orders_after", "mean"),
+            holdout_spend_mean=("spend_after", "mean"),
+        )
+        .reindex([p for p in order if p in set(joined["persona"])])
+        .reset_index()
+    )
+    out: pd.DataFrame = table.round(
+        {"bought_again": 4, "holdout_orders_mean": 3, "holdout_spend_mean": 2}
+    )
+    return out
