@@ -10,7 +10,7 @@ import pandas as pd
 
 from custseg.cleaning import EXACT_AMOUNT
 
-__all__ = ["FEATURES", "rfm_sql", "rfm_table"]
+__all__ = ["FEATURES", "rfm_sql", "rfm_table", "split_cutoff"]
 
 #: The feature columns, in model order.
 FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
@@ -22,6 +22,7 @@ def rfm_sql(
     has_invoice: bool,
     net_returns: bool = False,
     relation: str = "orders_kept",
+    cutoff: dt.datetime | None = None,
 ) -> str:
     """Build the per-customer RFM query over the canonical ``cs_*`` columns.
 
@@ -36,6 +37,10 @@ def rfm_sql(
         orders nor purchases for recency.
     relation : str
         The relation holding the kept order lines.
+    cutoff : datetime, optional
+        Also return the RFM as of ``cutoff`` from the lines before it, in the same scan:
+        ``cut_recency_days``, ``cut_frequency``, ``cut_monetary`` (NULL for customers who
+        had not bought yet). Only for row-level rules (returns dropped).
 
     Returns
     -------
@@ -59,9 +64,20 @@ def rfm_sql(
         "SELECT cs_customer AS customer_id, "
         f"CAST(extract(DAY FROM ({stamp} - {last})) AS BIGINT) AS recency_days, "
         f"{orders} AS frequency, "
-        f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS monetary "
-        f"FROM {relation} GROUP BY cs_customer "
+        f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS monetary"
+        + (_cut_columns(cutoff, orders) if cutoff is not None else "")
+        + f" FROM {relation} GROUP BY cs_customer "
         "ORDER BY TRY_CAST(cs_customer AS BIGINT) NULLS LAST, cs_customer"
+    )
+
+
+def _cut_columns(cutoff: dt.datetime, orders: str) -> str:
+    stamp = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
+    before = f"FILTER (WHERE cs_ts < {stamp})"
+    return (
+        f", CAST(extract(DAY FROM ({stamp} - max(cs_ts) {before})) AS BIGINT) AS cut_recency_days"
+        f", {orders} {before} AS cut_frequency"
+        f", CAST(sum({EXACT_AMOUNT}) {before} AS DOUBLE) AS cut_monetary"
     )
 
 
@@ -83,6 +99,8 @@ def rfm_table(
     *,
     has_invoice: bool,
     net_returns: bool = False,
+    relation: str = "orders_kept",
+    cutoff: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Return one row per customer: customer_id, recency_days, frequency, monetary.
 
@@ -96,6 +114,11 @@ def rfm_table(
         Whether the input has an invoice column.
     net_returns : bool
         Whether the kept lines include returns (``--returns net``).
+    relation : str
+        The relation (or parenthesised query) holding the kept order lines.
+    cutoff : datetime, optional
+        Also compute the RFM as of ``cutoff`` (see :func:`rfm_sql`); split it off with
+        :func:`split_cutoff`.
 
     Returns
     -------
@@ -103,7 +126,13 @@ def rfm_table(
         Sorted by customer id (numerically where ids are numbers).
     """
     frame: pd.DataFrame = con.execute(
-        rfm_sql(as_of, has_invoice=has_invoice, net_returns=net_returns)
+        rfm_sql(
+            as_of,
+            has_invoice=has_invoice,
+            net_returns=net_returns,
+            relation=relation,
+            cutoff=cutoff,
+        )
     ).df()
     frame["customer_id"] = _id_text(frame["customer_id"])
     frame["recency_days"] = frame["recency_days"].astype("int64")
@@ -111,3 +140,17 @@ def rfm_table(
     frame["monetary"] = frame["monetary"].astype("float64")
     out: pd.DataFrame = frame.reset_index(drop=True)
     return out
+
+
+def split_cutoff(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split :func:`rfm_table` output made with ``cutoff`` into (as of now, as of cutoff).
+
+    The second table has the customers who had bought before the cut-off, their RFM then.
+    """
+    cut = [f"cut_{c}" for c in FEATURES]
+    before = frame.loc[frame["cut_frequency"] > 0, ["customer_id", *cut]].rename(
+        columns=dict(zip(cut, FEATURES, strict=True))
+    )
+    before = before.astype({"recency_days": "int64", "frequency": "int64", "monetary": "float64"})
+    now: pd.DataFrame = frame.drop(columns=cut)
+    return now, before.reset_index(drop=True)

@@ -24,7 +24,7 @@ from custseg.cleaning import CleaningResult, clean_orders, staging_sql
 from custseg.clustering import SegmentModel, relabel
 from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
-from custseg.features import FEATURES, rfm_sql, rfm_table
+from custseg.features import FEATURES, rfm_sql, rfm_table, split_cutoff
 from custseg.io import (
     ColumnMapping,
     LoadedOrders,
@@ -329,6 +329,9 @@ class Aggregated:
         The RFM table; None when it stays in Spark (too many customers to collect).
     customers_spark : pyspark.sql.DataFrame or None
         The RFM table in Spark, when not collected.
+    holdout_customers : pandas.DataFrame or None
+        The RFM table as of the holdout cut-off, from the same cleaned rows (see
+        :func:`holdout_check`); None when it needs its own run.
     """
 
     engine: str
@@ -341,6 +344,7 @@ class Aggregated:
     cleaned: CleaningResult
     customers: pd.DataFrame | None
     customers_spark: Any = None
+    holdout_customers: pd.DataFrame | None = None
 
 
 def _clean_and_aggregate(
@@ -377,11 +381,21 @@ def _clean_and_aggregate(
         return cleaned, None
     with timer.stage("rfm") as notes:
         done = timer.progress("RFM: aggregating per customer", 1)
+        # The holdout check's snapshot comes from the same scan when every rule is row-level
+        # (returns dropped) and the engine is DuckDB: the kept rows before the cut-off.
+        cutoff = None
+        if (
+            settings.model.holdout_days
+            and settings.cleaning.returns == "drop"
+            and collect_max is None
+        ):
+            cutoff = cleaned.as_of - dt.timedelta(days=settings.model.holdout_days)
         customers = rfm_table(
             con,
             cleaned.as_of,
             has_invoice=mapping.invoice is not None,
             net_returns=settings.cleaning.returns == "net",
+            cutoff=cutoff,
         )
         done(1)
         notes.append(f"{len(customers):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}")
@@ -420,6 +434,9 @@ def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -
         cleaned, customers = _clean_and_aggregate(
             con, loaded.mapping, loaded.columns, settings, source, timer
         )
+        holdout_customers = None
+        if customers is not None and "cut_frequency" in customers:
+            customers, holdout_customers = split_cutoff(customers)
     except duckdb.Error as exc:
         # The reader checks the header; a damaged page shows only when the rows are read.
         raise UserError(
@@ -438,6 +455,7 @@ def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -
         sha=sha,
         cleaned=cleaned,
         customers=customers,
+        holdout_customers=holdout_customers,
     )
 
 
@@ -867,7 +885,9 @@ def segment(
     holdout: dict[str, Any] = {}
     if cfg.holdout_days and fit.customers_spark is None:
         with timer.stage("holdout") as notes:
-            holdout = holdout_check(input_path, settings, cleaned.as_of, k, customers)
+            holdout = holdout_check(
+                input_path, settings, cleaned.as_of, k, customers, agg.holdout_customers
+            )
             notes.append(str(holdout["sentence"]))
         model_record["holdout"] = holdout
         run_log["total_seconds"] = round(time.time() - started, 3)
@@ -890,12 +910,14 @@ def holdout_check(
     as_of: dt.datetime,
     k: int,
     full: pd.DataFrame,
+    before_rfm: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Segment the data before a cut-off and see what each persona did after it.
 
     The cut-off is ``as_of`` minus ``model.holdout_days``; the data before it is segmented
     with the run's k (no k sweep), and each customer's orders and spend after the cut-off
-    are the full data's minus the earlier ones.
+    are the full data's minus the earlier ones. ``before_rfm`` is the RFM table as of the
+    cut-off when the caller has it (the same cleaned rows); else the input is run again.
 
     Returns
     -------
@@ -911,12 +933,34 @@ def holdout_check(
         update={
             "as_of": cutoff,
             "model": settings.model.model_copy(
-                update={"k": k, "k_min": k, "k_max": k, "holdout_days": 0}
+                update={
+                    "k": k,
+                    "k_min": k,
+                    "k_max": k,
+                    "holdout_days": 0,
+                    "stability_resamples": 0,
+                    # Its scores are not used: a small silhouette sample keeps it cheap.
+                    "silhouette_max_exact": 2_000,
+                }
             ),
         }
     )
+    sampled = ""
+    cap = settings.model.sweep_max_customers
+    if before_rfm is not None and len(before_rfm) > cap:
+        # Shares and means per persona need no more: a seeded sample, said in the sentence.
+        pick = np.random.default_rng(settings.model.seed).choice(
+            len(before_rfm), cap, replace=False
+        )
+        sampled = f" (a seeded sample of {cap:,} of the {len(before_rfm):,} customers then)"
+        before_rfm = before_rfm.iloc[np.sort(pick)].reset_index(drop=True)
     try:
-        before = segment(input_path, inner)
+        if before_rfm is not None:
+            fitted = _fit_locally(before_rfm, inner, str(input_path), StageTimer(silent=True))
+            before_customers, before_segments = fitted.customers, fitted.segments
+        else:
+            before = segment(input_path, inner)
+            before_customers, before_segments = before.customers, before.segments
     except UserError as exc:
         return {
             "cutoff": cutoff.isoformat(timespec="seconds"),
@@ -925,11 +969,12 @@ def holdout_check(
             "sentence": f"No holdout check: the data before {cutoff:%Y-%m-%d} cannot be "
             f"segmented ({exc})",
         }
-    order = list(dict.fromkeys(before.segments["persona"]))
-    table = holdout_table(before.customers, full, order)
+    order = list(dict.fromkeys(before_segments["persona"]))
+    table = holdout_table(before_customers, full, order)
     top, bottom = table.iloc[0], table.iloc[-1]
     sentence = (
-        f"Segmented on the data before {cutoff:%Y-%m-%d} ({days} days before the as-of date): "
+        f"Segmented on the data before {cutoff:%Y-%m-%d} ({days} days before the as-of date)"
+        f"{sampled}: "
         f"{top['bought_again']:.0%} of {top['persona']} bought again in those {days} days "
         f"(mean spend {top['holdout_spend_mean']:,.2f}), against {bottom['bought_again']:.0%} "
         f"of {bottom['persona']} ({bottom['holdout_spend_mean']:,.2f})."

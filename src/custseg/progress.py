@@ -26,11 +26,14 @@ class StageTimer:
     ----------
     progress : ProgressFactory, optional
         Makes progress callbacks for long steps; default: none.
+    silent : bool
+        Time without logging (for stages run inside another, e.g. the holdout check).
     """
 
-    def __init__(self, progress: ProgressFactory | None = None) -> None:
+    def __init__(self, progress: ProgressFactory | None = None, *, silent: bool = False) -> None:
         self.timings: dict[str, float] = {}
         self.progress: ProgressFactory = progress or _no_progress
+        self.silent = silent
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[list[str]]:
@@ -52,4 +55,5 @@ class StageTimer:
         elapsed = time.perf_counter() - start
         self.timings[name] = round(elapsed, 3)
         summary = "; ".join(notes) if notes else "done"
-        logger.info("%-8s %s (%.2f s)", name, summary, elapsed)
+        if not self.silent:
+            logger.info("%-8s %s (%.2f s)", name, summary, elapsed)
