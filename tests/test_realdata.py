@@ -26,6 +26,17 @@ CANONICAL_DROPPED = {
 }
 
 
+def _kept_lines(raw: pd.DataFrame) -> pd.DataFrame:
+    """The canonical cleaning, written independently in pandas."""
+    kept: pd.DataFrame = raw[
+        raw["CustomerID"].notna()
+        & ~raw["InvoiceNo"].astype(str).str.startswith("C")
+        & (raw["Quantity"] > 0)
+        & (raw["UnitPrice"] > 0)
+    ]
+    return kept
+
+
 @pytest.fixture(scope="module")
 def parquet_run(real_parquet: Path):
     return segment(real_parquet, load_settings(None, {}))
@@ -63,12 +74,7 @@ def test_duplicates_when_asked(real_parquet: Path) -> None:
 
 def test_rfm_equals_an_independent_pandas_computation(real_parquet: Path, parquet_run) -> None:
     raw = pd.read_parquet(real_parquet)
-    kept = raw[
-        raw["CustomerID"].notna()
-        & ~raw["InvoiceNo"].astype(str).str.startswith("C")
-        & (raw["Quantity"] > 0)
-        & (raw["UnitPrice"] > 0)
-    ].copy()
+    kept = _kept_lines(raw).copy()
     as_of = kept["InvoiceDate"].max() + pd.Timedelta(days=1)
     kept["amount"] = kept["Quantity"] * kept["UnitPrice"]
     expected = kept.groupby("CustomerID").agg(
@@ -183,12 +189,7 @@ def test_holdout_check_equals_an_independent_count(real_parquet: Path, parquet_r
     # Champions buy again far more than the last persona: the names mean something.
     assert table["bought_again"].iloc[0] > 2 * table["bought_again"].iloc[-1]
     raw = pd.read_parquet(real_parquet)
-    kept = raw[
-        raw["CustomerID"].notna()
-        & ~raw["InvoiceNo"].astype(str).str.startswith("C")
-        & (raw["Quantity"] > 0)
-        & (raw["UnitPrice"] > 0)
-    ]
+    kept = _kept_lines(raw)
     cutoff = pd.Timestamp(holdout["cutoff"])
     earlier = set(kept.loc[kept["InvoiceDate"] < cutoff, "CustomerID"])
     later = set(kept.loc[kept["InvoiceDate"] >= cutoff, "CustomerID"])

@@ -581,6 +581,35 @@ def _spend_check(bad: int, example: tuple[Any, float] | None, source: str) -> No
         )
 
 
+def _quality_record(agg: Aggregated, source: str, customers: int) -> dict[str, Any]:
+    """Return the data-quality record (data_quality.json) of a run or a scoring."""
+    cleaned = agg.cleaned
+    return {
+        "input": {
+            "path": source,
+            "sha256": agg.sha,
+            "format": agg.format,
+            "columns": agg.columns,
+            "mapping": agg.mapping.as_dict(),
+            "reader_options": agg.reader_options,
+        },
+        "rows_read": cleaned.rows_read,
+        "rows_kept": cleaned.rows_kept,
+        "dropped": cleaned.dropped,
+        "examples": cleaned.examples,
+        "rules": cleaned.rules,
+        "rule_order": "each row is counted under the first rule that drops it",
+        "customers": customers,
+        "orders": cleaned.orders,
+        "revenue": round(cleaned.revenue, 6),
+        "returns": cleaned.returns,
+        "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
+        "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
+        "as_of": cleaned.as_of.isoformat(timespec="seconds"),
+        "as_of_source": cleaned.as_of_source,
+    }
+
+
 def _fit_locally(
     customers: pd.DataFrame, settings: Settings, source: str, timer: StageTimer
 ) -> _Fit:
@@ -809,7 +838,7 @@ def segment(
         agg = _aggregate_spark(source, settings, timer)
     else:
         agg = _aggregate_duckdb(Path(input_path), settings, timer)
-    cleaned, sha = agg.cleaned, agg.sha
+    cleaned = agg.cleaned
     fit = (
         _fit_locally(agg.customers, settings, source, timer)
         if agg.customers is not None
@@ -820,30 +849,7 @@ def segment(
     segments, ks, warnings, cfg = fit.segments, fit.ks, fit.warnings, settings.model
     model = SegmentModel(scaler, centroids, names)
     as_of = cleaned.as_of.isoformat(timespec="seconds")
-    quality: dict[str, Any] = {
-        "input": {
-            "path": source,
-            "sha256": sha,
-            "format": agg.format,
-            "columns": agg.columns,
-            "mapping": agg.mapping.as_dict(),
-            "reader_options": agg.reader_options,
-        },
-        "rows_read": cleaned.rows_read,
-        "rows_kept": cleaned.rows_kept,
-        "dropped": cleaned.dropped,
-        "examples": cleaned.examples,
-        "rules": cleaned.rules,
-        "rule_order": "each row is counted under the first rule that drops it",
-        "customers": fit.n_customers,
-        "orders": cleaned.orders,
-        "revenue": round(cleaned.revenue, 6),
-        "returns": cleaned.returns,
-        "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
-        "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
-        "as_of": as_of,
-        "as_of_source": cleaned.as_of_source,
-    }
+    quality = _quality_record(agg, source, fit.n_customers)
     model_record: dict[str, Any] = {
         "features": list(FEATURES),
         **model.to_dict(),
@@ -1127,28 +1133,7 @@ def score_with_model(
             f"{len(customers):,} customers assigned with {model_label} (no refit): "
             + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in dict.fromkeys(model.personas))
         )
-    cleaned = agg.cleaned
-    quality: dict[str, Any] = {
-        "input": {
-            "path": str(input_path),
-            "sha256": agg.sha,
-            "format": agg.format,
-            "columns": agg.columns,
-            "mapping": agg.mapping.as_dict(),
-            "reader_options": agg.reader_options,
-        },
-        "rows_read": cleaned.rows_read,
-        "rows_kept": cleaned.rows_kept,
-        "dropped": cleaned.dropped,
-        "examples": cleaned.examples,
-        "rules": cleaned.rules,
-        "customers": len(customers),
-        "orders": cleaned.orders,
-        "revenue": round(cleaned.revenue, 6),
-        "returns": cleaned.returns,
-        "as_of": cleaned.as_of.isoformat(timespec="seconds"),
-        "as_of_source": cleaned.as_of_source,
-    }
+    quality = _quality_record(agg, str(input_path), len(customers))
     run_log = {
         "model": model_label,
         "model_sha256": hashlib.sha256(_json(record).encode()).hexdigest(),
