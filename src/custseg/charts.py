@@ -337,6 +337,92 @@ def holdout_chart(table: pd.DataFrame, days: int) -> go.Figure:
     return fig
 
 
+def clv_persona_chart(personas: pd.DataFrame, horizon: int) -> go.Figure:
+    """Two panels: expected revenue by persona, and mean probability of being alive.
+
+    Parameters
+    ----------
+    personas : pandas.DataFrame
+        persona, expected_revenue, p_alive_mean.
+    horizon : int
+        Days predicted, for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Bars in the personas' colours.
+    """
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=[f"Expected revenue, next {horizon} days", "Mean P(alive)"],
+    )
+    colors = [PERSONA_COLORS.get(str(p), "#999999") for p in personas["persona"]]
+    for col, name, fmt in ((1, "expected_revenue", ",.0f"), (2, "p_alive_mean", ".0%")):
+        fig.add_trace(
+            go.Bar(
+                x=personas["persona"],
+                y=personas[name],
+                marker_color=colors,
+                showlegend=False,
+                hovertemplate=f"%{{x}}: %{{y:{fmt}}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=1, col=2)
+    fig.update_layout(title="Customer lifetime value by persona", height=420, **_LAYOUT)
+    return fig
+
+
+def predicted_actual_chart(customers: pd.DataFrame) -> go.Figure:
+    """Predicted against actual purchases in the backtest window, one point per customer.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        expected_purchases, actual_purchases, persona.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A scatter with the diagonal (a perfect prediction).
+    """
+    top = float(max(customers["expected_purchases"].max(), customers["actual_purchases"].max()))
+    fig = go.Figure()
+    for persona, part in customers.groupby("persona", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=part["expected_purchases"],
+                y=part["actual_purchases"],
+                mode="markers",
+                name=str(persona),
+                marker={
+                    "color": PERSONA_COLORS.get(str(persona), "#999999"),
+                    "size": 5,
+                    "opacity": 0.5,
+                },
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, top],
+            y=[0, top],
+            mode="lines",
+            name="perfect",
+            line={"dash": "dot", "color": "#555"},
+        )
+    )
+    fig.update_layout(
+        title="Backtest: predicted against actual purchase days per customer",
+        xaxis_title="predicted",
+        yaxis_title="actual",
+        height=480,
+        **_LAYOUT,
+    )
+    return fig
+
+
 def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
     """Draw grouped bars: share of customers and share of revenue per persona.
 

@@ -396,6 +396,62 @@ def migrate(
 
 
 @app.command()
+def clv(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Order lines.")],
+    calibration_end: Annotated[
+        str | None,
+        Opt(
+            help="Fit on purchase days up to and including this date, then backtest the "
+            "next --horizon days (default: fit on all the data, no backtest)."
+        ),
+    ] = None,
+    horizon: Annotated[int, Opt(help="Days to predict.")] = 90,
+    discount_rate: Annotated[float, Opt(help="Annual discount rate for clv (0.1 = 10%).")] = 0.1,
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/clv"),
+    config: Annotated[Path | None, Opt(help="Parameters YAML.")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Predict each customer's purchases and spend (BG/NBD + Gamma-Gamma), with a backtest."""
+    _setup_logging(quiet)
+    import datetime as dt
+
+    from custseg.config import load_settings
+    from custseg.pipeline import lifetime_value, write_clv
+
+    with _user_errors():
+        settings = load_settings(config, {})
+        end = None
+        if calibration_end is not None:
+            try:
+                end = dt.date.fromisoformat(calibration_end)
+            except ValueError as exc:
+                raise UserError(
+                    f"Invalid value for --calibration-end: {calibration_end!r} is not a date "
+                    "such as 2011-09-09."
+                ) from exc
+        if not 0 <= discount_rate < 10:
+            raise UserError(
+                f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
+            )
+        with _progress_bars(not quiet) as bars:
+            result = lifetime_value(
+                input_path,
+                settings,
+                calibration_end=end,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                progress=bars,
+            )
+        written = write_clv(result, out)
+        logging.getLogger("custseg").info(
+            "outputs  %s in %s", ", ".join(p.name for p in written), out
+        )
+    _out.print(result.personas.round(3).to_string(index=False))
+    if result.backtest is not None:
+        _out.print(result.backtest.round(3).to_string(index=False))
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
         "data/processed"

@@ -10,7 +10,7 @@ import pandas as pd
 
 from custseg.cleaning import EXACT_AMOUNT
 
-__all__ = ["FEATURES", "rfm_sql", "rfm_table", "split_cutoff"]
+__all__ = ["FEATURES", "id_text", "rfm_sql", "rfm_table", "split_cutoff"]
 
 #: The feature columns, in model order.
 FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
@@ -81,7 +81,7 @@ def _cut_columns(cutoff: dt.datetime, orders: str) -> str:
     )
 
 
-def _id_text(ids: pd.Series) -> pd.Series:
+def id_text(ids: pd.Series) -> pd.Series:
     """Return customer ids as text, whole numbers without a decimal part (13085.0 -> "13085")."""
     if pd.api.types.is_float_dtype(ids):
         values = ids.to_numpy(dtype=np.float64)
@@ -134,7 +134,7 @@ def rfm_table(
             cutoff=cutoff,
         )
     ).df()
-    frame["customer_id"] = _id_text(frame["customer_id"])
+    frame["customer_id"] = id_text(frame["customer_id"])
     frame["recency_days"] = frame["recency_days"].astype("int64")
     frame["frequency"] = frame["frequency"].astype("int64")
     frame["monetary"] = frame["monetary"].astype("float64")

@@ -20,11 +20,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from custseg.cleaning import CleaningResult, clean_orders, staging_sql
+from custseg.cleaning import EXACT_AMOUNT, CleaningResult, clean_orders, staging_sql
 from custseg.clustering import SegmentModel, relabel
 from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
-from custseg.features import FEATURES, rfm_sql, rfm_table, split_cutoff
+from custseg.features import FEATURES, id_text, rfm_sql, rfm_table, split_cutoff
 from custseg.io import (
     ColumnMapping,
     LoadedOrders,
@@ -332,6 +332,8 @@ class Aggregated:
     holdout_customers : pandas.DataFrame or None
         The RFM table as of the holdout cut-off, from the same cleaned rows (see
         :func:`holdout_check`); None when it needs its own run.
+    daily : pandas.DataFrame or None
+        customer_id, day, spend per purchase day, when asked for.
     """
 
     engine: str
@@ -345,6 +347,7 @@ class Aggregated:
     customers: pd.DataFrame | None
     customers_spark: Any = None
     holdout_customers: pd.DataFrame | None = None
+    daily: pd.DataFrame | None = None
 
 
 def _clean_and_aggregate(
@@ -402,8 +405,14 @@ def _clean_and_aggregate(
     return cleaned, customers
 
 
-def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -> Aggregated:
-    """Ingest, clean and aggregate with DuckDB on this machine."""
+def _aggregate_duckdb(
+    input_path: Path, settings: Settings, timer: StageTimer, *, daily: bool = False
+) -> Aggregated:
+    """Ingest, clean and aggregate with DuckDB on this machine.
+
+    With ``daily``, also return each customer's spend per purchase day (kept purchases), the
+    input of the lifetime-value models.
+    """
     source = str(input_path)
     # The DuckDB phase: a transcoded CSV copy, if any, lives in `work` until it ends.
     con = _connect(settings)
@@ -437,6 +446,14 @@ def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -
         holdout_customers = None
         if customers is not None and "cut_frequency" in customers:
             customers, holdout_customers = split_cutoff(customers)
+        days = None
+        if daily:
+            days = con.execute(
+                "SELECT cs_customer AS customer_id, CAST(CAST(cs_ts AS DATE) AS TIMESTAMP) AS day, "
+                f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS spend FROM orders_kept "
+                "WHERE NOT cs_return GROUP BY 1, 2 ORDER BY 1, 2"
+            ).df()
+            days["customer_id"] = id_text(days["customer_id"])
     except duckdb.Error as exc:
         # The reader checks the header; a damaged page shows only when the rows are read.
         raise UserError(
@@ -456,6 +473,7 @@ def _aggregate_duckdb(input_path: Path, settings: Settings, timer: StageTimer) -
         cleaned=cleaned,
         customers=customers,
         holdout_customers=holdout_customers,
+        daily=days,
     )
 
 
@@ -1274,3 +1292,220 @@ def write_migration(result: Migration, out_dir: Path) -> list[Path]:
         )
         (stage / "migration_log.json").write_text(_json(result.log), encoding="utf-8")
     return [out_dir / name for name in MIGRATION_FILES]
+
+
+CLV_FILES = ("clv.csv", "clv_personas.csv", "clv_params.json", "backtest.csv", "clv.html")
+
+
+@dataclass
+class ClvResult:
+    """What ``custseg clv`` computed.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        The clv.csv table.
+    personas : pandas.DataFrame
+        Per persona: customers, expected_revenue, share, p_alive_mean, clv.
+    params : dict
+        clv_params.json.
+    backtest : pandas.DataFrame or None
+        One row per method, with --calibration-end.
+    """
+
+    customers: pd.DataFrame
+    personas: pd.DataFrame
+    params: dict[str, Any]
+    backtest: pd.DataFrame | None
+
+
+def lifetime_value(
+    input_path: Path,
+    settings: Settings,
+    *,
+    calibration_end: dt.date | None = None,
+    horizon: int = 90,
+    discount_rate: float = 0.1,
+    progress: ProgressFactory | None = None,
+) -> ClvResult:
+    """Fit BG/NBD and Gamma-Gamma, predict the next ``horizon`` days, optionally backtest.
+
+    Parameters
+    ----------
+    input_path : Path
+        Order lines (read and cleaned as ``run`` does).
+    settings : Settings
+        As for ``run``; personas come from a run as of the calibration end.
+    calibration_end : datetime.date, optional
+        Fit on purchase days up to and including it, predict the following ``horizon`` days
+        and compare with what happened (backtest). Default: fit on all the data.
+    horizon : int
+        Days predicted.
+    discount_rate : float
+        Annual rate: clv = expected revenue / (1 + rate) ** (horizon / 365).
+    progress : ProgressFactory, optional
+        Progress bars.
+
+    Returns
+    -------
+    ClvResult
+        The tables and parameters.
+    """
+    from custseg.clv import backtest_metrics, fit_bg_nbd, fit_gamma_gamma, summary_from_days
+
+    if horizon < 1:
+        raise UserError(f"--horizon must be at least 1 day, got {horizon}.")
+    timer = StageTimer(progress)
+    agg = _aggregate_duckdb(Path(input_path), settings, timer, daily=True)
+    days = agg.daily
+    assert days is not None
+    last_day = days["day"].max().date()
+    end = calibration_end or last_day
+    first_day = days["day"].min().date()
+    if not first_day <= end < last_day + dt.timedelta(days=1):
+        raise UserError(
+            f"--calibration-end {end} is outside the purchase days of {input_path} "
+            f"({first_day} to {last_day})."
+        )
+    calibration = days[days["day"] <= pd.Timestamp(end)]
+    # Personas as a run as of the day after the calibration end would give them.
+    as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    run = segment(
+        input_path,
+        settings.model_copy(
+            update={
+                "as_of": as_of,
+                "model": settings.model.model_copy(update={"holdout_days": 0}),
+            }
+        ),
+    )
+    with timer.stage("clv") as notes:
+        summary = summary_from_days(calibration, end)
+        bg = fit_bg_nbd(summary)
+        gg = fit_gamma_gamma(summary)
+        x = summary["frequency"].to_numpy()
+        t_x = summary["recency"].to_numpy()
+        big_t = summary["T"].to_numpy()
+        purchases = bg.expected_purchases(float(horizon), x, t_x, big_t)
+        spend = gg.expected_spend(x, summary["monetary"].to_numpy())
+        revenue = purchases * spend
+        table = pd.DataFrame(
+            {
+                "customer_id": summary.index.astype(str),
+                "frequency": x,
+                "recency": t_x,
+                "T": big_t,
+                "p_alive": bg.p_alive(x, t_x, big_t),
+                "expected_purchases": purchases,
+                "expected_avg_spend": spend,
+                "expected_revenue": revenue,
+                "clv": revenue / (1 + discount_rate) ** (horizon / 365),
+            }
+        )
+        personas = run.customers[["customer_id", "persona"]]
+        table = table.merge(personas, on="customer_id", how="left")
+        table = table[
+            [
+                "customer_id",
+                "persona",
+                *[c for c in table.columns if c not in ("customer_id", "persona")],
+            ]
+        ]
+        per = (
+            table.groupby("persona", sort=False)
+            .agg(
+                customers=("customer_id", "size"),
+                expected_revenue=("expected_revenue", "sum"),
+                p_alive_mean=("p_alive", "mean"),
+                clv=("clv", "sum"),
+            )
+            .reindex(list(dict.fromkeys(run.segments["persona"])))
+            .reset_index()
+        )
+        per["share"] = per["expected_revenue"] / per["expected_revenue"].sum()
+        notes.append(
+            f"BG/NBD r={bg.r:.4g} alpha={bg.alpha:.4g} a={bg.a:.3g} b={bg.b:.3g}; "
+            f"Gamma-Gamma p={gg.p:.4g} q={gg.q:.4g} v={gg.v:.4g}; "
+            f"{len(table):,} customers, expected revenue {revenue.sum():,.2f} in {horizon} days"
+        )
+    warnings = [*bg.warnings, *gg.warnings]
+    backtest = None
+    if calibration_end is not None:
+        window = days[
+            (days["day"] > pd.Timestamp(end))
+            & (days["day"] <= pd.Timestamp(end) + pd.Timedelta(days=horizon))
+        ]
+        actual = (
+            window.groupby("customer_id")
+            .agg(purchases=("day", "size"), revenue=("spend", "sum"))
+            .reindex(summary.index, fill_value=0)
+        )
+        got_n = actual["purchases"].to_numpy(dtype=np.float64)
+        got_rev = actual["revenue"].to_numpy(dtype=np.float64)
+        rate = np.where(big_t > 0, x / np.where(big_t > 0, big_t, 1), 0.0) * horizon
+        cal_rev = (
+            calibration.groupby("customer_id")["spend"].sum().reindex(summary.index).to_numpy()
+        )
+        avg_day = cal_rev / (x + 1)
+        rows = [
+            {
+                "method": "bg_nbd_gamma_gamma",
+                **backtest_metrics(purchases, got_n, revenue, got_rev, revenue),
+            },
+            {
+                "method": "baseline_rate",
+                **backtest_metrics(rate, got_n, rate * avg_day, got_rev, rate * avg_day),
+            },
+            {
+                "method": "baseline_calibration_revenue",
+                **backtest_metrics(rate, got_n, rate * avg_day, got_rev, cal_rev),
+            },
+        ]
+        table["actual_purchases"] = got_n
+        table["actual_revenue"] = got_rev
+        backtest = pd.DataFrame(rows)
+        # The revenue ranking baseline predicts no counts: only its capture is its own.
+        for col in backtest.columns:
+            if col not in ("method", "top_decile_capture"):
+                backtest.loc[2, col] = np.nan
+        model_mae, base_mae = backtest.loc[0, "purchases_mae"], backtest.loc[1, "purchases_mae"]
+        if model_mae >= base_mae:
+            warnings.append(
+                f"The model does not beat the naive rate baseline on purchases MAE "
+                f"({model_mae:.3f} against {base_mae:.3f}); trust its rankings more than "
+                "its counts."
+            )
+        agg_rev = backtest.loc[0, "revenue_aggregate_error_pct"]
+        if abs(agg_rev) > 20:
+            warnings.append(
+                f"Revenue in the holdout window is {'under' if agg_rev < 0 else 'over'}-predicted "
+                f"by {abs(agg_rev):.0f}% (seasonality or a trend the model does not know)."
+            )
+    for warning in warnings:
+        logger.warning("warning  %s", warning)
+    params = {
+        "calibration_end": end.isoformat(),
+        "horizon_days": horizon,
+        "discount_rate": discount_rate,
+        "summary": "purchase days; frequency = repeat days, recency and T in days",
+        "bg_nbd": bg.as_dict(),
+        "gamma_gamma": gg.as_dict(),
+        "warnings": warnings,
+    }
+    return ClvResult(table, per, params, backtest)
+
+
+def write_clv(result: ClvResult, out_dir: Path) -> list[Path]:
+    """Write clv.csv, clv_personas.csv, clv_params.json, backtest.csv (if any) and clv.html."""
+    from custseg.reporting import clv_page
+
+    with staged_folder(out_dir, "--out") as stage:
+        csv_safe(result.customers).to_csv(stage / "clv.csv", index=False, lineterminator="\n")
+        csv_safe(result.personas).to_csv(
+            stage / "clv_personas.csv", index=False, lineterminator="\n"
+        )
+        (stage / "clv_params.json").write_text(_json(result.params), encoding="utf-8")
+        if result.backtest is not None:
+            result.backtest.to_csv(stage / "backtest.csv", index=False, lineterminator="\n")
+        (stage / "clv.html").write_text(clv_page(result), encoding="utf-8")
+    return [out_dir / n for n in CLV_FILES if (out_dir / n).exists()]

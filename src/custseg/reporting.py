@@ -20,10 +20,12 @@ from plotly.offline import get_plotlyjs
 
 from custseg.charts import (
     PERSONA_COLORS,
+    clv_persona_chart,
     crosstab_chart,
     customer_scatter,
     holdout_chart,
     k_selection_chart,
+    predicted_actual_chart,
     profile_heatmap,
     quality_chart,
     rfm_distribution_chart,
@@ -39,6 +41,7 @@ from custseg.scores import persona_crosstab
 
 __all__ = [
     "SECTIONS",
+    "clv_page",
     "figures",
     "html_page",
     "load_run",
@@ -308,6 +311,58 @@ def html_page(title: str, heading: str, meta: str, body: str) -> str:
         f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body><main>"
         f"<h1>{html.escape(heading)}</h1><p class='meta'>{meta}</p>{body}</main></body></html>\n"
     )
+
+
+def clv_page(result: Any) -> str:
+    """Render clv.html: value by persona, parameters and warnings, and the backtest."""
+    params = result.params
+    horizon = int(params["horizon_days"])
+    body = (
+        "<section><h2>Expected value by persona</h2>"
+        f"<p>BG/NBD (purchases) and Gamma-Gamma (spend) fitted by maximum likelihood on purchase "
+        f"days up to {html.escape(params['calibration_end'])}; predictions for the next "
+        f"{horizon} days; clv discounts them at {params['discount_rate']:.0%} a year.</p>"
+        + "".join(f"<p class='reason'>{html.escape(w)}</p>" for w in params["warnings"])
+        + _figure(clv_persona_chart(result.personas, horizon), "clv_personas")
+        + _table(result.personas)
+        + "<h3>Parameters</h3>"
+        + _table(
+            pd.DataFrame(
+                [
+                    {
+                        "model": "BG/NBD",
+                        **{
+                            k: params["bg_nbd"][k]
+                            for k in ("r", "alpha", "a", "b", "log_likelihood", "customers")
+                        },
+                    },
+                ]
+            )
+        )
+        + _table(
+            pd.DataFrame(
+                [
+                    {
+                        "model": "Gamma-Gamma",
+                        **{
+                            k: params["gamma_gamma"][k]
+                            for k in ("p", "q", "v", "log_likelihood", "customers")
+                        },
+                    },
+                ]
+            )
+        )
+        + "</section>"
+    )
+    if result.backtest is not None:
+        body += (
+            "<section><h2>Backtest</h2><p>Each method's predictions for the "
+            f"{horizon} days after the calibration end against what customers did.</p>"
+            + _table(result.backtest)
+            + _figure(predicted_actual_chart(result.customers), "clv_backtest")
+            + "</section>"
+        )
+    return html_page("custseg: customer lifetime value", "Customer lifetime value", "", body)
 
 
 def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, Any]) -> str:

@@ -54,6 +54,7 @@ def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
         "Customers",
         "Score new orders",
         "Migration",
+        "Lifetime value",
     ]
 
 
@@ -178,7 +179,7 @@ def test_uploads_are_stored_by_content_and_old_ones_removed(
 
 
 def test_scoring_and_migration_tabs(at: AppTest) -> None:
-    assert [t.label for t in at.tabs][-2:] == ["Score new orders", "Migration"]
+    assert [t.label for t in at.tabs][4:6] == ["Score new orders", "Migration"]
     data = _orders_csv(120, seed=5)
     at.file_uploader(key="score-upload").upload("new.csv", data, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -192,3 +193,15 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     matrix = at.tabs[5].dataframe[0].value
     assert int(matrix["customers"].sum()) == len(at.session_state["last_result"][0].customers)
     assert "both assigned by the model" in at.info[-1].value
+
+
+def test_lifetime_value_tab(at: AppTest) -> None:
+    at.checkbox(key="clv-backtest").check()
+    at.toggle(key="clv-run").set_value(True).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    tab = at.tabs[6]
+    personas = tab.dataframe[0].value
+    assert int(personas["customers"].sum()) > 0
+    assert set(personas["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
+    methods = list(tab.dataframe[1].value["method"])
+    assert methods == ["bg_nbd_gamma_gamma", "baseline_rate", "baseline_calibration_revenue"]

@@ -42,10 +42,18 @@ def main() -> None:
             return
         result = previous[0]
         st.caption(f"Showing the previous results. {previous[1]}")
-    from custseg.dashboard.pages import migration_ui, scoring_ui
+    from custseg.dashboard.pages import clv_ui, migration_ui, scoring_ui
 
-    overview, k_tab, segments, customers, scoring, migration = st.tabs(
-        ["Overview", "Choosing k", "Segments", "Customers", "Score new orders", "Migration"]
+    overview, k_tab, segments, customers, scoring, migration, value = st.tabs(
+        [
+            "Overview",
+            "Choosing k",
+            "Segments",
+            "Customers",
+            "Score new orders",
+            "Migration",
+            "Lifetime value",
+        ]
     )
     with overview:
         overview_ui(result)
@@ -58,7 +66,8 @@ def main() -> None:
     settings = choice.settings or Settings()
     with scoring:
         scoring_ui(result, settings)
+    current = choice.path if error is None else None
     with migration:
-        migration_ui(
-            result, choice.path if result is not None and error is None else None, settings
-        )
+        migration_ui(result, current, settings)
+    with value:
+        clv_ui(result, current, settings)

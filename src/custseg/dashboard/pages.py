@@ -8,14 +8,20 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from custseg.charts import sankey_chart
+from custseg.charts import clv_persona_chart, predicted_actual_chart, sankey_chart
 from custseg.config import Settings
-from custseg.dashboard.state import MAX_UPLOAD_MB, run_migration, run_scoring, save_upload
+from custseg.dashboard.state import (
+    MAX_UPLOAD_MB,
+    run_clv,
+    run_migration,
+    run_scoring,
+    save_upload,
+)
 from custseg.errors import UserError
 from custseg.io import csv_safe
 from custseg.results import RunResult
 
-__all__ = ["migration_ui", "scoring_ui"]
+__all__ = ["clv_ui", "migration_ui", "scoring_ui"]
 
 
 def scoring_ui(result: RunResult, settings: Settings) -> None:
@@ -89,3 +95,44 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     st.markdown(f"**{len(moved):,} customers moved from a valuable persona to an at-risk one.**")
     if len(moved):
         st.dataframe(moved, hide_index=True, width="stretch", key="mig-movers")
+
+
+def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
+    """Predict purchases and spend per customer and persona; optionally backtest."""
+    st.markdown(
+        "What each customer and persona is worth next: BG/NBD predicts purchase days, "
+        "Gamma-Gamma the spend per day, both by maximum likelihood (`custseg clv`)."
+    )
+    if path is None:
+        st.caption("No input.")
+        return
+    end = dt.datetime.fromisoformat(result.quality["last_purchase"]).date()
+    left, right = st.columns(2)
+    horizon = int(left.number_input("Horizon (days)", 7, 730, 90, key="clv-horizon"))
+    backtest = right.checkbox(
+        "Backtest: fit up to the horizon before the last purchase, compare with what happened",
+        key="clv-backtest",
+    )
+    if not st.toggle("Compute lifetime value", key="clv-run"):
+        return
+    cut = (end - dt.timedelta(days=horizon)).isoformat() if backtest else None
+    try:
+        clv = run_clv(path, cut, horizon, settings)
+    except UserError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    for warning in clv.params["warnings"]:
+        st.warning(warning)
+    st.plotly_chart(clv_persona_chart(clv.personas, horizon), key="clv-chart")
+    st.dataframe(clv.personas, hide_index=True, width="stretch", key="clv-personas")
+    if clv.backtest is not None:
+        st.markdown(f"#### Backtest: calibration up to {cut}, the next {horizon} days")
+        st.dataframe(clv.backtest, hide_index=True, width="stretch", key="clv-backtest-table")
+        st.plotly_chart(predicted_actual_chart(clv.customers), key="clv-pa-chart")
+    st.download_button(
+        "Customer lifetime values (CSV)",
+        csv_safe(clv.customers).to_csv(index=False).encode(),
+        file_name="clv.csv",
+        mime="text/csv",
+        key="clv-download",
+    )

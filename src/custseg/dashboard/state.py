@@ -20,6 +20,7 @@ __all__ = [
     "UPLOAD_FOLDER",
     "columns_of",
     "default_input",
+    "run_clv",
     "run_migration",
     "run_scoring",
     "run_segmentation",
@@ -166,3 +167,24 @@ def _migrate_cached(
 def run_migration(path: Path, before: str, after: str, settings: Settings) -> Any:
     """Compare two snapshots of ``path`` (see :func:`custseg.pipeline.migrate`), cached."""
     return _migrate_cached(str(path), _fingerprint(path), before, after, settings.model_dump_json())
+
+
+@st.cache_data(show_spinner="Fitting BG/NBD and Gamma-Gamma...", max_entries=8)
+def _clv_cached(
+    path: str, fingerprint: str, end: str | None, horizon: int, settings_json: str
+) -> Any:
+    import datetime as dt
+
+    from custseg.pipeline import lifetime_value
+
+    return lifetime_value(
+        Path(path),
+        Settings.model_validate_json(settings_json),
+        calibration_end=dt.date.fromisoformat(end) if end else None,
+        horizon=horizon,
+    )
+
+
+def run_clv(path: Path, end: str | None, horizon: int, settings: Settings) -> Any:
+    """Lifetime value of ``path``'s customers (see :func:`custseg.pipeline.lifetime_value`)."""
+    return _clv_cached(str(path), _fingerprint(path), end, horizon, settings.model_dump_json())
