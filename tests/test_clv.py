@@ -138,6 +138,7 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
         "clv_params.json",
         "backtest.csv",
         "clv.html",
+        "audiences",
     }
     params = json.loads((out / "clv_params.json").read_text())
     assert params["horizon_days"] == 90 and params["calibration_end"] == "2011-09-09"

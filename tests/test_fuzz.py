@@ -85,7 +85,7 @@ def test_a_killed_run_leaves_the_earlier_outputs(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     proc = subprocess.Popen(
         [str(exe), "run", str(data), "--out", str(out), "--seed", "5", "-q"],
         stdout=subprocess.DEVNULL,
@@ -94,5 +94,9 @@ def test_a_killed_run_leaves_the_earlier_outputs(tmp_path: Path) -> None:
     time.sleep(1.5)  # the run takes about 5 s: it is killed before it could write
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    after = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    after = {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and not p.relative_to(out).parts[0].startswith(".")
+    }
     assert after == before

@@ -48,6 +48,8 @@ def test_every_output_file_and_its_layout(outputs: Path) -> None:
         "persona",
         "description",
         "action",
+        "channel",
+        "timing",
         "customers",
         "share",
         "recency_days_mean",
@@ -110,7 +112,10 @@ def test_same_input_gives_byte_identical_outputs(
 ) -> None:
     write_outputs(segment(synthetic, load_settings(None, {})), tmp_path)
     for name in OUTPUT_FILES:
-        if name != "run_log.json":
+        if name == "audiences":
+            for file in (outputs / name).iterdir():
+                assert (tmp_path / name / file.name).read_bytes() == file.read_bytes(), file
+        elif name != "run_log.json":
             assert (tmp_path / name).read_bytes() == (outputs / name).read_bytes(), name
 
 
@@ -223,3 +228,15 @@ def test_personas_stay_with_the_same_customers_across_seeds_when_k_is_stable(
     assert stable >= 0.9
     for other in runs[1:]:
         pd.testing.assert_series_equal(other.customers["persona"], first.customers["persona"])
+
+
+def test_a_second_run_replaces_the_audiences_folder_whole(synthetic: Path, tmp_path: Path) -> None:
+    write_outputs(
+        segment(synthetic, load_settings(None, {"model": {"k": 4, "k_max": 4}})), tmp_path
+    )
+    (tmp_path / "audiences" / "stale-persona.csv").write_text("old\n")
+    result = segment(synthetic, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
+    write_outputs(result, tmp_path)
+    names = {p.name for p in (tmp_path / "audiences").iterdir()}
+    assert "stale-persona.csv" not in names and len(names) == 2
+    assert not list(tmp_path.glob(".custseg-*"))

@@ -82,6 +82,8 @@ def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
         "customers",
         "rfm_crosstab",
         "holdout",
+        "cohorts",
+        "persona_retention",
     }
 
 

@@ -423,6 +423,86 @@ def predicted_actual_chart(customers: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention by cohort (rows) and months since the first purchase (columns).
+
+    The last calendar month, when the data ends before its last day, is marked with an
+    asterisk and its cells drawn paler: a short month, not a drop.
+
+    Parameters
+    ----------
+    cohorts : pandas.DataFrame
+        The cohorts.csv table.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Cells: retention; hover: customers and revenue.
+    """
+    z = cohorts.pivot(index="cohort", columns="month_index", values="retention")
+    partial = cohorts.pivot(index="cohort", columns="month_index", values="partial")
+    partial = partial.reindex_like(z).fillna(False).astype(bool)
+    text = z.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    text = text.where(~partial, text + "*")
+    shown = z.where(~partial, z * 0.4)  # pale: incomplete month
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown.to_numpy(dtype=float),
+            x=[str(c) for c in z.columns],
+            y=list(z.index),
+            text=text.to_numpy(),
+            texttemplate="%{text}",
+            colorscale="Greens",
+            zmin=0,
+            zmax=0.6,
+            hovertemplate="cohort %{y}, month %{x}: %{text}<extra></extra>",
+            colorbar={"title": "retention", "tickformat": ".0%"},
+        )
+    )
+    fig.update_layout(
+        title="Monthly cohort retention (* = the last, partial month: not a drop)",
+        height=160 + 28 * len(z.index),
+        yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"type": "category", "title": "months since the first purchase"},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def persona_retention_chart(curves: pd.DataFrame) -> go.Figure:
+    """Retention by months since the first purchase, one line per persona.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        persona, month_index, retention.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Lines in the personas' colours.
+    """
+    fig = go.Figure()
+    for persona, part in curves[curves["month_index"] > 0].groupby("persona", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=part["month_index"],
+                y=part["retention"],
+                mode="lines+markers",
+                name=str(persona),
+                line={"color": PERSONA_COLORS.get(str(persona), "#999999")},
+            )
+        )
+    fig.update_layout(
+        title="Retention curve per persona (customers observable that many months)",
+        xaxis_title="months since the first purchase",
+        yaxis={"tickformat": ".0%", "title": "bought in that month"},
+        height=420,
+        **_LAYOUT,
+    )
+    return fig
+
+
 def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
     """Draw grouped bars: share of customers and share of revenue per persona.
 

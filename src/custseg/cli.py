@@ -452,6 +452,58 @@ def clv(
 
 
 @app.command()
+def cohorts(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Order lines.")],
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/cohorts"),
+    config: Annotated[Path | None, Opt(help="Parameters YAML.")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Compute monthly cohort retention and revenue, and a retention curve per persona."""
+    _setup_logging(quiet)
+    from custseg.config import load_settings
+    from custseg.pipeline import segment, write_cohorts
+
+    with _user_errors():
+        settings = load_settings(config, {})
+        with _progress_bars(not quiet) as bars:
+            result = segment(input_path, settings, progress=bars)
+        written = write_cohorts(result, out)
+        logging.getLogger("custseg").info(
+            "outputs  %s in %s", ", ".join(p.name for p in written), out
+        )
+    first = result.cohorts[result.cohorts["month_index"] == 1]
+    _out.print(
+        f"{result.cohorts['cohort'].nunique()} cohorts; on average "
+        f"{first['retention'].mean():.0%} of a cohort buys again the month after its first "
+        "purchase.",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def plan(
+    campaigns: Annotated[
+        Path, typer.Argument(metavar="CAMPAIGNS", help="A YAML list of campaigns.")
+    ],
+    clv_dir: Annotated[
+        Path, Opt("--clv", help="A folder written by custseg clv (clv_personas.csv).")
+    ] = Path("data/clv"),
+    out: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
+) -> None:
+    """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
+    _setup_logging(False)
+    from custseg.pipeline import plan_campaigns, write_plan
+
+    with _user_errors():
+        table = plan_campaigns(campaigns, clv_dir)
+        written = write_plan(table, out)
+        logging.getLogger("custseg").info(
+            "outputs  %s in %s", ", ".join(p.name for p in written), out
+        )
+    _out.print(table.round(2).to_string(index=False))
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
         "data/processed"

@@ -22,6 +22,7 @@ __all__ = [
     "CsvConfig",
     "EngineConfig",
     "ModelConfig",
+    "PlaybookEntry",
     "Settings",
     "load_settings",
 ]
@@ -183,6 +184,14 @@ class ModelConfig(_Strict):
         return self
 
 
+class PlaybookEntry(_Strict):
+    """What to do with one persona: the action, the channel and the timing."""
+
+    action: str
+    channel: str
+    timing: str
+
+
 class Settings(_Strict):
     """All parameters of a run."""
 
@@ -193,6 +202,11 @@ class Settings(_Strict):
     engine: EngineConfig = EngineConfig()
     as_of: dt.datetime | None = Field(
         default=None, description="Reference date; default: last kept purchase + 1 day."
+    )
+    playbook: dict[str, PlaybookEntry] = Field(
+        default_factory=dict,
+        description="Per-persona action, channel and timing; entries replace the packaged "
+        "defaults (custseg/data/playbook.yml).",
     )
     synthetic_customers: int = Field(default=4000, ge=10)
 

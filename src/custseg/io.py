@@ -701,11 +701,15 @@ def read_columns(
     return fmt, names, []
 
 
-def _plain_mode() -> int:
-    """Return the mode ``open()`` gives a new file under the current umask."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _plain_mode() -> int:
+    """Return the mode ``open()`` gives a new file under the current umask."""
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -769,8 +773,21 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         yield stage
         mode = _plain_mode()
         for item in sorted(stage.iterdir()):
-            os.chmod(item, mode)
-            os.replace(item, folder / item.name)
+            target = folder / item.name
+            if item.is_dir():
+                # A folder (e.g. audiences/) replaces the old one whole: no stale files stay.
+                for inner in item.rglob("*"):
+                    os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
+                os.chmod(item, 0o777 & ~_umask())
+                if target.is_dir():
+                    old = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-old-"))
+                    os.replace(target, old / item.name)
+                    os.replace(item, target)
+                    shutil.rmtree(old, ignore_errors=True)
+                    continue
+            else:
+                os.chmod(item, mode)
+            os.replace(item, target)
     except OSError as exc:
         raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
     finally:

@@ -9,16 +9,27 @@ only on the set of centroids, never on label or row order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from custseg.clustering import value_score
+from custseg.errors import UserError
 
-__all__ = ["AT_RISK", "PERSONAS", "VALUABLE", "Persona", "assign_personas", "persona_by_name"]
+__all__ = [
+    "AT_RISK",
+    "PERSONAS",
+    "VALUABLE",
+    "Persona",
+    "assign_personas",
+    "persona_by_name",
+    "playbook",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -197,3 +208,40 @@ def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONA
 VALUABLE = ("Champions", "Loyal", "Potential Loyalists")
 #: Personas drifting away or gone.
 AT_RISK = ("About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost")
+
+
+def playbook(overrides: Mapping[str, Any] | None = None) -> dict[str, dict[str, str]]:
+    """Return the action, channel and timing of every persona.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        Persona name -> entry with action, channel and timing (``playbook`` in the YAML);
+        replaces the packaged default of that persona.
+
+    Returns
+    -------
+    dict
+        Persona name -> {"action", "channel", "timing"}.
+
+    Raises
+    ------
+    UserError
+        For a name that is not a persona.
+    """
+    import yaml
+
+    text = files("custseg").joinpath("data/playbook.yml").read_text(encoding="utf-8")
+    plays: dict[str, dict[str, str]] = {
+        name: {k: str(v) for k, v in entry.items()} for name, entry in yaml.safe_load(text).items()
+    }
+    for name, entry in (overrides or {}).items():
+        if name not in plays:
+            raise UserError(
+                f"playbook: {name!r} is not a persona; the personas are "
+                + ", ".join(repr(p) for p in plays)
+                + "."
+            )
+        data = entry.model_dump() if hasattr(entry, "model_dump") else dict(entry)
+        plays[name] = {k: str(data[k]) for k in ("action", "channel", "timing")}
+    return plays

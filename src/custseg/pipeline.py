@@ -11,7 +11,7 @@ import json
 import platform
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 
 from custseg.cleaning import EXACT_AMOUNT, CleaningResult, clean_orders, staging_sql
 from custseg.clustering import SegmentModel, relabel
+from custseg.cohorts import cohort_table, persona_retention
 from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES, id_text, rfm_sql, rfm_table, split_cutoff
@@ -37,7 +38,7 @@ from custseg.io import (
     staged_folder,
 )
 from custseg.model_selection import AUTO_RULE, select_k_and_fit
-from custseg.personas import assign_personas, persona_by_name
+from custseg.personas import assign_personas, persona_by_name, playbook
 from custseg.preprocessing import LogStandardScaler
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.reporting import render_report
@@ -50,15 +51,20 @@ __all__ = [
     "SYNTHETIC_INPUT",
     "Migration",
     "RunResult",
+    "audience_name",
     "load_model_file",
     "migrate",
+    "plan_campaigns",
     "resolve_input",
     "score",
     "segment",
     "segment_summary",
     "stage_orders",
+    "write_audiences",
+    "write_cohorts",
     "write_migration",
     "write_outputs",
+    "write_plan",
     "write_scores",
 ]
 
@@ -69,6 +75,8 @@ SEGMENT_COLUMNS = (
     "persona",
     "description",
     "action",
+    "channel",
+    "timing",
     "customers",
     "share",
     "recency_days_mean",
@@ -87,6 +95,9 @@ OUTPUT_FILES = (
     "report.html",
     "run_log.json",
     "holdout.csv",
+    "cohorts.csv",
+    "cohort_personas.csv",
+    "audiences",
 )
 
 
@@ -196,7 +207,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
+def segment_summary(
+    customers: pd.DataFrame, plays: dict[str, dict[str, str]] | None = None
+) -> pd.DataFrame:
     """Aggregate customers into one row per cluster (the segments.csv table).
 
     Parameters
@@ -218,16 +231,20 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
         monetary_mean=("monetary", "mean"),
         revenue=("monetary", "sum"),
     ).reset_index()
-    return _summary_from_totals(seg)
+    return _summary_from_totals(seg, plays)
 
 
-def _summary_from_totals(seg: pd.DataFrame) -> pd.DataFrame:
+def _summary_from_totals(
+    seg: pd.DataFrame, plays: dict[str, dict[str, str]] | None = None
+) -> pd.DataFrame:
     """Finish segments.csv from per-cluster counts, means and revenue (either engine)."""
     seg = seg.sort_values("cluster", kind="mergesort").reset_index(drop=True)
     seg["share"] = seg["customers"] / seg["customers"].sum()
     seg["revenue_share"] = seg["revenue"] / seg["revenue"].sum()
     seg["description"] = [persona_by_name(p).description for p in seg["persona"]]
-    seg["action"] = [persona_by_name(p).action for p in seg["persona"]]
+    plays = plays or playbook()
+    for key in ("action", "channel", "timing"):
+        seg[key] = [plays[p][key] for p in seg["persona"]]
     seg = seg.round(
         {
             "share": 4,
@@ -334,6 +351,8 @@ class Aggregated:
         :func:`holdout_check`); None when it needs its own run.
     daily : pandas.DataFrame or None
         customer_id, day, spend per purchase day, when asked for.
+    monthly : pandas.DataFrame or None
+        customer_id, month, revenue per purchase month (cohorts; DuckDB only).
     """
 
     engine: str
@@ -348,6 +367,7 @@ class Aggregated:
     customers_spark: Any = None
     holdout_customers: pd.DataFrame | None = None
     daily: pd.DataFrame | None = None
+    monthly: pd.DataFrame | None = None
 
 
 def _clean_and_aggregate(
@@ -446,6 +466,13 @@ def _aggregate_duckdb(
         holdout_customers = None
         if customers is not None and "cut_frequency" in customers:
             customers, holdout_customers = split_cutoff(customers)
+        monthly = con.execute(
+            "SELECT cs_customer AS customer_id, "
+            "CAST(date_trunc('month', cs_ts) AS TIMESTAMP) AS month, "
+            f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS revenue FROM orders_kept "
+            "WHERE NOT cs_return GROUP BY 1, 2"
+        ).df()
+        monthly["customer_id"] = id_text(monthly["customer_id"])
         days = None
         if daily:
             days = con.execute(
@@ -474,6 +501,7 @@ def _aggregate_duckdb(
         customers=customers,
         holdout_customers=holdout_customers,
         daily=days,
+        monthly=monthly,
     )
 
 
@@ -671,7 +699,7 @@ def _fit_locally(
         customers["cluster"] = labels
         customers["persona"] = [names[i] for i in labels]
         customers = pd.concat([customers, rfm_scores(customers)], axis=1)
-        segments = segment_summary(customers)
+        segments = segment_summary(customers, playbook(settings.playbook))
         notes.append(
             ", ".join(
                 f"{p} {n:,}"
@@ -783,7 +811,7 @@ def _fit_with_mllib(agg: Aggregated, settings: Settings, source: str, timer: Sta
             .toArrow()
             .to_pandas()
         )
-        segments = _summary_from_totals(per)
+        segments = _summary_from_totals(per, playbook(settings.playbook))
         fraction = min(1.0, REPORT_SAMPLE / max(n, 1))
         sample = (
             assigned.sample(fraction=fraction, seed=settings.model.seed)
@@ -915,6 +943,13 @@ def segment(
             notes.append(str(holdout["sentence"]))
         model_record["holdout"] = holdout
         run_log["total_seconds"] = round(time.time() - started, 3)
+    cohorts, persona_curves = pd.DataFrame(), pd.DataFrame()
+    if agg.monthly is not None and fit.customers_spark is None:
+        with timer.stage("cohorts") as notes:
+            cohorts = cohort_table(agg.monthly, cleaned.last_purchase)
+            persona_curves = persona_retention(agg.monthly, customers)
+            notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
+        run_log["total_seconds"] = round(time.time() - started, 3)
     return RunResult(
         customers=customers,
         segments=segments,
@@ -925,6 +960,8 @@ def segment(
         scaled=fit.scaled,
         customers_spark=fit.customers_spark,
         holdout=holdout,
+        cohorts=cohorts,
+        persona_retention=persona_curves,
     )
 
 
@@ -1011,6 +1048,48 @@ def holdout_check(
     }
 
 
+#: The columns of an audience file (CLV columns are added where they are known).
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "persona",
+    "rfm_segment",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
+
+
+def audience_name(persona: str) -> str:
+    """Return the file name of a persona's audience: "Can't Lose Them" -> cant-lose-them.csv."""
+    slug = "".join(ch.lower() if ch.isalnum() else " " for ch in persona.replace("'", ""))
+    return "-".join(slug.split()) + ".csv"
+
+
+def write_audiences(customers: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write one formula-safe CSV per persona: every customer in exactly one file.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        With the :data:`AUDIENCE_COLUMNS`, and expected_revenue and p_alive if known.
+    folder : Path
+        Created; one ``<persona>.csv`` per persona present.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = [c for c in ("expected_revenue", "p_alive") if c in customers]
+    written = []
+    for persona, group in customers.groupby("persona", sort=False):
+        path = folder / audience_name(str(persona))
+        csv_safe(group[[*AUDIENCE_COLUMNS, *extra]]).to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    return written
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -1060,6 +1139,11 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
             ],
         )
         csv_safe(holdout).to_csv(stage / "holdout.csv", index=False, lineterminator="\n")
+        result.cohorts.to_csv(stage / "cohorts.csv", index=False, lineterminator="\n")
+        csv_safe(result.persona_retention).to_csv(
+            stage / "cohort_personas.csv", index=False, lineterminator="\n"
+        )
+        write_audiences(result.customers, stage / "audiences")
     return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]
 
 
@@ -1294,7 +1378,14 @@ def write_migration(result: Migration, out_dir: Path) -> list[Path]:
     return [out_dir / name for name in MIGRATION_FILES]
 
 
-CLV_FILES = ("clv.csv", "clv_personas.csv", "clv_params.json", "backtest.csv", "clv.html")
+CLV_FILES = (
+    "clv.csv",
+    "clv_personas.csv",
+    "clv_params.json",
+    "backtest.csv",
+    "clv.html",
+    "audiences",
+)
 
 
 @dataclass
@@ -1311,12 +1402,15 @@ class ClvResult:
         clv_params.json.
     backtest : pandas.DataFrame or None
         One row per method, with --calibration-end.
+    audiences : pandas.DataFrame
+        The run's customers (scores, rule segment) with expected_revenue and p_alive.
     """
 
     customers: pd.DataFrame
     personas: pd.DataFrame
     params: dict[str, Any]
     backtest: pd.DataFrame | None
+    audiences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def lifetime_value(
@@ -1492,7 +1586,10 @@ def lifetime_value(
         "gamma_gamma": gg.as_dict(),
         "warnings": warnings,
     }
-    return ClvResult(table, per, params, backtest)
+    audiences = run.customers.merge(
+        table[["customer_id", "expected_revenue", "p_alive"]], on="customer_id", how="left"
+    )
+    return ClvResult(table, per, params, backtest, audiences)
 
 
 def write_clv(result: ClvResult, out_dir: Path) -> list[Path]:
@@ -1508,4 +1605,70 @@ def write_clv(result: ClvResult, out_dir: Path) -> list[Path]:
         if result.backtest is not None:
             result.backtest.to_csv(stage / "backtest.csv", index=False, lineterminator="\n")
         (stage / "clv.html").write_text(clv_page(result), encoding="utf-8")
+        if not result.audiences.empty:
+            write_audiences(result.audiences, stage / "audiences")
     return [out_dir / n for n in CLV_FILES if (out_dir / n).exists()]
+
+
+def write_cohorts(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write cohorts.csv, cohort_personas.csv and cohorts.html (heatmap and curves)."""
+    from custseg.charts import cohort_heatmap, persona_retention_chart
+    from custseg.reporting import html_page
+
+    if result.cohorts.empty:
+        raise UserError("Cohorts need the DuckDB engine (the Spark MLlib path has none).")
+    with staged_folder(out_dir, "--out") as stage:
+        result.cohorts.to_csv(stage / "cohorts.csv", index=False, lineterminator="\n")
+        csv_safe(result.persona_retention).to_csv(
+            stage / "cohort_personas.csv", index=False, lineterminator="\n"
+        )
+        body = "".join(
+            fig.to_html(full_html=False, include_plotlyjs=False)
+            for fig in (
+                cohort_heatmap(result.cohorts),
+                persona_retention_chart(result.persona_retention),
+            )
+        )
+        (stage / "cohorts.html").write_text(
+            html_page("custseg: cohort retention", "Cohort retention", "", body), encoding="utf-8"
+        )
+    return [out_dir / n for n in ("cohorts.csv", "cohort_personas.csv", "cohorts.html")]
+
+
+def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
+    """Read a YAML list of campaigns and a clv folder; apply the planner's formula to each.
+
+    Raises
+    ------
+    UserError
+        For an unreadable file, an unknown key, a bad value or an unknown persona.
+    """
+    import yaml
+
+    from custseg.planner import Campaign, plan_campaign
+
+    try:
+        entries = yaml.safe_load(Path(campaigns_file).read_text(encoding="utf-8"))
+        personas = pd.read_csv(Path(clv_dir) / "clv_personas.csv")
+    except OSError as exc:
+        raise UserError(f"Cannot read {exc.filename}: {exc.strerror}.") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"{campaigns_file} is not valid YAML: {exc}.") from exc
+    if not isinstance(entries, list) or not entries:
+        raise UserError(f"{campaigns_file} must hold a list of campaigns (name, persona, ...).")
+    rows = []
+    for i, entry in enumerate(entries, 1):
+        try:
+            campaign = Campaign(**entry)
+        except TypeError as exc:
+            raise UserError(f"{campaigns_file}, campaign {i}: {exc}.") from exc
+        rows.append(plan_campaign(campaign, personas))
+    table: pd.DataFrame = pd.DataFrame(rows)
+    return table
+
+
+def write_plan(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write plan.csv."""
+    with staged_folder(out_dir, "--out") as stage:
+        csv_safe(table).to_csv(stage / "plan.csv", index=False, lineterminator="\n")
+    return [out_dir / "plan.csv"]

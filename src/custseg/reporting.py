@@ -21,10 +21,12 @@ from plotly.offline import get_plotlyjs
 from custseg.charts import (
     PERSONA_COLORS,
     clv_persona_chart,
+    cohort_heatmap,
     crosstab_chart,
     customer_scatter,
     holdout_chart,
     k_selection_chart,
+    persona_retention_chart,
     predicted_actual_chart,
     profile_heatmap,
     quality_chart,
@@ -61,6 +63,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("personas", "Personas and actions"),
     ("rfm-scores", "Cluster personas and rule-based RFM segments"),
     ("holdout", "Do the personas predict what customers do next?"),
+    ("cohorts", "Cohort retention"),
 )
 
 _CSS = """
@@ -167,6 +170,14 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
             if (holdout := result.holdout) and holdout.get("table")
             else {}
         ),
+        **(
+            {
+                "cohorts": cohort_heatmap(result.cohorts),
+                "persona_retention": persona_retention_chart(result.persona_retention),
+            }
+            if not result.cohorts.empty
+            else {}
+        ),
     }
 
 
@@ -211,7 +222,9 @@ def _cards(segments: pd.DataFrame) -> str:
             f"<p>Mean recency {row.recency_days_mean:,.0f} days, {row.frequency_mean:,.1f} "
             f"orders, spend {row.monetary_mean:,.2f}</p>"
             f"<p class='muted'>{html.escape(str(row.description))}</p>"
-            f"<p><b>Suggested action:</b> {html.escape(str(row.action))}</p></div>"
+            f"<p><b>Suggested action:</b> {html.escape(str(row.action))}</p>"
+            f"<p class='muted'>Channel: {html.escape(str(getattr(row, 'channel', '')))}; "
+            f"when: {html.escape(str(getattr(row, 'timing', '')))}.</p></div>"
         )
     return "<div class='cards'>" + "".join(out) + "</div>"
 
@@ -273,6 +286,7 @@ def render_report(result: RunResult) -> str:
             + _table(persona_crosstab(result.customers).reset_index())
         ),
         "holdout": _holdout_html(result.holdout),
+        "cohorts": _cohorts_html(result),
     }
     sections = "".join(
         f"<section id='{sid}'><h2>{title}</h2>{body[sid]}</section>" for sid, title in SECTIONS
@@ -285,6 +299,22 @@ def render_report(result: RunResult) -> str:
     )
     return html_page(
         f"custseg report: {model['k']} customer segments", "Customer segments", meta, sections
+    )
+
+
+def _cohorts_html(result: RunResult) -> str:
+    if result.cohorts.empty:
+        return "<p class='muted'>Not computed for this run (Spark MLlib path).</p>"
+    first = result.cohorts[result.cohorts["month_index"] == 1]
+    return (
+        "<p>Cohort = month of a customer's first kept purchase; retention = share of the "
+        "cohort with a kept purchase that many calendar months later (cohorts.csv). "
+        f"Across cohorts, a mean {first['retention'].mean():.0%} buy again the month after "
+        "their first. The last month is marked partial when the data ends before its end; "
+        "the per-persona curves count only customers observable that long "
+        "(cohort_personas.csv).</p>"
+        + _figure(cohort_heatmap(result.cohorts), "cohorts")
+        + _figure(persona_retention_chart(result.persona_retention), "persona_retention")
     )
 
 
@@ -483,4 +513,13 @@ def load_run(out_dir: Path) -> RunResult:
         model=model,
         scaled=scaled,
         holdout=model.get("holdout", {}),
+        cohorts=_read_csv_or_empty(out_dir / "cohorts.csv"),
+        persona_retention=_read_csv_or_empty(out_dir / "cohort_personas.csv"),
     )
+
+
+def _read_csv_or_empty(path: Path) -> pd.DataFrame:
+    frame: pd.DataFrame = pd.DataFrame()
+    if path.is_file() and path.stat().st_size:
+        frame = pd.read_csv(path)
+    return frame

@@ -36,6 +36,9 @@ class RunResult:
         still in Spark (``customers`` then holds a seeded sample for the report's charts).
     holdout : dict
         The holdout check (see :func:`custseg.pipeline.holdout_check`); empty when off.
+    cohorts, persona_retention : pandas.DataFrame
+        Cohort retention in long form and the per-persona retention curves (see
+        :mod:`custseg.cohorts`); empty on the Spark MLlib path.
     """
 
     customers: pd.DataFrame
@@ -47,3 +50,5 @@ class RunResult:
     scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     customers_spark: Any = None
     holdout: dict[str, Any] = field(default_factory=dict)
+    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    persona_retention: pd.DataFrame = field(default_factory=pd.DataFrame)

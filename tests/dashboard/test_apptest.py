@@ -52,6 +52,7 @@ def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
         "Choosing k",
         "Segments",
         "Customers",
+        "Cohorts",
         "Score new orders",
         "Migration",
         "Lifetime value",
@@ -149,12 +150,14 @@ def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
     at.text_input(key="filter-id").set_value(first).run()
     assert first in set(at.dataframe[-1].value["customer_id"])
     labels = [b.label for b in at.get("download_button")]
-    assert labels == [
+    assert labels[:5] == [
         "Filtered customers (CSV)",
         "All assignments (CSV)",
         "All assignments (Parquet)",
         "Segment summary (CSV)",
+        "Audience: Champions (86 customers, CSV)",
     ]
+    assert labels[5] == "Cohort table (CSV)"
     assert isinstance(shown, pd.DataFrame)
 
 
@@ -179,18 +182,18 @@ def test_uploads_are_stored_by_content_and_old_ones_removed(
 
 
 def test_scoring_and_migration_tabs(at: AppTest) -> None:
-    assert [t.label for t in at.tabs][4:6] == ["Score new orders", "Migration"]
+    assert [t.label for t in at.tabs][5:7] == ["Score new orders", "Migration"]
     data = _orders_csv(120, seed=5)
     at.file_uploader(key="score-upload").upload("new.csv", data, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    tab = at.tabs[4]
+    tab = at.tabs[5]
     assert "customers scored** from new.csv" in "\n".join(m.value for m in tab.markdown)
     counts, scored = tab.dataframe[0].value, tab.dataframe[1].value
     assert int(counts["customers"].sum()) == len(scored) > 0
     assert set(scored["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
     at.toggle(key="mig-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    matrix = at.tabs[5].dataframe[0].value
+    matrix = at.tabs[6].dataframe[0].value
     assert int(matrix["customers"].sum()) == len(at.session_state["last_result"][0].customers)
     assert "both assigned by the model" in at.info[-1].value
 
@@ -199,9 +202,24 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     at.checkbox(key="clv-backtest").check()
     at.toggle(key="clv-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    tab = at.tabs[6]
+    tab = at.tabs[7]
     personas = tab.dataframe[0].value
     assert int(personas["customers"].sum()) > 0
     assert set(personas["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
     methods = list(tab.dataframe[1].value["method"])
     assert methods == ["bg_nbd_gamma_gamma", "baseline_rate", "baseline_calibration_revenue"]
+
+    # The planner under the CLV figures: the page's numbers follow the formula.
+    plan = tab.dataframe[-1].value
+    row = plan.iloc[0]
+    assert row["responders"] == round(row["customers"] * 0.05, 2)
+    assert row["profit"] == pytest.approx(row["incremental_revenue"] * 0.3 - row["cost"], abs=0.02)
+    assert any("responders = customers x response_rate" in c.value for c in tab.code)
+
+
+def test_cohorts_tab_and_audience_download(at: AppTest) -> None:
+    tab = at.tabs[4]
+    assert tab.label == "Cohorts"
+    assert "Cohort = month of a customer's first kept purchase" in tab.markdown[0].value
+    labels = [b.label for b in at.get("download_button")]
+    assert any(label.startswith("Audience: Champions (") for label in labels)

@@ -42,14 +42,15 @@ def main() -> None:
             return
         result = previous[0]
         st.caption(f"Showing the previous results. {previous[1]}")
-    from custseg.dashboard.pages import clv_ui, migration_ui, scoring_ui
+    from custseg.dashboard.pages import clv_ui, cohorts_ui, migration_ui, scoring_ui
 
-    overview, k_tab, segments, customers, scoring, migration, value = st.tabs(
+    overview, k_tab, segments, customers, cohort_tab, scoring, migration, value = st.tabs(
         [
             "Overview",
             "Choosing k",
             "Segments",
             "Customers",
+            "Cohorts",
             "Score new orders",
             "Migration",
             "Lifetime value",
@@ -63,6 +64,8 @@ def main() -> None:
         segments_ui(result)
     with customers:
         customers_ui(result)
+    with cohort_tab:
+        cohorts_ui(result)
     settings = choice.settings or Settings()
     with scoring:
         scoring_ui(result, settings)

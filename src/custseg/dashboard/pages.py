@@ -8,7 +8,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from custseg.charts import clv_persona_chart, predicted_actual_chart, sankey_chart
+from custseg.charts import (
+    clv_persona_chart,
+    cohort_heatmap,
+    persona_retention_chart,
+    predicted_actual_chart,
+    sankey_chart,
+)
 from custseg.config import Settings
 from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
@@ -21,7 +27,7 @@ from custseg.errors import UserError
 from custseg.io import csv_safe
 from custseg.results import RunResult
 
-__all__ = ["clv_ui", "migration_ui", "scoring_ui"]
+__all__ = ["clv_ui", "cohorts_ui", "migration_ui", "scoring_ui"]
 
 
 def scoring_ui(result: RunResult, settings: Settings) -> None:
@@ -129,10 +135,64 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
         st.markdown(f"#### Backtest: calibration up to {cut}, the next {horizon} days")
         st.dataframe(clv.backtest, hide_index=True, width="stretch", key="clv-backtest-table")
         st.plotly_chart(predicted_actual_chart(clv.customers), key="clv-pa-chart")
+    _planner_ui(clv.personas)
     st.download_button(
         "Customer lifetime values (CSV)",
         csv_safe(clv.customers).to_csv(index=False).encode(),
         file_name="clv.csv",
         mime="text/csv",
         key="clv-download",
+    )
+
+
+def cohorts_ui(result: RunResult) -> None:
+    """Draw the cohort retention heatmap and the per-persona retention curves."""
+    if result.cohorts.empty:
+        st.caption("No cohorts for this run (Spark MLlib path).")
+        return
+    st.markdown(
+        "Cohort = month of a customer's first kept purchase; retention = share of the cohort "
+        "with a kept purchase that many calendar months later. The last month is marked with "
+        "`*` when the data ends before its end: a short month, not a drop."
+    )
+    st.plotly_chart(cohort_heatmap(result.cohorts), key="cohort-chart")
+    st.plotly_chart(persona_retention_chart(result.persona_retention), key="cohort-persona-chart")
+    st.download_button(
+        "Cohort table (CSV)",
+        result.cohorts.to_csv(index=False).encode(),
+        file_name="cohorts.csv",
+        mime="text/csv",
+        key="cohort-download",
+    )
+
+
+def _planner_ui(personas: pd.DataFrame) -> None:
+    from custseg.planner import FORMULA, Campaign, plan_campaign, plan_table
+
+    st.markdown("#### What-if campaign planner")
+    st.caption(
+        "Arithmetic on your assumptions and the CLV figures above, not a causal estimate: "
+        "test the response rate with a holdout group before trusting it."
+    )
+    names = [str(p) for p in personas["persona"]]
+    c1, c2, c3, c4, c5 = st.columns(5)
+    persona = c1.selectbox("Persona", names, key="plan-persona")
+    contact = c2.number_input("Contact cost", 0.0, 1000.0, 0.10, 0.05, key="plan-contact")
+    offer = c3.number_input("Offer cost per responder", 0.0, 10000.0, 5.0, 1.0, key="plan-offer")
+    rate = c4.number_input("Response rate", 0.0, 1.0, 0.05, 0.01, key="plan-rate")
+    margin = c5.number_input("Margin", 0.0, 1.0, 0.30, 0.05, key="plan-margin")
+    campaign = Campaign("what-if", str(persona), contact, offer, rate, margin)
+    try:
+        one = plan_campaign(campaign, personas)
+    except UserError as exc:
+        st.error(str(exc))
+        return
+    st.code(FORMULA, language=None)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Incremental revenue", f"{one['incremental_revenue']:,.0f}")
+    m2.metric("Cost", f"{one['cost']:,.0f}")
+    m3.metric("Expected profit", f"{one['profit']:,.0f}")
+    st.markdown("The same campaign for every persona, best profit first:")
+    st.dataframe(
+        plan_table(campaign, personas).round(2), hide_index=True, width="stretch", key="plan-table"
     )

@@ -114,6 +114,7 @@ def _card(row: Any) -> None:
         )
         st.caption(row.description)
         st.markdown(f"**Suggested action:** {row.action}")
+        st.caption(f"Channel: {row.channel}; when: {row.timing}.")
 
 
 def segments_ui(result: RunResult) -> None:
@@ -217,4 +218,16 @@ def customers_ui(result: RunResult) -> None:
         "segments.csv",
         "text/csv",
         key="dl-segments",
+    )
+    from custseg.pipeline import AUDIENCE_COLUMNS, audience_name
+
+    st.markdown("**Audiences**: one file per persona, ready for an email or ads tool.")
+    audience = st.selectbox("Persona", personas, key="audience-persona")
+    chosen_rows = customers[customers["persona"] == audience][list(AUDIENCE_COLUMNS)]
+    st.download_button(
+        f"Audience: {audience} ({len(chosen_rows):,} customers, CSV)",
+        csv_safe(chosen_rows).to_csv(index=False).encode(),
+        audience_name(str(audience)),
+        "text/csv",
+        key="dl-audience",
     )
