@@ -116,7 +116,9 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
     left, right = st.columns(2)
     horizon = int(left.number_input("Horizon (days)", 7, 730, 90, key="clv-horizon"))
     backtest = right.checkbox(
-        "Backtest: fit up to the horizon before the last purchase, compare with what happened",
+        "Backtest the horizon before the last purchase",
+        help="Fit on the data up to `horizon` days before the last purchase and compare the "
+        "predictions with what customers then did.",
         key="clv-backtest",
     )
     if not st.toggle("Compute lifetime value", key="clv-run"):
@@ -187,7 +189,7 @@ def _planner_ui(personas: pd.DataFrame) -> None:
     except UserError as exc:
         st.error(str(exc))
         return
-    st.code(FORMULA, language=None)
+    st.code(FORMULA.replace("; ", "\n"), language=None, wrap_lines=True)
     m1, m2, m3 = st.columns(3)
     m1.metric("Incremental revenue", f"{one['incremental_revenue']:,.0f}")
     m2.metric("Cost", f"{one['cost']:,.0f}")
