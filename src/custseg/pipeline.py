@@ -1143,7 +1143,9 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         csv_safe(result.persona_retention).to_csv(
             stage / "cohort_personas.csv", index=False, lineterminator="\n"
         )
-        write_audiences(result.customers, stage / "audiences")
+        if result.customers_spark is None:
+            # (On the MLlib path customers.parquet is already one folder per persona.)
+            write_audiences(result.customers, stage / "audiences")
     return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]
 
 
