@@ -52,6 +52,10 @@ def _setup_logging(quiet: bool) -> None:
     logger.propagate = False
 
 
+def _log_outputs(written: list[Path], out: Path) -> None:
+    logging.getLogger("custseg").info("outputs  %s in %s", ", ".join(p.name for p in written), out)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
@@ -294,7 +298,7 @@ def run(
         with _progress_bars(not quiet) as bars:
             result = segment(path, settings, progress=bars)
         written = write_outputs(result, out)
-        log.info("outputs  %s in %s", ", ".join(p.name for p in written), out)
+        _log_outputs(written, out)
     _out.print(_summary_table(result.segments))
     chosen = result.model["k_selection"]["reason"]
     _out.print(f"Why k={result.model['k']}: {chosen}", soft_wrap=True)
@@ -329,9 +333,7 @@ def score(
         with _progress_bars(not quiet) as bars:
             result = score_orders(input_path, model, settings, progress=bars)
         written = write_scores(result, out)
-        logging.getLogger("custseg").info(
-            "outputs  %s in %s", ", ".join(p.name for p in written), out
-        )
+        _log_outputs(written, out)
     counts = result.customers["persona"].value_counts()
     _out.print(
         f"{len(result.customers):,} customers scored: "
@@ -384,9 +386,7 @@ def migrate(
                 progress=bars,  # type: ignore[arg-type]
             )
         written = write_migration(result, out)
-        logging.getLogger("custseg").info(
-            "outputs  %s in %s", ", ".join(p.name for p in written), out
-        )
+        _log_outputs(written, out)
     _out.print(result.log["sentence"], soft_wrap=True)
     _out.print(
         f"{len(result.moved):,} customers moved from a valuable persona to an at-risk one "
@@ -443,9 +443,7 @@ def clv(
                 progress=bars,
             )
         written = write_clv(result, out)
-        logging.getLogger("custseg").info(
-            "outputs  %s in %s", ", ".join(p.name for p in written), out
-        )
+        _log_outputs(written, out)
     _out.print(result.personas.round(3).to_string(index=False))
     if result.backtest is not None:
         _out.print(result.backtest.round(3).to_string(index=False))
@@ -468,9 +466,7 @@ def cohorts(
         with _progress_bars(not quiet) as bars:
             result = segment(input_path, settings, progress=bars)
         written = write_cohorts(result, out)
-        logging.getLogger("custseg").info(
-            "outputs  %s in %s", ", ".join(p.name for p in written), out
-        )
+        _log_outputs(written, out)
     first = result.cohorts[result.cohorts["month_index"] == 1]
     _out.print(
         f"{result.cohorts['cohort'].nunique()} cohorts; on average "
@@ -497,9 +493,7 @@ def plan(
     with _user_errors():
         table = plan_campaigns(campaigns, clv_dir)
         written = write_plan(table, out)
-        logging.getLogger("custseg").info(
-            "outputs  %s in %s", ", ".join(p.name for p in written), out
-        )
+        _log_outputs(written, out)
     _out.print(table.round(2).to_string(index=False))
 
 
