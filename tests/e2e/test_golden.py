@@ -1,0 +1,188 @@
+"""Every command's outputs on the real data, pinned byte for byte before the code moves.
+
+The pinned files live in ``tests/golden/<scenario>.json.gz`` (text of each output; the
+plotly.js bundle inside HTML pages is replaced by its SHA-256, Parquet files by theirs).
+``CUSTSEG_UPDATE_GOLDEN=1 pytest tests/e2e/test_golden.py`` rewrites them; a change to a
+pinned file is a change of behaviour and its commit says why.
+
+On another machine (a different CPU or library build) the last digits of floating-point
+results may differ: the comparison is then numeric, to 1e-9 relative, for CSV and JSON
+files, and HTML pages are compared with their embedded figure data left out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from custseg.cli import app
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+PARQUET = "../shared/data/online_retail.parquet"
+XLSX = "../shared/data/online_retail.xlsx"
+
+#: name -> (arguments before --out, files whose content a run makes vary).
+SCENARIOS: dict[str, list[str]] = {
+    "run": ["run", PARQUET],
+    "run_xlsx": ["run", XLSX, "--no-cache"],
+    "run_net": ["run", PARQUET, "--returns", "net"],
+    "score": ["score", PARQUET, "--model", "{golden_run}/model.json"],
+    "migrate": ["migrate", PARQUET, "--as-of", "2011-06-01", "--as-of", "2011-12-10"],
+    "clv": ["clv", PARQUET],
+    "clv_calibrated": ["clv", PARQUET, "--calibration-end", "2011-09-09"],
+    "cohorts": ["cohorts", PARQUET],
+}
+#: Files that hold timings or other facts of one run, not results.
+VOLATILE = {"run_log.json", "score_log.json"}
+_BUNDLE = re.compile(r"<script[^>]*>\s*/\*\*\s*\* plotly\.js.*?</script>", re.S)
+_FIGURE = re.compile(r"<script[^>]*>\s*window\.PLOTLYENV.*?</script>", re.S)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def platform_key() -> str:
+    """Name what decides the last digits of floating-point results here."""
+    import numpy as np
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        found = re.search(r"model name\s*:\s*(.*)", cpuinfo.read_text())
+        model = found.group(1) if found else ""
+    return f"{cpu}|{model}|numpy {np.__version__}|scikit-learn {sklearn.__version__}"
+
+
+def _normalise(name: str, data: bytes) -> str:
+    if name.endswith(".parquet"):
+        return "parquet sha256 " + hashlib.sha256(data).hexdigest()
+    text = data.decode("utf-8")
+    if name.endswith(".html"):
+        text = _BUNDLE.sub(
+            lambda m: (
+                f"<script>plotly.js sha256 {hashlib.sha256(m[0].encode()).hexdigest()}</script>"
+            ),
+            text,
+        )
+        # Plotly names a figure's element by a random UUID unless it is given a name.
+        text = _UUID.sub("<uuid>", text)
+    return text
+
+
+def collect(folder: Path) -> dict[str, str]:
+    """Return every output under ``folder`` (relative path -> normalised text)."""
+    return {
+        str(p.relative_to(folder)): _normalise(p.name, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in VOLATILE
+    }
+
+
+def _numbers_close(expected: str, actual: str, rel: float = 1e-9) -> bool:
+    """Compare two texts token by token; numbers may differ by ``rel`` (relative)."""
+    a_parts, b_parts = _NUMBER.split(expected), _NUMBER.split(actual)
+    a_nums, b_nums = _NUMBER.findall(expected), _NUMBER.findall(actual)
+    if a_parts != b_parts or len(a_nums) != len(b_nums):
+        return False
+    return all(
+        x == y or abs(float(x) - float(y)) <= rel * max(abs(float(x)), abs(float(y)))
+        for x, y in zip(a_nums, b_nums, strict=True)
+    )
+
+
+def _diff(name: str, expected: str, actual: str) -> str:
+    lines = difflib.unified_diff(
+        expected.splitlines(), actual.splitlines(), f"pinned/{name}", f"now/{name}", lineterm=""
+    )
+    return "\n".join(line[:300] for line in list(lines)[:40])
+
+
+def compare(pinned: dict[str, str], now: dict[str, str], same_platform: bool) -> list[str]:
+    """Return one message per file that differs (empty when everything matches)."""
+    problems = []
+    for name in sorted(set(pinned) | set(now)):
+        if name not in now or name not in pinned:
+            problems.append(f"{name}: {'missing now' if name not in now else 'new file'}")
+            continue
+        want, got = pinned[name], now[name]
+        if want == got:
+            continue
+        if not same_platform:
+            if name.endswith(".html"):
+                if _FIGURE.sub("", want) == _FIGURE.sub("", got):
+                    continue
+            elif _numbers_close(want, got):
+                continue
+        problems.append(_diff(name, want, got))
+    return problems
+
+
+def _load(name: str) -> dict[str, object]:
+    with gzip.open(GOLDEN / f"{name}.json.gz", "rt", encoding="utf-8") as fh:
+        data: dict[str, object] = json.load(fh)
+    return data
+
+
+def _save(name: str, files: dict[str, str]) -> None:
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    # mtime=0: the same outputs give the same bytes.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as fh:
+        fh.write(json.dumps({"platform": platform_key(), "files": files}, indent=0).encode())
+    (GOLDEN / f"{name}.json.gz").write_bytes(buffer.getvalue())
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Run every scenario once, from the repository root (paths in the outputs are relative)."""
+    out = tmp_path_factory.mktemp("golden")
+    runner = CliRunner()
+    folders: dict[str, Path] = {}
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        for name, args in SCENARIOS.items():
+            folder = out / name
+            filled = [a.format(golden_run=out / "run") for a in args]
+            result = runner.invoke(app, [*filled, "--out", str(folder), "--quiet"])
+            assert result.exit_code == 0, f"{name}: {result.output}"
+            folders[name] = folder
+    finally:
+        os.chdir(cwd)
+    return folders
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_outputs_match_the_pinned_ones(name: str, produced: dict[str, Path]) -> None:
+    now = collect(produced[name])
+    if os.environ.get("CUSTSEG_UPDATE_GOLDEN"):
+        _save(name, now)
+        pytest.skip(f"rewrote tests/golden/{name}.json.gz")
+    pinned = _load(name)
+    files = pinned["files"]
+    assert isinstance(files, dict)
+    same = pinned["platform"] == platform_key()
+    problems = compare(files, now, same)
+    assert not problems, f"{name}: outputs differ from the pinned ones\n" + "\n\n".join(problems)
+
+
+def test_customers_parquet_holds_what_customers_csv_says(produced: dict[str, Path]) -> None:
+    folder = produced["run"]
+    csv = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
+    parquet = pd.read_parquet(folder / "customers.parquet")
+    pd.testing.assert_frame_equal(parquet, csv, check_dtype=False)
