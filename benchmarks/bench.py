@@ -120,22 +120,13 @@ def _task_naive_workbook(path: str, out: str) -> dict[str, Any]:
 
 def _task_clean_rfm(path: str, engine: str) -> dict[str, Any]:
     if engine == "custseg":
-        import duckdb
-
-        from custseg.cleaning import clean_orders
         from custseg.config import Settings
-        from custseg.features import rfm_table
-        from custseg.io import load_orders
-        from custseg.pipeline import stage_orders
+        from custseg.session import Session
 
-        s = Settings()
-        con = duckdb.connect()
-        con.execute("SET preserve_insertion_order = false")
-        loaded = load_orders(con, Path(path), s.columns, s.csv)
-        stage_orders(con, loaded, s, path)
-        cleaned = clean_orders(con, loaded.mapping, loaded.columns)
-        table = rfm_table(con, cleaned.as_of, has_invoice=True)
-        return {"customers": len(table), "rows": cleaned.rows_read}
+        with Session(path, Settings(engine={"cache": False})) as session:
+            cleaned = session.cleaning()
+            table = session.rfm()
+            return {"customers": len(table), "rows": cleaned.rows_read, "scans": session.scans}
     import pandas as pd
 
     df = pd.read_parquet(
@@ -148,25 +139,18 @@ def _task_clean_rfm(path: str, engine: str) -> dict[str, Any]:
 
 def _task_spark_clean_rfm(path: str, master: str) -> dict[str, Any]:
     """Clean + RFM through Spark SQL (the shared queries), timed after the session starts."""
-    from custseg.cleaning import SPARK, clean_orders, staging_sql
     from custseg.config import Settings
-    from custseg.features import rfm_sql
-    from custseg.spark import SparkConnection, load_orders_spark, spark_session
+    from custseg.session import Session
+    from custseg.spark import spark_session
 
     started = time.perf_counter()
-    spark = spark_session(master)
+    spark_session(master)
     session_s = time.perf_counter() - started
-    s = Settings()
     begin = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        loaded = load_orders_spark(spark, path, s, Path(work))
-        con = SparkConnection(spark)
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW orders_staged AS "
-            + staging_sql(loaded.mapping, loaded.types, dialect=SPARK)
-        )
-        cleaned = clean_orders(con, loaded.mapping, loaded.columns)
-        table = con.execute(rfm_sql(cleaned.as_of, has_invoice=True)).df()
+    settings = Settings(engine={"name": "spark", "spark_master": master})
+    with Session(path, settings) as session:
+        cleaned = session.cleaning()
+        table = session.rfm()
     return {
         "customers": len(table),
         "rows": cleaned.rows_read,

@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from custseg.cli import app
-from custseg.cohorts import cohort_table, persona_retention
+from custseg.cohorts import (
+    cohort_counts_sql,
+    cohort_table,
+    persona_counts_sql,
+    persona_retention,
+)
 from custseg.config import load_settings
 from custseg.errors import UserError
 from custseg.pipeline import segment, write_outputs
@@ -19,9 +24,26 @@ from custseg.planner import Campaign, plan_campaign, plan_table
 
 
 def _monthly(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["customer_id", "month", "revenue"])
+    frame = pd.DataFrame(rows, columns=["customer", "month", "revenue"])
     frame["month"] = pd.to_datetime(frame["month"])
+    frame["micro"] = (frame.pop("revenue") * 1_000_000).round().astype("int64")
     return frame
+
+
+def _cohorts(
+    monthly: pd.DataFrame, last: dt.datetime, personas: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's counting (DuckDB here) and the finishing, as the session runs them."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("monthly", monthly)
+    table = cohort_table(con.execute(cohort_counts_sql("monthly")).df(), last)
+    curves = pd.DataFrame()
+    if personas is not None:
+        con.register("personas", personas)
+        curves = persona_retention(con.execute(persona_counts_sql("monthly", "personas")).df())
+    return table, curves
 
 
 def test_cohort_table_by_hand() -> None:
@@ -35,7 +57,8 @@ def test_cohort_table_by_hand() -> None:
             ("c", "2011-03-01", 3.0),
         ]
     )
-    table = cohort_table(monthly, dt.datetime(2011, 3, 9, 12, 0))  # March is partial
+    personas = pd.DataFrame({"customer": ["a", "b", "c"], "persona": ["X", "X", "Y"]})
+    table, curves = _cohorts(monthly, dt.datetime(2011, 3, 9, 12, 0), personas)  # March: partial
     assert table.to_dict("records") == [
         {"cohort": "2011-01", "month_index": 0, "month": "2011-01", "customers": 2,
          "cohort_size": 2, "retention": 1.0, "revenue": 30.0, "partial": False},
@@ -46,10 +69,8 @@ def test_cohort_table_by_hand() -> None:
         {"cohort": "2011-03", "month_index": 0, "month": "2011-03", "customers": 1,
          "cohort_size": 1, "retention": 1.0, "revenue": 3.0, "partial": True},
     ]  # fmt: skip
-    full = cohort_table(monthly, dt.datetime(2011, 3, 31, 18, 0))
+    full, _ = _cohorts(monthly, dt.datetime(2011, 3, 31, 18, 0))
     assert not full["partial"].any()  # data up to the month's last day: complete
-    personas = pd.DataFrame({"customer_id": ["a", "b", "c"], "persona": ["X", "X", "Y"]})
-    curves = persona_retention(monthly, personas)
     x = curves[curves["persona"] == "X"].set_index("month_index")
     # Both X customers started in January: observable for months 0..2.
     assert x.loc[1, ["customers", "observable", "retention"]].tolist() == [1, 2, 0.5]
@@ -134,8 +155,10 @@ def test_cohorts_clv_audiences_and_plan_commands(synthetic: Path, tmp_path: Path
     got = runner.invoke(app, ["cohorts", str(synthetic), "--out", str(tmp_path / "co")])
     assert got.exit_code == 0, got.output
     assert {p.name for p in (tmp_path / "co").iterdir()} == {
-        "cohorts.csv", "cohort_personas.csv", "cohorts.html",
+        "cohorts.csv", "cohort_personas.csv", "cohorts.html", "run_log.json",
     }  # fmt: skip
+    log = json.loads((tmp_path / "co" / "run_log.json").read_text())
+    assert log["input_scans"] == 1 and log["personas"] == "fitted as custseg run fits them"
     got = runner.invoke(app, ["clv", str(synthetic), "--out", str(tmp_path / "clv")])
     assert got.exit_code == 0, got.output
     audience = next((tmp_path / "clv" / "audiences").glob("*.csv"))

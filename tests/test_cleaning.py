@@ -1,21 +1,19 @@
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from custseg.cleaning import RULES, clean_orders
-from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig, Settings
+from custseg.cleaning import RULES
+from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
-from custseg.io import load_orders
-from custseg.pipeline import stage_orders
+from custseg.session import Session
 
 
-def _clean(path: Path, **kwargs: object):
-    con = duckdb.connect()
-    loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-    stage_orders(con, loaded, Settings(), str(path))
-    return con, clean_orders(con, loaded.mapping, loaded.columns, **kwargs)  # type: ignore[arg-type]
+def _clean(
+    path: Path, switches: CleaningConfig | None = None, as_of: dt.datetime | None = None
+) -> tuple[Session, object]:
+    session = Session(path, Settings(cleaning=switches or CleaningConfig(), as_of=as_of))
+    return session, session.cleaning()
 
 
 def test_counts_by_first_rule(tiny_csv: Path) -> None:
@@ -52,9 +50,7 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
 
 
 def test_returns_netted_against_purchases(tiny_csv: Path) -> None:
-    from custseg.features import rfm_table
-
-    con, result = _clean(tiny_csv, switches=CleaningConfig(returns="net"))
+    session, result = _clean(tiny_csv, switches=CleaningConfig(returns="net"))
     # C1003 is kept as a return of customer 1; customer 4 only returned (1009): left out.
     assert result.dropped["cancelled_invoice"] == 0
     assert result.dropped["non_positive_quantity"] == 1  # 1006, quantity 0
@@ -70,7 +66,7 @@ def test_returns_netted_against_purchases(tiny_csv: Path) -> None:
     # The return is neither an order nor the last purchase: as-of is 01-10 09:00 + 1 day.
     assert result.as_of == dt.datetime(2011, 1, 11, 9, 0)
     assert result.orders == 4
-    rfm = rfm_table(con, result.as_of, has_invoice=True, net_returns=True)
+    rfm = session.rfm()
     first = rfm.set_index("customer_id").loc["1"]
     assert (first["recency_days"], first["frequency"], first["monetary"]) == (1, 2, 13.0)
     assert list(rfm["customer_id"]) == ["1", "2", "3"]
@@ -83,13 +79,20 @@ def test_drop_duplicates_counts_one_row(tiny_csv: Path) -> None:
 
 
 def test_as_of_option_drops_later_rows(tiny_csv: Path) -> None:
-    con, result = _clean(tiny_csv, as_of=dt.datetime(2011, 1, 9, 12, 0))
+    session, result = _clean(tiny_csv, as_of=dt.datetime(2011, 1, 9, 12, 0))
     # 1002 (01-10 09:00) and both 1008 lines (at exactly 01-09 12:00) are at or after it.
     assert result.dropped["after_as_of"] == 3
     assert result.rows_kept == 3
     assert result.as_of_source == "option"
-    kept = con.execute("SELECT max(cs_ts) FROM orders_kept").fetchone()
-    assert kept == (dt.datetime(2011, 1, 5, 12, 0),)
+    assert result.last_purchase == dt.datetime(2011, 1, 5, 12, 0)
+    # Customer 2's one order (01-05 12:00) is 4 days before the as-of date.
+    assert session.rfm().to_dict("records")[1] == {
+        "customer_id": "2",
+        "recency_days": 4,
+        "frequency": 1,
+        "monetary": 7.5,
+    }
+    assert session.scans == 1
 
 
 def test_no_rows_left_is_one_clear_error(tmp_path: Path) -> None:
@@ -120,7 +123,7 @@ def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
         "6,1,2011-01-02 10:00:00,1e308,7\n",
         encoding="utf-8",
     )
-    con, result = _clean(path)
+    session, result = _clean(path)
     # Each under its own reason; 1e308 is finite but far beyond any purchase: invalid too.
     assert result.dropped["invalid_quantity"] == 1
     assert result.dropped["invalid_date"] == 1
@@ -137,5 +140,6 @@ def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
     ]
     assert [e["UnitPrice"] for e in result.examples["invalid_price"]] == ["£6.95", "inf", "1e308"]
     assert result.examples["invalid_date"][0]["InvoiceDate"] == "not a date"
-    amounts = [r[0] for r in con.execute("SELECT cs_amount FROM orders_kept").fetchall()]
-    assert amounts == [3.0]
+    assert session.rfm()["monetary"].tolist() == [3.0]
+    # The examples of invalid rows take a second pass over the lines (only when there are any).
+    assert session.scans == 2

@@ -184,12 +184,12 @@ def test_make_help_lists_every_target() -> None:
 def test_unexpected_failure_is_one_line_exit_1(
     synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import custseg.pipeline
+    import custseg.commands.run
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(custseg.pipeline, "segment", boom)
+    monkeypatch.setattr(custseg.commands.run, "segment", boom)
     result = _run("run", str(synthetic), "--out", str(tmp_path / "o"))
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire. No output was changed" in result.stderr

@@ -138,8 +138,10 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
         "clv_params.json",
         "backtest.csv",
         "clv.html",
+        "run_log.json",
         "audiences",
     }
+    assert json.loads((out / "run_log.json").read_text())["input_scans"] == 1
     params = json.loads((out / "clv_params.json").read_text())
     assert params["horizon_days"] == 90 and params["calibration_end"] == "2011-09-09"
     table = pd.read_csv(out / "clv.csv")

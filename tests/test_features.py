@@ -1,23 +1,18 @@
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from custseg.cleaning import clean_orders
-from custseg.config import CleaningConfig, ColumnsConfig, CsvConfig, Settings
+from custseg.config import CleaningConfig, ColumnsConfig, Settings
 from custseg.errors import UserError
-from custseg.features import rfm_sql, rfm_table
-from custseg.io import load_orders
-from custseg.pipeline import stage_orders
+from custseg.features import rfm_sql
+from custseg.session import Session
 
 
-def _rfm(path: Path, columns: ColumnsConfig | None = None, **kwargs: object):
-    con = duckdb.connect()
-    loaded = load_orders(con, path, columns or ColumnsConfig(), CsvConfig())
-    stage_orders(con, loaded, Settings(), str(path))
-    result = clean_orders(con, loaded.mapping, loaded.columns, **kwargs)  # type: ignore[arg-type]
-    return rfm_table(con, result.as_of, has_invoice=loaded.mapping.invoice is not None)
+def _rfm(path: Path, columns: ColumnsConfig | None = None, switches: CleaningConfig | None = None):
+    settings = Settings(columns=columns or ColumnsConfig(), cleaning=switches or CleaningConfig())
+    with Session(path, settings) as session:
+        return session.rfm()
 
 
 def test_rfm_hand_computed(tiny_csv: Path) -> None:
@@ -66,8 +61,8 @@ def test_numeric_ids_sort_numerically(tmp_path: Path) -> None:
 
 
 def test_rfm_sql_is_portable_text() -> None:
-    sql = rfm_sql(dt.datetime(2011, 12, 10, 12, 50), has_invoice=True)
-    assert "extract(DAY FROM (TIMESTAMP '2011-12-10 12:50:00' - max(cs_ts)))" in sql
+    sql = rfm_sql("kept", dt.datetime(2011, 12, 10, 12, 50), has_invoice=True)
+    assert "extract(DAY FROM (TIMESTAMP '2011-12-10 12:50:00' - max(ts)))" in sql
     assert "date_diff" not in sql and "epoch" not in sql
 
 
@@ -81,8 +76,8 @@ def test_day_first_dates_decimal_comma_and_semicolons(tmp_path: Path) -> None:
         "4;9;01/01/2011 10:00;1;1000\n",
         encoding="utf-8",
     )
+    from custseg.commands.run import segment
     from custseg.config import load_settings
-    from custseg.pipeline import segment
 
     settings = load_settings(
         None,
@@ -103,8 +98,8 @@ def test_day_first_dates_decimal_comma_and_semicolons(tmp_path: Path) -> None:
 def test_workbook_sheet_and_online_retail_ii_names(tmp_path: Path) -> None:
     import datetime as dt
 
+    from custseg.commands.run import segment
     from custseg.config import load_settings
-    from custseg.pipeline import segment
     from tests.xlsx import write_xlsx
 
     header = [
@@ -162,10 +157,8 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
         "1,7,40513.3513888889,1,2\n2,8,40521.5,1,3\n3,9,-5,1,4\n",
         encoding="utf-8",
     )
-    con = duckdb.connect()
-    loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-    stage_orders(con, loaded, Settings(), str(path))
-    result = clean_orders(con, loaded.mapping, loaded.columns)
+    with Session(path, Settings()) as session:
+        result = session.cleaning()
     assert result.dropped["invalid_date"] == 1
     assert result.first_purchase == dt.datetime(2010, 12, 1, 8, 26)
     assert result.last_purchase == dt.datetime(2010, 12, 9, 12, 0)
@@ -182,8 +175,8 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
 def test_unambiguous_text_dates_are_detected(
     tmp_path: Path, dates: list[str], expected: str | None
 ) -> None:
+    from custseg.commands.run import segment
     from custseg.config import load_settings
-    from custseg.pipeline import segment
 
     path = tmp_path / "d.csv"
     lines = [
@@ -201,8 +194,8 @@ def test_unambiguous_text_dates_are_detected(
 
 
 def test_ambiguous_day_month_is_refused(tmp_path: Path) -> None:
+    from custseg.commands.run import segment
     from custseg.config import load_settings
-    from custseg.pipeline import segment
 
     path = tmp_path / "d.csv"
     path.write_text(

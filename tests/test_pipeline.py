@@ -138,7 +138,9 @@ def test_failed_write_leaves_folder_as_it_was(
 def test_fixed_k_and_too_large_k(synthetic: Path, tiny_csv: Path) -> None:
     result = segment(synthetic, load_settings(None, {"model": {"k": 11, "k_max": 6}}))
     assert result.model["k"] == 11 and len(result.segments) == 11
-    assert result.k_table["k"].tolist() == [2, 3, 4, 5, 6, 11]
+    # A fixed k is the only one scored: its scores explain it, the others would cost.
+    assert result.k_table["k"].tolist() == [11]
+    assert result.k_table["chosen"].tolist() == [True]
     with pytest.raises(
         UserError, match=r"only 3 customer\(s\) left|--k 3 is not smaller than the 3 customers"
     ):

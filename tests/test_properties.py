@@ -6,17 +6,13 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custseg.cleaning import clean_orders
-from custseg.config import ColumnsConfig, CsvConfig, Settings
-from custseg.features import rfm_table
-from custseg.io import load_orders
-from custseg.pipeline import stage_orders
+from custseg.config import Settings
+from custseg.session import Session
 
 START = dt.datetime(2011, 1, 1)
 
@@ -35,15 +31,13 @@ def _run(frame: pd.DataFrame) -> tuple[object, pd.DataFrame]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.parquet"
         frame.to_parquet(path, index=False)
-        con = duckdb.connect()
-        loaded = load_orders(con, path, ColumnsConfig(), CsvConfig())
-        stage_orders(con, loaded, Settings(), str(path))
-        try:
-            cleaned = clean_orders(con, loaded.mapping, loaded.columns)
-        except Exception as exc:  # only the documented "0 valid purchases" error is allowed
-            assert "0 valid purchases" in str(exc)
-            return None, pd.DataFrame()
-        return cleaned, rfm_table(con, cleaned.as_of, has_invoice=True)
+        with Session(path, Settings()) as session:
+            try:
+                cleaned = session.cleaning()
+            except Exception as exc:  # only the documented "0 valid purchases" error is allowed
+                assert "0 valid purchases" in str(exc)
+                return None, pd.DataFrame()
+            return cleaned, session.rfm()
 
 
 @settings(max_examples=60, deadline=None)

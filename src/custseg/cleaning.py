@@ -1,140 +1,65 @@
 """Cleaning rules, each counted: rows kept + rows dropped by each reason = rows read.
 
-The work is SQL over the relation ``orders_raw`` (see :mod:`custseg.io`). Every row gets
-the first rule that drops it (or none), so the counts add up exactly. The rules and their
-order are data (:data:`RULES`), recorded in ``data_quality.json``.
+The rules and their order are data (:data:`RULES`), recorded in ``data_quality.json``; every
+row is counted under the first rule that drops it. The work is two kinds of SQL, written
+once for DuckDB and Spark:
+
+* :func:`facts_sql`, the one scan of the order lines: each row gets the first *row-level*
+  rule it breaks (missing id, cancellation, non-positive or unreadable values), and the
+  rows no such rule drops are summed per (customer, order, timestamp) into *order facts*
+  (lines, exact spend in millionths). Dropped rows collapse into one fact per reason, but
+  for return lines, which keep their customer for the returns record.
+* :func:`kept_sql` and :func:`summarise`, over those facts: the rules that depend on the
+  as-of date (``after_as_of``) or on a customer's other lines (``duplicate_row`` counts come
+  from the scan, ``net_non_positive_customer`` is decided per customer), and the counts.
+
+So one scan serves any number of as-of dates (``migrate``'s two snapshots, the holdout's
+cut-off) and every table derived from the kept lines (RFM, purchase days, months).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-
-import duckdb
+from typing import Any, Protocol
 
 from custseg.config import CleaningConfig
 from custseg.errors import UserError
-from custseg.io import ColumnMapping, sql_ident, sql_literal
+from custseg.io.columns import ColumnMapping
+from custseg.sql import DUCKDB, Dialect, sql_ident, sql_literal, timestamp
 
 __all__ = [
-    "DUCKDB",
-    "EXACT_AMOUNT",
+    "EXAMPLES_PER_REASON",
+    "INVALID_REASONS",
     "MAX_LINE_AMOUNT",
     "RULES",
-    "SPARK",
     "CleaningResult",
-    "Dialect",
     "Rule",
+    "SqlRunner",
     "applied_rules",
-    "clean_orders",
+    "examples_sql",
+    "facts_sql",
+    "kept_sql",
     "reason_sql",
+    "returns_summary",
     "staging_sql",
+    "summarise",
 ]
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """The few spellings that differ between DuckDB and Spark SQL; the queries are shared.
+class SqlRunner(Protocol):
+    """What the cleaning summary needs of an engine: run a query, return its rows."""
 
-    Everything else in this module and in :mod:`custseg.features` is written once, in forms
-    both engines read the same way (``TRY_CAST``, ``LIKE 'C%'``, ``FILTER (WHERE ...)``,
-    ``GROUPING SETS``, ``extract(DAY FROM interval)``, double-quoted identifiers). Spark runs
-    with ``spark.sql.ansi.doubleQuotedIdentifiers`` on, ``spark.sql.timestampType`` =
-    ``TIMESTAMP_NTZ`` (so ``TIMESTAMP`` means wall-clock time, as in DuckDB) and the session
-    time zone UTC (see :mod:`custseg.spark`).
+    dialect: Dialect
 
-    Attributes
-    ----------
-    name : str
-        ``"duckdb"`` or ``"spark"``.
-    """
-
-    name: str
-
-    def full_match(self, text: str, pattern: str) -> str:
-        """Return SQL true when ``pattern`` (no backslashes) matches all of ``text``."""
-        if self.name == "spark":
-            return f"regexp_like({text}, '^({pattern})$')"
-        return f"regexp_full_match({text}, '{pattern}')"
-
-    def plus_seconds(self, stamp: str, seconds: str) -> str:
-        """Return ``stamp`` plus a (fractional) number of seconds."""
-        if self.name == "spark":
-            return f"{stamp} + make_dt_interval(0, 0, 0, CAST({seconds} AS DECIMAL(18, 6)))"
-        return f"{stamp} + to_microseconds(CAST(round({seconds} * 1000000) AS BIGINT))"
-
-    def parse_time(self, text: str, strptime_format: str) -> str:
-        """Parse text to a timestamp with a strptime layout; NULL where it does not fit."""
-        if self.name == "spark":
-            pattern = sql_literal(java_datetime_pattern(strptime_format))
-            return f"try_to_timestamp({text}, {pattern})"
-        return f"try_strptime({text}, {sql_literal(strptime_format)})"
-
-    def utc_wall_clock(self, column: str) -> str:
-        """Return a time-zone-aware timestamp as its UTC wall-clock time."""
-        if self.name == "spark":
-            return f"CAST({column} AS TIMESTAMP_NTZ)"
-        return f"CAST(timezone('UTC', {column}) AS TIMESTAMP)"
-
-
-DUCKDB = Dialect("duckdb")
-SPARK = Dialect("spark")
-
-_JAVA_FIELDS = {
-    "%d": "dd",
-    "%m": "MM",
-    "%Y": "yyyy",
-    "%y": "yy",
-    "%H": "HH",
-    "%I": "hh",
-    "%M": "mm",
-    "%S": "ss",
-    "%f": "SSSSSS",
-    "%p": "a",
-    "%b": "MMM",
-    "%B": "MMMM",
-    "%%": "%",
-}
-
-
-def java_datetime_pattern(strptime_format: str) -> str:
-    """Translate a strptime layout (``%d/%m/%Y %H:%M``) to Spark's (``dd/MM/yyyy HH:mm``).
-
-    Raises
-    ------
-    UserError
-        For a directive Spark has no equivalent of here.
-    """
-    out, i = [], 0
-    while i < len(strptime_format):
-        part = strptime_format[i : i + 2]
-        if part.startswith("%"):
-            if part not in _JAVA_FIELDS:
-                raise UserError(
-                    f"--date-format {strptime_format!r}: {part} is not supported with "
-                    "--engine spark; use %d %m %Y %y %H %I %M %S %f %p %b %B."
-                )
-            out.append(_JAVA_FIELDS[part])
-            i += 2
-        else:
-            char = strptime_format[i]
-            out.append(f"'{char}'" if char.isalpha() else char)
-            i += 1
-    return "".join(out)
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """Run ``query`` and return every row."""
+        ...
 
 
 #: A line amount (or quantity) at or above this is not a real purchase; it is counted as
-#: invalid, which also keeps exact decimal sums far from overflow.
-MAX_LINE_AMOUNT = 1e15
-
-
-def exact(expr: str) -> str:
-    """Return ``expr`` as an exact decimal: sums of it do not depend on the order of addition."""
-    return f"TRY_CAST(round({expr}, 6) AS DECIMAL(38, 6))"
-
-
-#: A line's signed value as an exact decimal (returns are negative with --returns net).
-EXACT_AMOUNT = exact("cs_value")
+#: invalid. Exact sums are in millionths held by 64-bit integers, which this keeps in range.
+MAX_LINE_AMOUNT = 1e12
 
 
 @dataclass(frozen=True)
@@ -151,6 +76,11 @@ class Rule:
 
     reason: str
     description: str
+
+    @property
+    def code(self) -> int:
+        """The rule's number in the SQL (its place in :data:`RULES`, from 1)."""
+        return RULES.index(self) + 1
 
 
 #: The rules, in the order they are applied; a row is counted under the first that drops it.
@@ -169,12 +99,12 @@ RULES: tuple[Rule, ...] = (
         "unit price <= 0, or line amount <= 0 when amounts are used (= 0 with --returns net)",
     ),
     Rule("invalid_date", "date missing or not a date (see --date-format)"),
-    Rule("invalid_quantity", "quantity missing, not a number, infinite, or 1e15 or more"),
-    Rule("invalid_price", "unit price missing, not a number, infinite, or 1e15 or more"),
+    Rule("invalid_quantity", "quantity missing, not a number, infinite, or 1e12 or more"),
+    Rule("invalid_price", "unit price missing, not a number, infinite, or 1e12 or more"),
     Rule(
         "invalid_amount",
         "line amount (the amount column, or quantity x price) missing, not a number, "
-        "infinite, or 1e15 or more",
+        "infinite, or 1e12 or more",
     ),
     Rule("after_as_of", "timestamp at or after the as-of date"),
     Rule("duplicate_row", "exact duplicate of an earlier row (only with --drop-duplicates)"),
@@ -183,6 +113,7 @@ RULES: tuple[Rule, ...] = (
         "with --returns net: every row of a customer whose returns equal or exceed purchases",
     ),
 )
+_CODE = {rule.reason: i + 1 for i, rule in enumerate(RULES)}
 
 #: Reasons for values that cannot be read; data_quality.json shows example rows of each.
 INVALID_REASONS = ("invalid_date", "invalid_quantity", "invalid_price", "invalid_amount")
@@ -195,7 +126,7 @@ def _id_expr(column: str, kind: str) -> str:
     """Return an id column as a grouping key: numbers stay numbers, text is trimmed.
 
     Grouping on numbers is several times faster than on text; 13085.0 and 13085 are one key
-    and become the text "13085" per customer at the end (:func:`custseg.features.rfm_table`).
+    and become the text "13085" per customer at the end (:func:`custseg.features.id_text`).
     """
     ident = sql_ident(column)
     if kind in ("FLOAT", "DOUBLE"):
@@ -216,83 +147,6 @@ def _num_expr(column: str, decimal_comma: bool, dialect: Dialect) -> str:
             f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
         )
     return f"TRY_CAST({text} AS DOUBLE)"
-
-
-def staging_sql(
-    mapping: ColumnMapping,
-    column_types: dict[str, str],
-    *,
-    date_format: str | None = None,
-    decimal_comma: bool = False,
-    dialect: Dialect = DUCKDB,
-) -> str:
-    """Build the SELECT that adds the canonical ``cs_*`` columns to ``orders_raw``.
-
-    Parameters
-    ----------
-    mapping : ColumnMapping
-        The input column of each field.
-    column_types : dict
-        DuckDB type name of each input column (numbers and timestamps are used as they are).
-    date_format : str, optional
-        strptime pattern for text dates.
-    decimal_comma : bool
-        Text numbers use ``,`` as the decimal separator.
-    dialect : Dialect
-        The SQL engine the query is for.
-
-    Returns
-    -------
-    str
-        ``SELECT *, ... AS cs_customer, cs_invoice, cs_ts, cs_quantity, cs_price, cs_amount
-        FROM orders_raw``.
-    """
-
-    def number(column: str | None) -> str:
-        if column is None:
-            return "CAST(NULL AS DOUBLE)"
-        kind = column_types.get(column, "VARCHAR").upper()
-        if kind == "VARCHAR":
-            return _num_expr(column, decimal_comma, dialect)
-        return f"TRY_CAST({sql_ident(column)} AS DOUBLE)"
-
-    kind = column_types.get(mapping.date, "VARCHAR").upper()
-    date = sql_ident(mapping.date)
-    if kind.startswith("TIMESTAMP") or kind == "DATE":
-        ts = f"CAST({date} AS TIMESTAMP)"
-    elif kind in _NUMERIC_TYPES:
-        ts = _excel_serial(date, dialect)
-    elif date_format is not None:
-        ts = dialect.parse_time(f"CAST({date} AS STRING)", date_format)
-    else:  # ISO text, else an Excel serial number written as text
-        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)", dialect)
-        ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
-    if kind.startswith("TIMESTAMP WITH"):
-        ts = dialect.utc_wall_clock(date)
-
-    def kind_of(column: str) -> str:
-        return column_types.get(column, "VARCHAR").upper()
-
-    invoice, cancelled = "CAST(NULL AS STRING)", "false"
-    if mapping.invoice is not None:
-        # Invoice ids are used as written (trimming every one cost a quarter of the scan).
-        invoice = sql_ident(mapping.invoice)
-        if kind_of(mapping.invoice) == "VARCHAR":
-            invoice = f"NULLIF({invoice}, '')"
-            cancelled = f"{sql_ident(mapping.invoice)} LIKE 'C%'"
-    quantity = number(mapping.quantity)
-    if mapping.amount is not None:
-        price = "CAST(NULL AS DOUBLE)"
-        amount = number(mapping.amount)
-    else:
-        price = number(mapping.price)
-        amount = f"({quantity}) * ({price})"
-    return (
-        f"SELECT *, {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
-        f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
-        f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
-        f"{amount} AS cs_amount FROM orders_raw"
-    )
 
 
 _NUMERIC_TYPES = {
@@ -322,6 +176,84 @@ def _excel_serial(number: str, dialect: Dialect) -> str:
     )
 
 
+def staging_sql(
+    mapping: ColumnMapping,
+    column_types: dict[str, str],
+    *,
+    relation: str,
+    date_format: str | None = None,
+    decimal_comma: bool = False,
+    dialect: Dialect = DUCKDB,
+) -> str:
+    """Build the SELECT that adds the canonical ``cs_*`` columns to the order lines.
+
+    Parameters
+    ----------
+    mapping : ColumnMapping
+        The input column of each field.
+    column_types : dict
+        DuckDB type name of each input column (numbers and timestamps are used as they are).
+    relation : str
+        SQL of the relation holding the order lines as read.
+    date_format : str, optional
+        strptime pattern for text dates.
+    decimal_comma : bool
+        Text numbers use ``,`` as the decimal separator.
+    dialect : Dialect
+        The SQL engine the query is for.
+
+    Returns
+    -------
+    str
+        ``SELECT *, ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
+        cs_price, cs_amount FROM relation``.
+    """
+
+    def kind_of(column: str) -> str:
+        return column_types.get(column, "VARCHAR").upper()
+
+    def number(column: str | None) -> str:
+        if column is None:
+            return "CAST(NULL AS DOUBLE)"
+        if kind_of(column) == "VARCHAR":
+            return _num_expr(column, decimal_comma, dialect)
+        return f"TRY_CAST({sql_ident(column)} AS DOUBLE)"
+
+    kind = kind_of(mapping.date)
+    date = sql_ident(mapping.date)
+    if kind.startswith("TIMESTAMP") or kind == "DATE":
+        ts = f"CAST({date} AS TIMESTAMP)"
+    elif kind in _NUMERIC_TYPES:
+        ts = _excel_serial(date, dialect)
+    elif date_format is not None:
+        ts = dialect.parse_time(f"CAST({date} AS STRING)", date_format)
+    else:  # ISO text, else an Excel serial number written as text
+        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)", dialect)
+        ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
+    if kind.startswith("TIMESTAMP WITH"):
+        ts = dialect.utc_wall_clock(date)
+    invoice, cancelled = "CAST(NULL AS STRING)", "false"
+    if mapping.invoice is not None:
+        # Invoice ids are used as written (trimming every one cost a quarter of the scan).
+        invoice = sql_ident(mapping.invoice)
+        if kind_of(mapping.invoice) == "VARCHAR":
+            invoice = f"NULLIF({invoice}, '')"
+            cancelled = f"{sql_ident(mapping.invoice)} LIKE 'C%'"
+    quantity = number(mapping.quantity)
+    if mapping.amount is not None:
+        price = "CAST(NULL AS DOUBLE)"
+        amount = number(mapping.amount)
+    else:
+        price = number(mapping.price)
+        amount = f"({quantity}) * ({price})"
+    return (
+        f"SELECT *, {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
+        f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
+        f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
+        f"{amount} AS cs_amount FROM {relation}"
+    )
+
+
 def _invalid(expr: str) -> str:
     """Return SQL true when ``expr`` is missing, NaN, infinite or absurd (NaN sorts last)."""
     return f"({expr} IS NULL OR NOT abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
@@ -333,52 +265,6 @@ def return_sql(mapping: ColumnMapping) -> str:
     if mapping.quantity is not None:
         parts.append("cs_quantity < 0")
     return f"coalesce({' OR '.join(parts)}, false)"
-
-
-def reason_sql(
-    mapping: ColumnMapping,
-    switches: CleaningConfig | None = None,
-    as_of: dt.datetime | None = None,
-) -> str:
-    """Build the CASE expression naming the first base rule (up to ``invalid_value``) a row breaks.
-
-    Parameters
-    ----------
-    mapping : ColumnMapping
-        Decides which rules apply (no invoice column: no cancellation rule; amounts: no
-        price rule on unit prices).
-    switches : CleaningConfig, optional
-        Optional rules turned off; default: all on.
-    as_of : datetime, optional
-        Rows at or after it are dropped as ``after_as_of``.
-
-    Returns
-    -------
-    str
-        A SQL expression over the ``cs_*`` columns, NULL for a row no base rule drops.
-    """
-    switches = switches or CleaningConfig()
-    on = applied_rules(mapping, switches)
-    net = switches.returns == "net"
-    whens = ["WHEN cs_customer IS NULL THEN 'missing_customer_id'"]
-    if on["cancelled_invoice"]:
-        whens.append("WHEN cs_cancelled THEN 'cancelled_invoice'")
-    if on["non_positive_quantity"]:
-        whens.append(f"WHEN cs_quantity {'=' if net else '<='} 0 THEN 'non_positive_quantity'")
-    if on["non_positive_price"]:
-        if mapping.amount is not None:
-            whens.append(f"WHEN cs_amount {'=' if net else '<='} 0 THEN 'non_positive_price'")
-        else:
-            whens.append("WHEN cs_price <= 0 THEN 'non_positive_price'")
-    whens.append("WHEN cs_ts IS NULL THEN 'invalid_date'")
-    if mapping.quantity is not None:
-        whens.append(f"WHEN {_invalid('cs_quantity')} THEN 'invalid_quantity'")
-    if mapping.amount is None:
-        whens.append(f"WHEN {_invalid('cs_price')} THEN 'invalid_price'")
-    whens.append(f"WHEN {_invalid('cs_amount')} THEN 'invalid_amount'")
-    if as_of is not None:
-        whens.append(f"WHEN cs_ts >= TIMESTAMP '{as_of.isoformat(sep=' ')}' THEN 'after_as_of'")
-    return "CASE " + " ".join(whens) + " END"
 
 
 def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str, bool]:
@@ -414,6 +300,186 @@ def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str,
     }
 
 
+def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -> str:
+    """Build the CASE expression giving the code of the first row-level rule a row breaks.
+
+    The row-level rules are those up to ``invalid_amount``: they look at one row alone.
+    The code is the rule's place in :data:`RULES` (1 = ``missing_customer_id``), or NULL
+    for a row no row-level rule drops (integers group much faster than text).
+
+    Parameters
+    ----------
+    mapping : ColumnMapping
+        Decides which rules apply (no invoice column: no cancellation rule; amounts: no
+        price rule on unit prices).
+    switches : CleaningConfig, optional
+        Optional rules turned off; default: all on.
+
+    Returns
+    -------
+    str
+        A SQL expression over the ``cs_*`` columns.
+    """
+    switches = switches or CleaningConfig()
+    on = applied_rules(mapping, switches)
+    net = switches.returns == "net"
+    c = _CODE
+    whens = [f"WHEN cs_customer IS NULL THEN {c['missing_customer_id']}"]
+    if on["cancelled_invoice"]:
+        whens.append(f"WHEN cs_cancelled THEN {c['cancelled_invoice']}")
+    if on["non_positive_quantity"]:
+        op = "=" if net else "<="
+        whens.append(f"WHEN cs_quantity {op} 0 THEN {c['non_positive_quantity']}")
+    if on["non_positive_price"]:
+        if mapping.amount is not None:
+            op = "=" if net else "<="
+            whens.append(f"WHEN cs_amount {op} 0 THEN {c['non_positive_price']}")
+        else:
+            whens.append(f"WHEN cs_price <= 0 THEN {c['non_positive_price']}")
+    whens.append(f"WHEN cs_ts IS NULL THEN {c['invalid_date']}")
+    if mapping.quantity is not None:
+        whens.append(f"WHEN {_invalid('cs_quantity')} THEN {c['invalid_quantity']}")
+    if mapping.amount is None:
+        whens.append(f"WHEN {_invalid('cs_price')} THEN {c['invalid_price']}")
+    whens.append(f"WHEN {_invalid('cs_amount')} THEN {c['invalid_amount']}")
+    return "CASE " + " ".join(whens) + " END"
+
+
+def _flagged_sql(mapping: ColumnMapping, switches: CleaningConfig, staged: str) -> str:
+    """Add cs_r (row-level rule code), cs_return and cs_value (signed amount) to the lines."""
+    net = switches.returns == "net"
+    is_return = return_sql(mapping) if net else "false"
+    value = "CASE WHEN cs_return THEN -abs(cs_amount) ELSE cs_amount END" if net else "cs_amount"
+    return (
+        f"SELECT *, {value} AS cs_value FROM (SELECT *, {reason_sql(mapping, switches)} "
+        f"AS cs_r, {is_return} AS cs_return FROM ({staged}) AS staged) AS coded"
+    )
+
+
+def facts_sql(
+    mapping: ColumnMapping,
+    switches: CleaningConfig,
+    staged: str,
+    *,
+    dialect: Dialect = DUCKDB,
+) -> str:
+    """Build the one scan of the order lines: rule codes counted, kept lines summed per order.
+
+    Parameters
+    ----------
+    mapping : ColumnMapping
+        The columns of each field.
+    switches : CleaningConfig
+        The optional rules, and how returns are handled.
+    staged : str
+        The staged lines (:func:`staging_sql`). With ``drop_duplicates`` each distinct
+        input row must appear once, with its multiplicity in ``cs_n``.
+    dialect : Dialect
+        The engine.
+
+    Returns
+    -------
+    str
+        A query returning the order facts: ``r`` (row-level rule code, NULL for lines no
+        such rule drops), ``customer``, ``invoice``, ``ts`` and ``ret`` (a kept return line,
+        with ``--returns net``) for those lines, ``lines``, ``dups`` (exact duplicates of
+        them) and ``micro`` (their signed spend in millionths). A dropped return line
+        (cancellation or negative quantity of a known customer, with a valid non-zero
+        amount) keeps its customer and its absolute amount, for the returns record.
+    """
+    net = switches.returns == "net"
+    returned = "false"
+    if not net:
+        codes = f"{_CODE['cancelled_invoice']}, {_CODE['non_positive_quantity']}"
+        negative = ["cs_cancelled", "cs_amount < 0"]
+        if mapping.quantity is not None:
+            negative.append("cs_quantity < 0")
+        returned = (
+            f"cs_r IN ({codes}) AND NOT {_invalid('cs_amount')} AND cs_amount <> 0 "
+            f"AND ({' OR '.join(negative)})"
+        )
+    if switches.drop_duplicates:
+        # Each distinct row comes once with its multiplicity cs_n: a kept row's copies are
+        # duplicates; a dropped row's copies are all counted under its rule.
+        weight = "CASE WHEN cs_r IS NULL THEN 1 ELSE cs_n END"
+        dup_line, dups = "CASE WHEN cs_r IS NULL THEN cs_n - 1 ELSE 0 END", "sum(dup_line)"
+    else:
+        weight, dup_line, dups = "1", "0", "0"
+    micro = dialect.micro(
+        "CASE WHEN cs_r IS NULL THEN cs_value WHEN is_ret_line THEN abs(cs_amount) END"
+    )
+    weighted = micro if weight == "1" else f"{micro} * ({weight})"
+    keys = (
+        "SELECT cs_r AS r, "
+        "CASE WHEN cs_r IS NULL OR is_ret_line THEN cs_customer END AS customer, "
+        "CASE WHEN cs_r IS NULL THEN cs_invoice END AS invoice, "
+        "CASE WHEN cs_r IS NULL THEN cs_ts END AS ts, "
+        f"{'CASE WHEN cs_r IS NULL THEN cs_return ELSE false END' if net else 'false'} AS ret, "
+        f"{weight} AS weight, {dup_line} AS dup_line, {weighted} AS micro_line"
+        f" FROM (SELECT *, {returned} AS is_ret_line FROM "
+        f"({_flagged_sql(mapping, switches, staged)}) AS flagged) AS marked"
+    )
+    return (
+        "SELECT r, customer, invoice, ts, ret, "
+        + ("count(*)" if weight == "1" else "sum(weight)")
+        + f" AS lines, {dups} AS dups, {dialect.exact_sum('micro_line')} AS micro "
+        f"FROM ({keys}) AS keyed GROUP BY r, customer, invoice, ts, ret"
+    )
+
+
+def examples_sql(mapping: ColumnMapping, switches: CleaningConfig, staged: str) -> str:
+    """Return a few rows of each invalid reason, the mapped columns as text (smallest first).
+
+    This reads the order lines again: it runs only when some row is invalid.
+    """
+    fields = [c for c in mapping.as_dict().values() if c is not None]
+    texts = [f"CAST({sql_ident(c)} AS STRING)" for c in fields]
+    cols = ", ".join(f"{t} AS cs_example_{i}" for i, t in enumerate(texts))
+    names = ", ".join(f"cs_example_{i}" for i in range(len(texts)))
+    wanted = ", ".join(str(_CODE[r]) for r in INVALID_REASONS)
+    flagged = _flagged_sql(mapping, switches, staged)
+    return (
+        f"SELECT cs_r, {names} FROM (SELECT cs_r, {cols}, row_number() OVER "
+        f"(PARTITION BY cs_r ORDER BY {', '.join(texts)}) AS cs_rank FROM ({flagged}) AS f "
+        f"WHERE cs_r IN ({wanted})) AS ranked WHERE cs_rank <= {EXAMPLES_PER_REASON} "
+        f"ORDER BY cs_r, {names}"
+    )
+
+
+def kept_sql(facts: str, switches: CleaningConfig, as_of: dt.datetime | None) -> str:
+    """Return the order facts of the kept lines as of ``as_of``, with their fate.
+
+    Parameters
+    ----------
+    facts : str
+        SQL of the order facts (:func:`facts_sql`).
+    switches : CleaningConfig
+        With ``returns="net"``, a customer whose returns equal or exceed purchases (or who
+        has no purchase) is dropped whole (``net_non_positive_customer``).
+    as_of : datetime, optional
+        Lines at or after it are dropped (``after_as_of``).
+
+    Returns
+    -------
+    str
+        customer, invoice, ts, ret, lines, dups, micro and ``fate``: NULL for kept facts,
+        else ``'after_as_of'`` or ``'net_non_positive_customer'``.
+    """
+    after = f"ts >= {timestamp(as_of)}" if as_of is not None else "false"
+    base = (
+        "SELECT customer, invoice, ts, ret, lines, dups, micro, "
+        f"CASE WHEN {after} THEN 'after_as_of' END AS fate FROM {facts} WHERE r IS NULL"
+    )
+    if switches.returns != "net":
+        return base
+    window = "OVER (PARTITION BY customer, fate IS NULL)"
+    return (
+        "SELECT customer, invoice, ts, ret, lines, dups, micro, CASE WHEN fate IS NULL AND ("
+        f"sum(micro) {window} <= 0 OR sum(CASE WHEN ret THEN 0 ELSE 1 END) {window} = 0) "
+        f"THEN 'net_non_positive_customer' ELSE fate END AS fate FROM ({base}) AS dated"
+    )
+
+
 @dataclass(frozen=True)
 class CleaningResult:
     """Counts and choices of the cleaning stage.
@@ -442,7 +508,7 @@ class CleaningResult:
     returns : dict
         How returns were handled and what netting changes (see :func:`returns_summary`).
     customers : int
-        Distinct customers among the kept rows (0 unless asked for).
+        Distinct customers among the kept rows.
     """
 
     rows_read: int
@@ -458,72 +524,6 @@ class CleaningResult:
     examples: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     returns: dict[str, object] = field(default_factory=dict)
     customers: int = 0
-
-
-def _flagged_sql(
-    mapping: ColumnMapping,
-    columns: list[str],
-    switches: CleaningConfig,
-    as_of: dt.datetime | None,
-) -> str:
-    """Build the SELECT adding cs_reason, cs_return and cs_value to ``orders_staged``."""
-    net = switches.returns == "net"
-    reason = reason_sql(mapping, switches, as_of=as_of)
-    is_return = return_sql(mapping) if net else "false"
-    # Layer on layer, each adding the next reason column (no engine-specific REPLACE).
-    flagged = (
-        f"SELECT *, CASE WHEN cs_return THEN -abs(cs_amount) ELSE cs_amount END AS cs_value "
-        f"FROM (SELECT *, {reason} AS cs_reason_base, {is_return} AS cs_return "
-        "FROM orders_staged) AS base"
-        if net
-        else f"SELECT *, {reason} AS cs_reason_base, false AS cs_return, cs_amount AS cs_value "
-        "FROM orders_staged"
-    )
-    current = "cs_reason_base"
-    if switches.drop_duplicates:
-        keys = ", ".join(sql_ident(c) for c in columns)
-        # Rows in one partition are identical, so which of them is kept does not matter.
-        flagged = (
-            f"SELECT *, CASE WHEN {current} IS NULL AND row_number() OVER (PARTITION BY "
-            f"{current} IS NULL, {keys} ORDER BY {keys}) > 1 THEN 'duplicate_row' "
-            f"ELSE {current} END AS cs_reason_dup FROM ({flagged}) AS dup"
-        )
-        current = "cs_reason_dup"
-    if net:
-        # A customer whose returns cover their purchases has no spend to segment on.
-        window = f"OVER (PARTITION BY cs_customer, {current} IS NULL)"
-        flagged = (
-            f"SELECT *, CASE WHEN {current} IS NULL AND ("
-            f"sum({EXACT_AMOUNT}) {window} <= 0 OR "
-            f"sum(CASE WHEN cs_return THEN 0 ELSE 1 END) {window} = 0) "
-            f"THEN 'net_non_positive_customer' ELSE {current} END AS cs_reason_net "
-            f"FROM ({flagged}) AS net"
-        )
-        current = "cs_reason_net"
-    return f"SELECT *, {current} AS cs_reason FROM ({flagged}) AS flagged"
-
-
-def _examples(
-    con: duckdb.DuckDBPyConnection, mapping: ColumnMapping, reasons: list[str]
-) -> dict[str, list[dict[str, str | None]]]:
-    """Return a few rows of each reason, the mapped columns as text (smallest values first)."""
-    if not reasons:
-        return {}
-    fields = [c for c in mapping.as_dict().values() if c is not None]
-    texts = [f"CAST({sql_ident(c)} AS STRING)" for c in fields]
-    cols = ", ".join(f"{t} AS cs_example_{i}" for i, t in enumerate(texts))
-    names = ", ".join(f"cs_example_{i}" for i in range(len(texts)))
-    wanted = ", ".join(sql_literal(r) for r in reasons)
-    rows = con.execute(
-        f"SELECT cs_reason, {names} FROM (SELECT cs_reason, {cols}, row_number() OVER "
-        f"(PARTITION BY cs_reason ORDER BY {', '.join(texts)}) AS cs_rank FROM orders_flagged "
-        f"WHERE cs_reason IN ({wanted})) AS ranked WHERE cs_rank <= {EXAMPLES_PER_REASON} "
-        f"ORDER BY cs_reason, {names}"
-    ).fetchall()
-    out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
-    for row in rows:
-        out[row[0]].append(dict(zip(fields, row[1:], strict=True)))
-    return out
 
 
 def returns_summary(
@@ -588,97 +588,93 @@ def returns_summary(
     }
 
 
-def clean_orders(
-    con: duckdb.DuckDBPyConnection,
+def _counts(runner: SqlRunner, facts: str, kept: str, has_invoice: bool) -> dict[str, Any]:
+    """Run the three small queries over the facts that the cleaning record needs."""
+    d = runner.dialect
+    by_rule = dict(runner.rows(f"SELECT r, sum(lines) FROM {facts} WHERE r IS NOT NULL GROUP BY r"))
+    fates = {
+        fate: (lines, dups, customers)
+        for fate, lines, dups, customers in runner.rows(
+            f"SELECT coalesce(fate, ''), sum(lines), sum(dups), count(DISTINCT customer) "
+            f"FROM ({kept}) AS k GROUP BY fate"
+        )
+    }
+    orders = "count(DISTINCT invoice)" if has_invoice else "count(DISTINCT (customer, ts))"
+    purchase = "fate IS NULL AND NOT ret"
+    row = runner.rows(
+        f"SELECT {orders} FILTER (WHERE {purchase}), "
+        f"{d.money(d.exact_sum('micro') + ' FILTER (WHERE fate IS NULL)')}, "
+        f"min(ts) FILTER (WHERE {purchase}), max(ts) FILTER (WHERE {purchase}), "
+        f"{d.money(d.exact_sum('micro') + f' FILTER (WHERE {purchase})')}, "
+        f"sum(lines) FILTER (WHERE fate IS NULL AND ret), "
+        f"{d.money(d.exact_sum('micro') + ' FILTER (WHERE fate IS NULL AND ret)')}, "
+        f"count(DISTINCT customer) FILTER (WHERE fate IS NULL AND ret) FROM ({kept}) AS k"
+    )[0]
+    returned = runner.rows(
+        f"SELECT sum(lines), {d.money(d.exact_sum('micro'))}, count(DISTINCT customer) "
+        f"FROM {facts} WHERE r IS NOT NULL AND customer IS NOT NULL"
+    )[0]
+    return {"by_rule": by_rule, "fates": fates, "kept": row, "dropped_returns": returned}
+
+
+def summarise(
+    runner: SqlRunner,
+    facts: str,
     mapping: ColumnMapping,
-    columns: list[str],
+    switches: CleaningConfig,
     *,
-    as_of: dt.datetime | None = None,
-    switches: CleaningConfig | None = None,
-    source: str = "input",
-    count_customers: bool = False,
+    as_of: dt.datetime | None,
+    source: str,
+    examples: Any = None,
 ) -> CleaningResult:
-    """Flag every row of ``orders_staged`` and create the view ``orders_kept``.
+    """Count every rule over the order facts, as of ``as_of`` (default: last purchase + 1 day).
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        Connection holding the view ``orders_staged`` (see :func:`staging_sql`).
+    runner : SqlRunner
+        The engine holding ``facts``.
+    facts : str
+        SQL naming the order facts (:func:`facts_sql`).
     mapping : ColumnMapping
-        Input columns of each field.
-    columns : list of str
-        The input's own columns: rows equal on all of them are exact duplicates.
+        The columns of each field.
+    switches : CleaningConfig
+        The optional rules and the returns mode.
     as_of : datetime, optional
-        Reference date; rows at or after it are dropped. Default: last kept purchase + 1 day.
-    switches : CleaningConfig, optional
-        The optional rules to run (default: all but duplicates); duplicates keep the first
-        row of each group. With ``returns="net"`` returns are kept as negative lines.
+        Lines at or after it are dropped; default: the last kept purchase + 1 day.
     source : str
-        The input's name, for error messages.
-    count_customers : bool
-        Also count the distinct kept customers (Spark needs it before choosing where to
-        cluster; it costs about 10% of the scan).
+        The input's name, for messages.
+    examples : callable, optional
+        ``examples(reasons)`` returns example rows per invalid reason (it reads the lines
+        again, so it is called only when some row is invalid).
 
     Returns
     -------
     CleaningResult
-        Counts by reason; ``orders_kept`` holds the kept rows.
+        Counts by reason, the kept totals and the as-of date used.
 
     Raises
     ------
     UserError
-        If no row is left.
+        If the input has no rows, or no purchase survives cleaning.
     """
-    switches = switches or CleaningConfig()
-    net = switches.returns == "net"
-    # One view, no copy of the order lines: DuckDB streams the file through it, so a file
-    # larger than memory works. Two scans in all: this one for the counts, one for the RFM.
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW orders_flagged AS "
-        + _flagged_sql(mapping, columns, switches, as_of)
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW orders_kept AS "
-        "SELECT * FROM orders_flagged WHERE cs_reason IS NULL"
-    )
-    # Without an invoice column each distinct (customer, timestamp) is one order.
-    orders_key = "cs_invoice" if mapping.invoice is not None else "(cs_customer, cs_ts)"
-    purchase = "cs_reason IS NULL AND NOT cs_return" if net else "cs_reason IS NULL"
-    # Returns: kept negative lines with --returns net; else the dropped cancellations and
-    # negative quantities of known customers with a valid amount.
-    if net:
-        returned = "cs_reason IS NULL AND cs_return"
-    else:
-        returned = (
-            "cs_reason IN ('cancelled_invoice', 'non_positive_quantity') "
-            f"AND NOT {_invalid('cs_amount')} AND cs_amount <> 0"
-        )
-    # One scan, a row per reason, with only what the options need: every extra aggregate
-    # over all rows costs (a total row by GROUPING SETS doubled the time).
-    extra = ["NULL", "NULL", "NULL"]
-    if net:  # purchases before returns, and customers left out
-        extra[0] = f"sum({EXACT_AMOUNT}) FILTER (WHERE {purchase})"
-        extra[2] = (
-            "count(DISTINCT cs_customer) FILTER (WHERE cs_reason = 'net_non_positive_customer')"
-        )
-    if count_customers:
-        extra[1] = "count(DISTINCT cs_customer) FILTER (WHERE cs_reason IS NULL)"
-    rows = con.execute(
-        "SELECT coalesce(cs_reason, ''), count(*), "
-        f"count(DISTINCT {orders_key}) FILTER (WHERE {purchase}), "
-        f"sum({EXACT_AMOUNT}) FILTER (WHERE cs_reason IS NULL), "
-        f"min(cs_ts) FILTER (WHERE {purchase}), max(cs_ts) FILTER (WHERE {purchase}), "
-        f"{', '.join(extra)} FROM orders_flagged GROUP BY cs_reason"
-    ).fetchall()
-    counts = {r[0]: int(r[1]) for r in rows}
-    kept = next((r for r in rows if r[0] == ""), None)
+    counts = _counts(runner, facts, kept_sql(facts, switches, as_of), mapping.invoice is not None)
     as_of_source = "option"
     if as_of is None:
+        # Nothing is dropped as after_as_of then: the date follows from what is kept.
         as_of_source = "last kept purchase + 1 day"
-        if kept is not None and kept[5] is not None:
-            as_of = kept[5] + dt.timedelta(days=1)
-    rows_kept = int(counts.pop("", 0))
-    dropped = {rule.reason: int(counts.get(rule.reason, 0)) for rule in RULES}
+        if counts["kept"][3] is not None:
+            as_of = counts["kept"][3] + dt.timedelta(days=1)
+    by_rule, fates = counts["by_rule"], counts["fates"]
+    kept_lines, kept_dups, customers = fates.get("", (0, 0, 0))
+    dropped = {rule.reason: 0 for rule in RULES}
+    for code, lines in by_rule.items():
+        dropped[RULES[int(code) - 1].reason] = int(lines)
+    after = fates.get("after_as_of", (0, 0, 0))
+    net_out = fates.get("net_non_positive_customer", (0, 0, 0))
+    dropped["after_as_of"] = int((after[0] or 0) + (after[1] or 0))
+    dropped["net_non_positive_customer"] = int(net_out[0] or 0)
+    dropped["duplicate_row"] = int((kept_dups or 0) + (net_out[1] or 0))
+    rows_kept = int(kept_lines or 0)
     rows_read = rows_kept + sum(dropped.values())
     applied = applied_rules(mapping, switches)
     rules: list[dict[str, object]] = [
@@ -687,28 +683,24 @@ def clean_orders(
     ]
     if rows_read == 0:
         raise UserError(f"{source} has no data rows (only a header); nothing to segment.")
-    examples = _examples(con, mapping, [r for r in INVALID_REASONS if dropped[r]])
-    if rows_kept == 0 or as_of is None:
-        raise UserError(_nothing_left(source, rows_read, dropped, examples))
-    assert kept is not None
-    # Return lines are few: one more scan evaluates the rules only where the cheap test
-    # passes (a customer's returns can fall under two reasons: counted once here).
-    maybe = " OR ".join(
-        ["cs_cancelled", "cs_amount < 0"] + (["cs_quantity < 0"] if mapping.quantity else [])
-    )
-    found = con.execute(
-        f"SELECT count(*), sum({exact('abs(cs_amount)')}), count(DISTINCT cs_customer) "
-        f"FROM orders_flagged WHERE ({maybe}) AND {returned}"
-    ).fetchone()
-    return_lines, return_value, with_returns = found if found is not None else (0, 0, 0)
+    invalid = [r for r in INVALID_REASONS if dropped[r]]
+    shown = examples(invalid) if invalid and examples is not None else {}
+    row = counts["kept"]
+    if rows_kept == 0 or as_of is None or row[3] is None:
+        raise UserError(_nothing_left(source, rows_read, dropped, shown))
+    net = switches.returns == "net"
+    if net:
+        return_lines, return_value, with_returns = row[5] or 0, -(row[6] or 0.0), row[7]
+    else:
+        return_lines, return_value, with_returns = counts["dropped_returns"]
     summary = returns_summary(
         switches,
         dropped,
-        return_lines=int(return_lines),
+        return_lines=int(return_lines or 0),
         return_value=float(return_value or 0),
-        purchases=float(kept[6] if net else kept[3]),
-        customers_with_returns=int(with_returns),
-        customers_dropped=sum(int(r[8] or 0) for r in rows),
+        purchases=float(row[4] if net else row[1]),
+        customers_with_returns=int(with_returns or 0),
+        customers_dropped=int(net_out[2] or 0),
     )
     return CleaningResult(
         rows_read=rows_read,
@@ -717,13 +709,13 @@ def clean_orders(
         rules=rules,
         as_of=as_of,
         as_of_source=as_of_source,
-        orders=int(kept[2]),
-        revenue=float(kept[3]),
-        first_purchase=kept[4],
-        last_purchase=kept[5],
-        examples=examples,
+        orders=int(row[0]),
+        revenue=float(row[1]),
+        first_purchase=row[2],
+        last_purchase=row[3],
+        examples={r: shown.get(r, []) for r in invalid},
         returns=summary,
-        customers=int(kept[7]) if count_customers else 0,
+        customers=int(customers or 0),
     )
 
 
@@ -751,3 +743,19 @@ def _nothing_left(
         + hint
         + "."
     )
+
+
+def example_rows(
+    rows: list[tuple[Any, ...]], mapping: ColumnMapping, reasons: list[str]
+) -> dict[str, list[dict[str, str | None]]]:
+    """Turn the rows of :func:`examples_sql` into the record's examples per reason."""
+    fields = [c for c in mapping.as_dict().values() if c is not None]
+    out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
+    for row in rows:
+        reason = RULES[int(row[0]) - 1].reason
+        if reason in out:
+            out[reason].append(dict(zip(fields, row[1:], strict=True)))
+    return out
+
+
+__all__ += ["example_rows", "sql_literal"]

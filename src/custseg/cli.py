@@ -250,8 +250,9 @@ def run(
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
     _setup_logging(quiet)
+    from custseg.commands.common import resolve_input
+    from custseg.commands.run import segment, write_outputs
     from custseg.config import load_settings
-    from custseg.pipeline import resolve_input, segment, write_outputs
 
     overrides: dict[str, Any] = {
         "columns": {
@@ -324,9 +325,9 @@ def score(
     Cleaning rules come from the model; customers.csv has the layout run writes.
     """
     _setup_logging(quiet)
+    from custseg.commands.score import score as score_orders
+    from custseg.commands.score import write_scores
     from custseg.config import load_settings
-    from custseg.pipeline import score as score_orders
-    from custseg.pipeline import write_scores
 
     with _user_errors():
         settings = load_settings(config, {"as_of": as_of})
@@ -364,9 +365,9 @@ def migrate(
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
     _setup_logging(quiet)
+    from custseg.commands.migrate import migrate as migrate_snapshots
+    from custseg.commands.migrate import write_migration
     from custseg.config import load_settings
-    from custseg.pipeline import migrate as migrate_snapshots
-    from custseg.pipeline import write_migration
 
     with _user_errors():
         if len(as_of) != 2:
@@ -415,8 +416,8 @@ def clv(
     _setup_logging(quiet)
     import datetime as dt
 
+    from custseg.commands.clv import lifetime_value, write_clv
     from custseg.config import load_settings
-    from custseg.pipeline import lifetime_value, write_clv
 
     with _user_errors():
         settings = load_settings(config, {})
@@ -458,13 +459,14 @@ def cohorts(
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
     _setup_logging(quiet)
+    from custseg.commands.cohorts import cohorts as cohort_tables
+    from custseg.commands.cohorts import write_cohorts
     from custseg.config import load_settings
-    from custseg.pipeline import segment, write_cohorts
 
     with _user_errors():
         settings = load_settings(config, {})
         with _progress_bars(not quiet) as bars:
-            result = segment(input_path, settings, progress=bars)
+            result = cohort_tables(input_path, settings, progress=bars)
         written = write_cohorts(result, out)
         _log_outputs(written, out)
     first = result.cohorts[result.cohorts["month_index"] == 1]
@@ -488,7 +490,7 @@ def plan(
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     _setup_logging(False)
-    from custseg.pipeline import plan_campaigns, write_plan
+    from custseg.commands.plan import plan_campaigns, write_plan
 
     with _user_errors():
         table = plan_campaigns(campaigns, clv_dir)

@@ -4,6 +4,9 @@ cohort = month of a customer's first kept purchase; month_index = whole calendar
 the cohort month to a purchase month; retention = distinct customers of the cohort with a
 kept purchase in that month / cohort size. The last calendar month of the data is marked
 ``partial`` when the data stops before its end, so that a short month is not read as a drop.
+
+The counting is SQL over the spend per customer and month (:func:`custseg.features.monthly_sql`),
+run by the engine; only the small tables of counts come back to be finished here.
 """
 
 from __future__ import annotations
@@ -12,22 +15,109 @@ import datetime as dt
 
 import pandas as pd
 
-__all__ = ["cohort_table", "persona_retention"]
+from custseg.sql import DUCKDB, Dialect
+
+__all__ = [
+    "COHORT_COLUMNS",
+    "cohort_counts_sql",
+    "cohort_table",
+    "persona_counts_sql",
+    "persona_retention",
+]
+
+COHORT_COLUMNS = [
+    "cohort",
+    "month_index",
+    "month",
+    "customers",
+    "cohort_size",
+    "retention",
+    "revenue",
+    "partial",
+]
 
 
-def _month_index(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    out: pd.Series = (later.dt.year - earlier.dt.year) * 12 + (later.dt.month - earlier.dt.month)
-    return out
+def _starts(monthly: str) -> str:
+    return f"SELECT customer, min(month) AS start FROM {monthly} GROUP BY customer"
 
 
-def cohort_table(monthly: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFrame:
-    """Retention and revenue per cohort and month index, in long form.
+def cohort_counts_sql(monthly: str, dialect: Dialect = DUCKDB) -> str:
+    """Count each cohort's buying customers and spend per month index.
 
     Parameters
     ----------
-    monthly : pandas.DataFrame
-        customer_id, month (first day of the month, datetime64), revenue: one row per customer
-        and month with a kept purchase.
+    monthly : str
+        SQL naming the spend per customer and month (customer, month, micro).
+    dialect : Dialect
+        The engine.
+
+    Returns
+    -------
+    str
+        SQL returning cohort_month, month_index, month, customers, cohort_size and revenue
+        (an exact sum, as a double).
+    """
+    between = dialect.months_between("m.month", "s.start")
+    return (
+        f"SELECT s.start AS cohort_month, {between} AS month_index, min(m.month) AS month, "
+        f"count(*) AS customers, max(z.cohort_size) AS cohort_size, "
+        f"{dialect.money(dialect.exact_sum('m.micro'))} AS revenue "
+        f"FROM {monthly} AS m JOIN ({_starts(monthly)}) AS s ON m.customer = s.customer "
+        f"JOIN (SELECT start, count(*) AS cohort_size FROM ({_starts(monthly)}) AS f "
+        "GROUP BY start) AS z ON z.start = s.start "
+        f"GROUP BY s.start, {between}"
+    )
+
+
+def persona_counts_sql(monthly: str, personas: str, dialect: Dialect = DUCKDB) -> str:
+    """Count each persona's buying customers per month index, and who could be seen that long.
+
+    Parameters
+    ----------
+    monthly : str
+        SQL naming the spend per customer and month.
+    personas : str
+        SQL naming (customer, persona), the customer key as in ``monthly``.
+    dialect : Dialect
+        The engine.
+
+    Returns
+    -------
+    str
+        SQL returning persona, month_index, customers (who bought in that month index) and
+        observable: the persona's customers whose first month is at least month_index months
+        before the data's last month (so that month could be seen at all).
+    """
+    between = dialect.months_between("m.month", "s.start")
+    span = dialect.months_between("l.last_month", "s.start")
+    starts = f"({_starts(monthly)})"
+    counts = (
+        f"SELECT p.persona, {between} AS month_index, count(*) AS customers "
+        f"FROM {monthly} AS m JOIN {starts} AS s ON m.customer = s.customer "
+        f"JOIN {personas} AS p ON p.customer = s.customer GROUP BY p.persona, {between}"
+    )
+    spans = (
+        f"SELECT p.persona, {span} AS span, count(*) AS n FROM {starts} AS s "
+        f"JOIN {personas} AS p ON p.customer = s.customer "
+        f"CROSS JOIN (SELECT max(month) AS last_month FROM {monthly}) AS l "
+        f"GROUP BY p.persona, {span}"
+    )
+    return (
+        "SELECT c.persona, c.month_index, max(c.customers) AS customers, "
+        "coalesce(sum(s.n), 0) AS observable "
+        f"FROM ({counts}) AS c LEFT JOIN ({spans}) AS s "
+        "ON s.persona = c.persona AND s.span >= c.month_index "
+        "GROUP BY c.persona, c.month_index"
+    )
+
+
+def cohort_table(counts: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFrame:
+    """Finish the cohort counts into cohorts.csv: retention, partial month, labels, order.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        What :func:`cohort_counts_sql` returns.
     last_purchase : datetime
         The last kept purchase; its month is partial unless it is the month's last day.
 
@@ -37,79 +127,51 @@ def cohort_table(monthly: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFr
         cohort (YYYY-MM), month_index, month (YYYY-MM), customers, cohort_size, retention,
         revenue, partial; sorted by cohort then month_index.
     """
-    first = monthly.groupby("customer_id")["month"].transform("min")
-    frame = monthly.assign(cohort_month=first, index=_month_index(monthly["month"], first))
-    size = frame.groupby("cohort_month")["customer_id"].nunique().rename("cohort_size")
-    table = (
-        frame.groupby(["cohort_month", "index"])
-        .agg(
-            customers=("customer_id", "nunique"),
-            revenue=("revenue", "sum"),
-            month=("month", "first"),
-        )
-        .reset_index()
-        .merge(size, left_on="cohort_month", right_index=True)
-    )
+    table = counts.copy()
+    table["month_index"] = table["month_index"].astype("int64")
+    table["customers"] = table["customers"].astype("int64")
+    table["cohort_size"] = table["cohort_size"].astype("int64")
     table["retention"] = (table["customers"] / table["cohort_size"]).round(4)
     end = pd.Timestamp(last_purchase)
     last_month = end.to_period("M")
     complete = end.normalize() == (end.to_period("M").end_time.normalize())
-    table["partial"] = (table["month"].dt.to_period("M") == last_month) & (not complete)
-    table["cohort"] = table["cohort_month"].dt.strftime("%Y-%m")
-    table["month"] = table["month"].dt.strftime("%Y-%m")
-    table = table.rename(columns={"index": "month_index"})
-    table["revenue"] = table["revenue"].round(2)
-    columns = [
-        "cohort",
-        "month_index",
-        "month",
-        "customers",
-        "cohort_size",
-        "retention",
-        "revenue",
-        "partial",
-    ]
-    out: pd.DataFrame = table.sort_values(["cohort", "month_index"])[columns].reset_index(drop=True)
+    month = pd.to_datetime(table["month"])
+    table["partial"] = (month.dt.to_period("M") == last_month) & (not complete)
+    table["cohort"] = pd.to_datetime(table["cohort_month"]).dt.strftime("%Y-%m")
+    table["month"] = month.dt.strftime("%Y-%m")
+    table["revenue"] = table["revenue"].astype("float64").round(2)
+    out: pd.DataFrame = table.sort_values(["cohort", "month_index"])[COHORT_COLUMNS].reset_index(
+        drop=True
+    )
     return out
 
 
-def persona_retention(monthly: pd.DataFrame, personas: pd.DataFrame) -> pd.DataFrame:
-    """Retention curve per persona on the cohort definition, over customers observable that long.
+def persona_retention(counts: pd.DataFrame) -> pd.DataFrame:
+    """Finish the persona counts into cohort_personas.csv (one retention curve per persona).
 
-    For month index m, the denominator is the persona's customers whose first month is at
-    least m months before the data's last month (so that month m could be seen at all).
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        What :func:`persona_counts_sql` returns.
 
     Returns
     -------
     pandas.DataFrame
         persona, month_index, customers (who bought in that month index), observable,
-        retention.
+        retention; by persona, then month index.
     """
-    first = monthly.groupby("customer_id")["month"].transform("min")
-    frame = monthly.assign(index=_month_index(monthly["month"], first)).merge(
-        personas[["customer_id", "persona"]], on="customer_id"
-    )
-    last = monthly["month"].max()
-    starts = monthly.groupby("customer_id")["month"].min().rename("start").reset_index()
-    starts = starts.merge(personas[["customer_id", "persona"]], on="customer_id")
-    starts["span"] = _month_index(
-        pd.Series([last] * len(starts), index=starts.index), starts["start"]
-    )
-    rows = []
-    for persona, group in frame.groupby("persona", sort=False):
-        spans = starts.loc[starts["persona"] == persona, "span"]
-        counts = group.groupby("index")["customer_id"].nunique()
-        for m, n in counts.items():
-            observable = int((spans >= m).sum())
-            rows.append(
-                (
-                    persona,
-                    int(m),
-                    int(n),
-                    observable,
-                    round(n / observable, 4) if observable else 0.0,
-                )
-            )
+    rows = [
+        (
+            str(persona),
+            int(m),
+            int(n),
+            int(observable),
+            round(int(n) / int(observable), 4) if observable else 0.0,
+        )
+        for persona, m, n, observable in counts[
+            ["persona", "month_index", "customers", "observable"]
+        ].itertuples(index=False)
+    ]
     out = pd.DataFrame(
         rows, columns=["persona", "month_index", "customers", "observable", "retention"]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "first_line"]
 
 
 class UserError(Exception):
@@ -11,3 +11,8 @@ class UserError(Exception):
     The command line prints the message and exits with code 2; the dashboard shows it
     in the page. The message names the file, column or value and says what to do.
     """
+
+
+def first_line(exc: BaseException) -> str:
+    """Return the first line of an exception's message (its type name when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

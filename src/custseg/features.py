@@ -1,46 +1,63 @@
-"""RFM features per customer, aggregated in SQL from the kept order lines."""
+"""Tables per customer from the kept order facts: RFM, purchase days, purchase months.
+
+Each function builds one query over the kept facts (:func:`custseg.cleaning.kept_sql`), in
+SQL both engines run; the session (:mod:`custseg.session`) runs it and keeps the result.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from custseg.cleaning import EXACT_AMOUNT
+from custseg.sql import DUCKDB, Dialect, timestamp
 
-__all__ = ["FEATURES", "id_text", "rfm_sql", "rfm_table", "split_cutoff"]
+__all__ = [
+    "FEATURES",
+    "daily_sql",
+    "id_text",
+    "monthly_sql",
+    "rfm_sql",
+    "rfm_types",
+    "split_cutoff",
+]
 
 #: The feature columns, in model order.
 FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
 
+#: Sort customers numerically where their ids are numbers, then as text.
+CUSTOMER_ORDER = "ORDER BY TRY_CAST(customer AS BIGINT) NULLS LAST, customer"
+
 
 def rfm_sql(
+    kept: str,
     as_of: dt.datetime,
     *,
     has_invoice: bool,
     net_returns: bool = False,
-    relation: str = "orders_kept",
     cutoff: dt.datetime | None = None,
+    dialect: Dialect = DUCKDB,
 ) -> str:
-    """Build the per-customer RFM query over the canonical ``cs_*`` columns.
+    """Build the per-customer RFM query over the kept order facts.
 
     Parameters
     ----------
+    kept : str
+        SQL of the kept facts with their ``fate`` (:func:`custseg.cleaning.kept_sql`).
     as_of : datetime
         Reference date.
     has_invoice : bool
         Count distinct invoices as orders; else each distinct timestamp is one order.
     net_returns : bool
-        The kept lines include returns (``cs_return``): they lower the spend but are neither
+        The kept facts include returns (``ret``): they lower the spend but are neither
         orders nor purchases for recency.
-    relation : str
-        The relation holding the kept order lines.
     cutoff : datetime, optional
-        Also return the RFM as of ``cutoff`` from the lines before it, in the same scan:
+        Also return the RFM as of ``cutoff`` from the facts before it, in the same query:
         ``cut_recency_days``, ``cut_frequency``, ``cut_monetary`` (NULL for customers who
         had not bought yet). Only for row-level rules (returns dropped).
+    dialect : Dialect
+        The engine.
 
     Returns
     -------
@@ -51,33 +68,59 @@ def rfm_sql(
     -----
     Recency is whole elapsed days, ``floor((as_of - last purchase) / 1 day)``; counting
     calendar-day boundaries instead (``date_diff('day', ...)``) differs for 2,269 of the 4,338
-    customers of the Online Retail data. Line amounts are rounded to 6 decimals as DECIMAL
-    before summing, so the total does not depend on the order of parallel addition.
+    customers of the Online Retail data. Spend is summed exactly, in millionths, so the total
+    does not depend on the order of parallel addition.
     """
-    orders = "count(DISTINCT cs_invoice)" if has_invoice else "count(DISTINCT cs_ts)"
-    last = "max(cs_ts)"
+    orders = "count(DISTINCT invoice)" if has_invoice else "count(DISTINCT ts)"
+    last = "max(ts)"
     if net_returns:
-        orders += " FILTER (WHERE NOT cs_return)"
-        last += " FILTER (WHERE NOT cs_return)"
-    stamp = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
+        orders += " FILTER (WHERE NOT ret)"
+        last += " FILTER (WHERE NOT ret)"
+    spend = dialect.money(dialect.exact_sum("micro"))
+    cut = ""
+    if cutoff is not None:
+        stamp = timestamp(cutoff)
+        before = f"FILTER (WHERE ts < {stamp})"
+        cut = (
+            f", CAST(extract(DAY FROM ({stamp} - max(ts) {before})) AS BIGINT) AS cut_recency_days"
+            f", {orders} {before} AS cut_frequency"
+            f", {dialect.money(dialect.exact_sum('micro') + ' ' + before)} AS cut_monetary"
+        )
     return (
-        "SELECT cs_customer AS customer_id, "
-        f"CAST(extract(DAY FROM ({stamp} - {last})) AS BIGINT) AS recency_days, "
-        f"{orders} AS frequency, "
-        f"CAST(sum({EXACT_AMOUNT}) AS DOUBLE) AS monetary"
-        + (_cut_columns(cutoff, orders) if cutoff is not None else "")
-        + f" FROM {relation} GROUP BY cs_customer "
-        "ORDER BY TRY_CAST(cs_customer AS BIGINT) NULLS LAST, cs_customer"
+        "SELECT customer AS customer_id, "
+        f"CAST(extract(DAY FROM ({timestamp(as_of)} - {last})) AS BIGINT) AS recency_days, "
+        f"{orders} AS frequency, {spend} AS monetary{cut} "
+        f"FROM ({kept}) AS k WHERE fate IS NULL GROUP BY customer {CUSTOMER_ORDER}"
     )
 
 
-def _cut_columns(cutoff: dt.datetime, orders: str) -> str:
-    stamp = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
-    before = f"FILTER (WHERE cs_ts < {stamp})"
+def daily_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
+    """Build the spend per customer and purchase day (the input of the lifetime-value models).
+
+    Returns
+    -------
+    str
+        SQL returning customer_id, day (midnight), spend; ordered by customer and day.
+    """
     return (
-        f", CAST(extract(DAY FROM ({stamp} - max(cs_ts) {before})) AS BIGINT) AS cut_recency_days"
-        f", {orders} {before} AS cut_frequency"
-        f", CAST(sum({EXACT_AMOUNT}) {before} AS DOUBLE) AS cut_monetary"
+        f"SELECT customer AS customer_id, day, {dialect.money(dialect.exact_sum('micro'))} "
+        f"AS spend FROM (SELECT customer, {dialect.day('ts')} AS day, micro FROM ({kept}) AS k "
+        "WHERE fate IS NULL AND NOT ret) AS d GROUP BY customer, day ORDER BY customer, day"
+    )
+
+
+def monthly_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
+    """Build the spend per customer and purchase month (the input of the cohort tables).
+
+    Returns
+    -------
+    str
+        SQL returning customer, month (its first instant) and micro (exact spend).
+    """
+    return (
+        f"SELECT customer, month, {dialect.exact_sum('micro')} AS micro FROM (SELECT customer, "
+        f"{dialect.month('ts')} AS month, micro FROM ({kept}) AS k WHERE fate IS NULL AND NOT ret) "
+        "AS m GROUP BY customer, month"
     )
 
 
@@ -93,47 +136,8 @@ def id_text(ids: pd.Series) -> pd.Series:
     return text_ids
 
 
-def rfm_table(
-    con: duckdb.DuckDBPyConnection,
-    as_of: dt.datetime,
-    *,
-    has_invoice: bool,
-    net_returns: bool = False,
-    relation: str = "orders_kept",
-    cutoff: dt.datetime | None = None,
-) -> pd.DataFrame:
-    """Return one row per customer: customer_id, recency_days, frequency, monetary.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        Connection holding the view ``orders_kept``.
-    as_of : datetime
-        Reference date.
-    has_invoice : bool
-        Whether the input has an invoice column.
-    net_returns : bool
-        Whether the kept lines include returns (``--returns net``).
-    relation : str
-        The relation (or parenthesised query) holding the kept order lines.
-    cutoff : datetime, optional
-        Also compute the RFM as of ``cutoff`` (see :func:`rfm_sql`); split it off with
-        :func:`split_cutoff`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Sorted by customer id (numerically where ids are numbers).
-    """
-    frame: pd.DataFrame = con.execute(
-        rfm_sql(
-            as_of,
-            has_invoice=has_invoice,
-            net_returns=net_returns,
-            relation=relation,
-            cutoff=cutoff,
-        )
-    ).df()
+def rfm_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give an RFM table its column types: text ids, integer recency and orders, float spend."""
     frame["customer_id"] = id_text(frame["customer_id"])
     frame["recency_days"] = frame["recency_days"].astype("int64")
     frame["frequency"] = frame["frequency"].astype("int64")
@@ -143,7 +147,7 @@ def rfm_table(
 
 
 def split_cutoff(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split :func:`rfm_table` output made with ``cutoff`` into (as of now, as of cutoff).
+    """Split an RFM table made with ``cutoff`` into (as of now, as of cutoff).
 
     The second table has the customers who had bought before the cut-off, their RFM then.
     """

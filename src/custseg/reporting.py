@@ -44,6 +44,7 @@ from custseg.scores import persona_crosstab
 __all__ = [
     "SECTIONS",
     "clv_page",
+    "figure_html",
     "figures",
     "html_page",
     "load_run",
@@ -199,7 +200,8 @@ def _table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _figure(fig: go.Figure, name: str) -> str:
+def figure_html(fig: go.Figure, name: str) -> str:
+    """Return a figure as an HTML fragment with a fixed element id (the same bytes each run)."""
     return str(
         fig.to_html(
             full_html=False,
@@ -260,20 +262,20 @@ def render_report(result: RunResult) -> str:
             + f"revenue {q['revenue']:,.2f}, purchases from {q['first_purchase'][:10]} to "
             f"{q['last_purchase'][:10]}.</p>"
             + "".join(f"<p>{html.escape(n)}</p>" for n in quality_notes(q, model))
-            + _figure(figs["data_quality"], "data_quality")
+            + figure_html(figs["data_quality"], "data_quality")
             + _table(dropped)
-            + _figure(figs["rfm_distributions"], "rfm_distributions")
+            + figure_html(figs["rfm_distributions"], "rfm_distributions")
         ),
         "k-selection": (
             f"<p class='reason'><b>k = {model['k']}.</b> {html.escape(selection['reason'])}</p>"
-            + _figure(figs["k_selection"], "k_selection")
+            + figure_html(figs["k_selection"], "k_selection")
             + f"<p class='muted'>Silhouette on {sample}.</p>"
             + _table(result.k_table)
         ),
-        "segments": _figure(figs["segment_shares"], "segment_shares")
+        "segments": figure_html(figs["segment_shares"], "segment_shares")
         + _table(result.segments.drop(columns=["description", "action"])),
-        "profiles": _figure(figs["rfm_profiles"], "rfm_profiles")
-        + _figure(figs["customers"], "customers"),
+        "profiles": figure_html(figs["rfm_profiles"], "rfm_profiles")
+        + figure_html(figs["customers"], "customers"),
         "personas": _cards(result.segments),
         "rfm-scores": (
             "<p>Each customer also has R, F and M scores 1-5 (quintiles; equal values share a "
@@ -282,7 +284,7 @@ def render_report(result: RunResult) -> str:
             "m_score, rfm_code, rfm_segment). The clusters are learnt from the data; the rule "
             "segments are the names marketing tools use. Where they agree, both are "
             "trustworthy labels.</p>"
-            + _figure(figs["rfm_crosstab"], "rfm_crosstab")
+            + figure_html(figs["rfm_crosstab"], "rfm_crosstab")
             + _table(persona_crosstab(result.customers).reset_index())
         ),
         "holdout": _holdout_html(result.holdout),
@@ -313,8 +315,8 @@ def _cohorts_html(result: RunResult) -> str:
         "their first. The last month is marked partial when the data ends before its end; "
         "the per-persona curves count only customers observable that long "
         "(cohort_personas.csv).</p>"
-        + _figure(cohort_heatmap(result.cohorts), "cohorts")
-        + _figure(persona_retention_chart(result.persona_retention), "persona_retention")
+        + figure_html(cohort_heatmap(result.cohorts), "cohorts")
+        + figure_html(persona_retention_chart(result.persona_retention), "persona_retention")
     )
 
 
@@ -324,7 +326,7 @@ def _holdout_html(holdout: dict[str, Any]) -> str:
     text = f"<p>{html.escape(str(holdout['sentence']))}</p>"
     if holdout["table"]:
         chart = holdout_chart(pd.DataFrame(holdout["table"]), int(holdout["days"]))
-        text += _figure(chart, "holdout") + (
+        text += figure_html(chart, "holdout") + (
             "<p class='muted'>bought_again: share of the persona's customers with an order "
             "after the cut-off; means are over all the persona's customers (holdout.csv).</p>"
             + _table(pd.DataFrame(holdout["table"]))
@@ -353,7 +355,7 @@ def clv_page(result: Any) -> str:
         f"days up to {html.escape(params['calibration_end'])}; predictions for the next "
         f"{horizon} days; clv discounts them at {params['discount_rate']:.0%} a year.</p>"
         + "".join(f"<p class='reason'>{html.escape(w)}</p>" for w in params["warnings"])
-        + _figure(clv_persona_chart(result.personas, horizon), "clv_personas")
+        + figure_html(clv_persona_chart(result.personas, horizon), "clv_personas")
         + _table(result.personas)
         + "<h3>Parameters</h3>"
         + _table(
@@ -389,7 +391,7 @@ def clv_page(result: Any) -> str:
             "<section><h2>Backtest</h2><p>Each method's predictions for the "
             f"{horizon} days after the calibration end against what customers did.</p>"
             + _table(result.backtest)
-            + _figure(predicted_actual_chart(result.customers), "clv_backtest")
+            + figure_html(predicted_actual_chart(result.customers), "clv_backtest")
             + "</section>"
         )
     return html_page("custseg: customer lifetime value", "Customer lifetime value", "", body)
@@ -405,7 +407,7 @@ def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, An
         f"<p>{html.escape(str(meta['sentence']))} {int(stay):,} of {int(known):,} existing "
         f"customers kept their persona; {len(moved):,} moved from a valuable persona to an "
         "at-risk one (movers.csv).</p>"
-        + _figure(fig, "migration")
+        + figure_html(fig, "migration")
         + _table(matrix)
         + "</section><section><h2>Valuable customers now at risk</h2>"
         + (_table(moved.head(200)) if len(moved) else "<p>None.</p>")

@@ -1,10 +1,11 @@
-"""The same cleaning and RFM SQL on Apache Spark, for order lines that outgrow one machine.
+"""The same SQL on Apache Spark, for order lines that outgrow one machine.
 
-Nothing here re-implements a rule: :func:`custseg.cleaning.staging_sql`,
-:func:`custseg.cleaning.clean_orders` and :func:`custseg.features.rfm_sql` build the queries for
-both engines (their few differing spellings are :class:`custseg.cleaning.Dialect`). This
-module only opens the session, registers the input as ``orders_raw`` and runs the queries
-through :class:`SparkConnection`, a four-method stand-in for a DuckDB connection.
+Nothing here re-implements a rule: :mod:`custseg.cleaning`, :mod:`custseg.features` and
+:mod:`custseg.cohorts` build the queries for both engines (their few differing spellings are
+:class:`custseg.sql.Dialect`). This module opens the Spark session, reads the input
+(:class:`SparkEngine`, the engine a :class:`custseg.session.Session` uses with
+``--engine spark``) and, for customer tables too large to collect, clusters them with MLlib
+where they lie (:func:`fit_with_mllib`).
 
 PySpark is optional (``pip install 'custseg[spark]'``); it is imported only when
 ``--engine spark`` is used.
@@ -21,31 +22,34 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from custseg.config import Settings
-from custseg.errors import UserError
-from custseg.io import (
-    ColumnMapping,
-    detect_date_format,
-    detect_format,
-    first_line,
-    load_orders,
-    resolve_columns,
-    sql_literal,
-)
+from custseg.config import EngineConfig, Settings
+from custseg.engines import InputInfo, Relation
+from custseg.errors import UserError, first_line
+from custseg.features import FEATURES
+from custseg.io.columns import ColumnMapping, detect_date_format, resolve_columns
+from custseg.io.readers import detect_format, file_sha256, load_orders
+from custseg.sql import SPARK, Dialect, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
+    from custseg.cleaning import CleaningResult
+    from custseg.progress import StageTimer
+    from custseg.segmentation import Segmentation
+    from custseg.session import Session
+
 __all__ = [
     "SESSION_CONF",
-    "SparkConnection",
+    "SparkEngine",
     "SparkInput",
     "duckdb_type",
+    "fit_with_mllib",
     "load_orders_spark",
+    "persona_relation",
     "spark_session",
 ]
 
-#: Session settings the shared SQL relies on (see :class:`custseg.cleaning.Dialect`).
+#: Session settings the shared SQL relies on (see :class:`custseg.sql.Dialect`).
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
@@ -112,34 +116,94 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     return spark
 
 
-class _Result:
-    """The result of :meth:`SparkConnection.execute`, read like DuckDB's."""
+class SparkEngine:
+    """Spark SQL as the session's engine: the input read by Spark, the order facts cached.
 
-    def __init__(self, frame: DataFrame) -> None:
-        self.frame = frame
+    Parameters
+    ----------
+    settings : EngineConfig
+        The Spark master.
+    """
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.frame.collect()]
+    name = "spark"
+    dialect: Dialect = SPARK
 
-    def fetchone(self) -> tuple[Any, ...] | None:
-        rows = self.frame.take(1)
-        return tuple(rows[0]) if rows else None
+    def __init__(self, settings: EngineConfig) -> None:
+        self.spark = spark_session(settings.spark_master)
+        self._work = new_workdir()
+        self._cached: list[Relation] = []
 
-    def df(self) -> pd.DataFrame:
-        # Through Arrow: PySpark's own toPandas does not support pandas 3 yet.
-        frame: pd.DataFrame = self.frame.toArrow().to_pandas()
+    def read(self, source: str, settings: Settings) -> InputInfo:
+        """Register the input (see :func:`load_orders_spark`) and map its columns."""
+        raw = Relation.new("lines")
+        loaded = load_orders_spark(
+            self.spark, source, settings, Path(self._work.name), relation=raw.sql
+        )
+        local = Path(source)
+        sha = file_sha256(local) if "://" not in source and local.is_file() else ""
+        mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
+        return InputInfo(
+            format=loaded.format,
+            columns=loaded.columns,
+            mapping=loaded.mapping,
+            types=loaded.types,
+            options=dict(loaded.options),
+            date_format=loaded.date_format,
+            sha=sha,
+            cache="not used by Spark",
+            raw=raw,
+            note=f"{loaded.format} input {source} on Spark {self.spark.version} "
+            f"({self.spark.sparkContext.master}); columns {mapped}",
+        )
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """Run ``query`` and collect its rows."""
+        return [tuple(row) for row in self.spark.sql(query).collect()]
+
+    def frame(self, query: str) -> pd.DataFrame:
+        """Run ``query`` and return a pandas frame (through Arrow)."""
+        # PySpark's own toPandas does not support pandas 3 yet.
+        frame: pd.DataFrame = self.spark.sql(query).toArrow().to_pandas()
         return frame
 
+    def keep(self, query: str, kind: str) -> Relation:
+        """Compute ``query`` once into Spark's cache (``CACHE TABLE`` is eager)."""
+        table = Relation.new(kind)
+        self.spark.sql(f"CACHE TABLE {table} AS {query}")
+        self._cached.append(table)
+        return table
 
-class SparkConnection:
-    """Run SQL on Spark through the part of DuckDB's connection API the stages use."""
+    def view(self, query: str, kind: str) -> Relation:
+        """Name ``query`` as a temporary view."""
+        name = Relation.new(kind)
+        self.spark.sql(query).createOrReplaceTempView(name.sql)
+        return name
 
-    def __init__(self, spark: SparkSession) -> None:
-        self.spark = spark
+    def view_frame(self, frame: DataFrame, kind: str) -> Relation:
+        """Name a Spark DataFrame as a temporary view."""
+        name = Relation.new(kind)
+        frame.createOrReplaceTempView(name.sql)
+        return name
 
-    def execute(self, query: str) -> _Result:
-        """Run one statement (views are session-scoped ``TEMP VIEW``s on both engines)."""
-        return _Result(self.spark.sql(query))
+    def register(self, frame: pd.DataFrame, kind: str) -> Relation:
+        """Send a (small) pandas frame to Spark as a temporary view."""
+        import pyarrow as pa
+
+        name = Relation.new(kind)
+        self.spark.createDataFrame(
+            pa.Table.from_pandas(frame, preserve_index=False)
+        ).createOrReplaceTempView(name.sql)
+        return name
+
+    def close(self) -> None:
+        """Drop the cached tables (the Spark session stays, for spark-submit's caller)."""
+        for table in self._cached:
+            try:
+                self.spark.sql(f"UNCACHE TABLE IF EXISTS {table}")
+                self.spark.catalog.dropTempView(table.sql)
+            except Exception:  # pragma: no cover - a stopped session has nothing to free
+                pass
+        self._work.cleanup()
 
 
 _SPARK_TYPES = {
@@ -213,9 +277,13 @@ def _guess_format(path: str) -> str:
 
 
 def load_orders_spark(
-    spark: SparkSession, path: str, settings: Settings, workdir: Path
+    spark: SparkSession,
+    path: str,
+    settings: Settings,
+    workdir: Path,
+    relation: str = "orders_raw",
 ) -> SparkInput:
-    """Register the input as the temp view ``orders_raw`` and map its columns.
+    """Register the input as the temp view ``relation`` and map its columns.
 
     Parameters
     ----------
@@ -228,6 +296,8 @@ def load_orders_spark(
         Column names, CSV dialect.
     workdir : Path
         A private folder for the Parquet copy of a workbook.
+    relation : str
+        The name to give the order lines (the caller owns it).
 
     Returns
     -------
@@ -245,9 +315,9 @@ def load_orders_spark(
     if fmt == "xlsx":
         # One workbook fits one machine; read it (and its sheet choice) the usual way.
         con = duckdb.connect()
-        loaded = load_orders(con, Path(path), settings.columns, settings.csv)
+        loaded = load_orders(con, Path(path), settings.columns, settings.csv, relation="workbook")
         reader_path = str(workdir / "workbook.parquet")
-        con.execute(f"COPY orders_raw TO {sql_literal(reader_path)} (FORMAT parquet)")
+        con.execute(f"COPY workbook TO {sql_literal(reader_path)} (FORMAT parquet)")
         con.close()
         options = {k: v for k, v in loaded.options.items() if k != "cache"}
     try:
@@ -269,7 +339,7 @@ def load_orders_spark(
             )
         else:
             frame = spark.read.parquet(reader_path)
-        frame.createOrReplaceTempView("orders_raw")
+        frame.createOrReplaceTempView(relation)
         types = {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
     except UserError:
         raise
@@ -280,7 +350,7 @@ def load_orders_spark(
     date_format = settings.csv.date_format
     detected = None
     if date_format is None and types.get(mapping.date) == "VARCHAR":
-        detected = _detect_dates(spark, mapping.date, path)
+        detected = _detect_dates(spark, mapping.date, path, relation)
     return SparkInput(fmt, columns, mapping, types, options, detected)
 
 
@@ -299,15 +369,15 @@ def _sniff_delimiter(path: str) -> str:
     return str(row[0]) if row else ","
 
 
-def _detect_dates(spark: SparkSession, column: str, source: str) -> str | None:
+def _detect_dates(spark: SparkSession, column: str, source: str, relation: str) -> str | None:
     """Return the date layout of a sample of text dates, by the rule used on DuckDB."""
     quoted = '"' + column.replace('"', '""') + '"'
     sample = spark.sql(
-        f"SELECT {quoted} FROM orders_raw WHERE {quoted} IS NOT NULL LIMIT 50000"
+        f"SELECT {quoted} FROM {relation} WHERE {quoted} IS NOT NULL LIMIT 50000"
     ).toArrow()
     con = duckdb.connect()
-    con.register("orders_raw", sample)
-    return detect_date_format(con, column, source)
+    con.register("sample", sample)
+    return detect_date_format(con, column, source, relation="sample")
 
 
 def new_workdir() -> tempfile.TemporaryDirectory[str]:
@@ -475,3 +545,153 @@ def _davies_bouldin(predicted: DataFrame, centers: Any) -> float:
         ratio = (s[:, None] + s[None, :]) / gaps
     np.fill_diagonal(ratio, -np.inf)
     return float(np.mean(np.max(ratio, axis=1)))
+
+
+#: Customers collected from Spark for the report's charts when the table stays in Spark.
+REPORT_SAMPLE = 20_000
+
+
+def _spark_scores(assigned: Any, n: int) -> Any:
+    """Add the RFM scores and rule segment in Spark, by the formula of :mod:`custseg.scores`."""
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.window import Window
+
+    from custseg.scores import segment_map
+
+    def score(column: Any) -> Any:
+        rank = F.rank().over(Window.orderBy(column))
+        return (F.lit(1) + F.floor(F.lit(5) * (rank - 1) / F.lit(max(n, 1)))).cast("int")
+
+    scored = (
+        assigned.withColumn("r_score", score(-F.col("recency_days")))
+        .withColumn("f_score", score(F.col("frequency")))
+        .withColumn("m_score", score(F.col("monetary")))
+    )
+    segment = None
+    for name, (r0, r1, f0, f1, m0, m1) in segment_map():
+        test = (
+            F.col("r_score").between(r0, r1)
+            & F.col("f_score").between(f0, f1)
+            & F.col("m_score").between(m0, m1)
+        )
+        segment = F.when(test, name) if segment is None else segment.when(test, name)
+    return scored.withColumn(
+        "rfm_code", F.concat_ws("", "r_score", "f_score", "m_score")
+    ).withColumn("rfm_segment", segment)
+
+
+def fit_with_mllib(session: Session, cleaned: CleaningResult, timer: StageTimer) -> Segmentation:
+    """Cluster a customer table too large to collect with Spark MLlib, where it lies.
+
+    The RFM table stays in Spark; the k table, the choice of k and the personas follow the
+    same rules as on the local path. The report's charts get a seeded sample of customers.
+    """
+    import numpy as np
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from custseg.personas import assign_personas, playbook
+    from custseg.preprocessing import LogStandardScaler
+    from custseg.progress import logger
+    from custseg.scores import SCORE_COLUMNS
+    from custseg.segmentation import Segmentation, check_spend, k_values, summary_from_totals
+
+    settings, source = session.settings, session.source
+    engine = session.engine
+    assert isinstance(engine, SparkEngine)
+    n = cleaned.customers
+    logger.info(
+        "rfm      %s customers: above %s (engine.spark_collect_max_customers), the RFM "
+        "table stays in Spark and MLlib clusters it",
+        f"{n:,}",
+        f"{settings.engine.spark_collect_max_customers:,}",
+    )
+    rfm = engine.spark.sql(session.rfm_query()).cache()
+    bad = rfm.filter("monetary <= 0")
+    first = bad.take(1)
+    check_spend(bad.count(), (first[0][0], float(first[0][3])) if first else None, source)
+    profiles = rfm.select(*FEATURES).distinct().count()
+    ks, warnings = k_values(settings.model, n, source, profiles)
+    for warning in warnings:
+        logger.warning("warning  %s", warning)
+    with timer.stage("k-select") as notes:
+        advance = timer.progress(f"MLlib K-Means for k={ks[0]}..{ks[-1]}", 1)
+        fit = fit_mllib(rfm, ks, settings.model)
+        advance(1)
+        notes.append(f"Spark MLlib on all {n:,} customers; k={fit.k}")
+    with timer.stage("segment") as notes:
+        names = assign_personas(fit.centroids)
+        persona = F.create_map(*[F.lit(v) for i, name in enumerate(names) for v in (i, name)])
+        assigned = fit.assigned.withColumn("persona", persona[F.col("cluster")])
+        # The engine's own customer keys with the personas, for the cohort tables.
+        personas = engine.view_frame(
+            assigned.select(F.col("customer_id").alias("customer"), "persona"), "personas"
+        )
+        assigned = _spark_scores(assigned, n)
+        if dict(assigned.dtypes)["customer_id"] in ("double", "float"):
+            # 13085.0 is written "13085", as on the local path.
+            whole = F.col("customer_id") == F.floor("customer_id")
+            assigned = assigned.withColumn(
+                "customer_id",
+                F.when(whole, F.col("customer_id").cast("bigint").cast("string")).otherwise(
+                    F.col("customer_id").cast("string")
+                ),
+            )
+        per = (
+            assigned.groupBy("cluster", "persona")
+            .agg(
+                F.count("*").alias("customers"),
+                F.avg("recency_days").alias("recency_days_mean"),
+                F.avg("frequency").alias("frequency_mean"),
+                F.avg("monetary").alias("monetary_mean"),
+                F.sum("monetary").alias("revenue"),
+            )
+            .toArrow()
+            .to_pandas()
+        )
+        segments = summary_from_totals(per, playbook(settings.playbook))
+        fraction = min(1.0, REPORT_SAMPLE / max(n, 1))
+        sample = (
+            assigned.sample(fraction=fraction, seed=settings.model.seed)
+            .orderBy("customer_id")
+            .toArrow()
+            .to_pandas()
+        )
+        sample["customer_id"] = sample["customer_id"].astype(str)
+        sample = sample[["customer_id", *FEATURES, "cluster", "persona", *SCORE_COLUMNS]]
+        notes.append(
+            ", ".join(
+                f"{p} {c:,}"
+                for p, c in zip(segments["persona"], segments["customers"], strict=True)
+            )
+        )
+    scaler = LogStandardScaler()
+    scaler.mean_, scaler.scale_ = fit.mean, np.where(fit.scale > 0, fit.scale, 1.0)
+    return Segmentation(
+        customers=sample,
+        n_customers=n,
+        table=fit.table,
+        k=fit.k,
+        reason=fit.reason,
+        scaler=scaler,
+        centroids=fit.centroids,
+        names=names,
+        inertia=float(fit.table.loc[fit.table["k"] == fit.k, "inertia"].iloc[0]),
+        segments=segments,
+        ks=ks,
+        warnings=warnings,
+        scaled=scaler.transform(sample[list(FEATURES)].to_numpy(dtype=np.float64)),
+        silhouette_n=n,
+        silhouette_metric="squared euclidean (Spark MLlib ClusteringEvaluator)",
+        sweep_n=n,
+        sweep_note=f"Spark MLlib K-Means on all {n:,} customers; the report's charts show a "
+        f"seeded sample of {len(sample):,}",
+        customers_spark=assigned,
+        personas=personas,
+    )
+
+
+def persona_relation(session: Session, fit: Segmentation) -> Relation:
+    """Return (customer, persona) of an MLlib segmentation, kept in Spark for the cohorts."""
+    if not isinstance(fit.personas, Relation):
+        raise TypeError("not a segmentation made by fit_with_mllib")
+    return fit.personas

@@ -50,7 +50,6 @@ SCENARIOS: dict[str, list[str]] = {
 VOLATILE = {"run_log.json", "score_log.json"}
 _BUNDLE = re.compile(r"<script[^>]*>\s*/\*\*\s*\* plotly\.js.*?</script>", re.S)
 _FIGURE = re.compile(r"<script[^>]*>\s*window\.PLOTLYENV.*?</script>", re.S)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -79,8 +78,6 @@ def _normalise(name: str, data: bytes) -> str:
             ),
             text,
         )
-        # Plotly names a figure's element by a random UUID unless it is given a name.
-        text = _UUID.sub("<uuid>", text)
     return text
 
 

@@ -128,6 +128,10 @@ def test_mllib_path_names_the_same_personas(spark, synthetic: Path, tmp_path: Pa
     for column in ("r_score", "f_score", "m_score", "rfm_code", "rfm_segment"):
         assert (both[f"{column}_mllib"].astype(str) == both[f"{column}_sklearn"].astype(str)).all()
     assert remote.segments["customers"].sum() == len(full)
+    # The cohort tables are counted by Spark, with the MLlib personas, as on DuckDB.
+    pd.testing.assert_frame_equal(remote.cohorts, local.cohorts)
+    assert set(remote.persona_retention["persona"]) == set(local.persona_retention["persona"])
+    assert remote.run_log["input_scans"] == 1 and remote.run_log["engine"] == "spark"
 
 
 def test_folder_of_parquet_files(spark, synthetic: Path, tmp_path: Path) -> None:
@@ -171,7 +175,7 @@ def test_missing_pyspark_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_java_datetime_patterns() -> None:
-    from custseg.cleaning import java_datetime_pattern
+    from custseg.sql import java_datetime_pattern
 
     assert java_datetime_pattern("%d/%m/%Y %H:%M") == "dd/MM/yyyy HH:mm"
     assert java_datetime_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-MM-dd'T'HH:mm:ss"

@@ -1,67 +1,43 @@
-"""Reading order lines, mapping their columns, and writing outputs atomically.
+"""Reading order lines: Excel through fastexcel (calamine), CSV and Parquet through DuckDB.
 
-Excel goes through fastexcel (calamine, Rust) straight to Arrow; CSV and Parquet are read
-by DuckDB where they lie. Either way the result is a DuckDB relation named ``orders_raw``
-that the SQL stages read; only the per-customer table ever becomes a pandas frame.
+Whatever the format, the order lines become one relation in the engine's connection, named
+by the caller (the session owns the name); only per-customer tables ever become pandas
+frames. A workbook's sheet is kept as a Parquet copy (the cache) so that later runs skip the
+slow parse.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
-import difflib
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
-import pandas as pd
 
 from custseg.config import ColumnsConfig, CsvConfig
-from custseg.errors import UserError
+from custseg.errors import UserError, first_line
+from custseg.io.columns import COLUMN_CANDIDATES, ColumnMapping, resolve_columns
 from custseg.progress import logger
+from custseg.sql import sql_literal
 
 __all__ = [
-    "COLUMN_CANDIDATES",
-    "DATE_LAYOUTS",
-    "ColumnMapping",
     "InputFormat",
-    "atomic_write_bytes",
-    "atomic_write_text",
+    "LoadedOrders",
     "check_workbook_container",
-    "csv_safe",
-    "detect_date_format",
     "detect_format",
     "file_sha256",
-    "first_line",
     "load_orders",
     "read_columns",
-    "resolve_columns",
-    "sql_ident",
-    "sql_literal",
-    "staged_folder",
-    "suggest_columns",
 ]
 
 InputFormat = Literal["xlsx", "csv", "parquet"]
-
-#: Names recognised for each field, compared after :func:`_normalise_name`: Online Retail,
-#: Online Retail II, and plain order tables.
-COLUMN_CANDIDATES: Mapping[str, tuple[str, ...]] = {
-    "customer": ("CustomerID", "Customer ID", "customer_id", "customer", "client_id"),
-    "invoice": ("InvoiceNo", "Invoice", "invoice_id", "order_id", "order_no", "order"),
-    "date": ("InvoiceDate", "order_date", "date", "timestamp", "datetime", "purchase_date"),
-    "quantity": ("Quantity", "qty", "units"),
-    "price": ("UnitPrice", "Price", "unit_price"),
-    "amount": ("amount", "total", "line_total", "revenue", "sales", "order_value", "value"),
-}
 
 #: Encodings DuckDB's CSV reader decodes itself; others are transcoded to UTF-8 first.
 _DUCKDB_ENCODINGS = {
@@ -74,167 +50,6 @@ _DUCKDB_ENCODINGS = {
     "utf-16": "utf-16",
     "utf16": "utf-16",
 }
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """The input column that holds each field (``None`` when the file has no such column).
-
-    Attributes
-    ----------
-    customer, date : str
-        Customer id and order timestamp columns (required).
-    invoice : str or None
-        Order id; without it each distinct (customer, timestamp) is one order.
-    quantity, price : str or None
-        Line quantity and unit price; used when ``amount`` is ``None``.
-    amount : str or None
-        Line total; replaces quantity x price.
-    """
-
-    customer: str
-    date: str
-    invoice: str | None = None
-    quantity: str | None = None
-    price: str | None = None
-    amount: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        """Return the mapping as a plain dict (field -> input column)."""
-        return {
-            "customer": self.customer,
-            "invoice": self.invoice,
-            "date": self.date,
-            "quantity": self.quantity,
-            "price": self.price,
-            "amount": self.amount,
-        }
-
-
-def _normalise_name(name: str) -> str:
-    return "".join(ch for ch in name.lower().lstrip("\ufeff") if ch.isalnum())
-
-
-def _find(columns: list[str], wanted: str) -> str | None:
-    if wanted in columns:
-        return wanted
-    key = _normalise_name(wanted)
-    matches = [c for c in columns if _normalise_name(c) == key]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _missing_column(field: str, wanted: str | None, columns: list[str], source: str) -> UserError:
-    flag = f"--{field}-col"
-    found = ", ".join(repr(c) for c in columns)
-    if wanted is None:
-        # A near miss of a known name ("Customr ID") is worth suggesting.
-        known = [_normalise_name(c) for c in COLUMN_CANDIDATES[field]]
-        near_known = [
-            c
-            for c in columns
-            if difflib.get_close_matches(_normalise_name(c), known, n=1, cutoff=0.8)
-        ]
-        hint = f" Did you mean {near_known[0]!r}?" if near_known else ""
-        return UserError(
-            f"{source}: no {field} column found among {found}; name it with {flag}.{hint}"
-        )
-    near = difflib.get_close_matches(wanted, columns, n=1, cutoff=0.6)
-    hint = f" Did you mean {near[0]!r}?" if near else ""
-    return UserError(
-        f"{source}: column {wanted!r} ({flag}) not found; the columns are {found}.{hint}"
-    )
-
-
-def suggest_columns(columns: list[str]) -> dict[str, str | None]:
-    """Return the detected column of each field (``None`` where no known name matches).
-
-    Parameters
-    ----------
-    columns : list of str
-        The input's columns.
-
-    Returns
-    -------
-    dict
-        Field (customer, invoice, date, quantity, price, amount) -> column or None.
-    """
-    return {
-        field: next((h for c in names if (h := _find(columns, c)) is not None), None)
-        for field, names in COLUMN_CANDIDATES.items()
-    }
-
-
-def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
-    """Match the configured (or well-known) field names to the file's columns.
-
-    Parameters
-    ----------
-    columns : list of str
-        The columns of the input, in file order.
-    config : ColumnsConfig
-        Explicit names; ``None`` fields are detected from :data:`COLUMN_CANDIDATES`.
-        Matching ignores case, spaces, punctuation and a byte-order mark.
-    source : str
-        The input's name, for error messages.
-
-    Returns
-    -------
-    ColumnMapping
-        The column used for each field.
-
-    Raises
-    ------
-    UserError
-        If a named column is absent, or no customer, date, or money column is found.
-    """
-    chosen = suggest_columns(columns)
-    for field in chosen:
-        wanted = getattr(config, field)
-        if wanted is not None:
-            hit = _find(columns, wanted)
-            if hit is None:
-                raise _missing_column(field, wanted, columns, source)
-            chosen[field] = hit
-    if not columns:
-        raise UserError(f"{source}: no columns found; is the sheet or file empty?")
-    for field in ("customer", "date"):
-        if chosen[field] is None:
-            raise _missing_column(field, None, columns, source)
-    explicit = {f: getattr(config, f) for f in chosen if getattr(config, f) is not None}
-    for field, column in chosen.items():
-        others = [f for f, c in chosen.items() if c == column and f != field and c is not None]
-        if others and (field in explicit or any(o in explicit for o in others)):
-            raise UserError(
-                f"{source}: column {column!r} is given two roles ({field} and {others[0]}); "
-                f"name a different column with --{field}-col or --{others[0]}-col."
-            )
-    use_amount = config.amount is not None or (
-        chosen["amount"] is not None and (chosen["quantity"] is None or chosen["price"] is None)
-    )
-    if use_amount:
-        return ColumnMapping(
-            customer=str(chosen["customer"]),
-            date=str(chosen["date"]),
-            invoice=chosen["invoice"],
-            quantity=chosen["quantity"],
-            price=None,
-            amount=chosen["amount"],
-        )
-    for field in ("quantity", "price"):
-        if chosen[field] is None:
-            found = ", ".join(repr(c) for c in columns)
-            raise UserError(
-                f"{source}: no {field} column found among {found}; name it with "
-                f"--{field}-col, or give a line total with --amount-col."
-            )
-    return ColumnMapping(
-        customer=str(chosen["customer"]),
-        date=str(chosen["date"]),
-        invoice=chosen["invoice"],
-        quantity=chosen["quantity"],
-        price=chosen["price"],
-        amount=None,
-    )
 
 
 def detect_format(path: Path) -> InputFormat:
@@ -258,16 +73,6 @@ def detect_format(path: Path) -> InputFormat:
     if head == b"PAR1":
         return "parquet"
     return "csv"
-
-
-def sql_literal(text: str) -> str:
-    """Quote ``text`` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_ident(name: str) -> str:
-    """Quote ``name`` as a SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -356,16 +161,20 @@ def _cache_file(cache_dir: Path, path: Path, sha: str, sheet: str, forced: set[s
 
 
 def _read_cached(
-    con: duckdb.DuckDBPyConnection, cached: Path, columns: ColumnsConfig, source: str
+    con: duckdb.DuckDBPyConnection,
+    cached: Path,
+    columns: ColumnsConfig,
+    source: str,
+    relation: str,
 ) -> tuple[list[str], ColumnMapping] | None:
     """Use the cache if it holds the mapped id columns as text; else None."""
     try:
         con.execute(
-            f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM "
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM "
             f"read_parquet({sql_literal(str(cached))})"
         )
         types = dict(
-            con.execute("SELECT column_name, column_type FROM (DESCRIBE orders_raw)").fetchall()
+            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
         )
     except duckdb.Error:
         return None  # an unreadable cache is rebuilt
@@ -397,7 +206,8 @@ def _read_excel(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     columns: ColumnsConfig,
-    cache: tuple[Path, str] | None = None,
+    cache: tuple[Path, str] | None,
+    relation: str,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
     first, reader = _excel_sheet(path, columns.sheet)
     # Without --sheet, the first sheet that has the required columns is used (and said).
@@ -413,7 +223,7 @@ def _read_excel(
         cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
         try:
             if cached is not None and cached.is_file():
-                hit = _read_cached(con, cached, columns, source)
+                hit = _read_cached(con, cached, columns, source, relation)
                 if hit is not None:
                     _say_sheet(path, sheet, skipped)
                     return hit[0], hit[1], {"sheet": sheet, "cache": "hit"}
@@ -438,7 +248,7 @@ def _read_excel(
             table = loaded.to_arrow()
         except Exception as exc:
             raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
-        con.register("orders_raw", table)
+        con.register(relation, table)
         if cached is not None:
             _write_cache(table, cached)
         _say_sheet(path, sheet, skipped)
@@ -522,16 +332,81 @@ def _csv_columns(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> list[
         ) from exc
 
 
+def _csv_sniff(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> tuple[Any, ...]:
+    """Sniff the file's dialect and column types (one pass over the whole file)."""
+    try:
+        row = con.execute(
+            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, "
+            f"Columns, DateFormat, TimestampFormat FROM sniff_csv({args})"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise UserError(
+            f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
+            "--encoding (e.g. cp1252), and check --delimiter."
+        ) from exc
+    assert row is not None
+    return tuple(row)
+
+
+def _csv_fixed_args(args: str, sniffed: tuple[Any, ...], text: list[str]) -> str:
+    """Return read_csv arguments that spell out the sniffed dialect and types.
+
+    DuckDB sniffs a CSV file every time a query over ``read_csv(...)`` is planned, and with
+    ``sample_size=-1`` that reads the whole file: a view over it would read the file once
+    per query. The dialect and types sniffed once are spelled out instead
+    (``auto_detect=false``), with the ``text`` columns read as text.
+    """
+    values: list[Any] = ["" if value == "(empty)" else value for value in sniffed]
+    delim, quote, escape, newline, comment, skip, header, columns, date_fmt, ts_fmt = values
+    spelled = ", ".join(
+        f"{sql_literal(c['name'])}: {sql_literal('VARCHAR' if c['name'] in text else c['type'])}"
+        for c in columns
+    )
+    parts = [
+        args.split(", header=true", 1)[0],
+        "auto_detect=false",
+        f"delim={sql_literal(delim)}",
+        f"quote={sql_literal(quote)}",
+        f"escape={sql_literal(escape)}",
+        f"new_line={sql_literal(newline)}",
+        f"skip={int(skip)}",
+        f"header={'true' if header else 'false'}",
+        f"columns={{{spelled}}}",
+    ]
+    if comment:
+        parts.append(f"comment={sql_literal(comment)}")
+    if date_fmt:
+        parts.append(f"dateformat={sql_literal(date_fmt)}")
+    if ts_fmt:
+        parts.append(f"timestampformat={sql_literal(ts_fmt)}")
+    # The options that are not part of the sniffed dialect (encoding, gzip, decimal comma).
+    for key in ("compression", "encoding", "decimal_separator"):
+        found = _option(args, key)
+        if found is not None:
+            parts.append(f"{key}={found}")
+    return ", ".join(parts)
+
+
+def _option(args: str, key: str) -> str | None:
+    """Return the value of ``key=...`` in read_csv arguments built by :func:`_csv_args`."""
+    for part in args.split(", "):
+        if part.startswith(f"{key}="):
+            return part.split("=", 1)[1]
+    return None
+
+
 def _read_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     columns: ColumnsConfig,
     csv: CsvConfig,
     workdir: Path,
+    relation: str,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
     real, options = _csv_options(path, csv, workdir)
     args = _csv_args(real, options)
-    names = _csv_columns(con, path, args)
+    sniffed = _csv_sniff(con, path, args)
+    names = [c["name"] for c in sniffed[7]]
     mapping = resolve_columns(names, columns, str(path))
     # Invoice ids are text ('C536379'); customer ids keep the type the sniffer saw over the
     # whole file (sample_size=-1), so numeric ids group as numbers. Without --date-format the
@@ -540,34 +415,29 @@ def _read_csv(
     text = [c for c in (mapping.invoice,) if c is not None]
     if csv.date_format is None:
         text.append(mapping.date)
-    types = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in text) + "}"
-    con.execute(
-        f"CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM read_csv({args}, types={types})"
-    )
-    return names, mapping, {k: v.strip("'") for k, v in options.items()}
+    fixed = _csv_fixed_args(args, sniffed, text)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_csv({fixed})")
+    recorded = {k: v.strip("'") for k, v in options.items()}
+    recorded["sniff"] = "column types sniffed over the whole file (one pass before the scan)"
+    return names, mapping, recorded
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> list[str]:
     try:
         con.execute(
-            "CREATE OR REPLACE VIEW orders_raw AS SELECT * FROM "
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM "
             f"read_parquet({sql_literal(str(path))})"
         )
-        return [r[0] for r in con.execute("DESCRIBE orders_raw").fetchall()]
+        return [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as Parquet ({first_line(exc)}).") from exc
 
 
 def _read_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig
+    con: duckdb.DuckDBPyConnection, path: Path, columns: ColumnsConfig, relation: str
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
-    names = _parquet_columns(con, path)
+    names = _parquet_columns(con, path, relation)
     return names, resolve_columns(names, columns, str(path)), {}
-
-
-def first_line(exc: BaseException) -> str:
-    """Return the first line of an exception's message (its type name when it has none)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _check_file(path: Path) -> None:
@@ -609,8 +479,9 @@ def load_orders(
     *,
     cache: tuple[Path, str] | None = None,
     workdir: Path | None = None,
+    relation: str = "orders_raw",
 ) -> LoadedOrders:
-    """Register the order lines of ``path`` as the relation ``orders_raw`` in ``con``.
+    """Register the order lines of ``path`` as the relation ``relation`` in ``con``.
 
     Parameters
     ----------
@@ -629,7 +500,9 @@ def load_orders(
         on the first read (``options["cache"]`` says ``hit``, ``miss`` or ``off``).
     workdir : Path, optional
         Where a transcoded copy of a CSV may be written; it must outlive every query on
-        ``orders_raw``. Default: the system temp folder (the caller then owns the file).
+        the relation. Default: the system temp folder (the caller then owns the file).
+    relation : str
+        The name to give the order lines (the caller owns it).
 
     Returns
     -------
@@ -644,12 +517,12 @@ def load_orders(
     _check_file(path)
     fmt = detect_format(path)
     if fmt == "xlsx":
-        names, mapping, options = _read_excel(con, path, columns, cache)
+        names, mapping, options = _read_excel(con, path, columns, cache, relation)
     elif fmt == "parquet":
-        names, mapping, options = _read_parquet(con, path, columns)
+        names, mapping, options = _read_parquet(con, path, columns, relation)
     else:
         names, mapping, options = _read_csv(
-            con, path, columns, csv, workdir or Path(tempfile.gettempdir())
+            con, path, columns, csv, workdir or Path(tempfile.gettempdir()), relation
         )
     return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
 
@@ -691,7 +564,7 @@ def read_columns(
     con = duckdb.connect()
     try:
         if fmt == "parquet":
-            names = _parquet_columns(con, path)
+            names = _parquet_columns(con, path, "custseg_header")
         else:
             with tempfile.TemporaryDirectory(prefix="custseg-") as work:
                 real, options = _csv_options(path, csv or CsvConfig(), Path(work))
@@ -699,194 +572,3 @@ def read_columns(
     finally:
         con.close()
     return fmt, names, []
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-def _plain_mode() -> int:
-    """Return the mode ``open()`` gives a new file under the current umask."""
-    return 0o666 & ~_umask()
-
-
-@contextlib.contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp, _plain_mode())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file and a rename."""
-    with _staging(target) as tmp:
-        tmp.write_bytes(data)
-
-
-def atomic_write_text(target: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 to ``target`` atomically."""
-    atomic_write_bytes(target, text.encode("utf-8"))
-
-
-@contextlib.contextmanager
-def staged_folder(folder: Path, option: str) -> Iterator[Path]:
-    """Write files into a staging folder inside ``folder``; on success move each into place.
-
-    A failure, in the body or while moving, leaves ``folder`` as it was (the staging folder
-    is removed); the files keep the mode a plain ``open()`` would give them.
-
-    Parameters
-    ----------
-    folder : Path
-        The destination, created if needed.
-    option : str
-        How the user named it (e.g. ``--out``), for messages.
-
-    Yields
-    ------
-    Path
-        The staging folder to write into.
-
-    Raises
-    ------
-    UserError
-        If ``folder`` is a file or cannot be written.
-    """
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{option} {folder} is a file; give a folder.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-staging-"))
-    except OSError as exc:
-        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
-    try:
-        yield stage
-        mode = _plain_mode()
-        for item in sorted(stage.iterdir()):
-            target = folder / item.name
-            if item.is_dir():
-                # A folder (e.g. audiences/) replaces the old one whole: no stale files stay.
-                for inner in item.rglob("*"):
-                    os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
-                os.chmod(item, 0o777 & ~_umask())
-                if target.is_dir():
-                    old = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-old-"))
-                    os.replace(target, old / item.name)
-                    os.replace(item, target)
-                    shutil.rmtree(old, ignore_errors=True)
-                    continue
-            else:
-                os.chmod(item, mode)
-            os.replace(item, target)
-    except OSError as exc:
-        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-#: First characters that make a spreadsheet treat a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy whose text cells cannot run as spreadsheet formulas.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
-    with ``'`` (OWASP's advice against CSV injection); numbers are left alone.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A table about to be written as CSV.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The neutralised copy.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> csv_safe(pd.DataFrame({"id": ["=1+1", "42"], "n": [-1, 2]}))["id"].tolist()
-    ["'=1+1", '42']
-    """
-    out: pd.DataFrame = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = [
-                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-                for v in out[column]
-            ]
-    return out
-
-
-#: Text date layouts tried when the dates are not ISO: (layout, family).
-DATE_LAYOUTS: tuple[tuple[str, str], ...] = tuple(
-    (f"{a}{sep}{b}{sep}%Y{time}", family)
-    for family, (a, b) in (("day-first", ("%d", "%m")), ("month-first", ("%m", "%d")))
-    for sep in ("/", "-", ".")
-    for time in (" %H:%M", " %H:%M:%S", "")
-)
-
-
-def detect_date_format(
-    con: duckdb.DuckDBPyConnection, column: str, source: str, sample: int = 50_000
-) -> str | None:
-    """Find the layout of text dates that are not ISO, refusing day/month ambiguity.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        Holds the relation ``orders_raw``.
-    column : str
-        The (text) date column.
-    source : str
-        The input's name, for messages.
-    sample : int
-        How many leading rows to look at.
-
-    Returns
-    -------
-    str or None
-        A strptime layout when exactly one family (day-first or month-first) reads every
-        non-empty value of the sample and ISO parsing does not; None when ISO parsing works
-        or no layout fits (the rows then count as invalid).
-
-    Raises
-    ------
-    UserError
-        When both a day-first and a month-first layout read every value (e.g. only days up
-        to 12): the user must say which with --date-format.
-    """
-    ident = sql_ident(column)
-    head = f"(SELECT trim(CAST({ident} AS VARCHAR)) AS d FROM orders_raw LIMIT {int(sample)})"
-    checks = ", ".join(
-        f"count(try_strptime(d, {sql_literal(layout)}))" for layout, _ in DATE_LAYOUTS
-    )
-    row = con.execute(
-        f"SELECT count(d), count(TRY_CAST(d AS TIMESTAMP)), {checks}, min(d) FROM {head} "
-        "WHERE d <> ''"
-    ).fetchone()
-    if row is None or row[0] == 0 or row[1] == row[0]:
-        return None
-    total = row[0]
-    fits = [DATE_LAYOUTS[i] for i, n in enumerate(row[2:-1]) if n == total]
-    families = {family for _, family in fits}
-    if len(families) > 1:
-        day = next(layout for layout, family in fits if family == "day-first")
-        month = next(layout for layout, family in fits if family == "month-first")
-        raise UserError(
-            f"{source}: dates in column {column!r} such as {row[-1]!r} read both day-first and "
-            f"month-first; say which with --date-format '{day}' or '{month}'."
-        )
-    return fits[0][0] if fits else None

@@ -1,0 +1,228 @@
+"""``custseg run``: segment the customers of one input and write every output.
+
+One session reads and cleans the input once; from it come the RFM table (and, in the same
+query, the RFM as of the holdout cut-off), the segmentation, the holdout check and the
+cohort tables.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from custseg.cleaning import CleaningResult
+from custseg.commands.common import run_log, write_audiences
+from custseg.config import Settings
+from custseg.features import split_cutoff
+from custseg.holdout import holdout_check, holdout_cutoff
+from custseg.io.writers import json_text, staged_folder, write_csv
+from custseg.progress import ProgressFactory, StageTimer
+from custseg.results import RunResult
+from custseg.segmentation import Segmentation, fit_segments, model_record
+from custseg.session import Session
+
+__all__ = [
+    "HOLDOUT_COLUMNS",
+    "OUTPUT_FILES",
+    "Fitted",
+    "fit_model",
+    "segment",
+    "segment_session",
+    "write_outputs",
+]
+
+OUTPUT_FILES = (
+    "customers.csv",
+    "customers.parquet",
+    "segments.csv",
+    "k_selection.csv",
+    "data_quality.json",
+    "model.json",
+    "report.html",
+    "run_log.json",
+    "holdout.csv",
+    "cohorts.csv",
+    "cohort_personas.csv",
+    "audiences",
+)
+HOLDOUT_COLUMNS = [
+    "persona",
+    "customers",
+    "bought_again",
+    "holdout_orders_mean",
+    "holdout_spend_mean",
+]
+
+
+def segment(
+    input_path: Path | str, settings: Settings, *, progress: ProgressFactory | None = None
+) -> RunResult:
+    """Run every stage on ``input_path`` and return the results (nothing is written).
+
+    Parameters
+    ----------
+    input_path : Path or str
+        An .xlsx, .csv(.gz) or .parquet file of order lines; with ``engine.name = "spark"``
+        also a folder of such files or a URL Spark reads (``s3a://``, ``hdfs://``).
+    settings : Settings
+        Validated parameters.
+    progress : ProgressFactory, optional
+        Progress bars for long steps.
+
+    Returns
+    -------
+    RunResult
+        Tables, records and the model.
+
+    Raises
+    ------
+    UserError
+        For any problem with the input or the options.
+    """
+    timer = StageTimer(progress)
+    started = time.time()
+    with Session(input_path, settings, timer=timer) as session:
+        return segment_session(session, timer, started)
+
+
+@dataclass
+class Fitted:
+    """A segmentation with its records: what ``run`` and ``migrate`` fit.
+
+    Attributes
+    ----------
+    cleaned : CleaningResult
+        The cleaning it was fitted after.
+    fit : Segmentation
+        Customers, segments, k table, model.
+    record : dict
+        model.json, the holdout check included.
+    holdout : dict
+        The holdout check (empty when off).
+    """
+
+    cleaned: CleaningResult
+    fit: Segmentation
+    record: dict[str, Any]
+    holdout: dict[str, Any]
+
+
+def fit_model(session: Session, settings: Settings, timer: StageTimer) -> Fitted:
+    """Segment the session's customers as of ``settings.as_of`` and check on the holdout.
+
+    ``settings`` are the session's, but for the as-of date (``migrate`` fits on its first
+    snapshot).
+    """
+    as_of = settings.as_of
+    cleaned = session.cleaning(as_of)
+    engine = settings.engine
+    before = None
+    if engine.name == "spark" and cleaned.customers > engine.spark_collect_max_customers:
+        from custseg.spark import fit_with_mllib
+
+        fit = fit_with_mllib(session, cleaned, timer)
+    else:
+        # The holdout's snapshot comes from the same query when every rule is row-level
+        # (returns dropped); with --returns net it is the kept lines as of the cut-off.
+        same_query = settings.model.holdout_days and settings.cleaning.returns == "drop"
+        cutoff = holdout_cutoff(settings, cleaned.as_of) if same_query else None
+        rfm = session.rfm(as_of, cutoff=cutoff)
+        customers, before = split_cutoff(rfm) if cutoff is not None else (rfm, None)
+        fit = fit_segments(customers, settings, session.source, timer)
+    record = model_record(
+        fit,
+        settings,
+        as_of=cleaned.as_of.isoformat(timespec="seconds"),
+        mapping=session.input.mapping.as_dict(),
+    )
+    holdout: dict[str, Any] = {}
+    if settings.model.holdout_days and fit.customers_spark is None:
+        with timer.stage("holdout") as notes:
+            if before is None:
+                before = session.rfm(holdout_cutoff(settings, cleaned.as_of))
+            holdout = holdout_check(
+                before, fit.customers, settings, cleaned.as_of, fit.k, session.source
+            )
+            notes.append(str(holdout["sentence"]))
+        record["holdout"] = holdout
+    return Fitted(cleaned, fit, record, holdout)
+
+
+def segment_session(session: Session, timer: StageTimer, started: float) -> RunResult:
+    """Do what :func:`segment` does with an open session."""
+    fitted = fit_model(session, session.settings, timer)
+    fit = fitted.fit
+    with timer.stage("cohorts") as notes:
+        cohorts, curves = _cohorts(session, fit)
+        notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
+    return RunResult(
+        customers=fit.customers,
+        segments=fit.segments,
+        k_table=fit.table,
+        quality=session.quality_record(fitted.cleaned, fit.n_customers),
+        model=fitted.record,
+        run_log=run_log(session, timer, started),
+        scaled=fit.scaled,
+        customers_spark=fit.customers_spark,
+        holdout=fitted.holdout,
+        cohorts=cohorts,
+        persona_retention=curves,
+    )
+
+
+def _cohorts(session: Session, fit: Segmentation) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if fit.customers_spark is not None:
+        from custseg.spark import persona_relation
+
+        return session.cohorts(personas=persona_relation(session, fit))
+    return session.cohorts(fit.customers)
+
+
+def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write every output file into ``out_dir``, atomically.
+
+    All files are first written into a staging folder inside ``out_dir`` and then moved
+    into place; a failure leaves the folder as it was.
+
+    Parameters
+    ----------
+    result : RunResult
+        What :func:`segment` returned.
+    out_dir : Path
+        The output folder (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from custseg.reporting import render_report
+
+    with staged_folder(out_dir, "--out") as stage:
+        customers = result.customers
+        if result.customers_spark is not None:
+            # Too many customers for the driver: the executors write a partitioned folder.
+            result.customers_spark.write.partitionBy("persona").parquet(
+                str(stage / "customers.parquet")
+            )
+        else:
+            write_csv(customers, stage / "customers.csv")
+            customers.to_parquet(stage / "customers.parquet", index=False)
+        write_csv(result.segments, stage / "segments.csv")
+        write_csv(result.k_table, stage / "k_selection.csv", safe=False)
+        (stage / "data_quality.json").write_text(json_text(result.quality), encoding="utf-8")
+        (stage / "model.json").write_text(json_text(result.model), encoding="utf-8")
+        (stage / "run_log.json").write_text(json_text(result.run_log), encoding="utf-8")
+        (stage / "report.html").write_text(render_report(result), encoding="utf-8")
+        holdout = pd.DataFrame(result.holdout.get("table", []), columns=HOLDOUT_COLUMNS)
+        write_csv(holdout, stage / "holdout.csv")
+        write_csv(result.cohorts, stage / "cohorts.csv", safe=False)
+        write_csv(result.persona_retention, stage / "cohort_personas.csv")
+        if result.customers_spark is None:
+            # (On the MLlib path customers.parquet is already one folder per persona.)
+            write_audiences(result.customers, stage / "audiences")
+    return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]

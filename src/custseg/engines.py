@@ -1,0 +1,249 @@
+"""The engines that run custseg's SQL: DuckDB on this machine (Spark: :mod:`custseg.spark`).
+
+An engine reads the input into a relation, runs queries, keeps tables it is asked to keep,
+and hands back rows or pandas frames. The session (:mod:`custseg.session`) is its only user:
+relation names are created here and held in :class:`Relation` handles, never spelled by the
+stages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pandas as pd
+
+from custseg.config import EngineConfig, Settings
+from custseg.errors import UserError, first_line
+from custseg.io.columns import ColumnMapping, detect_date_format
+from custseg.io.readers import file_sha256, load_orders
+from custseg.sql import DUCKDB, Dialect, sql_literal
+
+__all__ = ["DuckDBEngine", "Engine", "InputInfo", "Relation"]
+
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view an engine holds; ``sql`` names it inside a query.
+
+    Only an engine creates one (with a name no user column can clash with), so no module
+    needs to know, or can mistype, another module's table names.
+    """
+
+    sql: str
+
+    @classmethod
+    def new(cls, kind: str) -> Relation:
+        """Return a fresh name for a relation of the given kind."""
+        return cls(f"custseg_{kind}_{next(_names)}")
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+@dataclass
+class InputInfo:
+    """What reading the input found.
+
+    Attributes
+    ----------
+    format : str
+        ``xlsx``, ``csv`` or ``parquet``.
+    columns : list of str
+        The input's columns.
+    mapping : ColumnMapping
+        The column of each field.
+    types : dict
+        The DuckDB type name of each column (the vocabulary of the staging SQL).
+    options : dict
+        Reader options in force (recorded in data_quality.json).
+    date_format : str or None
+        The layout detected in text dates (None when given, ISO or not needed).
+    sha : str
+        SHA-256 of a local input file ("" for folders and URLs).
+    cache : str
+        Whether a workbook's Parquet copy was used (run_log.json only).
+    raw : Relation
+        The order lines as read.
+    note : str
+        What was read, for the log.
+    sniff : str
+        How a CSV file's column types were found ("" for other formats).
+    """
+
+    format: str
+    columns: list[str]
+    mapping: ColumnMapping
+    types: dict[str, str]
+    options: dict[str, str]
+    date_format: str | None
+    sha: str
+    cache: str
+    raw: Relation
+    note: str
+    sniff: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """What the session needs of an engine."""
+
+    name: str
+    dialect: Dialect
+
+    def read(self, source: str, settings: Settings) -> InputInfo:
+        """Read the input into a relation and map its columns."""
+        ...
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows."""
+        ...
+
+    def frame(self, query: str) -> pd.DataFrame:
+        """Run a query and return a pandas frame."""
+        ...
+
+    def keep(self, query: str, kind: str) -> Relation:
+        """Compute a query once and keep the result for later queries."""
+        ...
+
+    def view(self, query: str, kind: str) -> Relation:
+        """Name a query (computed again by each query that reads it)."""
+        ...
+
+    def register(self, frame: pd.DataFrame, kind: str) -> Relation:
+        """Make a pandas frame readable by queries."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+        ...
+
+
+def connect(engine: EngineConfig) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB with the configured memory limit, spill folder and threads.
+
+    Raises
+    ------
+    UserError
+        When the spill folder cannot be created.
+    """
+    try:
+        Path(engine.temp_directory).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"Cannot use {engine.temp_directory} as DuckDB's spill folder (--temp-dir): "
+            f"{exc.strerror}."
+        ) from exc
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = {sql_literal(engine.temp_directory)}")
+    if engine.memory_limit is not None:
+        con.execute(f"SET memory_limit = {sql_literal(engine.memory_limit)}")
+    if engine.threads is not None:
+        con.execute(f"SET threads = {int(engine.threads)}")
+    # Insertion order is not needed by any stage; dropping it lets DuckDB stream with less memory.
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+class DuckDBEngine:
+    """DuckDB on this machine: files are read where they lie, tables kept in memory (or spilled).
+
+    Parameters
+    ----------
+    settings : EngineConfig
+        Memory limit, spill folder, threads, workbook cache.
+    """
+
+    name = "duckdb"
+    dialect: Dialect = DUCKDB
+
+    def __init__(self, settings: EngineConfig) -> None:
+        self.settings = settings
+        self.con = connect(settings)
+        # A transcoded CSV copy, if any, lives here until the engine closes.
+        self._work = tempfile.TemporaryDirectory(prefix="custseg-")
+
+    def read(self, source: str, settings: Settings) -> InputInfo:
+        """Read a local file (see :func:`custseg.io.readers.load_orders`).
+
+        Raises
+        ------
+        UserError
+            For a missing, unreadable or unmappable input.
+        """
+        path = Path(source)
+        raw = Relation.new("lines")
+        sha = file_sha256(path) if path.is_file() else ""
+        engine = self.settings
+        loaded = load_orders(
+            self.con,
+            path,
+            settings.columns,
+            settings.csv,
+            cache=(Path(engine.cache_dir), sha) if engine.cache else None,
+            workdir=Path(self._work.name),
+            relation=raw.sql,
+        )
+        types = dict(self.rows(f"SELECT column_name, column_type FROM (DESCRIBE {raw})"))
+        detected = None
+        if settings.csv.date_format is None and types.get(loaded.mapping.date) == "VARCHAR":
+            detected = detect_date_format(self.con, loaded.mapping.date, source, relation=raw.sql)
+        options = {k: v for k, v in loaded.options.items() if k not in ("cache", "sniff")}
+        mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
+        return InputInfo(
+            format=loaded.format,
+            columns=loaded.columns,
+            mapping=loaded.mapping,
+            types=types,
+            options=options,
+            date_format=detected,
+            sha=sha,
+            cache=loaded.options.get("cache", "not a workbook"),
+            raw=raw,
+            note=f"{loaded.format} file {path}; columns {mapped}",
+            sniff=loaded.options.get("sniff", ""),
+        )
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """Run ``query`` and return every row."""
+        return self.con.execute(query).fetchall()
+
+    def frame(self, query: str) -> pd.DataFrame:
+        """Run ``query`` and return a pandas frame."""
+        frame: pd.DataFrame = self.con.execute(query).df()
+        return frame
+
+    def keep(self, query: str, kind: str) -> Relation:
+        """Compute ``query`` into a temporary table (DuckDB spills it beyond the limit)."""
+        table = Relation.new(kind)
+        self.con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+        return table
+
+    def view(self, query: str, kind: str) -> Relation:
+        """Name ``query`` as a view."""
+        name = Relation.new(kind)
+        self.con.execute(f"CREATE TEMP VIEW {name} AS {query}")
+        return name
+
+    def register(self, frame: pd.DataFrame, kind: str) -> Relation:
+        """Make ``frame`` readable by queries (no copy)."""
+        name = Relation.new(kind)
+        self.con.register(name.sql, frame)
+        return name
+
+    def close(self) -> None:
+        """Close the connection and remove the work folder."""
+        self.con.close()
+        self._work.cleanup()
+
+
+def damaged(source: str, exc: BaseException) -> UserError:
+    """Return the sentence for a file whose header reads but whose rows do not."""
+    return UserError(f"{source}: cannot be read ({first_line(exc)}); the file may be damaged.")

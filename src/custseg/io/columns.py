@@ -1,0 +1,266 @@
+"""Which input column holds each field: known names, the user's names, near misses, dates.
+
+:func:`resolve_columns` maps the file's columns to the fields custseg needs (customer, invoice,
+date, quantity, price, amount); :func:`detect_date_format` finds the layout of text dates.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+
+from custseg.config import ColumnsConfig
+from custseg.errors import UserError
+from custseg.sql import sql_ident, sql_literal
+
+__all__ = [
+    "COLUMN_CANDIDATES",
+    "DATE_LAYOUTS",
+    "ColumnMapping",
+    "detect_date_format",
+    "resolve_columns",
+    "suggest_columns",
+]
+
+#: Names recognised for each field, compared after :func:`_normalise_name`: Online Retail,
+#: Online Retail II, and plain order tables.
+COLUMN_CANDIDATES: Mapping[str, tuple[str, ...]] = {
+    "customer": ("CustomerID", "Customer ID", "customer_id", "customer", "client_id"),
+    "invoice": ("InvoiceNo", "Invoice", "invoice_id", "order_id", "order_no", "order"),
+    "date": ("InvoiceDate", "order_date", "date", "timestamp", "datetime", "purchase_date"),
+    "quantity": ("Quantity", "qty", "units"),
+    "price": ("UnitPrice", "Price", "unit_price"),
+    "amount": ("amount", "total", "line_total", "revenue", "sales", "order_value", "value"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """The input column that holds each field (``None`` when the file has no such column).
+
+    Attributes
+    ----------
+    customer, date : str
+        Customer id and order timestamp columns (required).
+    invoice : str or None
+        Order id; without it each distinct (customer, timestamp) is one order.
+    quantity, price : str or None
+        Line quantity and unit price; used when ``amount`` is ``None``.
+    amount : str or None
+        Line total; replaces quantity x price.
+    """
+
+    customer: str
+    date: str
+    invoice: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    amount: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Return the mapping as a plain dict (field -> input column)."""
+        return {
+            "customer": self.customer,
+            "invoice": self.invoice,
+            "date": self.date,
+            "quantity": self.quantity,
+            "price": self.price,
+            "amount": self.amount,
+        }
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(ch for ch in name.lower().lstrip("\ufeff") if ch.isalnum())
+
+
+def _find(columns: list[str], wanted: str) -> str | None:
+    if wanted in columns:
+        return wanted
+    key = _normalise_name(wanted)
+    matches = [c for c in columns if _normalise_name(c) == key]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _missing_column(field: str, wanted: str | None, columns: list[str], source: str) -> UserError:
+    flag = f"--{field}-col"
+    found = ", ".join(repr(c) for c in columns)
+    if wanted is None:
+        # A near miss of a known name ("Customr ID") is worth suggesting.
+        known = [_normalise_name(c) for c in COLUMN_CANDIDATES[field]]
+        near_known = [
+            c
+            for c in columns
+            if difflib.get_close_matches(_normalise_name(c), known, n=1, cutoff=0.8)
+        ]
+        hint = f" Did you mean {near_known[0]!r}?" if near_known else ""
+        return UserError(
+            f"{source}: no {field} column found among {found}; name it with {flag}.{hint}"
+        )
+    near = difflib.get_close_matches(wanted, columns, n=1, cutoff=0.6)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    return UserError(
+        f"{source}: column {wanted!r} ({flag}) not found; the columns are {found}.{hint}"
+    )
+
+
+def suggest_columns(columns: list[str]) -> dict[str, str | None]:
+    """Return the detected column of each field (``None`` where no known name matches).
+
+    Parameters
+    ----------
+    columns : list of str
+        The input's columns.
+
+    Returns
+    -------
+    dict
+        Field (customer, invoice, date, quantity, price, amount) -> column or None.
+    """
+    return {
+        field: next((h for c in names if (h := _find(columns, c)) is not None), None)
+        for field, names in COLUMN_CANDIDATES.items()
+    }
+
+
+def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
+    """Match the configured (or well-known) field names to the file's columns.
+
+    Parameters
+    ----------
+    columns : list of str
+        The columns of the input, in file order.
+    config : ColumnsConfig
+        Explicit names; ``None`` fields are detected from :data:`COLUMN_CANDIDATES`.
+        Matching ignores case, spaces, punctuation and a byte-order mark.
+    source : str
+        The input's name, for error messages.
+
+    Returns
+    -------
+    ColumnMapping
+        The column used for each field.
+
+    Raises
+    ------
+    UserError
+        If a named column is absent, or no customer, date, or money column is found.
+    """
+    chosen = suggest_columns(columns)
+    for field in chosen:
+        wanted = getattr(config, field)
+        if wanted is not None:
+            hit = _find(columns, wanted)
+            if hit is None:
+                raise _missing_column(field, wanted, columns, source)
+            chosen[field] = hit
+    if not columns:
+        raise UserError(f"{source}: no columns found; is the sheet or file empty?")
+    for field in ("customer", "date"):
+        if chosen[field] is None:
+            raise _missing_column(field, None, columns, source)
+    explicit = {f: getattr(config, f) for f in chosen if getattr(config, f) is not None}
+    for field, column in chosen.items():
+        others = [f for f, c in chosen.items() if c == column and f != field and c is not None]
+        if others and (field in explicit or any(o in explicit for o in others)):
+            raise UserError(
+                f"{source}: column {column!r} is given two roles ({field} and {others[0]}); "
+                f"name a different column with --{field}-col or --{others[0]}-col."
+            )
+    use_amount = config.amount is not None or (
+        chosen["amount"] is not None and (chosen["quantity"] is None or chosen["price"] is None)
+    )
+    if use_amount:
+        return ColumnMapping(
+            customer=str(chosen["customer"]),
+            date=str(chosen["date"]),
+            invoice=chosen["invoice"],
+            quantity=chosen["quantity"],
+            price=None,
+            amount=chosen["amount"],
+        )
+    for field in ("quantity", "price"):
+        if chosen[field] is None:
+            found = ", ".join(repr(c) for c in columns)
+            raise UserError(
+                f"{source}: no {field} column found among {found}; name it with "
+                f"--{field}-col, or give a line total with --amount-col."
+            )
+    return ColumnMapping(
+        customer=str(chosen["customer"]),
+        date=str(chosen["date"]),
+        invoice=chosen["invoice"],
+        quantity=chosen["quantity"],
+        price=chosen["price"],
+        amount=None,
+    )
+
+
+#: Text date layouts tried when the dates are not ISO: (layout, family).
+DATE_LAYOUTS: tuple[tuple[str, str], ...] = tuple(
+    (f"{a}{sep}{b}{sep}%Y{time}", family)
+    for family, (a, b) in (("day-first", ("%d", "%m")), ("month-first", ("%m", "%d")))
+    for sep in ("/", "-", ".")
+    for time in (" %H:%M", " %H:%M:%S", "")
+)
+
+
+def detect_date_format(
+    con: duckdb.DuckDBPyConnection,
+    column: str,
+    source: str,
+    sample: int = 50_000,
+    relation: str = "orders_raw",
+) -> str | None:
+    """Find the layout of text dates that are not ISO, refusing day/month ambiguity.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Holds the order lines as ``relation``.
+    column : str
+        The (text) date column.
+    source : str
+        The input's name, for messages.
+    sample : int
+        How many leading rows to look at.
+    relation : str
+        The SQL name of the relation holding the order lines.
+
+    Returns
+    -------
+    str or None
+        A strptime layout when exactly one family (day-first or month-first) reads every
+        non-empty value of the sample and ISO parsing does not; None when ISO parsing works
+        or no layout fits (the rows then count as invalid).
+
+    Raises
+    ------
+    UserError
+        When both a day-first and a month-first layout read every value (e.g. only days up
+        to 12): the user must say which with --date-format.
+    """
+    ident = sql_ident(column)
+    head = f"(SELECT trim(CAST({ident} AS VARCHAR)) AS d FROM {relation} LIMIT {int(sample)})"
+    checks = ", ".join(
+        f"count(try_strptime(d, {sql_literal(layout)}))" for layout, _ in DATE_LAYOUTS
+    )
+    row = con.execute(
+        f"SELECT count(d), count(TRY_CAST(d AS TIMESTAMP)), {checks}, min(d) FROM {head} "
+        "WHERE d <> ''"
+    ).fetchone()
+    if row is None or row[0] == 0 or row[1] == row[0]:
+        return None
+    total = row[0]
+    fits = [DATE_LAYOUTS[i] for i, n in enumerate(row[2:-1]) if n == total]
+    families = {family for _, family in fits}
+    if len(families) > 1:
+        day = next(layout for layout, family in fits if family == "day-first")
+        month = next(layout for layout, family in fits if family == "month-first")
+        raise UserError(
+            f"{source}: dates in column {column!r} such as {row[-1]!r} read both day-first and "
+            f"month-first; say which with --date-format '{day}' or '{month}'."
+        )
+    return fits[0][0] if fits else None

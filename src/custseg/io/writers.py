@@ -1,0 +1,211 @@
+"""Writing outputs: atomically, formula-safe, the same bytes for the same results.
+
+Every output file goes through :func:`staged_folder` (a whole folder of outputs moved into
+place at the end) or :func:`atomic_write_bytes`; tables go through :func:`write_csv`, so
+the command line and the dashboard's downloads write the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from custseg.errors import UserError
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "csv_bytes",
+    "csv_safe",
+    "json_text",
+    "staged_folder",
+    "write_csv",
+    "write_json",
+]
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _plain_mode() -> int:
+    """Return the mode ``open()`` gives a new file under the current umask."""
+    return 0o666 & ~_umask()
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, _plain_mode())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file and a rename."""
+    with _staging(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``target`` atomically."""
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(folder: Path, option: str) -> Iterator[Path]:
+    """Write files into a staging folder inside ``folder``; on success move each into place.
+
+    A failure, in the body or while moving, leaves ``folder`` as it was (the staging folder
+    is removed); the files keep the mode a plain ``open()`` would give them.
+
+    Parameters
+    ----------
+    folder : Path
+        The destination, created if needed.
+    option : str
+        How the user named it (e.g. ``--out``), for messages.
+
+    Yields
+    ------
+    Path
+        The staging folder to write into.
+
+    Raises
+    ------
+    UserError
+        If ``folder`` is a file or cannot be written.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder} is a file; give a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-staging-"))
+    except OSError as exc:
+        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+    try:
+        yield stage
+        mode = _plain_mode()
+        for item in sorted(stage.iterdir()):
+            target = folder / item.name
+            if item.is_dir():
+                # A folder (e.g. audiences/) replaces the old one whole: no stale files stay.
+                for inner in item.rglob("*"):
+                    os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
+                os.chmod(item, 0o777 & ~_umask())
+                if target.is_dir():
+                    old = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-old-"))
+                    os.replace(target, old / item.name)
+                    os.replace(item, target)
+                    shutil.rmtree(old, ignore_errors=True)
+                    continue
+            else:
+                os.chmod(item, mode)
+            os.replace(item, target)
+    except OSError as exc:
+        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+#: First characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells cannot run as spreadsheet formulas.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
+    with ``'`` (OWASP's advice against CSV injection); numbers are left alone.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table about to be written as CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The neutralised copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> csv_safe(pd.DataFrame({"id": ["=1+1", "42"], "n": [-1, 2]}))["id"].tolist()
+    ["'=1+1", '42']
+    """
+    out: pd.DataFrame = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [
+                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+                for v in out[column]
+            ]
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame, *, safe: bool = True) -> bytes:
+    """Return a table as CSV bytes: UTF-8, newline line ends, no index, formula-safe.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    safe : bool
+        Neutralise spreadsheet formulas in text cells (see :func:`csv_safe`); off only for
+        tables of numbers and fixed labels.
+
+    Returns
+    -------
+    bytes
+        What :func:`write_csv` writes, for a download button.
+    """
+    text: str = (csv_safe(frame) if safe else frame).to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
+    """Write a table as CSV (see :func:`csv_bytes`) to ``path``, usually in a staging folder.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    (csv_safe(frame) if safe else frame).to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def json_text(data: Any) -> str:
+    """Return ``data`` as the JSON custseg writes: indented, key order kept, UTF-8 text."""
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def write_json(data: Any, path: Path) -> Path:
+    """Write ``data`` as :func:`json_text` to ``path``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path.write_text(json_text(data), encoding="utf-8")
+    return path

@@ -1,0 +1,418 @@
+"""The input of one command, opened once: engine, read, clean, and the tables derived from it.
+
+A :class:`Session` opens the engine (DuckDB or Spark), reads the input and scans its order
+lines once, into order facts (:func:`custseg.cleaning.facts_sql`). Everything a command asks
+for afterwards is computed from those facts, at most once each: the cleaning record as of a
+date, RFM per customer as of a date (and as of a cut-off, from the same query), the spend per
+purchase day, the monthly cohort tables. ``scans`` counts the passes over the order lines;
+``run_log.json`` records it.
+
+Examples
+--------
+>>> from custseg.config import Settings
+>>> with Session("orders.parquet", Settings()) as session:  # doctest: +SKIP
+...     customers = session.rfm()
+...     cleaned = session.cleaning()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from custseg.cleaning import (
+    CleaningResult,
+    example_rows,
+    examples_sql,
+    facts_sql,
+    kept_sql,
+    staging_sql,
+    summarise,
+)
+from custseg.config import Settings
+from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
+from custseg.errors import UserError, first_line
+from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
+from custseg.progress import ProgressFactory, StageTimer, logger
+
+__all__ = ["Session"]
+
+#: Sentinel: "the as-of date of the settings" (which may itself be None: the default rule).
+_SETTINGS = object()
+
+
+class Session:
+    """The input of one command: read once, cleaned once, asked for what the command needs.
+
+    Parameters
+    ----------
+    source : Path or str
+        An .xlsx, .csv(.gz) or .parquet file; with ``engine.name = "spark"`` also a folder of
+        such files or a URL Spark reads.
+    settings : Settings
+        Column names, CSV dialect, cleaning rules, as-of date and engine.
+    timer : StageTimer, optional
+        Logs and times the stages (ingest, clean, rfm); a silent one by default.
+    progress : ProgressFactory, optional
+        Progress bars for the long steps (used when ``timer`` is not given).
+
+    Attributes
+    ----------
+    source : str
+        The input as named.
+    input : InputInfo
+        Format, columns, mapping and reader options.
+    scans : int
+        Passes over the order lines so far (the cleaning scan, and one more for example
+        rows when some are invalid).
+    """
+
+    def __init__(
+        self,
+        source: Path | str,
+        settings: Settings,
+        *,
+        timer: StageTimer | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> None:
+        self.source = str(source)
+        self.settings = settings
+        self.timer = timer or StageTimer(progress)
+        self.scans = 0
+        self._facts: Relation | None = None
+        self._staged: str = ""
+        self._cleaned: dict[Any, CleaningResult] = {}
+        self._rfm: dict[Any, pd.DataFrame] = {}
+        self._daily: dict[Any, pd.DataFrame] = {}
+        self._monthly: dict[Any, Relation] = {}
+        self._raw_ids: dict[Any, Any] = {}
+        self.engine: Engine = self._open_engine()
+        try:
+            self.input = self._read()
+        except BaseException:
+            self.engine.close()
+            raise
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open_engine(self) -> Engine:
+        if self.settings.engine.name == "spark":
+            from custseg.spark import SparkEngine
+
+            done = self.timer.progress("starting Spark", 1)
+            engine: Engine = SparkEngine(self.settings.engine)
+            done(1)
+            return engine
+        return DuckDBEngine(self.settings.engine)
+
+    def _read(self) -> InputInfo:
+        settings = self.settings
+        with self.timer.stage("ingest") as notes:
+            # Reading a workbook takes seconds and reports no progress of its own: a timer.
+            done = self.timer.progress(f"reading {Path(self.source).name}", 1)
+            info = self.engine.read(self.source, settings)
+            done(1)
+            date_format = settings.csv.date_format or info.date_format
+            if info.date_format is not None:
+                info.options["date_format"] = f"{info.date_format} (detected)"
+            self._say_ignored(info)
+            raw = info.raw.sql
+            if settings.cleaning.drop_duplicates:
+                # Each distinct row once, with its multiplicity: duplicates are counted here.
+                raw = f"(SELECT *, count(*) AS cs_n FROM {raw} GROUP BY ALL)"
+            self._staged = staging_sql(
+                info.mapping,
+                info.types,
+                relation=raw,
+                date_format=date_format,
+                decimal_comma=settings.csv.decimal == ",",
+                dialect=self.engine.dialect,
+            )
+            notes.append(info.note)
+        return info
+
+    def _say_ignored(self, info: InputInfo) -> None:
+        settings = self.settings
+        if settings.columns.sheet is not None and info.format != "xlsx":
+            logger.warning("note     --sheet is ignored: the input is a %s file", info.format)
+        date_type = (info.types.get(info.mapping.date) or "VARCHAR").upper()
+        if settings.csv.date_format is not None and date_type != "VARCHAR":
+            logger.warning(
+                "note     --date-format is ignored: column %r already holds %s values",
+                info.mapping.date,
+                date_type.lower(),
+            )
+
+    # -- the one scan --------------------------------------------------------------------
+
+    def _guard(self, work: Any) -> Any:
+        """Run ``work()``, turning an engine's failure on the rows into one sentence."""
+        try:
+            return work()
+        except UserError:
+            raise
+        except Exception as exc:
+            if self.engine.name == "spark":
+                raise UserError(
+                    f"{self.source}: Spark could not process it ({first_line(exc)})."
+                ) from exc
+            # The reader checks the header; a damaged page shows only when rows are read.
+            raise UserError(
+                f"{self.source}: cannot be read ({first_line(exc)}); the file may be damaged."
+            ) from exc
+
+    @property
+    def facts(self) -> Relation:
+        """The order facts: every rule code counted, kept lines summed per order (one scan)."""
+        if self._facts is None:
+            query = facts_sql(
+                self.input.mapping,
+                self.settings.cleaning,
+                self._staged,
+                dialect=self.engine.dialect,
+            )
+            self._facts = self._guard(lambda: self.engine.keep(query, "facts"))
+            self.scans += 1
+        return self._facts
+
+    def _examples(self, reasons: list[str]) -> dict[str, list[dict[str, str | None]]]:
+        query = examples_sql(self.input.mapping, self.settings.cleaning, self._staged)
+        rows = self._guard(lambda: self.engine.rows(query))
+        self.scans += 1
+        return example_rows(rows, self.input.mapping, reasons)
+
+    def _filter_date(self, as_of: Any) -> dt.datetime | None:
+        return self.settings.as_of if as_of is _SETTINGS else as_of  # type: ignore[no-any-return]
+
+    # -- what commands ask for -----------------------------------------------------------
+
+    def cleaning(self, as_of: Any = _SETTINGS) -> CleaningResult:
+        """Return the cleaning record: rows dropped by each rule, kept totals, the as-of date.
+
+        Parameters
+        ----------
+        as_of : datetime or None, optional
+            Lines at or after it are dropped; None: the last kept purchase + 1 day.
+            Default: the settings' as-of date.
+
+        Returns
+        -------
+        CleaningResult
+            Computed from the order facts (the first call scans the input).
+        """
+        key = self._filter_date(as_of)
+        if key not in self._cleaned:
+            first = self._facts is None
+            with self.timer.stage("clean") as notes:
+                done = self.timer.progress("cleaning: one scan of the order lines", 1)
+                facts = self.facts
+                cleaned = self._guard(
+                    lambda: summarise(
+                        self.engine,
+                        facts.sql,
+                        self.input.mapping,
+                        self.settings.cleaning,
+                        as_of=key,
+                        source=self.source,
+                        examples=self._examples,
+                    )
+                )
+                done(1)
+                dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
+                notes.append(
+                    f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
+                    + (f"; dropped: {dropped}" if dropped else "")
+                    + ("" if first else f" (as of {cleaned.as_of:%Y-%m-%d %H:%M})")
+                )
+                if cleaned.returns.get("return_lines") and first:
+                    notes.append(str(cleaned.returns["effect"]))
+            self._cleaned[key] = cleaned
+        return self._cleaned[key]
+
+    def _kept(self, key: dt.datetime | None) -> str:
+        return kept_sql(self.facts.sql, self.settings.cleaning, key)
+
+    def rfm(self, as_of: Any = _SETTINGS, cutoff: dt.datetime | None = None) -> pd.DataFrame:
+        """Return one row per kept customer: customer_id, recency_days, frequency, monetary.
+
+        Parameters
+        ----------
+        as_of : datetime or None, optional
+            As for :meth:`cleaning`.
+        cutoff : datetime, optional
+            Also return ``cut_*`` columns: the RFM as of ``cutoff`` from the lines before it,
+            from the same query (split them off with :func:`custseg.features.split_cutoff`);
+            only with returns dropped.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Sorted by customer id (numerically where ids are numbers). A copy: callers may
+            add columns.
+        """
+        key = (self._filter_date(as_of), cutoff)
+        if key not in self._rfm:
+            cleaned = self.cleaning(key[0])
+            with self.timer.stage("rfm") as notes:
+                done = self.timer.progress("RFM: aggregating per customer", 1)
+                query = self.rfm_query(key[0], cutoff)
+                frame = self._guard(lambda: self.engine.frame(query))
+                # The engine's own keys, row-aligned, for joining results back (cohorts).
+                self._raw_ids[key[0]] = frame["customer_id"].to_numpy(copy=True)
+                self._rfm[key] = rfm_types(frame)
+                done(1)
+                notes.append(
+                    f"{len(self._rfm[key]):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}"
+                )
+        table: pd.DataFrame = self._rfm[key].copy()
+        return table
+
+    def rfm_query(self, as_of: Any = _SETTINGS, cutoff: dt.datetime | None = None) -> str:
+        """Return the SQL of :meth:`rfm` (for an engine that keeps the table where it lies)."""
+        key = self._filter_date(as_of)
+        return rfm_sql(
+            self._kept(key),
+            self.cleaning(key).as_of,
+            has_invoice=self.input.mapping.invoice is not None,
+            net_returns=self.settings.cleaning.returns == "net",
+            cutoff=cutoff,
+            dialect=self.engine.dialect,
+        )
+
+    def daily(self, as_of: Any = _SETTINGS) -> pd.DataFrame:
+        """Return the spend of each customer per purchase day (customer_id, day, spend)."""
+        key = self._filter_date(as_of)
+        if key not in self._daily:
+            self.cleaning(key)
+            query = daily_sql(self._kept(key), self.engine.dialect)
+            days = self._guard(lambda: self.engine.frame(query))
+            days["customer_id"] = id_text(days["customer_id"])
+            self._daily[key] = days
+        out: pd.DataFrame = self._daily[key].copy()
+        return out
+
+    def monthly(self, as_of: Any = _SETTINGS) -> Relation:
+        """Return the spend per customer and purchase month, kept in the engine."""
+        key = self._filter_date(as_of)
+        if key not in self._monthly:
+            self.cleaning(key)
+            query = monthly_sql(self._kept(key), self.engine.dialect)
+            self._monthly[key] = self._guard(lambda: self.engine.keep(query, "monthly"))
+        return self._monthly[key]
+
+    def cohorts(
+        self,
+        customers: pd.DataFrame | None = None,
+        *,
+        personas: Relation | None = None,
+        as_of: Any = _SETTINGS,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Return the cohort table and, given personas, the retention curve of each persona.
+
+        Parameters
+        ----------
+        customers : pandas.DataFrame, optional
+            The :meth:`rfm` table of the same as-of date, in its order, with a ``persona``
+            column.
+        personas : Relation, optional
+            Instead of ``customers``: (customer, persona) already in the engine.
+        as_of : datetime or None, optional
+            As for :meth:`cleaning`.
+
+        Returns
+        -------
+        tuple of pandas.DataFrame
+            cohorts.csv and cohort_personas.csv (empty without ``customers``).
+        """
+        from custseg.cohorts import (
+            cohort_counts_sql,
+            cohort_table,
+            persona_counts_sql,
+            persona_retention,
+        )
+
+        key = self._filter_date(as_of)
+        cleaned = self.cleaning(key)
+        monthly = self.monthly(key).sql
+        dialect = self.engine.dialect
+        counts = self._guard(lambda: self.engine.frame(cohort_counts_sql(monthly, dialect)))
+        table = cohort_table(counts, cleaned.last_purchase)
+        curves = pd.DataFrame()
+        if customers is not None:
+            personas = self.engine.register(self.persona_keys(customers, key), "personas")
+        if personas is not None:
+            query = persona_counts_sql(monthly, personas.sql, dialect)
+            curves = persona_retention(self._guard(lambda: self.engine.frame(query)))
+        return table, curves
+
+    def persona_keys(self, customers: pd.DataFrame, as_of: Any = _SETTINGS) -> pd.DataFrame:
+        """Return (customer, persona) with the engine's own customer keys, for joins."""
+        key = self._filter_date(as_of)
+        if key not in self._raw_ids:
+            self.rfm(key)
+        raw = self._raw_ids[key]
+        if (
+            len(raw) != len(customers)
+            or not (id_text(pd.Series(raw)).to_numpy() == customers["customer_id"].to_numpy()).all()
+        ):
+            raise ValueError("customers must be the session's RFM table, in its order")
+        keys: pd.DataFrame = pd.DataFrame(
+            {"customer": raw, "persona": customers["persona"].to_numpy()}
+        )
+        return keys
+
+    def quality_record(self, cleaned: CleaningResult, customers: int) -> dict[str, Any]:
+        """Return the data-quality record (data_quality.json) of a cleaning."""
+        info = self.input
+        return {
+            "input": {
+                "path": self.source,
+                "sha256": info.sha,
+                "format": info.format,
+                "columns": info.columns,
+                "mapping": info.mapping.as_dict(),
+                "reader_options": info.options,
+            },
+            "rows_read": cleaned.rows_read,
+            "rows_kept": cleaned.rows_kept,
+            "dropped": cleaned.dropped,
+            "examples": cleaned.examples,
+            "rules": cleaned.rules,
+            "rule_order": "each row is counted under the first rule that drops it",
+            "customers": customers,
+            "orders": cleaned.orders,
+            "revenue": round(cleaned.revenue, 6),
+            "returns": cleaned.returns,
+            "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
+            "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
+            "as_of": cleaned.as_of.isoformat(timespec="seconds"),
+            "as_of_source": cleaned.as_of_source,
+        }
+
+    def log_record(self) -> dict[str, Any]:
+        """Return what run_log.json says about the input: engine, cache, passes over it."""
+        record: dict[str, Any] = {
+            "engine": self.engine.name,
+            "workbook_cache": self.input.cache,
+            "input_scans": self.scans,
+        }
+        if self.input.sniff:
+            record["csv_sniff"] = self.input.sniff
+        return record
+
+    def run(self, work: Any) -> Any:
+        """Run ``work(engine)`` with the engine's failures turned into one sentence."""
+        return self._guard(lambda: work(self.engine))
+
+    def close(self) -> None:
+        """Release the engine (DuckDB's memory, Spark's cached tables, the work folder)."""
+        self.engine.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
