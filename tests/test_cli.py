@@ -204,10 +204,12 @@ def test_progress_bars_in_a_terminal(
 
     from rich.console import Console
 
-    import custseg.cli
+    import custseg.cli.console
 
     screen = io.StringIO()
-    monkeypatch.setattr(custseg.cli, "_err", Console(file=screen, force_terminal=True, width=120))
+    monkeypatch.setattr(
+        custseg.cli.console, "err", Console(file=screen, force_terminal=True, width=120)
+    )
     result = _run("run", str(synthetic), "--out", str(tmp_path), "--k-max", "5")
     assert result.exit_code == 0, result.output
     text = screen.getvalue()

@@ -66,7 +66,7 @@ class ClvResult:
 
 
 def lifetime_value(
-    input_path: Path,
+    input_path: Path | str,
     settings: Settings,
     *,
     calibration_end: dt.date | None = None,

@@ -96,7 +96,7 @@ def assign(customers: pd.DataFrame, model: SegmentModel) -> pd.DataFrame:
 
 
 def score(
-    input_path: Path,
+    input_path: Path | str,
     model_path: Path,
     settings: Settings,
     *,

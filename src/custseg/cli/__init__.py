@@ -1,0 +1,429 @@
+"""The ``custseg`` command line: parses options, calls the library, maps errors to exit codes.
+
+Every command that reads order lines takes the same input options (columns, sheet, CSV
+dialect, engine, config: :class:`custseg.cli.options.InputOptions`), and the cleaning, as-of
+and model options where it has them, declared once in :mod:`custseg.cli.options`. Nothing
+heavy is imported until a command runs, so ``custseg --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from custseg.cli.console import (
+    err,
+    log_outputs,
+    out,
+    progress_bars,
+    setup_logging,
+    summary_table,
+    user_errors,
+)
+from custseg.cli.options import (
+    AsOfOption,
+    CleaningOptions,
+    InputOptions,
+    ModelOptions,
+    Options,
+    shared,
+)
+from custseg.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from custseg.config import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="custseg",
+    help="Customer segmentation from retail order lines: clean, RFM, K-Means, named personas.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+Opt = typer.Option
+Arg = typer.Argument
+
+_INPUT_HELP = (
+    "Order lines: .xlsx, .csv, .csv.gz or .parquet (with --engine spark also a folder or URL)."
+)
+
+
+def _settings(inputs: InputOptions, *groups: Options, **extra: Any) -> Settings:
+    """Load the YAML parameters (--config) and apply the options the user gave."""
+    from custseg.config import load_settings
+
+    overrides: dict[str, Any] = {}
+    for group in (inputs, *groups):
+        for key, value in group.overrides().items():
+            if isinstance(value, dict):
+                overrides.setdefault(key, {}).update(value)
+            else:
+                overrides[key] = value
+    overrides.update(extra)
+    return load_settings(inputs.config, overrides)
+
+
+def _say_engine(settings: Settings, command: str) -> None:
+    """Say which engine reads the order lines (and that nothing falls back to another)."""
+    if settings.engine.name == "spark":
+        logging.getLogger("custseg").info(
+            "engine   %s runs on Apache Spark (%s)",
+            command,
+            settings.engine.spark_master or "master from spark-submit or SPARK_MASTER",
+        )
+
+
+def _model_rules_note(cleaning: CleaningOptions) -> None:
+    """Warn that cleaning options give way to the rules recorded in a model."""
+    if any(v is not None for v in cleaning.overrides()["cleaning"].values()):
+        logging.getLogger("custseg").warning(
+            "note     the cleaning options are ignored: the model's own rules are used (--model)"
+        )
+
+
+@app.command()
+@shared
+def run(
+    input_path: Annotated[
+        str | None,
+        Arg(
+            metavar="[INPUT]",
+            show_default=False,
+            help=_INPUT_HELP + " Default: data/raw/online-retail.xlsx, else the synthetic default.",
+        ),
+    ] = None,
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/processed"),
+    *,
+    inputs: InputOptions,
+    cleaning: CleaningOptions,
+    as_of: AsOfOption,
+    fit: ModelOptions,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Segment the customers of INPUT and write the outputs to --out."""
+    setup_logging(quiet)
+    from custseg.commands import run as command
+    from custseg.commands.common import resolve_input
+
+    with user_errors():
+        settings = _settings(inputs, cleaning, as_of, fit)
+        url = input_path is not None and "://" in input_path
+        path, note = resolve_input(
+            input_path if url or input_path is None else Path(input_path), settings
+        )
+        logging.getLogger("custseg").info(note)
+        _say_engine(settings, "run")
+        with progress_bars(not quiet) as bars:
+            result = command.segment(path, settings, progress=bars)
+        written = command.write_outputs(result, out_dir)
+        log_outputs(written, out_dir)
+    out.print(summary_table(result.segments))
+    chosen = result.model["k_selection"]["reason"]
+    out.print(f"Why k={result.model['k']}: {chosen}", soft_wrap=True)
+
+
+@app.command()
+@shared
+def score(
+    input_path: Annotated[str, Arg(metavar="ORDERS", help="Order lines to score.")],
+    model: Annotated[Path, Opt("--model", "-m", help="A model.json written by run.")] = Path(
+        "models/model.json"
+    ),
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/scored"),
+    *,
+    inputs: InputOptions,
+    as_of: AsOfOption,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Assign the customers of ORDERS to a saved model's personas, without refitting.
+
+    Cleaning rules come from the model; customers.csv has the layout run writes.
+    """
+    setup_logging(quiet)
+    from custseg.commands import score as command
+
+    with user_errors():
+        settings = _settings(inputs, as_of)
+        _say_engine(settings, "score")
+        with progress_bars(not quiet) as bars:
+            result = command.score(input_path, model, settings, progress=bars)
+        written = command.write_scores(result, out_dir)
+        log_outputs(written, out_dir)
+    counts = result.customers["persona"].value_counts()
+    out.print(
+        f"{len(result.customers):,} customers scored: "
+        + ", ".join(f"{p} {n:,}" for p, n in counts.items()),
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@shared
+def migrate(
+    input_path: Annotated[str, Arg(metavar="INPUT", help="Order lines.")],
+    dates: Annotated[
+        list[str],
+        Opt("--as-of", help="Two dates: the first and the second snapshot (give it twice)."),
+    ],
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/migration"),
+    model: Annotated[
+        Path | None,
+        Opt(
+            "--model",
+            "-m",
+            help="Assign both snapshots with this model.json (default: fit "
+            "one on the first snapshot).",
+        ),
+    ] = None,
+    *,
+    inputs: InputOptions,
+    cleaning: CleaningOptions,
+    fit: ModelOptions,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Segment two snapshots with one model and show who moved between personas."""
+    setup_logging(quiet)
+    from custseg.commands import migrate as command
+
+    with user_errors():
+        if len(dates) != 2:
+            raise UserError(
+                f"--as-of must be given twice (two snapshots), not {len(dates)} time(s)."
+            )
+        parsed = [_settings(inputs, AsOfOption(a)).as_of for a in dates]
+        assert parsed[0] is not None and parsed[1] is not None
+        settings = _settings(inputs, cleaning, fit)
+        if model is not None:
+            _model_rules_note(cleaning)
+        _say_engine(settings, "migrate")
+        with progress_bars(not quiet) as bars:
+            result = command.migrate(
+                input_path, parsed[0], parsed[1], settings, model_path=model, progress=bars
+            )
+        written = command.write_migration(result, out_dir)
+        log_outputs(written, out_dir)
+    out.print(result.log["sentence"], soft_wrap=True)
+    out.print(
+        f"{len(result.moved):,} customers moved from a valuable persona to an at-risk one "
+        f"(movers.csv); the flows are in migration.csv and migration.html.",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@shared
+def clv(
+    input_path: Annotated[str, Arg(metavar="INPUT", help="Order lines.")],
+    calibration_end: Annotated[
+        str | None,
+        Opt(
+            help="Fit on purchase days up to and including this date, then backtest the "
+            "next --horizon days (default: fit on all the data, no backtest)."
+        ),
+    ] = None,
+    horizon: Annotated[int, Opt(help="Days to predict.")] = 90,
+    discount_rate: Annotated[float, Opt(help="Annual discount rate for clv (0.1 = 10%).")] = 0.1,
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/clv"),
+    *,
+    inputs: InputOptions,
+    cleaning: CleaningOptions,
+    as_of: AsOfOption,
+    fit: ModelOptions,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Predict each customer's purchases and spend (BG/NBD + Gamma-Gamma), with a backtest."""
+    setup_logging(quiet)
+    import datetime as dt
+
+    from custseg.commands import clv as command
+
+    with user_errors():
+        settings = _settings(inputs, cleaning, as_of, fit)
+        end = None
+        if calibration_end is not None:
+            try:
+                end = dt.date.fromisoformat(calibration_end)
+            except ValueError as exc:
+                raise UserError(
+                    f"Invalid value for --calibration-end: {calibration_end!r} is not a date "
+                    "such as 2011-09-09."
+                ) from exc
+        if not 0 <= discount_rate < 10:
+            raise UserError(
+                f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
+            )
+        _say_engine(settings, "clv")
+        with progress_bars(not quiet) as bars:
+            result = command.lifetime_value(
+                input_path,
+                settings,
+                calibration_end=end,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                progress=bars,
+            )
+        written = command.write_clv(result, out_dir)
+        log_outputs(written, out_dir)
+    out.print(result.personas.round(3).to_string(index=False))
+    if result.backtest is not None:
+        out.print(result.backtest.round(3).to_string(index=False))
+
+
+@app.command()
+@shared
+def cohorts(
+    input_path: Annotated[str, Arg(metavar="INPUT", help="Order lines.")],
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/cohorts"),
+    model: Annotated[
+        Path | None,
+        Opt(
+            "--model",
+            "-m",
+            help="Take the personas from this model.json, without refitting (default: fit "
+            "them as run does).",
+        ),
+    ] = None,
+    *,
+    inputs: InputOptions,
+    cleaning: CleaningOptions,
+    as_of: AsOfOption,
+    fit: ModelOptions,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+) -> None:
+    """Compute monthly cohort retention and revenue, and a retention curve per persona."""
+    setup_logging(quiet)
+    from custseg.commands import cohorts as command
+
+    with user_errors():
+        settings = _settings(inputs, cleaning, as_of, fit)
+        if model is not None:
+            _model_rules_note(cleaning)
+        _say_engine(settings, "cohorts")
+        with progress_bars(not quiet) as bars:
+            result = command.cohorts(input_path, settings, model_path=model, progress=bars)
+        written = command.write_cohorts(result, out_dir)
+        log_outputs(written, out_dir)
+    first = result.cohorts[result.cohorts["month_index"] == 1]
+    out.print(
+        f"{result.cohorts['cohort'].nunique()} cohorts; on average "
+        f"{first['retention'].mean():.0%} of a cohort buys again the month after its first "
+        "purchase.",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def plan(
+    campaigns: Annotated[
+        Path, typer.Argument(metavar="CAMPAIGNS", help="A YAML list of campaigns.")
+    ],
+    clv_dir: Annotated[
+        Path, Opt("--clv", help="A folder written by custseg clv (clv_personas.csv).")
+    ] = Path("data/clv"),
+    out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
+) -> None:
+    """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
+    setup_logging(False)
+    from custseg.commands.plan import plan_campaigns, write_plan
+
+    with user_errors():
+        table = plan_campaigns(campaigns, clv_dir)
+        written = write_plan(table, out_dir)
+        log_outputs(written, out_dir)
+    out.print(table.round(2).to_string(index=False))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
+        "data/processed"
+    ),
+    figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
+    html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
+    setup_logging(quiet)
+    from custseg.io import atomic_write_text
+    from custseg.reporting import load_run, render_report, write_figures
+
+    log = logging.getLogger("custseg")
+    with user_errors():
+        result = load_run(run_dir)
+        if html_out is not None:
+            atomic_write_text(html_out, render_report(result))
+            log.info("report   %s", html_out)
+        written = write_figures(result, figures)
+    log.info("figures  %s in %s", ", ".join(p.name for p in written), figures)
+
+
+@app.command()
+def synth(
+    target: Annotated[
+        Path, Opt("--out", "-o", help="Output file: .parquet, .csv or .csv.gz.")
+    ] = Path("data/raw/synthetic-orders.parquet"),
+    customers: Annotated[int, Opt("--customers", "-n", min=10, help="Number of customers.")] = 4000,
+    seed: Annotated[int, Opt(min=0, help="Random seed.")] = 0,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Write synthetic order lines with known latent segments (and <stem>_truth.csv)."""
+    setup_logging(quiet)
+    from custseg.synth import write_synthetic
+
+    with user_errors():
+        info = write_synthetic(target, customers=customers, seed=seed)
+    logging.getLogger("custseg").info(
+        "synth    %s order lines for %s customers in %s; latent types in %s",
+        f"{info['rows']:,}",
+        f"{customers:,}",
+        target,
+        info["truth"],
+    )
+
+
+@app.command()
+def download(
+    dest: Annotated[Path, Opt(help="Where to put the workbook.")] = Path(
+        "data/raw/online-retail.xlsx"
+    ),
+    url: Annotated[str | None, Opt(help="Zip to fetch (default: the UCI archive).")] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+) -> None:
+    """Fetch the UCI Online Retail workbook and check its structure."""
+    setup_logging(quiet)
+    from custseg.download import UCI_URL, fetch_online_retail
+
+    with user_errors():
+        rows = fetch_online_retail(dest, url=url or UCI_URL)
+    logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
+
+
+def main() -> None:
+    """Entry point of the ``custseg`` console script.
+
+    Usage mistakes (an unknown option, ``--seed abc``) end like every user error: one line
+    on stderr and exit code 2, instead of Click's framed box.
+    """
+    import sys
+
+    # Typer vendors Click; its exceptions are not re-exported under a public name.
+    from typer._click.exceptions import ClickException
+
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message().rstrip(".")
+        err.print(f"[bold red]error:[/] {escape(message + where)}.", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("interrupted; no output was changed.")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,151 @@
+"""What the command line prints: log lines, progress bars, one-line errors, the summary.
+
+Logging goes through rich's console on stderr, so that log lines print above any live
+progress bar; results go to stdout. Every error a user can cause ends here in one sentence
+and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from custseg.errors import UserError
+
+__all__ = [
+    "EXIT_USER_ERROR",
+    "err",
+    "log_outputs",
+    "out",
+    "progress_bars",
+    "setup_logging",
+    "summary_table",
+    "user_errors",
+]
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+if not out.is_terminal:  # pipes and files: COLUMNS if set, else wide enough to cut nothing
+    out = Console(highlight=False, width=int(os.environ.get("COLUMNS", "200")))
+
+EXIT_USER_ERROR = 2
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log through the rich console, so lines print above any live progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+
+
+def setup_logging(quiet: bool) -> None:
+    """Send custseg's log to stderr through rich; only warnings and errors when quiet."""
+    logger = logging.getLogger("custseg")
+    logger.handlers.clear()
+    handler = _ConsoleHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def log_outputs(written: list[Path], folder: Path) -> None:
+    """Log the names of the files a command wrote, and where."""
+    names = ", ".join(p.name for p in written)
+    logging.getLogger("custseg").info("outputs  %s in %s", names, folder)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a user's mistake into one line and exit 2; a bug into one line and exit 1.
+
+    Interrupted (Ctrl-C) ends with exit 130. Outputs are written through staging folders,
+    so in every case no output was changed.
+    """
+    try:
+        yield
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; no output was changed.")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug, not the user's fault: one line, unless debugging
+        if os.environ.get("CUSTSEG_DEBUG"):
+            raise
+        from custseg.errors import first_line
+
+        first = escape(first_line(exc)[:300])
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {first}. No output was changed; "
+            "rerun with CUSTSEG_DEBUG=1 for the traceback and report it.",
+            soft_wrap=True,
+            markup=True,
+        )
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    """Yield a progress-bar factory on a terminal (see :data:`custseg.progress.ProgressFactory`).
+
+    Elsewhere, or when not ``enabled``, yield None: log lines say what happened.
+    """
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bars:
+
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(description, total=total)
+
+            def advance(n: int) -> None:
+                bars.advance(task, n)
+                if any(t.id == task and t.finished for t in bars.tasks):  # leave no finished bar
+                    bars.remove_task(task)
+
+            return advance
+
+        yield factory
+
+
+def summary_table(segments: Any) -> Table:
+    """Return segments.csv as a table that fits 80 columns."""
+    table = Table(title="Customer segments", title_justify="left", box=box.SIMPLE_HEAD)
+    # Short headers so that the table fits 80 columns; the caption says what they mean.
+    headers = ["#", "persona", "customers", "share", "recency", "orders", "spend", "revenue"]
+    table.caption = (
+        "recency (days), orders and spend: means per customer; revenue: share of all revenue"
+    )
+    for name in headers:
+        table.add_column(name, justify="left" if name == "persona" else "right", no_wrap=True)
+    for row in segments.itertuples():
+        table.add_row(
+            str(row.cluster),
+            row.persona,
+            f"{row.customers:,}",
+            f"{row.share:.1%}",
+            f"{row.recency_days_mean:,.0f}",
+            f"{row.frequency_mean:,.1f}",
+            f"{row.monetary_mean:,.0f}",
+            f"{row.revenue_share:.1%}",
+        )
+    return table
