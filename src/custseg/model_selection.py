@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +14,10 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from threadpoolctl import threadpool_limits
 
-from custseg.clustering import fit_kmeans, refit
+from custseg.clustering import fit_kmeans, one_thread, refit
 from custseg.config import ModelConfig
 
 __all__ = [
@@ -23,10 +26,12 @@ __all__ = [
     "KSelection",
     "choose_k",
     "plain_reason",
+    "rand_index",
     "score_k_range",
     "select_k_and_fit",
     "silhouettes",
     "stability",
+    "stability_candidates",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -38,8 +43,11 @@ AUTO_RULE = (
     "the smallest sum of the ranks, ties going to the higher silhouette, then the smaller k."
 )
 
-#: Bootstrap fits use this many K-Means initialisations (the full-data fits use n_init).
-STABILITY_N_INIT = 3
+#: Bootstrap fits use one k-means++ start (the full-data fits use n_init). Three starts cost
+#: three times as much (2.3 s of a 6 s run on the real data) and measured much the same;
+#: starting from the full-data centroids instead was cheaper still but measured something
+#: else: 0.82 on pure noise at k=6, where a fresh start says 0.45.
+STABILITY_N_INIT = 1
 
 
 def stability(
@@ -91,8 +99,35 @@ def stability(
                 seed=int(rng.integers(2**31 - 1)),
                 n_init=STABILITY_N_INIT,
             )
-        scores.append(adjusted_rand_score(target, fitted.predict(points)))
+        scores.append(rand_index(target, fitted.predict(points)))
     return float(np.mean(scores))
+
+
+def rand_index(a: npt.NDArray[np.integer[Any]], b: npt.NDArray[np.integer[Any]]) -> float:
+    """Return the adjusted Rand index of two labelings, as scikit-learn computes it, faster.
+
+    The same integer pair counts as :func:`sklearn.metrics.adjusted_rand_score` (so the same
+    float), from a dense contingency table: a few labels need no sparse matrix, and the
+    call skips scikit-learn's input checks (0.2 s of 120 calls on 4,338 customers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rand_index(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+    -0.5
+    """
+    n = np.int64(len(a))
+    table = np.zeros((int(a.max()) + 1, int(b.max()) + 1), dtype=np.int64)
+    np.add.at(table, (a, b), 1)
+    n_c, n_k = table.sum(axis=1), table.sum(axis=0)
+    squares = int((table**2).sum())
+    tp = squares - int(n)
+    fp = int((table @ n_k).sum()) - squares
+    fn = int((table.T @ n_c).sum()) - squares
+    tn = int(n) ** 2 - fp - fn - squares
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
 
 
 @dataclass
@@ -164,9 +199,19 @@ def silhouettes(
     sizes = onehot.sum(axis=0)
     sums = np.empty((n, offsets[-1]))
     step = max(1, chunk_bytes // (8 * n))
-    for start in range(0, n, step):
-        block = cdist(x[start : start + step], x)
-        sums[start : start + step] = block @ onehot
+
+    def chunk(start: int) -> None:
+        # Each row of distances is computed alone, so chunks on two threads (cdist and the
+        # product release the GIL) give the same numbers.
+        sums[start : start + step] = cdist(x[start : start + step], x) @ onehot
+
+    starts = range(0, n, step)
+    # One BLAS thread per product: the digits do not depend on the machine's core count.
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=max(1, min(len(starts), os.cpu_count() or 1))) as pool,
+    ):
+        list(pool.map(chunk, starts))
     scores = []
     for lab, lo, hi in zip(labelings, offsets[:-1], offsets[1:], strict=True):
         own_size = sizes[lo:hi][lab]
@@ -189,6 +234,7 @@ def score_k_range(
     silhouette_max_exact: int = 20_000,
     stability_resamples: int = 20,
     stability_max_points: int = 5_000,
+    stability_ks: Sequence[int] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> KSelection:
     """Fit K-Means for each k and score it.
@@ -208,6 +254,8 @@ def score_k_range(
     stability_resamples, stability_max_points : int
         Bootstrap resamples per k for :func:`stability` (0: no stability column values),
         and the most points they use.
+    stability_ks : sequence of int, optional
+        The k values whose stability is measured (default: all); the others get NaN.
     on_step : callable, optional
         Called with each k once it is scored (for progress).
 
@@ -234,26 +282,38 @@ def score_k_range(
                 resamples=stability_resamples,
                 seed=seed,
                 max_points=stability_max_points,
-            ),
+            )
+            if stability_ks is None or k in stability_ks
+            else np.nan,
             "chosen": False,
         }
         return row, model
 
-    rows = []
-    models: dict[int, KMeans] = {}
-    for k in ks:
-        row, model = score_one(int(k))
-        rows.append(row)
-        models[row["k"]] = model
+    def scored(k: int) -> tuple[dict[str, Any], KMeans]:
+        with one_thread():
+            row, model = score_one(k)
         if on_step is not None:
-            on_step(row["k"])
-    table = pd.DataFrame(rows)
-    table["silhouette"] = silhouettes(
-        x,
-        [np.asarray(models[int(k)].labels_, dtype=np.int64) for k in ks],
-        sample_size=None if sample == n else sample,
-        seed=seed,
-    )
+            on_step(k)
+        return row, model
+
+    # Each k is scored on its own seeds, so running two at a time (the fits release the
+    # GIL) gives the same table in less time. BLAS runs on one thread throughout: its
+    # thread count is global to the process (scikit-learn's fits set it too, from both
+    # workers), and sums split across threads would change the last digits of the
+    # silhouettes with the machine's core count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        workers = max(1, min(len(ks), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(scored, [int(k) for k in ks]))
+        rows = [row for row, _ in results]
+        models: dict[int, KMeans] = {row["k"]: model for row, model in results}
+        table = pd.DataFrame(rows)
+        table["silhouette"] = silhouettes(
+            x,
+            [np.asarray(models[int(k)].labels_, dtype=np.int64) for k in ks],
+            sample_size=None if sample == n else sample,
+            seed=seed,
+        )
     return KSelection(table=table, models=models, silhouette_sample_size=sample)
 
 
@@ -344,6 +404,19 @@ def plain_reason(row: pd.Series, stable: bool) -> str:
     return text + "."
 
 
+def stability_candidates(ks: Sequence[int], cfg: ModelConfig) -> list[int]:
+    """Return the k values whose stability the choice can use.
+
+    The auto rule chooses within the business range (or among all scored k when none lies
+    in it); a fixed k is explained by its own scores. Stability, by far the most costly
+    score, is measured for those k only.
+    """
+    if isinstance(cfg.k, int):
+        return [cfg.k]
+    inside = [k for k in ks if cfg.business_k_min <= k <= cfg.business_k_max]
+    return inside or list(ks)
+
+
 @dataclass
 class KChoice:
     """The chosen k, why, the score table, and K-Means fitted on all points.
@@ -414,6 +487,7 @@ def select_k_and_fit(
         silhouette_max_exact=cfg.silhouette_max_exact,
         stability_resamples=cfg.stability_resamples,
         stability_max_points=cfg.stability_max_customers,
+        stability_ks=stability_candidates(ks, cfg),
         on_step=on_step,
     )
     table = selection.table

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from custseg.clustering import value_score
 from custseg.errors import UserError
@@ -198,10 +197,61 @@ def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONA
     if rest:
         protos = np.array([[p.r, p.f, p.m] for p in personas[1:]])
         cost = ((standing[rest][:, None, :] - protos[None, :, :]) ** 2).sum(axis=2)
-        rows, cols = linear_sum_assignment(np.round(cost, 12))
-        for row, col in zip(rows, cols, strict=True):
+        for row, col in enumerate(cheapest_assignment(np.round(cost, 12))):
             names[rest[row]] = personas[1 + col].name
     return names
+
+
+def cheapest_assignment(cost: FloatArray) -> list[int]:
+    """Give each row its own column so that the summed cost is the smallest possible.
+
+    An exact dynamic programme over the sets of columns taken (rows <= columns <= 16): for
+    the dozen personas custseg names this takes a millisecond, where importing
+    ``scipy.optimize`` for its ``linear_sum_assignment`` took 0.4 s of every run. Among
+    assignments of equal cost the one found first wins (rows in order, columns from the
+    lowest), so the answer never depends on anything but the matrix.
+
+    Parameters
+    ----------
+    cost : numpy.ndarray of shape (rows, columns)
+        Finite costs, rows <= columns <= 16.
+
+    Returns
+    -------
+    list of int
+        The column of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cheapest_assignment(np.array([[4.0, 1.0, 3.0], [2.0, 0.0, 5.0]]))
+    [1, 0]
+    """
+    rows, cols = cost.shape
+    if rows > cols or cols > 16:
+        raise ValueError(f"cannot assign {rows} rows to {cols} columns")
+    masks = np.arange(1 << cols)
+    best = np.full(1 << cols, np.inf)
+    best[0] = 0.0
+    choice = np.full((rows, 1 << cols), -1, dtype=np.int64)
+    for row in range(rows):
+        new = np.full(1 << cols, np.inf)
+        for col in range(cols):
+            bit = 1 << col
+            free = (masks & bit) == 0
+            total = best[free] + cost[row, col]
+            target = masks[free] | bit
+            better = total < new[target]
+            new[target[better]] = total[better]
+            choice[row, target[better]] = col
+        best = new
+    taken = int(np.argmin(np.where(np.bitwise_count(masks) == rows, best, np.inf)))
+    out = [0] * rows
+    for row in reversed(range(rows)):
+        col = int(choice[row, taken])
+        out[row] = col
+        taken &= ~(1 << col)
+    return out
 
 
 #: Personas worth the most; a move from one of these to :data:`AT_RISK` is flagged.

@@ -287,8 +287,8 @@ def render_report(result: RunResult) -> str:
             + figure_html(figs["rfm_crosstab"], "rfm_crosstab")
             + _table(persona_crosstab(result.customers).reset_index())
         ),
-        "holdout": _holdout_html(result.holdout),
-        "cohorts": _cohorts_html(result),
+        "holdout": _holdout_html(result.holdout, figs),
+        "cohorts": _cohorts_html(result, figs),
     }
     sections = "".join(
         f"<section id='{sid}'><h2>{title}</h2>{body[sid]}</section>" for sid, title in SECTIONS
@@ -304,7 +304,7 @@ def render_report(result: RunResult) -> str:
     )
 
 
-def _cohorts_html(result: RunResult) -> str:
+def _cohorts_html(result: RunResult, figs: dict[str, go.Figure]) -> str:
     if result.cohorts.empty:
         return "<p class='muted'>Not computed for this run (Spark MLlib path).</p>"
     first = result.cohorts[result.cohorts["month_index"] == 1]
@@ -315,18 +315,17 @@ def _cohorts_html(result: RunResult) -> str:
         "their first. The last month is marked partial when the data ends before its end; "
         "the per-persona curves count only customers observable that long "
         "(cohort_personas.csv).</p>"
-        + figure_html(cohort_heatmap(result.cohorts), "cohorts")
-        + figure_html(persona_retention_chart(result.persona_retention), "persona_retention")
+        + figure_html(figs["cohorts"], "cohorts")
+        + figure_html(figs["persona_retention"], "persona_retention")
     )
 
 
-def _holdout_html(holdout: dict[str, Any]) -> str:
+def _holdout_html(holdout: dict[str, Any], figs: dict[str, go.Figure]) -> str:
     if not holdout:
         return "<p class='muted'>Not run (model.holdout_days is 0).</p>"
     text = f"<p>{html.escape(str(holdout['sentence']))}</p>"
     if holdout["table"]:
-        chart = holdout_chart(pd.DataFrame(holdout["table"]), int(holdout["days"]))
-        text += figure_html(chart, "holdout") + (
+        text += figure_html(figs["holdout"], "holdout") + (
             "<p class='muted'>bought_again: share of the persona's customers with an order "
             "after the cut-off; means are over all the persona's customers (holdout.csv).</p>"
             + _table(pd.DataFrame(holdout["table"]))

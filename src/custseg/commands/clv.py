@@ -20,6 +20,7 @@ from custseg.commands.score import check_collectable
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
+from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.segmentation import fit_segments
 from custseg.session import Session
@@ -101,6 +102,7 @@ def lifetime_value(
         raise UserError(f"--horizon must be at least 1 day, got {horizon}.")
     timer = StageTimer(progress)
     started = time.time()
+    preload("scipy.optimize", "scipy.special", *FITTING, *REPORT)
     with Session(input_path, settings, timer=timer) as session:
         result = _lifetime_value(session, calibration_end, horizon, discount_rate)
         result.log = run_log(session, timer, started)

@@ -18,6 +18,7 @@ from custseg.commands.common import run_log
 from custseg.commands.score import assign, check_collectable, load_model_file, model_settings
 from custseg.config import Settings
 from custseg.io.writers import staged_folder, write_csv, write_json
+from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
 from custseg.session import Session
 
@@ -75,6 +76,7 @@ def cohorts(
     """
     timer = StageTimer(progress)
     started = time.time()
+    preload(*REPORT) if model_path is not None else preload(*FITTING, *REPORT)
     model = None
     if model_path is not None:
         model, record = load_model_file(model_path)

@@ -19,6 +19,7 @@ from custseg.commands.score import load_model_file, model_settings, score_sessio
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
+from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
 from custseg.results import RunResult
 from custseg.session import Session
@@ -93,6 +94,7 @@ def migrate(
         settings = model_settings(settings, record)
     timer = StageTimer(progress)
     started = time.time()
+    preload(*REPORT) if model_path is not None else preload(*FITTING, *REPORT)
     with Session(input_path, settings, timer=timer) as session:
         if model_path is None:
             fitted = fit_model(session, settings.model_copy(update={"as_of": as_of_before}), timer)

@@ -20,6 +20,7 @@ from custseg.config import Settings
 from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
 from custseg.io.writers import json_text, staged_folder, write_csv
+from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
 from custseg.results import RunResult
 from custseg.segmentation import Segmentation, fit_segments, model_record
@@ -85,6 +86,7 @@ def segment(
     """
     timer = StageTimer(progress)
     started = time.time()
+    preload(*FITTING, *REPORT)
     with Session(input_path, settings, timer=timer) as session:
         return segment_session(session, timer, started)
 
