@@ -217,6 +217,8 @@ def staging_sql(
             return "CAST(NULL AS DOUBLE)"
         if kind_of(column) == "VARCHAR":
             return _num_expr(column, decimal_comma, dialect)
+        if kind_of(column) in _NUMERIC_TYPES:  # a number becomes a double without fail
+            return f"CAST({sql_ident(column)} AS DOUBLE)"
         return f"TRY_CAST({sql_ident(column)} AS DOUBLE)"
 
     kind = kind_of(mapping.date)
@@ -380,12 +382,13 @@ def facts_sql(
     Returns
     -------
     str
-        A query returning the order facts: ``r`` (row-level rule code, NULL for lines no
-        such rule drops), ``customer``, ``invoice``, ``ts`` and ``ret`` (a kept return line,
-        with ``--returns net``) for those lines, ``lines``, ``dups`` (exact duplicates of
-        them) and ``micro`` (their signed spend in millionths). A dropped return line
-        (cancellation or negative quantity of a known customer, with a valid non-zero
-        amount) keeps its customer and its absolute amount, for the returns record.
+        A query returning the order facts, one per (r, customer, invoice, timestamp, ret):
+        ``r`` (row-level rule code, NULL for lines no such rule drops), ``ret`` (a kept
+        return line, with ``--returns net``), ``lines``, ``dups`` (exact duplicates of kept
+        lines) and ``micro`` (the kept lines' signed spend in millionths). For dropped
+        return lines (a cancellation or negative quantity of a known customer, with a valid
+        non-zero amount) ``micro`` is their absolute amount and ``priced`` their number,
+        for the returns record; for other dropped lines both are empty.
     """
     net = switches.returns == "net"
     returned = "false"
@@ -405,25 +408,42 @@ def facts_sql(
         dup_line, dups = "CASE WHEN cs_r IS NULL THEN cs_n - 1 ELSE 0 END", "sum(dup_line)"
     else:
         weight, dup_line, dups = "1", "0", "0"
-    micro = dialect.micro(
-        "CASE WHEN cs_r IS NULL THEN cs_value WHEN is_ret_line THEN abs(cs_amount) END"
+    # Every value reaching these sums passed the invalid_amount rule (|x| < 1e12), so the
+    # millionths fit a BIGINT and a plain CAST is safe (TRY_CAST costs more per row).
+    micro = (
+        f"CASE WHEN cs_r IS NULL THEN {dialect.micro('cs_value', checked=True)} "
+        f"WHEN {returned} THEN {dialect.micro('abs(cs_amount)', checked=True)} END"
     )
     weighted = micro if weight == "1" else f"{micro} * ({weight})"
+    # The keys are the staged columns as they are, for dropped rows too: wrapping them in
+    # CASE (to fold each reason into one fact) cost more per row than the extra facts.
     keys = (
-        "SELECT cs_r AS r, "
-        "CASE WHEN cs_r IS NULL OR is_ret_line THEN cs_customer END AS customer, "
-        "CASE WHEN cs_r IS NULL THEN cs_invoice END AS invoice, "
-        "CASE WHEN cs_r IS NULL THEN cs_ts END AS ts, "
+        "SELECT cs_r AS r, cs_customer AS customer, cs_invoice AS invoice, cs_ts AS ts, "
         f"{'CASE WHEN cs_r IS NULL THEN cs_return ELSE false END' if net else 'false'} AS ret, "
         f"{weight} AS weight, {dup_line} AS dup_line, {weighted} AS micro_line"
-        f" FROM (SELECT *, {returned} AS is_ret_line FROM "
-        f"({_flagged_sql(mapping, switches, staged)}) AS flagged) AS marked"
+        f" FROM ({_flagged_sql(mapping, switches, staged)}) AS flagged"
     )
+    # Only the columns the options need: at 100M lines every column of the facts costs
+    # tens of megabytes of the engine's memory.
+    columns = [
+        "CAST(r AS TINYINT) AS r",
+        "customer",
+        "invoice",
+        "ts",
+        *(["ret"] if net else []),
+        f"CAST({'count(*)' if weight == '1' else 'sum(weight)'} AS INTEGER) AS lines",
+        *([f"CAST({dups} AS INTEGER) AS dups"] if switches.drop_duplicates else []),
+        f"{dialect.exact_sum('micro_line')} AS micro",
+    ]
+    if not net:
+        priced = (
+            "count(micro_line)"
+            if weight == "1"
+            else "sum(CASE WHEN micro_line IS NOT NULL THEN weight END)"
+        )
+        columns.append(f"CAST({priced} AS INTEGER) AS priced")
     return (
-        "SELECT r, customer, invoice, ts, ret, "
-        + ("count(*)" if weight == "1" else "sum(weight)")
-        + f" AS lines, {dups} AS dups, {dialect.exact_sum('micro_line')} AS micro "
-        f"FROM ({keys}) AS keyed GROUP BY r, customer, invoice, ts, ret"
+        f"SELECT {', '.join(columns)} FROM ({keys}) AS keyed GROUP BY r, customer, invoice, ts, ret"
     )
 
 
@@ -466,8 +486,10 @@ def kept_sql(facts: str, switches: CleaningConfig, as_of: dt.datetime | None) ->
         else ``'after_as_of'`` or ``'net_non_positive_customer'``.
     """
     after = f"ts >= {timestamp(as_of)}" if as_of is not None else "false"
+    ret = "ret" if switches.returns == "net" else "false AS ret"
+    dups = "dups" if switches.drop_duplicates else "0 AS dups"
     base = (
-        "SELECT customer, invoice, ts, ret, lines, dups, micro, "
+        f"SELECT customer, invoice, ts, {ret}, lines, {dups}, micro, "
         f"CASE WHEN {after} THEN 'after_as_of' END AS fate FROM {facts} WHERE r IS NULL"
     )
     if switches.returns != "net":
@@ -588,7 +610,9 @@ def returns_summary(
     }
 
 
-def _counts(runner: SqlRunner, facts: str, kept: str, has_invoice: bool) -> dict[str, Any]:
+def _counts(
+    runner: SqlRunner, facts: str, kept: str, has_invoice: bool, has_priced: bool
+) -> dict[str, Any]:
     """Run the three small queries over the facts that the cleaning record needs."""
     d = runner.dialect
     by_rule = dict(runner.rows(f"SELECT r, sum(lines) FROM {facts} WHERE r IS NOT NULL GROUP BY r"))
@@ -610,10 +634,14 @@ def _counts(runner: SqlRunner, facts: str, kept: str, has_invoice: bool) -> dict
         f"{d.money(d.exact_sum('micro') + ' FILTER (WHERE fate IS NULL AND ret)')}, "
         f"count(DISTINCT customer) FILTER (WHERE fate IS NULL AND ret) FROM ({kept}) AS k"
     )[0]
-    returned = runner.rows(
-        f"SELECT sum(lines), {d.money(d.exact_sum('micro'))}, count(DISTINCT customer) "
-        f"FROM {facts} WHERE r IS NOT NULL AND customer IS NOT NULL"
-    )[0]
+    returned = (
+        runner.rows(
+            f"SELECT sum(priced), {d.money(d.exact_sum('micro'))}, count(DISTINCT customer) "
+            f"FROM {facts} WHERE r IS NOT NULL AND micro IS NOT NULL"
+        )[0]
+        if has_priced
+        else (0, 0.0, 0)
+    )
     return {"by_rule": by_rule, "fates": fates, "kept": row, "dropped_returns": returned}
 
 
@@ -657,7 +685,13 @@ def summarise(
     UserError
         If the input has no rows, or no purchase survives cleaning.
     """
-    counts = _counts(runner, facts, kept_sql(facts, switches, as_of), mapping.invoice is not None)
+    counts = _counts(
+        runner,
+        facts,
+        kept_sql(facts, switches, as_of),
+        mapping.invoice is not None,
+        switches.returns != "net",
+    )
     as_of_source = "option"
     if as_of is None:
         # Nothing is dropped as after_as_of then: the date follows from what is kept.

@@ -108,7 +108,9 @@ class EngineConfig(_Strict):
     )
 
     memory_limit: str | None = Field(
-        default=None, description="DuckDB memory limit, e.g. '4GB'; default 80% of RAM."
+        default=None,
+        description="DuckDB memory limit, e.g. '4GB'; default 1 GB, or the input file's size "
+        "if larger (at most 80% of RAM).",
     )
     temp_directory: str = Field(
         default="data/interim/duckdb-tmp", description="Where DuckDB spills beyond the limit."

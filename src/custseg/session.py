@@ -21,6 +21,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from custseg.cleaning import (
@@ -83,12 +84,14 @@ class Session:
         self.timer = timer or StageTimer(progress)
         self.scans = 0
         self._facts: Relation | None = None
+        self._released = False
         self._staged: str = ""
         self._cleaned: dict[Any, CleaningResult] = {}
         self._rfm: dict[Any, pd.DataFrame] = {}
         self._daily: dict[Any, pd.DataFrame] = {}
         self._monthly: dict[Any, Relation] = {}
         self._raw_ids: dict[Any, Any] = {}
+        self._ids: dict[Any, pd.Series] = {}
         self.engine: Engine = self._open_engine()
         try:
             self.input = self._read()
@@ -167,6 +170,11 @@ class Session:
     @property
     def facts(self) -> Relation:
         """The order facts: every rule code counted, kept lines summed per order (one scan)."""
+        if self._released:
+            raise RuntimeError(
+                "the order facts were released (release_lines): ask for every table from "
+                "them before releasing"
+            )
         if self._facts is None:
             query = facts_sql(
                 self.input.mapping,
@@ -263,6 +271,7 @@ class Session:
                 # The engine's own keys, row-aligned, for joining results back (cohorts).
                 self._raw_ids[key[0]] = frame["customer_id"].to_numpy(copy=True)
                 self._rfm[key] = rfm_types(frame)
+                self._ids[key[0]] = self._rfm[key]["customer_id"]
                 done(1)
                 notes.append(
                     f"{len(self._rfm[key]):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}"
@@ -354,15 +363,27 @@ class Session:
         if key not in self._raw_ids:
             self.rfm(key)
         raw = self._raw_ids[key]
-        if (
-            len(raw) != len(customers)
-            or not (id_text(pd.Series(raw)).to_numpy() == customers["customer_id"].to_numpy()).all()
+        ids = self._ids[key]
+        if len(raw) != len(customers) or not np.array_equal(
+            ids.to_numpy(), customers["customer_id"].to_numpy()
         ):
             raise ValueError("customers must be the session's RFM table, in its order")
+        # As a categorical, the engine holds one small code per customer, not a string.
         keys: pd.DataFrame = pd.DataFrame(
-            {"customer": raw, "persona": customers["persona"].to_numpy()}
+            {"customer": raw, "persona": pd.Categorical(customers["persona"].to_numpy())}
         )
         return keys
+
+    def release_lines(self) -> None:
+        """Drop the order facts and give their memory back; cached results stay.
+
+        A command calls it once it has asked for every table it needs from the lines (the
+        modelling that follows needs the memory more). Asking for a new table afterwards
+        is a programming error.
+        """
+        if self._facts is not None:
+            self.engine.drop(self._facts)
+        self._facts, self._released = None, True
 
     def quality_record(self, cleaned: CleaningResult, customers: int) -> dict[str, Any]:
         """Return the data-quality record (data_quality.json) of a cleaning."""

@@ -149,7 +149,7 @@ class SparkEngine:
             types=loaded.types,
             options=dict(loaded.options),
             date_format=loaded.date_format,
-            sha=sha,
+            sha_pending=sha,
             cache="not used by Spark",
             raw=raw,
             note=f"{loaded.format} input {source} on Spark {self.spark.version} "
@@ -194,6 +194,13 @@ class SparkEngine:
             pa.Table.from_pandas(frame, preserve_index=False)
         ).createOrReplaceTempView(name.sql)
         return name
+
+    def drop(self, relation: Relation) -> None:
+        """Drop a cached table."""
+        self.spark.sql(f"UNCACHE TABLE IF EXISTS {relation}")
+        self.spark.catalog.dropTempView(relation.sql)
+        if relation in self._cached:
+            self._cached.remove(relation)
 
     def close(self) -> None:
         """Drop the cached tables (the Spark session stays, for spark-submit's caller)."""

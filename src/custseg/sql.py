@@ -85,9 +85,14 @@ class Dialect:
             return f"CAST({column} AS TIMESTAMP_NTZ)"
         return f"CAST(timezone('UTC', {column}) AS TIMESTAMP)"
 
-    def micro(self, amount: str) -> str:
-        """Return a money amount as a whole number of millionths (NULL if it does not fit)."""
-        return f"TRY_CAST(round({amount} * {MICRO}) AS BIGINT)"
+    def micro(self, amount: str, *, checked: bool = False) -> str:
+        """Return a money amount as a whole number of millionths.
+
+        With ``checked`` the caller guarantees ``|amount| < 1e12`` (so it fits a BIGINT);
+        otherwise a value that does not fit becomes NULL.
+        """
+        cast = "CAST" if checked else "TRY_CAST"
+        return f"{cast}(round({amount} * {MICRO}) AS BIGINT)"
 
     def exact_sum(self, micro: str) -> str:
         """Sum millionths exactly (DuckDB sums BIGINT into HUGEINT; Spark needs a DECIMAL)."""

@@ -101,7 +101,10 @@ class InputOptions(Options):
     ] = None
     memory_limit: Annotated[
         str | None,
-        Opt(help="DuckDB memory limit, e.g. 4GB (default 80% of RAM); beyond it DuckDB spills."),
+        Opt(
+            help="DuckDB memory limit, e.g. 4GB (default 1 GB, or the input file's size if "
+            "larger); beyond it DuckDB spills to --temp-dir."
+        ),
     ] = None
     temp_dir: Annotated[
         str | None, Opt(help="Where DuckDB spills (default data/interim/duckdb-tmp).")

@@ -113,11 +113,14 @@ class Fitted:
     holdout: dict[str, Any]
 
 
-def fit_model(session: Session, settings: Settings, timer: StageTimer) -> Fitted:
+def fit_model(
+    session: Session, settings: Settings, timer: StageTimer, *, then_release: bool = False
+) -> Fitted:
     """Segment the session's customers as of ``settings.as_of`` and check on the holdout.
 
     ``settings`` are the session's, but for the as-of date (``migrate`` fits on its first
-    snapshot).
+    snapshot). With ``then_release`` the order lines are released once every table the
+    run needs from them is computed (the monthly spend included), before the modelling.
     """
     as_of = settings.as_of
     cleaned = session.cleaning(as_of)
@@ -130,10 +133,16 @@ def fit_model(session: Session, settings: Settings, timer: StageTimer) -> Fitted
     else:
         # The holdout's snapshot comes from the same query when every rule is row-level
         # (returns dropped); with --returns net it is the kept lines as of the cut-off.
-        same_query = settings.model.holdout_days and settings.cleaning.returns == "drop"
-        cutoff = holdout_cutoff(settings, cleaned.as_of) if same_query else None
-        rfm = session.rfm(as_of, cutoff=cutoff)
-        customers, before = split_cutoff(rfm) if cutoff is not None else (rfm, None)
+        checked = bool(settings.model.holdout_days)
+        cutoff = holdout_cutoff(settings, cleaned.as_of) if checked else None
+        same_query = checked and settings.cleaning.returns == "drop"
+        rfm = session.rfm(as_of, cutoff=cutoff if same_query else None)
+        customers, before = split_cutoff(rfm) if same_query else (rfm, None)
+        if checked and not same_query:
+            before = session.rfm(cutoff)
+        if then_release:
+            session.monthly(as_of)
+            session.release_lines()
         fit = fit_segments(customers, settings, session.source, timer)
     record = model_record(
         fit,
@@ -156,7 +165,7 @@ def fit_model(session: Session, settings: Settings, timer: StageTimer) -> Fitted
 
 def segment_session(session: Session, timer: StageTimer, started: float) -> RunResult:
     """Do what :func:`segment` does with an open session."""
-    fitted = fit_model(session, session.settings, timer)
+    fitted = fit_model(session, session.settings, timer, then_release=True)
     fit = fitted.fit
     with timer.stage("cohorts") as notes:
         cohorts, curves = _cohorts(session, fit)
