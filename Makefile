@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test lint typecheck pytest screenshot lock clean install-spark
+.PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test test-fast lint typecheck pytest screenshot lock clean install-spark
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -71,6 +71,9 @@ typecheck: install ## mypy (strict) on the package
 
 pytest: install install-spark ## pytest only (the Spark tests need PySpark: installed here)
 	$(BIN)/pytest
+
+test-fast: install ## The unit tests only (no end-to-end, browser or Spark tests): under two minutes
+	$(BIN)/pytest -m "not e2e and not spark" -q
 
 test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
 

@@ -66,3 +66,16 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("synth") / "orders.parquet"
     write_synthetic(path, customers=300, seed=3)
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the end-to-end tests (whole commands, the notebook, the browser, benchmarks).
+
+    ``make test-fast`` leaves them out (with the Spark tests); ``make test`` runs them all.
+    """
+    e2e = ROOT / "tests" / "e2e"
+    browser = ROOT / "tests" / "dashboard" / "test_browser.py"
+    for item in items:
+        where = Path(str(item.fspath))
+        if e2e in where.parents or where == browser:
+            item.add_marker(pytest.mark.e2e)

@@ -1,9 +1,8 @@
-"""Lifetime value: BG/NBD and Gamma-Gamma by maximum likelihood, and the backtest."""
+"""BG/NBD and Gamma-Gamma: summaries, metrics, simulated and real parameters."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
@@ -120,40 +119,3 @@ def test_real_split_matches_the_maximum_likelihood_point(real_parquet: Path) -> 
     numbers = customers.drop(columns=["customer_id", "persona"]).to_numpy(dtype=float)
     assert np.isfinite(numbers).all()
     assert customers["persona"].notna().all()
-
-
-def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from custseg.cli import app
-
-    out = tmp_path / "clv"
-    result = CliRunner().invoke(
-        app, ["clv", str(synthetic), "--calibration-end", "2011-09-09", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {
-        "clv.csv",
-        "clv_personas.csv",
-        "clv_params.json",
-        "backtest.csv",
-        "clv.html",
-        "run_log.json",
-        "audiences",
-    }
-    assert json.loads((out / "run_log.json").read_text())["input_scans"] == 1
-    params = json.loads((out / "clv_params.json").read_text())
-    assert params["horizon_days"] == 90 and params["calibration_end"] == "2011-09-09"
-    table = pd.read_csv(out / "clv.csv")
-    personas = pd.read_csv(out / "clv_personas.csv")
-    assert personas["customers"].sum() == len(table)
-    assert personas["expected_revenue"].sum() == pytest.approx(table["expected_revenue"].sum())
-    assert list(pd.read_csv(out / "backtest.csv")["method"]) == [
-        "bg_nbd_gamma_gamma",
-        "baseline_rate",
-        "baseline_calibration_revenue",
-    ]
-    bad = CliRunner().invoke(
-        app, ["clv", str(synthetic), "--calibration-end", "1999-01-01", "--out", str(out)]
-    )
-    assert bad.exit_code == 2 and "is outside the purchase days" in bad.output

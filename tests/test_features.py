@@ -208,3 +208,15 @@ def test_ambiguous_day_month_is_refused(tmp_path: Path) -> None:
         r"--date-format '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'",
     ):
         segment(path, load_settings(None, {}))
+
+
+def test_ids_as_text() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from custseg.features import id_text
+
+    ids = pd.Series([12346.0, 1.5, -3.0, 2.0**60, 0.0, np.nan])
+    assert id_text(ids).tolist() == ["12346", "1.5", "-3", "1.152921504606847e+18", "0", "nan"]
+    assert id_text(ids).dtype == object
+    assert id_text(pd.Series(["a", "b"])).tolist() == ["a", "b"]

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import silhouette_score
 
 from custseg.model_selection import choose_k, score_k_range
@@ -112,3 +113,44 @@ def test_batched_silhouettes_equal_sklearn_exact_and_sampled() -> None:
     sampled = silhouettes(x, labelings[:3], sample_size=100, seed=4)
     expected = [silhouette_score(x, lab, sample_size=100, random_state=4) for lab in labelings[:3]]
     np.testing.assert_allclose(sampled, expected, rtol=0, atol=1e-12)
+
+
+def test_rand_index_equals_scikit_learn() -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    from custseg.model_selection import rand_index
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        n = int(rng.integers(2, 200))
+        a = rng.integers(0, int(rng.integers(1, 8)), n)
+        b = a.copy() if rng.random() < 0.2 else rng.integers(0, int(rng.integers(1, 8)), n)
+        assert rand_index(a, b) == adjusted_rand_score(a, b)
+
+
+def test_stability_only_where_the_rule_chooses_and_threads_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from custseg.config import ModelConfig
+    from custseg.model_selection import select_k_and_fit, stability_candidates
+
+    assert stability_candidates(range(2, 11), ModelConfig()) == [3, 4, 5, 6, 7, 8]
+    assert stability_candidates([2], ModelConfig()) == [2]  # none in the range: all
+    assert stability_candidates([5], ModelConfig(k=5)) == [5]
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [c + rng.normal(0, 0.5, (150, 3)) for c in ([0, 0, 0], [4, 0, 0], [0, 4, 0])]
+    )
+    two = select_k_and_fit(x, list(range(2, 7)), ModelConfig(k_max=6))
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    one = select_k_and_fit(x, list(range(2, 7)), ModelConfig(k_max=6))
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert two.table.set_index("k")["stability"].isna().tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]

@@ -42,3 +42,21 @@ def test_eleven_clusters_get_all_names_and_twelve_fail() -> None:
     assert assign_personas(centroids) == [p.name for p in PERSONAS]
     with pytest.raises(ValueError, match="12 clusters"):
         assign_personas(np.zeros((12, 3)) + np.arange(12)[:, None])
+
+
+def test_cheapest_assignment_is_optimal_and_scipy_s_answer_without_ties() -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    from custseg.personas import cheapest_assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        rows = int(rng.integers(1, 11))
+        cost = np.round(rng.normal(size=(rows, 10)) ** 2 * rng.uniform(0.1, 10), 12)
+        ours = cheapest_assignment(cost)
+        assert sorted(set(ours)) == sorted(ours)  # each column once
+        assert ours == linear_sum_assignment(cost)[1].tolist()
+    tied = np.ones((3, 4))  # every assignment costs 3: always the same one
+    assert cheapest_assignment(tied) == cheapest_assignment(tied.copy()) == [2, 1, 0]
+    with pytest.raises(ValueError, match="cannot assign 3 rows to 2 columns"):
+        cheapest_assignment(np.ones((3, 2)))

@@ -27,6 +27,7 @@ from custseg.config import CleaningConfig
 from custseg.errors import UserError
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident, sql_literal, timestamp
+from custseg.staging import staging_sql
 
 __all__ = [
     "EXAMPLES_PER_REASON",
@@ -120,140 +121,6 @@ INVALID_REASONS = ("invalid_date", "invalid_quantity", "invalid_price", "invalid
 
 #: How many example rows data_quality.json shows per invalid reason.
 EXAMPLES_PER_REASON = 3
-
-
-def _id_expr(column: str, kind: str) -> str:
-    """Return an id column as a grouping key: numbers stay numbers, text is trimmed.
-
-    Grouping on numbers is several times faster than on text; 13085.0 and 13085 are one key
-    and become the text "13085" per customer at the end (:func:`custseg.features.id_text`).
-    """
-    ident = sql_ident(column)
-    if kind in ("FLOAT", "DOUBLE"):
-        return f"CASE WHEN isnan({ident}) THEN NULL ELSE {ident} END"
-    if kind == "VARCHAR":
-        return f"NULLIF(trim({ident}), '')"
-    return ident
-
-
-def _num_expr(column: str, decimal_comma: bool, dialect: Dialect) -> str:
-    text = f"trim(CAST({sql_ident(column)} AS STRING))"
-    if decimal_comma:
-        # 1.234,5 and 12,5 are numbers; 45.8 is not (a '.' must separate groups of three
-        # digits), so it is counted as invalid instead of silently becoming 458.
-        pattern = "[+-]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]*)?"
-        return (
-            f"CASE WHEN {dialect.full_match(text, pattern)} THEN "
-            f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
-        )
-    return f"TRY_CAST({text} AS DOUBLE)"
-
-
-_NUMERIC_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-}
-
-
-def _excel_serial(number: str, dialect: Dialect) -> str:
-    """Excel serial day numbers (days since 1899-12-30, the time as the fraction) to timestamps.
-
-    40513.35 is 2010-12-01 08:24; outside 1..2958465 (year 9999) a number is not a date.
-    """
-    epoch = "TIMESTAMP '1899-12-30 00:00:00'"
-    seconds = f"round({number} * 86400)"
-    return (
-        f"CASE WHEN {number} BETWEEN 1 AND 2958465 THEN {dialect.plus_seconds(epoch, seconds)} END"
-    )
-
-
-def staging_sql(
-    mapping: ColumnMapping,
-    column_types: dict[str, str],
-    *,
-    relation: str,
-    date_format: str | None = None,
-    decimal_comma: bool = False,
-    dialect: Dialect = DUCKDB,
-) -> str:
-    """Build the SELECT that adds the canonical ``cs_*`` columns to the order lines.
-
-    Parameters
-    ----------
-    mapping : ColumnMapping
-        The input column of each field.
-    column_types : dict
-        DuckDB type name of each input column (numbers and timestamps are used as they are).
-    relation : str
-        SQL of the relation holding the order lines as read.
-    date_format : str, optional
-        strptime pattern for text dates.
-    decimal_comma : bool
-        Text numbers use ``,`` as the decimal separator.
-    dialect : Dialect
-        The SQL engine the query is for.
-
-    Returns
-    -------
-    str
-        ``SELECT *, ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
-        cs_price, cs_amount FROM relation``.
-    """
-
-    def kind_of(column: str) -> str:
-        return column_types.get(column, "VARCHAR").upper()
-
-    def number(column: str | None) -> str:
-        if column is None:
-            return "CAST(NULL AS DOUBLE)"
-        if kind_of(column) == "VARCHAR":
-            return _num_expr(column, decimal_comma, dialect)
-        if kind_of(column) in _NUMERIC_TYPES:  # a number becomes a double without fail
-            return f"CAST({sql_ident(column)} AS DOUBLE)"
-        return f"TRY_CAST({sql_ident(column)} AS DOUBLE)"
-
-    kind = kind_of(mapping.date)
-    date = sql_ident(mapping.date)
-    if kind.startswith("TIMESTAMP") or kind == "DATE":
-        ts = f"CAST({date} AS TIMESTAMP)"
-    elif kind in _NUMERIC_TYPES:
-        ts = _excel_serial(date, dialect)
-    elif date_format is not None:
-        ts = dialect.parse_time(f"CAST({date} AS STRING)", date_format)
-    else:  # ISO text, else an Excel serial number written as text
-        serial = _excel_serial(f"TRY_CAST({date} AS DOUBLE)", dialect)
-        ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
-    if kind.startswith("TIMESTAMP WITH"):
-        ts = dialect.utc_wall_clock(date)
-    invoice, cancelled = "CAST(NULL AS STRING)", "false"
-    if mapping.invoice is not None:
-        # Invoice ids are used as written (trimming every one cost a quarter of the scan).
-        invoice = sql_ident(mapping.invoice)
-        if kind_of(mapping.invoice) == "VARCHAR":
-            invoice = f"NULLIF({invoice}, '')"
-            cancelled = f"{sql_ident(mapping.invoice)} LIKE 'C%'"
-    quantity = number(mapping.quantity)
-    if mapping.amount is not None:
-        price = "CAST(NULL AS DOUBLE)"
-        amount = number(mapping.amount)
-    else:
-        price = number(mapping.price)
-        amount = f"({quantity}) * ({price})"
-    return (
-        f"SELECT *, {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
-        f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
-        f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
-        f"{amount} AS cs_amount FROM {relation}"
-    )
 
 
 def _invalid(expr: str) -> str:

@@ -207,9 +207,9 @@ def cheapest_assignment(cost: FloatArray) -> list[int]:
 
     An exact dynamic programme over the sets of columns taken (rows <= columns <= 16): for
     the dozen personas custseg names this takes a millisecond, where importing
-    ``scipy.optimize`` for its ``linear_sum_assignment`` took 0.4 s of every run. Among
-    assignments of equal cost the one found first wins (rows in order, columns from the
-    lowest), so the answer never depends on anything but the matrix.
+    ``scipy.optimize`` for its ``linear_sum_assignment`` took 0.4 s of every run. Where
+    several assignments cost the same, the programme's fixed order picks one, so the
+    answer depends on the matrix alone.
 
     Parameters
     ----------

@@ -4,7 +4,7 @@
 fresh segmentation): it checks the data can be segmented, scores the k range, fits K-Means,
 names the clusters and adds the RFM scores. :func:`fit_fixed_k` fits one k and nothing else
 (the holdout check). Spark MLlib's version of the same stage is
-:func:`custseg.spark.fit_with_mllib`.
+:func:`custseg.mllib.fit_with_mllib`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ from custseg.cleaning import (
     examples_sql,
     facts_sql,
     kept_sql,
-    staging_sql,
     summarise,
 )
 from custseg.config import Settings
@@ -38,6 +37,7 @@ from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.progress import ProgressFactory, StageTimer, logger
+from custseg.staging import staging_sql
 
 __all__ = ["Session"]
 

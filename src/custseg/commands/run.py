@@ -127,7 +127,7 @@ def fit_model(
     engine = settings.engine
     before = None
     if engine.name == "spark" and cleaned.customers > engine.spark_collect_max_customers:
-        from custseg.spark import fit_with_mllib
+        from custseg.mllib import fit_with_mllib
 
         fit = fit_with_mllib(session, cleaned, timer)
     else:
@@ -187,7 +187,7 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
 
 def _cohorts(session: Session, fit: Segmentation) -> tuple[pd.DataFrame, pd.DataFrame]:
     if fit.customers_spark is not None:
-        from custseg.spark import persona_relation
+        from custseg.mllib import persona_relation
 
         return session.cohorts(personas=persona_relation(session, fit))
     return session.cohorts(fit.customers)

@@ -1,4 +1,4 @@
-"""The command line as a user meets it: outputs, summaries and one-sentence errors."""
+"""The command line: outputs, messages, exit codes."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from custseg.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

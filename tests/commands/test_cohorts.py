@@ -1,0 +1,43 @@
+"""custseg cohorts: personas fitted as run fits them, or a saved model's without refitting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from custseg.cli import app
+
+
+def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(synthetic), "--out", str(tmp_path / "run"), "-q"])
+    assert ran.exit_code == 0, ran.output
+    model = tmp_path / "run" / "model.json"
+    got = runner.invoke(
+        app, ["cohorts", str(synthetic), "--model", str(model), "--out", str(tmp_path / "c")]
+    )
+    assert got.exit_code == 0, got.output
+    log = json.loads((tmp_path / "c" / "run_log.json").read_text())
+    assert log["personas"] == f"assigned by the model {model} (no refit)"
+    assert log["input_scans"] == 1 and "k-select" not in log["seconds"]
+    # The same personas as the run's own cohort curves: the model is the run's.
+    assert (tmp_path / "c" / "cohort_personas.csv").read_text() == (
+        tmp_path / "run" / "cohort_personas.csv"
+    ).read_text()
+    assert (tmp_path / "c" / "cohorts.csv").read_text() == (
+        tmp_path / "run" / "cohorts.csv"
+    ).read_text()
+    # With a model, scikit-learn is not even imported.
+    code = (
+        "import sys; from custseg.commands.cohorts import cohorts; "
+        "from custseg.config import Settings; "
+        f"cohorts({str(synthetic)!r}, Settings(), model_path=__import__('pathlib').Path("
+        f"{str(model)!r})); import time; time.sleep(0.5); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,267 @@
+"""custseg run: every output, its layout, byte-identical reruns, tiny and large data."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.clustering import SegmentModel
+from custseg.config import load_settings
+from custseg.errors import UserError
+from custseg.pipeline import OUTPUT_FILES, segment, write_outputs
+from custseg.reporting import render_report
+
+
+@pytest.fixture(scope="module")
+def outputs(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    write_outputs(segment(synthetic, load_settings(None, {})), out)
+    return out
+
+
+def test_every_output_file_and_its_layout(outputs: Path) -> None:
+    assert sorted(p.name for p in outputs.iterdir()) == sorted(OUTPUT_FILES)
+    customers = pd.read_csv(outputs / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
+    assert list(customers.columns) == [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "cluster",
+        "persona",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_code",
+        "rfm_segment",
+    ]
+    assert customers["rfm_code"].astype(str).str.fullmatch(r"[1-5]{3}").all()
+    assert customers["rfm_segment"].notna().all()
+    assert customers["customer_id"].is_unique
+    assert list(customers["customer_id"]) == sorted(customers["customer_id"], key=int)
+    parquet = pd.read_parquet(outputs / "customers.parquet")
+    pd.testing.assert_frame_equal(parquet, customers, check_dtype=False)
+
+    segments = pd.read_csv(outputs / "segments.csv")
+    assert list(segments.columns) == [
+        "cluster",
+        "persona",
+        "description",
+        "action",
+        "channel",
+        "timing",
+        "customers",
+        "share",
+        "recency_days_mean",
+        "frequency_mean",
+        "monetary_mean",
+        "revenue",
+        "revenue_share",
+    ]
+    counts = customers.groupby("cluster").size()
+    assert segments.set_index("cluster")["customers"].to_dict() == counts.to_dict()
+    assert segments["persona"].is_unique
+    assert (
+        abs(segments["share"].sum() - 1) < 1e-3 and abs(segments["revenue_share"].sum() - 1) < 1e-3
+    )
+    assert segments.loc[0, "persona"] == "Champions"
+    monetary_mean = customers.groupby("cluster")["monetary"].mean().round(2)
+    assert np.allclose(segments.set_index("cluster")["monetary_mean"], monetary_mean)
+
+    k_table = pd.read_csv(outputs / "k_selection.csv")
+    assert list(k_table.columns) == [
+        "k",
+        "inertia",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "stability",
+        "chosen",
+    ]
+    # Stability is measured where the auto rule chooses (the business range 3..8) only.
+    inside = k_table["k"].between(3, 8)
+    assert k_table.loc[inside, "stability"].between(-1, 1).all()
+    assert k_table.loc[~inside, "stability"].isna().all()
+    assert list(k_table["k"]) == list(range(2, 11))
+    model = json.loads((outputs / "model.json").read_text())
+    assert k_table.loc[k_table["chosen"], "k"].tolist() == [model["k"]] == [len(segments)]
+    assert model["k_selection"]["reason"].startswith("Among k in the business range 3..8")
+
+
+def test_data_quality_accounts_for_every_row(outputs: Path, synthetic: Path) -> None:
+    quality = json.loads((outputs / "data_quality.json").read_text())
+    raw = pd.read_parquet(synthetic)
+    assert quality["rows_read"] == len(raw)
+    assert quality["rows_kept"] + sum(quality["dropped"].values()) == len(raw)
+    assert quality["dropped"]["missing_customer_id"] == int(raw["CustomerID"].isna().sum())
+    assert quality["dropped"]["cancelled_invoice"] == int(
+        (raw["CustomerID"].notna() & raw["InvoiceNo"].str.startswith("C")).sum()
+    )
+    assert quality["input"]["sha256"] and quality["input"]["format"] == "parquet"
+    assert quality["customers"] == len(pd.read_csv(outputs / "customers.csv"))
+
+
+def test_model_json_scores_customers_like_the_run(outputs: Path) -> None:
+    model_record = json.loads((outputs / "model.json").read_text())
+    model = SegmentModel.from_dict(model_record)
+    customers = pd.read_csv(outputs / "customers.csv")
+    predicted = model.predict(customers[model_record["features"]].to_numpy(dtype=float))
+    assert (predicted == customers["cluster"].to_numpy()).all()
+    assert [model.personas[c] for c in predicted] == customers["persona"].tolist()
+
+
+def test_same_input_gives_byte_identical_outputs(
+    outputs: Path, synthetic: Path, tmp_path: Path
+) -> None:
+    write_outputs(segment(synthetic, load_settings(None, {})), tmp_path)
+    for name in OUTPUT_FILES:
+        if name == "audiences":
+            for file in (outputs / name).iterdir():
+                assert (tmp_path / name / file.name).read_bytes() == file.read_bytes(), file
+        elif name != "run_log.json":
+            assert (tmp_path / name).read_bytes() == (outputs / name).read_bytes(), name
+
+
+def test_failed_write_leaves_folder_as_it_was(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = segment(synthetic, load_settings(None, {"model": {"k": 3}}))
+    (tmp_path / "segments.csv").write_text("previous run\n")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    with pytest.raises(UserError, match="No space left on device"):
+        write_outputs(result, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+    assert (tmp_path / "segments.csv").read_text() == "previous run\n"
+
+
+def test_fixed_k_and_too_large_k(synthetic: Path, tiny_csv: Path) -> None:
+    result = segment(synthetic, load_settings(None, {"model": {"k": 11, "k_max": 6}}))
+    assert result.model["k"] == 11 and len(result.segments) == 11
+    # A fixed k is the only one scored: its scores explain it, the others would cost.
+    assert result.k_table["k"].tolist() == [11]
+    assert result.k_table["chosen"].tolist() == [True]
+    with pytest.raises(
+        UserError, match=r"only 3 customer\(s\) left|--k 3 is not smaller than the 3 customers"
+    ):
+        segment(tiny_csv, load_settings(None, {"model": {"k": 3}}))
+
+
+def test_large_customer_counts_sweep_on_a_sample_then_refit(tmp_path: Path) -> None:
+    from custseg.synth import write_synthetic
+
+    path = tmp_path / "orders.parquet"
+    write_synthetic(path, customers=3000, seed=1)
+    full = segment(path, load_settings(None, {}))
+    sampled = segment(
+        path,
+        load_settings(None, {"model": {"sweep_max_customers": 1000, "silhouette_max_exact": 500}}),
+    )
+    sel = sampled.model["k_selection"]
+    assert sel["sweep_sample_size"] == 1000 and sel["silhouette_sample_size"] == 500
+    assert "seeded sample of 1,000 of" in sel["sweep_note"]
+    assert sampled.model["k"] == full.model["k"] == 4
+    # Every customer is assigned by the refit on all of them; the well-separated latent
+    # types give the same partition as the full sweep.
+    assert len(sampled.customers) == len(full.customers)
+    pd.testing.assert_series_equal(sampled.customers["persona"], full.customers["persona"])
+    model = SegmentModel.from_dict(sampled.model)
+    assert (
+        model.predict(sampled.customers[["recency_days", "frequency", "monetary"]].to_numpy(float))
+        == sampled.customers["cluster"].to_numpy()
+    ).all()
+
+
+def test_a_small_memory_limit_still_works(tmp_path: Path) -> None:
+    from custseg.synth import write_synthetic
+
+    path = tmp_path / "orders.parquet"
+    write_synthetic(path, customers=25_000, seed=2)  # about 2M order lines
+    settings = load_settings(
+        None,
+        {
+            "engine": {
+                "memory_limit": "64MB",
+                "temp_directory": str(tmp_path / "spill"),
+                "threads": 1,
+            },
+            "model": {"k": 4, "k_max": 4},
+        },
+    )
+    limited = segment(path, settings)
+    free = segment(path, load_settings(None, {"model": {"k": 4, "k_max": 4}}))
+    assert limited.quality["rows_read"] > 1_500_000
+    pd.testing.assert_frame_equal(limited.customers, free.customers)
+    assert limited.quality == free.quality
+
+
+def test_tiny_data_lowers_the_k_range_with_warnings(tmp_path: Path) -> None:
+    # Five customers, one order each: frequency is constant, k can be at most 4.
+    path = tmp_path / "five.csv"
+    rows = [
+        f"{i},c{i},2011-01-0{i} 10:00,1,{p}"
+        for i, p in zip(range(1, 6), [2, 9, 40, 3, 77], strict=True)
+    ]
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows))
+    result = segment(path, load_settings(None, {}))
+    selection = result.model["k_selection"]
+    assert list(result.k_table["k"]) == [2, 3, 4]
+    assert selection["k_range"] == [2, 4]
+    assert selection["warnings"] == [
+        "Tiny data: k was scored up to 4 instead of 10 (--k-max) because there are only "
+        "5 customers.",
+        "frequency is 1 for every customer, so it cannot separate segments (it is scaled to 0 "
+        "and ignored by K-Means).",
+    ]
+    assert set(result.customers["frequency"]) == {1}
+    assert np.all(result.scaled[:, 1] == 0.0)
+    assert "Tiny data: k was scored up to 4" in render_report(result)
+
+
+def test_personas_stay_with_the_same_customers_across_seeds_when_k_is_stable(
+    synthetic: Path,
+) -> None:
+    runs = [
+        segment(synthetic, load_settings(None, {"model": {"k": 4, "k_max": 5, "seed": seed}}))
+        for seed in (0, 1, 2)
+    ]
+    first = runs[0]
+    stable = first.k_table.set_index("k").loc[4, "stability"]
+    assert stable >= 0.9
+    for other in runs[1:]:
+        pd.testing.assert_series_equal(other.customers["persona"], first.customers["persona"])
+
+
+def test_a_second_run_replaces_the_audiences_folder_whole(synthetic: Path, tmp_path: Path) -> None:
+    write_outputs(
+        segment(synthetic, load_settings(None, {"model": {"k": 4, "k_max": 4}})), tmp_path
+    )
+    (tmp_path / "audiences" / "stale-persona.csv").write_text("old\n")
+    result = segment(synthetic, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
+    write_outputs(result, tmp_path)
+    names = {p.name for p in (tmp_path / "audiences").iterdir()}
+    assert "stale-persona.csv" not in names and len(names) == 2
+    assert not list(tmp_path.glob(".custseg-*"))
+
+
+def test_playbook_from_yaml(tiny_csv: Path, tmp_path: Path) -> None:
+    config = tmp_path / "p.yml"
+    config.write_text(
+        "playbook:\n  Champions:\n    action: Send a thank-you gift.\n"
+        "    channel: post\n    timing: at Christmas\n"
+    )
+    settings = load_settings(config, {"model": {"k": 2, "k_max": 2}})
+    result = segment(tiny_csv, settings)
+    row = result.segments.set_index("persona").loc["Champions"]
+    assert (row["action"], row["channel"], row["timing"]) == (
+        "Send a thank-you gift.", "post", "at Christmas",
+    )  # fmt: skip
+    config.write_text("playbook:\n  Champs:\n    action: a\n    channel: b\n    timing: c\n")
+    with pytest.raises(UserError, match="'Champs' is not a persona"):
+        segment(tiny_csv, load_settings(config, {"model": {"k": 2, "k_max": 2}}))
+    json.dumps(result.model)  # still serialisable

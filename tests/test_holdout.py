@@ -1,0 +1,45 @@
+"""The holdout check: personas fitted before a cut-off, what they did after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from custseg.config import Settings
+from custseg.holdout import holdout_check, holdout_cutoff
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(n)],
+            "recency_days": rng.integers(0, 300, n),
+            "frequency": rng.integers(1, 20, n),
+            "monetary": rng.uniform(10, 3000, n).round(2),
+        }
+    )
+
+
+def test_sentence_sample_and_shares() -> None:
+    as_of = dt.datetime(2011, 12, 10, 12, 50)
+    before = _frame(1500, 1)
+    full = before.assign(frequency=before["frequency"] + (before.index % 2), monetary=9e3)
+    settings = Settings(model={"sweep_max_customers": 1000})
+    result = holdout_check(before, full, settings, as_of, 3, "x")
+    assert holdout_cutoff(settings, as_of) == dt.datetime(2011, 9, 11, 12, 50)
+    assert result["cutoff"] == "2011-09-11T12:50:00" and result["days"] == 90
+    assert "a seeded sample of 1,000 of the 1,500 customers then" in result["sentence"]
+    table = pd.DataFrame(result["table"])
+    assert table["customers"].sum() == 1000
+    # Every other customer bought again: about half of each persona.
+    assert table["bought_again"].between(0.35, 0.65).all()
+
+
+def test_data_that_cannot_be_segmented_is_a_note() -> None:
+    before = _frame(2, 3)
+    result = holdout_check(before, before, Settings(), dt.datetime(2011, 1, 1), 3, "x")
+    assert result["table"] == []
+    assert result["sentence"].startswith("No holdout check: the data before 2010-10-03")

@@ -1,0 +1,49 @@
+"""The tests mirror the package: each module has its test module, or a stated reason not to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "custseg"
+
+#: Modules tested through another test module, and where.
+ELSEWHERE = {
+    "__main__.py": "tests/cli/test_commands.py (python -m custseg)",
+    "errors.py": "every test of a one-sentence error",
+    "progress.py": "tests/cli/test_commands.py (progress bars, stage logs)",
+    "results.py": "tests/commands/test_run.py (a record of plain fields)",
+    "charts.py": "tests/test_reporting.py (every figure of the report)",
+    "cli/__init__.py": "tests/cli/test_commands.py",
+    "cli/console.py": "tests/cli/test_commands.py (messages, exit codes, progress)",
+    "commands/__init__.py": "a docstring only",
+    "io/__init__.py": "re-exports only",
+    "dashboard/__init__.py": "tests/dashboard/test_apptest.py and test_browser.py",
+    "dashboard/pages.py": "tests/dashboard/test_apptest.py",
+    "dashboard/sidebar.py": "tests/dashboard/test_apptest.py",
+    "dashboard/state.py": "tests/dashboard/test_apptest.py",
+    "dashboard/views.py": "tests/dashboard/test_apptest.py",
+    "spark.py": "tests/spark/ (needs PySpark)",
+    "mllib.py": "tests/spark/test_spark.py (needs PySpark)",
+}
+
+
+def test_every_module_has_its_tests() -> None:
+    missing = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        rel = module.relative_to(PACKAGE)
+        if str(rel) == "__init__.py" or str(rel) in ELSEWHERE:
+            continue
+        mirror = ROOT / "tests" / rel.parent / f"test_{rel.name}"
+        if not mirror.is_file():
+            missing.append(f"{rel} -> {mirror.relative_to(ROOT)}")
+    assert not missing, "modules without tests: " + "; ".join(missing)
+
+
+def test_no_module_is_too_long() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 700
+    }
+    assert not long, long

@@ -1,0 +1,208 @@
+"""The session: one scan of the input, every table derived from it, by hand and by property.
+
+The property-based checks (hypothesis) compare the session with an independent pandas
+computation on random small order tables: counts, RFM as of any date, and the net rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custseg.config import Settings
+from custseg.errors import UserError
+from custseg.session import Session
+
+START = dt.datetime(2011, 1, 1)
+
+line = st.fixed_dictionaries(
+    {
+        "InvoiceNo": st.sampled_from(["1", "2", "3", "4", "C5", "C6", "7", ""]),
+        "CustomerID": st.one_of(st.none(), st.sampled_from([10.0, 11.0, 12.0, 13.0])),
+        "InvoiceDate": st.integers(0, 60 * 24 * 30).map(lambda m: START + dt.timedelta(minutes=m)),
+        "Quantity": st.integers(-3, 12),
+        "UnitPrice": st.sampled_from([0.0, 0.5, 1.25, 2.0, 9.99, -1.0]),
+    }
+)
+
+
+def _run(frame: pd.DataFrame) -> tuple[object, pd.DataFrame]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.parquet"
+        frame.to_parquet(path, index=False)
+        with Session(path, Settings()) as session:
+            try:
+                cleaned = session.cleaning()
+            except Exception as exc:  # only the documented "0 valid purchases" error is allowed
+                assert "0 valid purchases" in str(exc)
+                return None, pd.DataFrame()
+            return cleaned, session.rfm()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(line, min_size=1, max_size=40), st.randoms(use_true_random=False))
+def test_counts_rfm_and_order_invariance(rows: list[dict[str, object]], rnd: object) -> None:
+    frame = pd.DataFrame(rows)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    cleaned, table = _run(frame)
+    if cleaned is None:
+        return
+    assert cleaned.rows_kept + sum(cleaned.dropped.values()) == cleaned.rows_read == len(frame)  # type: ignore[attr-defined]
+    # The same rules by hand: what survives them, per customer.
+    keep = (
+        frame["CustomerID"].notna()
+        & ~frame["InvoiceNo"].str.startswith("C")
+        & (frame["Quantity"] > 0)
+        & (frame["UnitPrice"] > 0)
+    )
+    kept = frame[keep]
+    assert cleaned.rows_kept == len(kept)  # type: ignore[attr-defined]
+    assert (table["recency_days"] >= 0).all()
+    per_customer = kept.assign(amount=kept["Quantity"] * kept["UnitPrice"]).groupby(
+        kept["CustomerID"].astype(int).astype(str)
+    )
+    assert sorted(table["customer_id"]) == sorted(per_customer.groups)
+    indexed = table.set_index("customer_id")
+    for cid, group in per_customer:
+        assert indexed.loc[cid, "frequency"] <= len(group)
+        assert indexed.loc[cid, "frequency"] == group["InvoiceNo"].replace("", np.nan).nunique()
+        assert abs(indexed.loc[cid, "monetary"] - group["amount"].sum()) < 1e-9
+    shuffled = frame.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
+    _, again = _run(shuffled.reset_index(drop=True))
+    pd.testing.assert_frame_equal(again, table)
+
+
+def _by_hand(frame: pd.DataFrame, as_of: dt.datetime | None, net: bool) -> pd.DataFrame:
+    """RFM per customer, written independently in pandas, as of a date (the rules' text)."""
+    frame = frame[frame["InvoiceDate"] < as_of] if as_of is not None else frame
+    known = frame[frame["CustomerID"].notna()]
+    returned = known["InvoiceNo"].str.startswith("C") | (known["Quantity"] < 0)
+    amount = known["Quantity"] * known["UnitPrice"]
+    if net:
+        # Cancellations and negative quantities are returns (their value subtracted);
+        # quantity 0 and price <= 0 lines are dropped.
+        keep = (known["Quantity"] != 0) & (known["UnitPrice"] > 0)
+        value = amount.where(~returned, -amount.abs())
+    else:
+        keep = ~returned & (known["Quantity"] > 0) & (known["UnitPrice"] > 0)
+        value = amount
+    lines = known[keep].assign(value=value[keep], ret=returned[keep])
+    per = lines.groupby(lines["CustomerID"].astype(int).astype(str))
+    spend = per["value"].sum()
+    buys = per["ret"].apply(lambda r: int((~r).sum()))
+    good = spend[(spend > 1e-9) & (buys > 0)].index
+    lines = lines[lines["CustomerID"].astype(int).astype(str).isin(good)]
+    purchases = lines[~lines["ret"]]
+    end = as_of or purchases["InvoiceDate"].max() + dt.timedelta(days=1)
+    out = pd.DataFrame(
+        {
+            "recency_days": purchases.groupby(purchases["CustomerID"].astype(int).astype(str))[
+                "InvoiceDate"
+            ]
+            .max()
+            .map(lambda t: (end - t).days),
+            "frequency": purchases.groupby(purchases["CustomerID"].astype(int).astype(str))[
+                "InvoiceNo"
+            ].apply(lambda s: s.replace("", np.nan).nunique()),
+            "monetary": lines.groupby(lines["CustomerID"].astype(int).astype(str))["value"].sum(),
+        }
+    )
+    return out.sort_index(key=lambda ids: ids.astype(int))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(line, min_size=2, max_size=40),
+    st.integers(0, 60 * 24 * 30),
+    st.booleans(),
+)
+def test_any_as_of_and_the_net_rule_from_one_scan(
+    rows: list[dict[str, object]], minutes: int, net: bool
+) -> None:
+    frame = pd.DataFrame(rows)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    as_of = START + dt.timedelta(minutes=minutes)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.parquet"
+        frame.to_parquet(path, index=False)
+        cleaning = {"returns": "net" if net else "drop"}
+        with Session(path, Settings(cleaning=cleaning)) as session:
+            for when in (as_of, None):
+                expected = _by_hand(frame, when, net)
+                try:
+                    got = session.rfm(when)
+                except Exception as exc:  # nothing kept as of that date
+                    assert "0 valid purchases" in str(exc) and expected.empty
+                    continue
+                got = got.set_index("customer_id")
+                assert list(got.index) == list(expected.index)
+                assert got["recency_days"].tolist() == expected["recency_days"].tolist()
+                assert got["frequency"].tolist() == expected["frequency"].tolist()
+                assert np.allclose(got["monetary"], expected["monetary"], atol=1e-9)
+            # Every snapshot came from the one scan.
+            assert session.scans == 1
+
+
+def test_every_table_comes_from_one_scan(synthetic: Path) -> None:
+    with Session(synthetic, Settings()) as session:
+        cleaned = session.cleaning()
+        first = session.rfm()
+        cutoff = cleaned.as_of - dt.timedelta(days=90)
+        with_cut = session.rfm(cutoff=cutoff)
+        earlier = session.rfm(cutoff)
+        days = session.daily()
+        cohorts, _ = session.cohorts()
+        assert session.scans == 1
+        # The cut-off columns of the same query equal the RFM as of the cut-off.
+        before = with_cut.loc[with_cut["cut_frequency"] > 0]
+        assert before["customer_id"].tolist() == earlier["customer_id"].tolist()
+        assert before["cut_frequency"].astype(int).tolist() == earlier["frequency"].tolist()
+        assert np.allclose(before["cut_monetary"], earlier["monetary"])
+        # Each table is computed once: asking again returns the same values.
+        pd.testing.assert_frame_equal(session.rfm(), first)
+        assert (
+            days.groupby("customer_id")["spend"]
+            .sum()
+            .round(6)
+            .sort_index()
+            .equals(first.set_index("customer_id")["monetary"].round(6).sort_index())
+        )
+        assert int(cohorts.loc[cohorts["month_index"] == 0, "cohort_size"].sum()) == len(first)
+        session.release_lines()
+        pd.testing.assert_frame_equal(session.rfm(), first)  # kept results stay
+        with pytest.raises(RuntimeError, match="released"):
+            session.rfm(cleaned.as_of - dt.timedelta(days=1))
+
+
+def test_examples_of_invalid_rows_take_a_second_pass(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1,7,2011-01-01 10:00:00,2,1.5\n2,7,2011-01-02 10:00:00,x,1.5\n",
+        encoding="utf-8",
+    )
+    with Session(path, Settings()) as session:
+        cleaned = session.cleaning()
+        assert cleaned.dropped["invalid_quantity"] == 1
+        assert cleaned.examples["invalid_quantity"][0]["Quantity"] == "x"
+        assert session.scans == 2
+        log = session.log_record()
+        assert log["input_scans"] == 2 and "csv_sniff" in log
+
+
+def test_a_damaged_file_is_one_sentence(tmp_path: Path, synthetic: Path) -> None:
+    data = synthetic.read_bytes()
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(data[: len(data) // 2] + bytes(len(data) // 2) + data[-8:])
+    with (
+        pytest.raises(UserError, match=r"broken\.parquet: cannot be read"),
+        Session(broken, Settings()) as session,
+    ):
+        session.cleaning()
