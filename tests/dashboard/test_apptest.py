@@ -66,6 +66,10 @@ def test_changing_k_resegments(at: AppTest) -> None:
     assert "### k = 6" in text
     assert "k=6 was set by the user" in at.info[1].value
     assert text.count("Suggested action:") == 6
+    # The run scored only k=6; the tab still compares every k (from the automatic choice).
+    k_table = at.tabs[1].dataframe[0].value
+    assert list(k_table["k"]) == list(range(2, 11))
+    assert k_table.loc[k_table["chosen"], "k"].tolist() == [6]
 
 
 def test_uploaded_csv_is_segmented(at: AppTest) -> None:

@@ -6,12 +6,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import streamlit as st
 
 from custseg.config import Settings
 from custseg.errors import UserError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from custseg.results import RunResult
+
 __all__ = ["main"]
+
+
+def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
+    """Return the k table to show: with k set by the user, every k's from the auto run.
+
+    A run with a fixed k scores only that k; the auto run on the same data and settings
+    (cached once computed) gives the others, to compare.
+    """
+    from custseg.dashboard.state import run_segmentation
+
+    settings, path, table = choice.settings, choice.path, result.k_table
+    if settings is None or path is None or not isinstance(settings.model.k, int):
+        return table
+    auto = settings.model_copy(update={"model": settings.model.model_copy(update={"k": "auto"})})
+    try:
+        every: pd.DataFrame = run_segmentation(path, auto).k_table.copy()
+    except UserError:
+        return table
+    every["chosen"] = every["k"] == settings.model.k
+    return every
 
 
 def main() -> None:
@@ -59,7 +86,7 @@ def main() -> None:
     with overview:
         overview_ui(result)
     with k_tab:
-        k_selection_ui(result)
+        k_selection_ui(result, _scores_of_every_k(choice, result))
     with segments:
         segments_ui(result)
     with customers:

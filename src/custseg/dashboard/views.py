@@ -67,21 +67,31 @@ def overview_ui(result: RunResult) -> None:
     st.caption(f"Columns used: {mapping}.")
 
 
-def k_selection_ui(result: RunResult) -> None:
-    """Draw the scores against k, the chosen k and the reason in words."""
+def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None:
+    """Draw the scores against k, the chosen k and the reason in words.
+
+    ``table`` is the k table to show (with k set by the user: every k's scores from the
+    auto run, the user's k marked chosen); default: the run's own.
+    """
     selection = result.model["k_selection"]
+    table = result.k_table if table is None else table
     st.markdown(f"### k = {result.model['k']}")
     st.info(selection["reason"])
+    if selection["mode"] != "auto" and len(table) > 1:
+        st.caption(
+            "k is set in the sidebar; the scores of every k come from the automatic choice "
+            "on the same data, for comparison."
+        )
     cfg = result.model["settings"]["model"]
     shaded = (cfg["business_k_min"], cfg["business_k_max"]) if selection["mode"] == "auto" else None
-    st.plotly_chart(k_selection_chart(result.k_table, shaded), key="k-chart")
+    st.plotly_chart(k_selection_chart(table, shaded), key="k-chart")
     sample = selection["silhouette_sample_size"]
     st.caption(
         "Silhouette computed on all customers."
         if selection["silhouette_exact"]
         else f"Silhouette estimated on a seeded sample of {sample:,} customers."
     )
-    st.dataframe(result.k_table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
 
 
 def _card(row: Any) -> None:
