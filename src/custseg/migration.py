@@ -97,6 +97,7 @@ def holdout_table(before: pd.DataFrame, full: pd.DataFrame, order: list[str]) ->
     )
     joined["orders_after"] = joined["frequency_full"] - joined["frequency"]
     joined["spend_after"] = joined["monetary_full"] - joined["monetary"]
+    present = set(joined["persona"].unique())
     table = (
         joined.groupby("persona")
         .agg(
@@ -105,7 +106,7 @@ def holdout_table(before: pd.DataFrame, full: pd.DataFrame, order: list[str]) ->
             holdout_orders_mean=("orders_after", "mean"),
             holdout_spend_mean=("spend_after", "mean"),
         )
-        .reindex([p for p in order if p in set(joined["persona"])])
+        .reindex([p for p in order if p in present])
         .reset_index()
     )
     out: pd.DataFrame = table.round(

@@ -147,7 +147,7 @@ def _check_customers(customers: pd.DataFrame, source: str) -> int:
         source,
     )
     # K-Means cannot find more clusters than there are distinct customer profiles.
-    return len(np.unique(customers[list(FEATURES)].to_numpy(), axis=0))
+    return len(customers[list(FEATURES)].drop_duplicates())
 
 
 def _check_data(n_customers: int, profiles: int, source: str) -> None:
