@@ -288,7 +288,12 @@ class Segmentation:
 
 
 def fit_segments(
-    customers: pd.DataFrame, settings: Settings, source: str, timer: StageTimer
+    customers: pd.DataFrame,
+    settings: Settings,
+    source: str,
+    timer: StageTimer,
+    *,
+    every_k: bool = True,
 ) -> Segmentation:
     """Scale, score k, fit K-Means and name personas with scikit-learn on this machine.
 
@@ -303,6 +308,10 @@ def fit_segments(
         The input's name, for messages.
     timer : StageTimer
         Logs and times the scale, k-select and segment stages.
+    every_k : bool
+        Score every k of the range (the k table is an output). False scores only the k the
+        auto rule can choose (the business range): the same k and personas, for commands
+        that write no k table (clv, cohorts).
 
     Returns
     -------
@@ -326,6 +335,10 @@ def fit_segments(
         scaled = scaler.fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
         notes.append("log1p, then standardised to mean 0 and unit variance")
     ks, warnings = k_values(settings.model, len(customers), source, profiles)
+    if not every_k:
+        from custseg.model_selection import stability_candidates
+
+        ks = stability_candidates(ks, settings.model)
     warnings += _constant_features(customers)
     for warning in warnings:
         logger.warning("warning  %s", warning)

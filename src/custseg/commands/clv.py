@@ -130,7 +130,11 @@ def _lifetime_value(
     # Personas as a run as of the day after the calibration end would give them.
     as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
     run = fit_segments(
-        session.rfm(as_of), settings.model_copy(update={"as_of": as_of}), source, timer
+        session.rfm(as_of),
+        settings.model_copy(update={"as_of": as_of}),
+        source,
+        timer,
+        every_k=False,
     )
     with timer.stage("clv") as notes:
         summary = summary_from_days(calibration, end)

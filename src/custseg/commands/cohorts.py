@@ -91,7 +91,9 @@ def cohorts(
         else:
             from custseg.segmentation import fit_segments
 
-            customers = fit_segments(customers, settings, session.source, timer).customers
+            customers = fit_segments(
+                customers, settings, session.source, timer, every_k=False
+            ).customers
             source = "fitted as custseg run fits them"
         with timer.stage("cohorts") as notes:
             table, curves = session.cohorts(customers)
