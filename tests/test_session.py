@@ -193,8 +193,11 @@ def test_examples_of_invalid_rows_take_a_second_pass(tmp_path: Path) -> None:
         assert cleaned.dropped["invalid_quantity"] == 1
         assert cleaned.examples["invalid_quantity"][0]["Quantity"] == "x"
         assert session.scans == 2
-        log = session.log_record()
-        assert log["input_scans"] == 2 and "csv_sniff" in log
+        log = session.log_record(session.timer, 0.0)
+        assert log.input_scans == 2 and "csv_sniff" in log.facts
+        assert list(log.to_dict())[:5] == [
+            "started_at", "seconds", "engine", "workbook_cache", "input_scans"
+        ]  # fmt: skip
 
 
 def test_a_damaged_file_is_one_sentence(tmp_path: Path, synthetic: Path) -> None:

@@ -1,11 +1,15 @@
 """custseg: customer segmentation from retail order lines.
 
-The stages, in the order :mod:`custseg.pipeline` runs them: :mod:`custseg.io` (read and map
-columns), :mod:`custseg.cleaning` (counted rules), :mod:`custseg.features` (RFM),
-:mod:`custseg.preprocessing` (log1p + scaling), :mod:`custseg.model_selection` (choose k),
-:mod:`custseg.clustering` (K-Means, stable labels), :mod:`custseg.personas` (names), and
-:mod:`custseg.reporting` (report.html, figures). Shells: :mod:`custseg.cli`,
-:mod:`custseg.dashboard` and the notebook.
+A command opens one :class:`custseg.session.Session` on its input: the engine
+(:mod:`custseg.engines`, :mod:`custseg.spark`), the reading (:mod:`custseg.io`), the staging
+(:mod:`custseg.staging`) and the one scan that counts every cleaning rule
+(:mod:`custseg.cleaning`); the session hands out what is derived from it (RFM:
+:mod:`custseg.features`; cohorts: :mod:`custseg.cohorts`). The stages are pure:
+:mod:`custseg.segmentation` (scaling, :mod:`custseg.model_selection`, :mod:`custseg.clustering`,
+:mod:`custseg.personas`, :mod:`custseg.scores`), :mod:`custseg.holdout`, :mod:`custseg.clv`,
+:mod:`custseg.migration`. :mod:`custseg.commands` composes them, one module per command;
+:mod:`custseg.reporting` draws the pages; :mod:`custseg.results` defines what is written.
+Shells: :mod:`custseg.cli`, :mod:`custseg.dashboard` and the notebook.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +10,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from custseg.personas import PERSONAS
+
+if TYPE_CHECKING:
+    from custseg.results import QualityRecord
 
 __all__ = [
     "PERSONA_COLORS",
@@ -68,12 +71,12 @@ def _figure(data: Any = None) -> go.Figure:
     return fig
 
 
-def quality_chart(quality: dict[str, Any]) -> go.Figure:
+def quality_chart(quality: QualityRecord) -> go.Figure:
     """Bar chart of rows kept and rows dropped by each rule (rules that ran).
 
     Parameters
     ----------
-    quality : dict
+    quality : QualityRecord
         The data-quality record (``data_quality.json``).
 
     Returns
@@ -81,11 +84,9 @@ def quality_chart(quality: dict[str, Any]) -> go.Figure:
     plotly.graph_objects.Figure
         Horizontal bars, kept first.
     """
-    applied = {r["reason"]: r["applied"] for r in quality.get("rules", [])}
-    labels = ["kept"] + [k.replace("_", " ") for k in quality["dropped"] if applied.get(k, True)]
-    values = [quality["rows_kept"]] + [
-        v for k, v in quality["dropped"].items() if applied.get(k, True)
-    ]
+    applied = {r["reason"]: r["applied"] for r in quality.rules}
+    labels = ["kept"] + [k.replace("_", " ") for k in quality.dropped if applied.get(k, True)]
+    values = [quality.rows_kept] + [v for k, v in quality.dropped.items() if applied.get(k, True)]
     colors = ["#1b9e77"] + ["#d95f02"] * (len(labels) - 1)
     fig = _figure(
         go.Bar(

@@ -197,8 +197,8 @@ class SegmentModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "model") -> SegmentModel:
-        """Rebuild a model from :meth:`to_dict` output (e.g. a loaded model.json), checked.
+    def from_dict(cls, data: Any, source: str = "model") -> SegmentModel:
+        """Rebuild a model from :meth:`to_dict` output (a loaded model.json or its record).
 
         Raises
         ------
@@ -206,6 +206,8 @@ class SegmentModel:
             If ``data`` is not a custseg model: wrong format tag, missing keys, or arrays of
             the wrong shape or with non-finite values.
         """
+        if hasattr(data, "to_dict"):  # a ModelRecord
+            data = data.to_dict()
         if not isinstance(data, dict) or data.get("format", MODEL_FORMAT) != MODEL_FORMAT:
             raise UserError(f"{source} is not a custseg model (format {MODEL_FORMAT} expected).")
         try:

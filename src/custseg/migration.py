@@ -1,7 +1,7 @@
 """Migration between two snapshots: who moved from which persona to which.
 
 Pure functions over two customer tables (customer_id, persona, RFM) assigned by the same
-model; :func:`custseg.pipeline.migrate` produces them.
+model; :func:`custseg.commands.migrate.migrate` produces them.
 """
 
 from __future__ import annotations

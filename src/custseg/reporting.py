@@ -38,7 +38,7 @@ from custseg.errors import UserError
 from custseg.io import staged_folder
 from custseg.migration import NEW
 from custseg.preprocessing import LogStandardScaler
-from custseg.results import RunResult
+from custseg.results import ModelRecord, QualityRecord, RunResult
 from custseg.scores import persona_crosstab
 
 __all__ = [
@@ -84,12 +84,12 @@ border-left-width:8px}
 """
 
 
-def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
+def quality_table(quality: QualityRecord) -> pd.DataFrame:
     """Return the cleaning rules in order with what each drops, whether it ran, and its count.
 
     Parameters
     ----------
-    quality : dict
+    quality : QualityRecord
         The data-quality record (``data_quality.json``).
 
     Returns
@@ -98,7 +98,7 @@ def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
         Columns rule, what it drops, applied, rows dropped, and example (the first example
         row of the unreadable-value reasons, as ``column='value'`` pairs).
     """
-    examples = quality.get("examples", {})
+    examples = quality.examples
 
     def example(reason: str) -> str:
         rows = examples.get(reason) or []
@@ -110,23 +110,23 @@ def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
                 "rule": r["reason"],
                 "what it drops": r["description"],
                 "applied": r["applied"],
-                "rows dropped": quality["dropped"][r["reason"]],
+                "rows dropped": quality.dropped[str(r["reason"])],
                 "example": example(str(r["reason"])),
             }
-            for r in quality["rules"]
+            for r in quality.rules
         ]
     )
     return table
 
 
-def quality_notes(quality: dict[str, Any], model: dict[str, Any]) -> list[str]:
+def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
     """Return the sentences a reader should see beside the counts: returns, fallbacks.
 
     Parameters
     ----------
-    quality : dict
+    quality : QualityRecord
         The data-quality record (``data_quality.json``).
-    model : dict
+    model : ModelRecord
         The model record (``model.json``), for warnings of the k selection.
 
     Returns
@@ -135,10 +135,9 @@ def quality_notes(quality: dict[str, Any], model: dict[str, Any]) -> list[str]:
         Plain sentences, possibly none.
     """
     notes = []
-    returns = quality.get("returns") or {}
-    if returns.get("return_lines"):
-        notes.append(str(returns["effect"]))
-    notes.extend(str(w) for w in model.get("k_selection", {}).get("warnings", []))
+    if quality.returns.get("return_lines"):
+        notes.append(str(quality.returns["effect"]))
+    notes.extend(str(w) for w in model.k_selection.warnings or [])
     return notes
 
 
@@ -155,15 +154,15 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
     dict
         Name -> Plotly figure.
     """
-    cfg = result.model["settings"]["model"]
-    auto = result.model["k_selection"]["mode"] == "auto"
+    cfg = result.model.settings["model"]
+    auto = result.model.k_selection.mode == "auto"
     business = (cfg["business_k_min"], cfg["business_k_max"]) if auto else None
     return {
         "data_quality": quality_chart(result.quality),
         "rfm_distributions": rfm_distribution_chart(result.customers, result.scaled),
         "k_selection": k_selection_chart(result.k_table, business),
         "segment_shares": segment_share_chart(result.segments),
-        "rfm_profiles": profile_heatmap(result.segments, result.model["centroids"]),
+        "rfm_profiles": profile_heatmap(result.segments, result.model.centroids),
         "customers": customer_scatter(result.customers),
         "rfm_crosstab": crosstab_chart(persona_crosstab(result.customers)),
         **(
@@ -247,27 +246,27 @@ def render_report(result: RunResult) -> str:
     q, model = result.quality, result.model
     figs = figures(result)
     dropped = quality_table(q)
-    selection = model["k_selection"]
+    selection = model.k_selection
     sample = (
         "all customers"
-        if selection["silhouette_exact"]
-        else f"a seeded sample of {selection['silhouette_sample_size']:,} customers"
+        if selection.silhouette_exact
+        else f"a seeded sample of {selection.silhouette_sample_size:,} customers"
     )
     body = {
         "data-quality": (
-            f"<p><b>{q['rows_read']:,}</b> rows read = <b>{q['rows_kept']:,}</b> kept + "
-            f"{q['rows_read'] - q['rows_kept']:,} dropped; each row is counted under the first "
-            f"rule that drops it. {q['customers']:,} customers, "
-            + (f"{q['orders']:,} orders, " if q["orders"] is not None else "")
-            + f"revenue {q['revenue']:,.2f}, purchases from {q['first_purchase'][:10]} to "
-            f"{q['last_purchase'][:10]}.</p>"
+            f"<p><b>{q.rows_read:,}</b> rows read = <b>{q.rows_kept:,}</b> kept + "
+            f"{q.rows_read - q.rows_kept:,} dropped; each row is counted under the first "
+            f"rule that drops it. {q.customers:,} customers, "
+            + (f"{q.orders:,} orders, " if q.orders is not None else "")
+            + f"revenue {q.revenue:,.2f}, purchases from {q.first_purchase[:10]} to "
+            f"{q.last_purchase[:10]}.</p>"
             + "".join(f"<p>{html.escape(n)}</p>" for n in quality_notes(q, model))
             + figure_html(figs["data_quality"], "data_quality")
             + _table(dropped)
             + figure_html(figs["rfm_distributions"], "rfm_distributions")
         ),
         "k-selection": (
-            f"<p class='reason'><b>k = {model['k']}.</b> {html.escape(selection['reason'])}</p>"
+            f"<p class='reason'><b>k = {model.k}.</b> {html.escape(selection.reason)}</p>"
             + figure_html(figs["k_selection"], "k_selection")
             + f"<p class='muted'>Silhouette on {sample}.</p>"
             + _table(result.k_table)
@@ -293,14 +292,14 @@ def render_report(result: RunResult) -> str:
     sections = "".join(
         f"<section id='{sid}'><h2>{title}</h2>{body[sid]}</section>" for sid, title in SECTIONS
     )
-    versions = ", ".join(f"{k} {v}" for k, v in model["versions"].items())
+    versions = ", ".join(f"{k} {v}" for k, v in model.versions.items())
     meta = (
-        f"Input {html.escape(q['input']['path'])} ({q['input']['format']}, sha256 "
-        f"{q['input']['sha256'][:16]}...), as of {q['as_of'].replace('T', ' ')} "
-        f"({html.escape(q['as_of_source'])}), seed {model['seed']}. {html.escape(versions)}."
+        f"Input {html.escape(q.input.path)} ({q.input.format}, sha256 "
+        f"{q.input.sha256[:16]}...), as of {q.as_of.replace('T', ' ')} "
+        f"({html.escape(q.as_of_source)}), seed {model.seed}. {html.escape(versions)}."
     )
     return html_page(
-        f"custseg report: {model['k']} customer segments", "Customer segments", meta, sections
+        f"custseg report: {model.k} customer segments", "Customer segments", meta, sections
     )
 
 
@@ -498,14 +497,16 @@ def load_run(out_dir: Path) -> RunResult:
         customers = pd.read_parquet(out_dir / "customers.parquet")
         segments = pd.read_csv(out_dir / "segments.csv")
         k_table = pd.read_csv(out_dir / "k_selection.csv")
-        quality: dict[str, Any] = json.loads((out_dir / "data_quality.json").read_text("utf-8"))
-        model: dict[str, Any] = json.loads((out_dir / "model.json").read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        quality = QualityRecord.from_dict(
+            json.loads((out_dir / "data_quality.json").read_text("utf-8"))
+        )
+        model = ModelRecord.from_dict(json.loads((out_dir / "model.json").read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(
             f"{out_dir} does not hold a complete custseg run ({exc}); run `custseg run` first."
         ) from exc
-    scaler = LogStandardScaler.from_dict(model["scaler"])
-    scaled = scaler.transform(customers[model["features"]].to_numpy(dtype=np.float64))
+    scaler = LogStandardScaler.from_dict(model.scaler)
+    scaled = scaler.transform(customers[model.features].to_numpy(dtype=np.float64))
     return RunResult(
         customers=customers,
         segments=segments,
@@ -513,7 +514,7 @@ def load_run(out_dir: Path) -> RunResult:
         quality=quality,
         model=model,
         scaled=scaled,
-        holdout=model.get("holdout", {}),
+        holdout=model.holdout or {},
         cohorts=_read_csv_or_empty(out_dir / "cohorts.csv"),
         persona_retention=_read_csv_or_empty(out_dir / "cohort_personas.csv"),
     )

@@ -23,6 +23,7 @@ from custseg.features import FEATURES
 from custseg.personas import persona_by_name, playbook
 from custseg.preprocessing import LogStandardScaler
 from custseg.progress import StageTimer, logger
+from custseg.results import KSelectionRecord, ModelRecord
 
 __all__ = [
     "SEGMENT_COLUMNS",
@@ -442,39 +443,42 @@ def model_record(
     *,
     as_of: str,
     mapping: dict[str, str | None],
-) -> dict[str, Any]:
+) -> ModelRecord:
     """Return the saved model (model.json) of a segmentation, with every choice behind it."""
     from custseg.clustering import SegmentModel
     from custseg.model_selection import AUTO_RULE
 
     cfg = settings.model
-    model = SegmentModel(fit.scaler, fit.centroids, fit.names)
-    return {
-        "features": list(FEATURES),
-        **model.to_dict(),
-        "k": fit.k,
-        "k_selection": {
-            "mode": "auto" if cfg.k == "auto" else "fixed",
-            "rule": AUTO_RULE.format(lo=cfg.business_k_min, hi=cfg.business_k_max),
-            "reason": fit.reason,
-            "k_range": [fit.ks[0], fit.ks[-1]],
-            "warnings": fit.warnings,
-            "silhouette_sample_size": fit.silhouette_n,
-            "silhouette_exact": fit.silhouette_n == fit.n_customers,
-            "silhouette_metric": fit.silhouette_metric,
-            "sweep_sample_size": fit.sweep_n,
-            "sweep_note": fit.sweep_note,
-        },
-        "kmeans": {
+    model = SegmentModel(fit.scaler, fit.centroids, fit.names).to_dict()
+    return ModelRecord(
+        features=list(FEATURES),
+        scaler=model["scaler"],
+        centroids=model["centroids"],
+        personas=model["personas"],
+        format=model["format"],
+        k=fit.k,
+        k_selection=KSelectionRecord(
+            mode="auto" if cfg.k == "auto" else "fixed",
+            rule=AUTO_RULE.format(lo=cfg.business_k_min, hi=cfg.business_k_max),
+            reason=fit.reason,
+            k_range=[fit.ks[0], fit.ks[-1]],
+            warnings=fit.warnings,
+            silhouette_sample_size=fit.silhouette_n,
+            silhouette_exact=fit.silhouette_n == fit.n_customers,
+            silhouette_metric=fit.silhouette_metric,
+            sweep_sample_size=fit.sweep_n,
+            sweep_note=fit.sweep_note,
+        ),
+        kmeans={
             "n_init": cfg.n_init,
             "init": "k-means++",
             "algorithm": "lloyd",
             "inertia": fit.inertia,
         },
-        "seed": cfg.seed,
-        "as_of": as_of,
-        "mapping": mapping,
-        "cleaning": settings.cleaning.model_dump(),
-        "settings": settings.model_dump(mode="json"),
-        "versions": versions(),
-    }
+        seed=cfg.seed,
+        as_of=as_of,
+        mapping=mapping,
+        cleaning=settings.cleaning.model_dump(),
+        settings=settings.model_dump(mode="json"),
+        versions=versions(),
+    )

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.progress import ProgressFactory, StageTimer, logger
+from custseg.results import InputRecord, QualityRecord, RunLog
 from custseg.staging import staging_sql
 
 __all__ = ["Session"]
@@ -385,44 +387,52 @@ class Session:
             self.engine.drop(self._facts)
         self._facts, self._released = None, True
 
-    def quality_record(self, cleaned: CleaningResult, customers: int) -> dict[str, Any]:
+    def quality_record(self, cleaned: CleaningResult, customers: int) -> QualityRecord:
         """Return the data-quality record (data_quality.json) of a cleaning."""
         info = self.input
-        return {
-            "input": {
-                "path": self.source,
-                "sha256": info.sha,
-                "format": info.format,
-                "columns": info.columns,
-                "mapping": info.mapping.as_dict(),
-                "reader_options": info.options,
-            },
-            "rows_read": cleaned.rows_read,
-            "rows_kept": cleaned.rows_kept,
-            "dropped": cleaned.dropped,
-            "examples": cleaned.examples,
-            "rules": cleaned.rules,
-            "rule_order": "each row is counted under the first rule that drops it",
-            "customers": customers,
-            "orders": cleaned.orders,
-            "revenue": round(cleaned.revenue, 6),
-            "returns": cleaned.returns,
-            "first_purchase": cleaned.first_purchase.isoformat(timespec="seconds"),
-            "last_purchase": cleaned.last_purchase.isoformat(timespec="seconds"),
-            "as_of": cleaned.as_of.isoformat(timespec="seconds"),
-            "as_of_source": cleaned.as_of_source,
-        }
+        return QualityRecord(
+            input=InputRecord(
+                path=self.source,
+                sha256=info.sha,
+                format=info.format,
+                columns=info.columns,
+                mapping=info.mapping.as_dict(),
+                reader_options=info.options,
+            ),
+            rows_read=cleaned.rows_read,
+            rows_kept=cleaned.rows_kept,
+            dropped=cleaned.dropped,
+            examples=cleaned.examples,
+            rules=cleaned.rules,
+            rule_order="each row is counted under the first rule that drops it",
+            customers=customers,
+            orders=cleaned.orders,
+            revenue=round(cleaned.revenue, 6),
+            returns=cleaned.returns,
+            first_purchase=cleaned.first_purchase.isoformat(timespec="seconds"),
+            last_purchase=cleaned.last_purchase.isoformat(timespec="seconds"),
+            as_of=cleaned.as_of.isoformat(timespec="seconds"),
+            as_of_source=cleaned.as_of_source,
+        )
 
-    def log_record(self) -> dict[str, Any]:
-        """Return what run_log.json says about the input: engine, cache, passes over it."""
-        record: dict[str, Any] = {
-            "engine": self.engine.name,
-            "workbook_cache": self.input.cache,
-            "input_scans": self.scans,
-        }
+    def log_record(self, timer: StageTimer, started: float, **facts: Any) -> RunLog:
+        """Return run_log.json: when, how long each stage took, the engine, the input's passes.
+
+        ``facts`` are what else the command records (its model, where personas came from).
+        """
         if self.input.sniff:
-            record["csv_sniff"] = self.input.sniff
-        return record
+            facts = {"csv_sniff": self.input.sniff, **facts}
+        return RunLog(
+            started_at=dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+            seconds=timer.timings,
+            engine=self.engine.name,
+            workbook_cache=self.input.cache,
+            input_scans=self.scans,
+            total_seconds=round(time.time() - started, 3),
+            facts=facts,
+        )
 
     def run(self, work: Any) -> Any:
         """Run ``work(engine)`` with the engine's failures turned into one sentence."""

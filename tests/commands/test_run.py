@@ -264,4 +264,4 @@ def test_playbook_from_yaml(tiny_csv: Path, tmp_path: Path) -> None:
     config.write_text("playbook:\n  Champs:\n    action: a\n    channel: b\n    timing: c\n")
     with pytest.raises(UserError, match="'Champs' is not a persona"):
         segment(tiny_csv, load_settings(config, {"model": {"k": 2, "k_max": 2}}))
-    json.dumps(result.model)  # still serialisable
+    json.dumps(result.model.to_dict())  # still serialisable

@@ -124,8 +124,8 @@ def run(
         written = command.write_outputs(result, out_dir)
         log_outputs(written, out_dir)
     out.print(summary_table(result.segments))
-    chosen = result.model["k_selection"]["reason"]
-    out.print(f"Why k={result.model['k']}: {chosen}", soft_wrap=True)
+    chosen = result.model.k_selection.reason
+    out.print(f"Why k={result.model.k}: {chosen}", soft_wrap=True)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
 from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer, logger
+from custseg.results import RunLog
 from custseg.segmentation import fit_segments
 from custseg.session import Session
 
@@ -63,7 +64,7 @@ class ClvResult:
     params: dict[str, Any]
     backtest: pd.DataFrame | None
     audiences: pd.DataFrame = field(default_factory=pd.DataFrame)
-    log: dict[str, Any] = field(default_factory=dict)
+    log: RunLog = field(default_factory=RunLog)
 
 
 def lifetime_value(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ from custseg.config import Settings
 from custseg.io.writers import staged_folder, write_csv, write_json
 from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
+from custseg.results import RunLog
 from custseg.session import Session
 
 __all__ = ["COHORT_FILES", "CohortResult", "cohorts", "write_cohorts"]
@@ -46,7 +46,7 @@ class CohortResult:
     cohorts: pd.DataFrame
     persona_retention: pd.DataFrame
     personas: str = ""
-    log: dict[str, Any] = field(default_factory=dict)
+    log: RunLog = field(default_factory=RunLog)
 
 
 def cohorts(

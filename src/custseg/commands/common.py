@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pandas as pd
 from custseg.config import Settings
 from custseg.io.writers import write_csv
 from custseg.progress import StageTimer
+from custseg.results import RunLog
 from custseg.session import Session
 
 __all__ = [
@@ -96,14 +95,6 @@ def write_audiences(customers: pd.DataFrame, folder: Path) -> list[Path]:
     ]
 
 
-def run_log(session: Session, timer: StageTimer, started: float, **facts: Any) -> dict[str, Any]:
+def run_log(session: Session, timer: StageTimer, started: float, **facts: Any) -> RunLog:
     """Return run_log.json: when, how long each stage took, the engine and the input's passes."""
-    return {
-        "started_at": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "seconds": timer.timings,
-        **session.log_record(),
-        **facts,
-        "total_seconds": round(time.time() - started, 3),
-    }
+    return session.log_record(timer, started, **facts)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from custseg.clustering import SegmentModel
 from custseg.commands.run import fit_model
 from custseg.commands.score import load_model_file, model_settings, score_session
 from custseg.config import Settings
@@ -21,7 +20,7 @@ from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
 from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
-from custseg.results import RunResult
+from custseg.results import ModelRecord, RunResult
 from custseg.session import Session
 
 __all__ = ["MIGRATION_FILES", "Migration", "migrate", "write_migration"]
@@ -47,7 +46,7 @@ class Migration:
         from_persona, to_persona, customers, share.
     moved : pandas.DataFrame
         Customers who went from a valuable persona to an at-risk one.
-    model : dict
+    model : ModelRecord
         The model record used (fitted on the first snapshot unless one was given).
     log : dict
         Dates, model source and the sentence describing them.
@@ -57,7 +56,7 @@ class Migration:
     after: RunResult
     matrix: pd.DataFrame
     moved: pd.DataFrame
-    model: dict[str, Any]
+    model: ModelRecord
     log: dict[str, Any]
 
 
@@ -87,7 +86,6 @@ def migrate(
         raise UserError(
             f"--as-of {as_of_before:%Y-%m-%d} must come before --as-of {as_of_after:%Y-%m-%d}."
         )
-    record: dict[str, Any] = {}
     if model_path is not None:
         model, record = load_model_file(model_path)
         label = str(model_path)
@@ -99,7 +97,7 @@ def migrate(
         if model_path is None:
             fitted = fit_model(session, settings.model_copy(update={"as_of": as_of_before}), timer)
             record = fitted.record
-            model = SegmentModel.from_dict(record)
+            model = record.model()
             label = f"fitted on the snapshot before {as_of_before:%Y-%m-%d}"
         snaps = [
             score_session(session, model, record, label, started, as_of=when)

@@ -7,6 +7,7 @@ cohort tables.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from custseg.holdout import holdout_check, holdout_cutoff
 from custseg.io.writers import json_text, staged_folder, write_csv
 from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
-from custseg.results import RunResult
+from custseg.results import ModelRecord, RunResult
 from custseg.segmentation import Segmentation, fit_segments, model_record
 from custseg.session import Session
 
@@ -102,7 +103,7 @@ class Fitted:
         The cleaning it was fitted after.
     fit : Segmentation
         Customers, segments, k table, model.
-    record : dict
+    record : ModelRecord
         model.json, the holdout check included.
     holdout : dict
         The holdout check (empty when off).
@@ -110,7 +111,7 @@ class Fitted:
 
     cleaned: CleaningResult
     fit: Segmentation
-    record: dict[str, Any]
+    record: ModelRecord
     holdout: dict[str, Any]
 
 
@@ -160,7 +161,7 @@ def fit_model(
                 before, fit.customers, settings, cleaned.as_of, fit.k, session.source
             )
             notes.append(str(holdout["sentence"]))
-        record["holdout"] = holdout
+        record = dataclasses.replace(record, holdout=holdout)
     return Fitted(cleaned, fit, record, holdout)
 
 

@@ -17,7 +17,7 @@ from custseg.errors import UserError
 from custseg.features import FEATURES
 from custseg.io.writers import json_text, staged_folder, write_csv, write_json
 from custseg.progress import ProgressFactory, StageTimer
-from custseg.results import RunResult
+from custseg.results import ModelRecord, RunResult
 from custseg.session import Session
 
 __all__ = [
@@ -35,12 +35,12 @@ __all__ = [
 SCORE_FILES = ("customers.csv", "customers.parquet", "data_quality.json", "score_log.json")
 
 
-def load_model_file(path: Path) -> tuple[SegmentModel, dict[str, Any]]:
+def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
     """Read and check a model.json written by ``custseg run``.
 
     Returns
     -------
-    tuple of (SegmentModel, dict)
+    tuple of (SegmentModel, ModelRecord)
         The model, and the whole record (its settings, as-of date, ...).
 
     Raises
@@ -55,12 +55,12 @@ def load_model_file(path: Path) -> tuple[SegmentModel, dict[str, Any]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"The model {path} (--model) is not a JSON file ({exc}).") from exc
     model = SegmentModel.from_dict(record, source=str(path))
-    return model, record
+    return model, ModelRecord.from_dict(record)
 
 
-def model_settings(settings: Settings, record: dict[str, Any]) -> Settings:
+def model_settings(settings: Settings, record: ModelRecord) -> Settings:
     """Return ``settings`` with the cleaning rules recorded in a model (scoring uses them)."""
-    recorded = record.get("settings", {}).get("cleaning")
+    recorded = record.settings.get("cleaning")
     if recorded is None:
         return settings
     return settings.model_copy(update={"cleaning": CleaningConfig(**recorded)})
@@ -133,7 +133,7 @@ def score(
 def score_with_model(
     input_path: Path | str,
     model: SegmentModel,
-    record: dict[str, Any],
+    record: ModelRecord,
     settings: Settings,
     model_label: str,
     progress: ProgressFactory | None = None,
@@ -148,7 +148,7 @@ def score_with_model(
 def score_session(
     session: Session,
     model: SegmentModel,
-    record: dict[str, Any],
+    record: ModelRecord,
     model_label: str,
     started: float,
     **as_of: Any,
@@ -165,15 +165,14 @@ def score_session(
             f"{len(customers):,} customers assigned with {model_label} (no refit): "
             + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in dict.fromkeys(model.personas))
         )
-    run_log = {
-        "model": model_label,
-        "model_sha256": hashlib.sha256(json_text(record).encode()).hexdigest(),
-        "model_as_of": record.get("as_of"),
-        "note": "scored with the saved scaler and centroids; nothing was refitted",
-        "seconds": timer.timings,
-        **session.log_record(),
-        "total_seconds": round(time.time() - started, 3),
-    }
+    run_log = session.log_record(
+        timer,
+        started,
+        model=model_label,
+        model_sha256=hashlib.sha256(json_text(record).encode()).hexdigest(),
+        model_as_of=record.as_of,
+        note="scored with the saved scaler and centroids; nothing was refitted",
+    )
     return RunResult(
         customers=customers,
         segments=pd.DataFrame(),

@@ -1,7 +1,7 @@
 """The Streamlit dashboard: ``streamlit run app.py``.
 
 ``main`` draws the page from small ``*_ui`` functions; every figure comes from the library
-(:mod:`custseg.pipeline`, :mod:`custseg.charts`), computed once per input and settings.
+(:mod:`custseg.commands`, :mod:`custseg.charts`), computed once per input and settings.
 """
 
 from __future__ import annotations

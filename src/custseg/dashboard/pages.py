@@ -77,8 +77,8 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     if path is None:
         st.caption("No input.")
         return
-    end = dt.datetime.fromisoformat(result.quality["as_of"])
-    first = dt.datetime.fromisoformat(result.quality["first_purchase"])
+    end = dt.datetime.fromisoformat(result.quality.as_of)
+    first = dt.datetime.fromisoformat(result.quality.first_purchase)
     left, right = st.columns(2)
     before = left.date_input(
         "First snapshot (as of)",
@@ -112,7 +112,7 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
     if path is None:
         st.caption("No input.")
         return
-    end = dt.datetime.fromisoformat(result.quality["last_purchase"]).date()
+    end = dt.datetime.fromisoformat(result.quality.last_purchase).date()
     left, right = st.columns(2)
     horizon = int(left.number_input("Horizon (days)", 7, 730, 90, key="clv-horizon"))
     backtest = right.checkbox(

@@ -11,9 +11,11 @@ from typing import Any
 
 import streamlit as st
 
+from custseg.commands.common import resolve_input
+from custseg.commands.run import segment
 from custseg.config import Settings
 from custseg.io import InputFormat, read_columns
-from custseg.pipeline import RunResult, resolve_input, segment
+from custseg.results import ModelRecord, RunResult
 
 __all__ = [
     "MAX_UPLOAD_MB",
@@ -108,7 +110,7 @@ def run_segmentation(path: Path, settings: Settings) -> RunResult:
     Raises
     ------
     UserError
-        As :func:`custseg.pipeline.segment` does.
+        As :func:`custseg.commands.run.segment` does.
     """
     return _segment_cached(str(path), _fingerprint(path), settings.model_dump_json())
 
@@ -117,33 +119,32 @@ def run_segmentation(path: Path, settings: Settings) -> RunResult:
 def _score_cached(path: str, fingerprint: str, model_json: str, settings_json: str) -> RunResult:
     import json
 
-    from custseg.clustering import SegmentModel
-    from custseg.pipeline import score_with_model
+    from custseg.commands.score import score_with_model
 
-    record = json.loads(model_json)
+    record = ModelRecord.from_dict(json.loads(model_json))
     return score_with_model(
         Path(path),
-        SegmentModel.from_dict(record),
+        record.model(),
         record,
         Settings.model_validate_json(settings_json),
         "the model of the segments shown",
     )
 
 
-def run_scoring(path: Path, record: dict[str, object], settings: Settings) -> RunResult:
+def run_scoring(path: Path, record: ModelRecord, settings: Settings) -> RunResult:
     """Score ``path`` with a model record (model.json content), cached.
 
     Raises
     ------
     UserError
-        As :func:`custseg.pipeline.score_with_model` does.
+        As :func:`custseg.commands.score.score_with_model` does.
     """
     import json
 
     return _score_cached(
         str(path),
         _fingerprint(path),
-        json.dumps(record, sort_keys=True),
+        json.dumps(record.to_dict(), sort_keys=True),
         settings.model_dump_json(),
     )
 
@@ -154,7 +155,7 @@ def _migrate_cached(
 ) -> Any:
     import datetime as dt
 
-    from custseg.pipeline import migrate
+    from custseg.commands.migrate import migrate
 
     return migrate(
         Path(path),
@@ -165,7 +166,7 @@ def _migrate_cached(
 
 
 def run_migration(path: Path, before: str, after: str, settings: Settings) -> Any:
-    """Compare two snapshots of ``path`` (see :func:`custseg.pipeline.migrate`), cached."""
+    """Compare two snapshots of ``path`` (see :func:`custseg.commands.migrate.migrate`), cached."""
     return _migrate_cached(str(path), _fingerprint(path), before, after, settings.model_dump_json())
 
 
@@ -175,7 +176,7 @@ def _clv_cached(
 ) -> Any:
     import datetime as dt
 
-    from custseg.pipeline import lifetime_value
+    from custseg.commands.clv import lifetime_value
 
     return lifetime_value(
         Path(path),
@@ -186,5 +187,5 @@ def _clv_cached(
 
 
 def run_clv(path: Path, end: str | None, horizon: int, settings: Settings) -> Any:
-    """Lifetime value of ``path``'s customers (see :func:`custseg.pipeline.lifetime_value`)."""
+    """Lifetime value of ``path``'s customers (see :func:`custseg.commands.clv.lifetime_value`)."""
     return _clv_cached(str(path), _fingerprint(path), end, horizon, settings.model_dump_json())

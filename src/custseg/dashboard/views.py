@@ -38,23 +38,23 @@ def overview_ui(result: RunResult) -> None:
     """Draw the headline figures and the data-quality accounting."""
     q = result.quality
     cols = st.columns(5)
-    cols[0].metric("Customers", f"{q['customers']:,}")
-    cols[1].metric("Orders", f"{q['orders']:,}" if q["orders"] is not None else "n/a")
-    cols[2].metric("Revenue", _money(q["revenue"]))
-    cols[3].metric("First purchase", q["first_purchase"][:10])
-    cols[4].metric("Last purchase", q["last_purchase"][:10])
+    cols[0].metric("Customers", f"{q.customers:,}")
+    cols[1].metric("Orders", f"{q.orders:,}" if q.orders is not None else "n/a")
+    cols[2].metric("Revenue", _money(q.revenue))
+    cols[3].metric("First purchase", q.first_purchase[:10])
+    cols[4].metric("Last purchase", q.last_purchase[:10])
     st.caption(
-        f"Recency is measured in whole days before the as-of date {q['as_of'].replace('T', ' ')}"
-        f" ({q['as_of_source']}). Input: {q['input']['path']} ({q['input']['format']}), "
-        f"sha256 {q['input']['sha256'][:12]}..."
+        f"Recency is measured in whole days before the as-of date {q.as_of.replace('T', ' ')}"
+        f" ({q.as_of_source}). Input: {q.input.path} ({q.input.format}), "
+        f"sha256 {q.input.sha256[:12]}..."
     )
     for note in quality_notes(q, result.model):
         st.warning(note)
     st.plotly_chart(quality_chart(q), key="quality-chart")
     table = quality_table(q)
     st.markdown(
-        f"**{q['rows_read']:,} rows read = {q['rows_kept']:,} kept + "
-        f"{q['rows_read'] - q['rows_kept']:,} dropped.** Each row is counted under the first "
+        f"**{q.rows_read:,} rows read = {q.rows_kept:,} kept + "
+        f"{q.rows_read - q.rows_kept:,} dropped.** Each row is counted under the first "
         "rule that drops it, in this order:"
     )
     st.dataframe(
@@ -73,22 +73,22 @@ def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None
     ``table`` is the k table to show (with k set by the user: every k's scores from the
     auto run, the user's k marked chosen); default: the run's own.
     """
-    selection = result.model["k_selection"]
+    selection = result.model.k_selection
     table = result.k_table if table is None else table
-    st.markdown(f"### k = {result.model['k']}")
-    st.info(selection["reason"])
-    if selection["mode"] != "auto" and len(table) > 1:
+    st.markdown(f"### k = {result.model.k}")
+    st.info(selection.reason)
+    if selection.mode != "auto" and len(table) > 1:
         st.caption(
             "k is set in the sidebar; the scores of every k come from the automatic choice "
             "on the same data, for comparison."
         )
-    cfg = result.model["settings"]["model"]
-    shaded = (cfg["business_k_min"], cfg["business_k_max"]) if selection["mode"] == "auto" else None
+    cfg = result.model.settings["model"]
+    shaded = (cfg["business_k_min"], cfg["business_k_max"]) if selection.mode == "auto" else None
     st.plotly_chart(k_selection_chart(table, shaded), key="k-chart")
-    sample = selection["silhouette_sample_size"]
+    sample = selection.silhouette_sample_size
     st.caption(
         "Silhouette computed on all customers."
-        if selection["silhouette_exact"]
+        if selection.silhouette_exact
         else f"Silhouette estimated on a seeded sample of {sample:,} customers."
     )
     st.dataframe(table, hide_index=True, width="stretch")
@@ -138,7 +138,7 @@ def segments_ui(result: RunResult) -> None:
             with col:
                 _card(row)
     st.plotly_chart(segment_share_chart(segments), key="share-chart")
-    st.plotly_chart(profile_heatmap(segments, result.model["centroids"]), key="profile-chart")
+    st.plotly_chart(profile_heatmap(segments, result.model.centroids), key="profile-chart")
     st.plotly_chart(customer_scatter(result.customers), key="scatter-chart")
     st.markdown("#### Cluster personas against rule-based RFM segments")
     st.caption(
@@ -229,7 +229,7 @@ def customers_ui(result: RunResult) -> None:
         "text/csv",
         key="dl-segments",
     )
-    from custseg.pipeline import AUDIENCE_COLUMNS, audience_name
+    from custseg.commands.common import AUDIENCE_COLUMNS, audience_name
 
     st.markdown("**Audiences**: one file per persona, ready for an email or ads tool.")
     audience = st.selectbox("Persona", personas, key="audience-persona")

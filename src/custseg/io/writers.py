@@ -256,7 +256,9 @@ def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
 
 
 def json_text(data: Any) -> str:
-    """Return ``data`` as the JSON custseg writes: indented, key order kept, UTF-8 text."""
+    """Return ``data`` (a dict or a record) as the JSON custseg writes: indented, in order."""
+    if hasattr(data, "to_dict"):
+        data = data.to_dict()
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
