@@ -209,3 +209,43 @@ def test_a_damaged_file_is_one_sentence(tmp_path: Path, synthetic: Path) -> None
         Session(broken, Settings()) as session,
     ):
         session.cleaning()
+
+
+def test_input_columns_named_like_custseg_own_change_nothing(tmp_path: Path) -> None:
+    plain = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "1", "2", "C3", "4"],
+            "CustomerID": [7.0, 7.0, 8.0, 8.0, 7.0, 8.0],
+            "InvoiceDate": pd.to_datetime(["2011-01-01 10:00"] * 3 + ["2011-01-05 09:00"] * 3),
+            "Quantity": ["2", "2", "1", "x", "-1", "3"],
+            "UnitPrice": [1.5, 1.5, 4.0, 2.0, 1.5, 0.5],
+        }
+    )
+    # Columns that share names with custseg's own, holding text where it keeps numbers.
+    clashing = plain.assign(
+        cs_r="junk", cs_n="junk", cs_customer="junk", cs_src_0="junk", micro="junk", r="x"
+    )
+    dedupe = Settings.model_validate({"cleaning": {"drop_duplicates": True}})
+    results = []
+    for name, frame in (("plain", plain), ("clashing", clashing)):
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        with Session(path, dedupe) as session:
+            cleaned = session.cleaning()
+            results.append((cleaned.dropped, cleaned.examples, session.rfm()))
+    (dropped, examples, rfm), (dropped2, examples2, rfm2) = results
+    assert dropped == dropped2
+    assert dropped["duplicate_row"] == 1 and dropped["invalid_quantity"] == 1
+    assert examples["invalid_quantity"] == examples2["invalid_quantity"]
+    assert examples["invalid_quantity"][0]["Quantity"] == "x"
+    pd.testing.assert_frame_equal(rfm, rfm2)
+    assert rfm["monetary"].tolist() == [3.0, 5.5]
+
+
+def test_a_query_custseg_got_wrong_is_not_blamed_on_the_file(synthetic: Path) -> None:
+    import duckdb
+
+    with Session(synthetic, Settings()) as session:
+        session.cleaning()
+        with pytest.raises(duckdb.BinderException):
+            session._guard(lambda: session.engine.rows("SELECT no_such_column FROM range(1)"))

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from custseg.config import CleaningConfig
 from custseg.errors import UserError
 from custseg.io.columns import ColumnMapping
-from custseg.sql import DUCKDB, Dialect, sql_ident, sql_literal, timestamp
-from custseg.staging import staging_sql
+from custseg.sql import DUCKDB, Dialect, sql_literal, timestamp
+from custseg.staging import source_columns, staging_sql
 
 __all__ = [
     "EXAMPLES_PER_REASON",
@@ -319,8 +319,7 @@ def examples_sql(mapping: ColumnMapping, switches: CleaningConfig, staged: str) 
 
     This reads the order lines again: it runs only when some row is invalid.
     """
-    fields = [c for c in mapping.as_dict().values() if c is not None]
-    texts = [f"CAST({sql_ident(c)} AS STRING)" for c in fields]
+    texts = [f"CAST(cs_src_{i} AS STRING)" for i in range(len(source_columns(mapping)))]
     cols = ", ".join(f"{t} AS cs_example_{i}" for i, t in enumerate(texts))
     names = ", ".join(f"cs_example_{i}" for i in range(len(texts)))
     wanted = ", ".join(str(_CODE[r]) for r in INVALID_REASONS)

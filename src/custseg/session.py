@@ -39,12 +39,21 @@ from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
-from custseg.staging import staging_sql
+from custseg.sql import sql_ident
+from custseg.staging import free_name, staging_sql
 
 __all__ = ["Session"]
 
 #: Sentinel: "the as-of date of the settings" (which may itself be None: the default rule).
 _SETTINGS = object()
+
+
+def _planning_error(exc: Exception) -> bool:
+    """Tell a query that could not be planned (custseg's bug) from rows that could not be read."""
+    import duckdb
+
+    planning = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)
+    return isinstance(exc, planning) or type(exc).__name__ == "AnalysisException"
 
 
 class Session:
@@ -124,16 +133,18 @@ class Session:
             if info.date_format is not None:
                 info.options["date_format"] = f"{info.date_format} (detected)"
             self._say_ignored(info)
-            raw = info.raw.sql
+            raw, multiplicity = info.raw.sql, None
             if settings.cleaning.drop_duplicates:
                 # Each distinct row once, with its multiplicity: duplicates are counted here.
-                raw = f"(SELECT *, count(*) AS cs_n FROM {raw} GROUP BY ALL)"
+                multiplicity = free_name(info.types)
+                raw = f"(SELECT *, count(*) AS {sql_ident(multiplicity)} FROM {raw} GROUP BY ALL)"
             self._staged = staging_sql(
                 info.mapping,
                 info.types,
                 relation=raw,
                 date_format=date_format,
                 decimal_comma=settings.csv.decimal == ",",
+                multiplicity=multiplicity,
                 dialect=self.engine.dialect,
             )
             notes.append(info.note)
@@ -154,12 +165,18 @@ class Session:
     # -- the one scan --------------------------------------------------------------------
 
     def _guard(self, work: Any) -> Any:
-        """Run ``work()``, turning an engine's failure on the rows into one sentence."""
+        """Run ``work()``, turning an engine's failure on the rows into one sentence.
+
+        A query the engine cannot even plan (an unknown column or table, a syntax error) is
+        custseg's mistake, not the file's: it goes on as an internal error.
+        """
         try:
             return work()
         except UserError:
             raise
         except Exception as exc:
+            if _planning_error(exc):
+                raise
             if self.engine.name == "spark":
                 raise UserError(
                     f"{self.source}: Spark could not process it ({first_line(exc)})."

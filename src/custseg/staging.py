@@ -7,6 +7,8 @@ invoice, cancelled, timestamp, quantity, price and amount. Written once for both
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident
 
@@ -74,9 +76,13 @@ def staging_sql(
     relation: str,
     date_format: str | None = None,
     decimal_comma: bool = False,
+    multiplicity: str | None = None,
     dialect: Dialect = DUCKDB,
 ) -> str:
-    """Build the SELECT that adds the canonical ``cs_*`` columns to the order lines.
+    """Build the SELECT that turns the order lines into the canonical ``cs_*`` columns.
+
+    Only ``cs_*`` columns come out: an input column that happens to be called ``cs_r`` or
+    ``micro`` can never be mistaken for one of custseg's own.
 
     Parameters
     ----------
@@ -90,14 +96,18 @@ def staging_sql(
         strptime pattern for text dates.
     decimal_comma : bool
         Text numbers use ``,`` as the decimal separator.
+    multiplicity : str, optional
+        Column of ``relation`` holding how many times each row occurs (passed on as
+        ``cs_n``), when duplicates were folded before staging.
     dialect : Dialect
         The SQL engine the query is for.
 
     Returns
     -------
     str
-        ``SELECT *, ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
-        cs_price, cs_amount FROM relation``.
+        ``SELECT ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
+        cs_price, cs_amount, cs_src_0 ... (the mapped columns as read, see
+        :func:`source_columns`) [, cs_n] FROM relation``.
     """
 
     def kind_of(column: str) -> str:
@@ -139,9 +149,35 @@ def staging_sql(
     else:
         price = number(mapping.price)
         amount = f"({quantity}) * ({price})"
+    # The mapped columns as read, for the examples of invalid rows; an engine reads
+    # them only when a query asks for them.
+    sources = "".join(
+        f", {sql_ident(c)} AS cs_src_{i}" for i, c in enumerate(source_columns(mapping))
+    )
+    count = f", {sql_ident(multiplicity)} AS cs_n" if multiplicity is not None else ""
     return (
-        f"SELECT *, {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
+        f"SELECT {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
         f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
         f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
-        f"{amount} AS cs_amount FROM {relation}"
+        f"{amount} AS cs_amount{sources}{count} FROM {relation}"
     )
+
+
+def source_columns(mapping: ColumnMapping) -> list[str]:
+    """Return the mapped input columns, field by field, as ``cs_src_0, cs_src_1...`` hold them."""
+    return [c for c in mapping.as_dict().values() if c is not None]
+
+
+def free_name(taken: Iterable[str], base: str = "cs_n") -> str:
+    """Return ``base``, with underscores added until no column of ``taken`` has that name.
+
+    Examples
+    --------
+    >>> free_name(["cs_n", "cs_n_"])
+    'cs_n__'
+    """
+    used = {name.lower() for name in taken}
+    name = base
+    while name.lower() in used:
+        name += "_"
+    return name
