@@ -12,13 +12,17 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from custseg.errors import UserError
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -184,15 +188,16 @@ def csv_bytes(frame: pd.DataFrame, *, safe: bool = True) -> bytes:
         return path.read_bytes()
 
 
-def _csv_select(frame: pd.DataFrame, relation: str) -> str | None:
+def _csv_select(frame: pd.DataFrame, relation: str, *, safe: bool) -> str | None:
     """Return the SELECT that makes DuckDB write what pandas' to_csv writes; None if it cannot.
 
     pandas writes booleans as True/False and an empty text cell unquoted; DuckDB writes
     true/false and "" (numbers and quoting agree, checked on 40,000 doubles and the text
     cases in the tests). A text cell with a carriage return is quoted, where pandas wrote it
-    bare (which let it start a new record in a spreadsheet).
+    bare (which let it start a new record in a spreadsheet). With ``safe`` the SELECT does
+    what :func:`csv_safe` does (in DuckDB: 0.3 s less for 160,000 customers' files).
     """
-    from custseg.sql import sql_ident
+    from custseg.sql import sql_ident, sql_literal
 
     parts = []
     for column in frame.columns:
@@ -207,12 +212,38 @@ def _csv_select(frame: pd.DataFrame, relation: str) -> str | None:
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             if not pd.api.types.is_string_dtype(values):  # numbers mixed with text
                 return None
-            parts.append(f"NULLIF({ident}, '') AS {ident}")
+            text = f"NULLIF({ident}, '')"
+            if safe:
+                prefixed = f"{sql_literal(chr(39))} || {ident}"
+                # Equalities, not IN (...): DuckDB plans a long IN list as a join, which
+                # loses the rows' order.
+                first = f"left({ident}, 1)"
+                risky = " OR ".join(f"{first} = {sql_literal(c)}" for c in FORMULA_PREFIXES)
+                text = f"CASE WHEN {risky} THEN {prefixed} ELSE {text} END"
+            parts.append(f"{text} AS {ident}")
         elif pd.api.types.is_numeric_dtype(values):
             parts.append(ident)
         else:
             return None
     return f"SELECT {', '.join(parts)} FROM {relation}" if parts else None
+
+
+_WRITER: list[duckdb.DuckDBPyConnection] = []
+_WRITER_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _writer() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Lend the process's one DuckDB connection for writing files, to one thread at a time.
+
+    Opening a connection costs about 30 ms; a run writes ten CSV files or more.
+    """
+    import duckdb
+
+    with _WRITER_LOCK:
+        if not _WRITER:
+            _WRITER.append(duckdb.connect())
+        yield _WRITER[0]
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
@@ -237,21 +268,18 @@ def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
     Path
         ``path``.
     """
-    import duckdb
-
     from custseg.sql import sql_literal
 
-    table = csv_safe(frame) if safe else frame
-    select = _csv_select(table, "frame")
-    if select is None or table.empty:
-        table.to_csv(path, index=False, lineterminator="\n")
+    select = _csv_select(frame, "frame", safe=safe)
+    if select is None or frame.empty:
+        (csv_safe(frame) if safe else frame).to_csv(path, index=False, lineterminator="\n")
         return path
-    con = duckdb.connect()
-    try:
-        con.register("frame", table)
-        con.execute(f"COPY ({select}) TO {sql_literal(str(path))} (FORMAT csv, HEADER)")
-    finally:
-        con.close()
+    with _writer() as con:
+        con.register("frame", frame)
+        try:
+            con.execute(f"COPY ({select}) TO {sql_literal(str(path))} (FORMAT csv, HEADER)")
+        finally:
+            con.unregister("frame")
     return path
 
 
