@@ -12,7 +12,6 @@ ELSEWHERE = {
     "__main__.py": "tests/cli/test_commands.py (python -m custseg)",
     "errors.py": "every test of a one-sentence error",
     "progress.py": "tests/cli/test_commands.py (progress bars, stage logs)",
-    "results.py": "tests/commands/test_run.py (a record of plain fields)",
     "charts.py": "tests/test_reporting.py (every figure of the report)",
     "cli/__init__.py": "tests/cli/test_commands.py",
     "cli/console.py": "tests/cli/test_commands.py (messages, exit codes, progress)",
@@ -47,3 +46,10 @@ def test_no_module_is_too_long() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 700
     }
     assert not long, long
+
+
+def test_every_module_said_to_be_tested_elsewhere_exists_without_its_mirror() -> None:
+    for rel in ELSEWHERE:
+        assert (PACKAGE / rel).is_file(), f"{rel} is listed in ELSEWHERE but does not exist"
+        mirror = ROOT / "tests" / Path(rel).parent / f"test_{Path(rel).name}"
+        assert not mirror.is_file(), f"{rel} has {mirror.relative_to(ROOT)}: drop it from ELSEWHERE"

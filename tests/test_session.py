@@ -249,3 +249,36 @@ def test_a_query_custseg_got_wrong_is_not_blamed_on_the_file(synthetic: Path) ->
         session.cleaning()
         with pytest.raises(duckdb.BinderException):
             session._guard(lambda: session.engine.rows("SELECT no_such_column FROM range(1)"))
+
+
+def test_copies_of_a_huge_line_do_not_overflow_the_exact_sums(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    # A return of 9e11 is valid (under 1e12); its 20 copies, all counted as returns, hold
+    # 20 x 9e17 millionths, past 2**63.
+    lines = ["C1,7,2011-01-01 10:00:00,-1,900000000000"] * 20 + ["2,7,2011-01-02 10:00:00,2,1.5"]
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(lines) + "\n",
+        encoding="utf-8",
+    )
+    dedupe = Settings.model_validate({"cleaning": {"drop_duplicates": True}})
+    with Session(path, dedupe) as session:
+        cleaned = session.cleaning()
+        assert cleaned.dropped["cancelled_invoice"] == 20
+        assert cleaned.returns["return_lines"] == 20
+        assert cleaned.returns["return_value"] == 20 * 9e11
+        assert session.rfm()["monetary"].tolist() == [3.0]
+
+
+def test_the_rfm_without_cut_off_comes_from_the_table_with_it(synthetic: Path) -> None:
+    with Session(synthetic, Settings()) as session:
+        expected = session.rfm()
+    with Session(synthetic, Settings()) as session:
+        as_of = session.cleaning().as_of
+        with_cut = session.rfm(cutoff=as_of - dt.timedelta(days=90))
+        queries = session.engine.frame
+        session.engine.frame = None  # type: ignore[method-assign,assignment]  # no new query
+        pd.testing.assert_frame_equal(session.rfm(), expected)
+        session.engine.frame = queries  # type: ignore[method-assign]
+        assert [c for c in with_cut.columns if c.startswith("cut_")] == [
+            "cut_recency_days", "cut_frequency", "cut_monetary"
+        ]  # fmt: skip

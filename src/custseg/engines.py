@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from custseg.config import EngineConfig, Settings
-from custseg.errors import UserError, first_line
+from custseg.errors import UserError
 from custseg.io.columns import ColumnMapping, detect_date_format
 from custseg.io.readers import detect_format, file_sha256, load_orders
 from custseg.sql import DUCKDB, Dialect, sql_literal
@@ -119,10 +119,6 @@ class Engine(Protocol):
 
     def keep(self, query: str, kind: str) -> Relation:
         """Compute a query once and keep the result for later queries."""
-        ...
-
-    def view(self, query: str, kind: str) -> Relation:
-        """Name a query (computed again by each query that reads it)."""
         ...
 
     def register(self, frame: pd.DataFrame, kind: str) -> Relation:
@@ -271,12 +267,6 @@ class DuckDBEngine:
         self.con.execute(f"CREATE TEMP TABLE {table} AS {query}")
         return table
 
-    def view(self, query: str, kind: str) -> Relation:
-        """Name ``query`` as a view."""
-        name = Relation.new(kind)
-        self.con.execute(f"CREATE TEMP VIEW {name} AS {query}")
-        return name
-
     def register(self, frame: pd.DataFrame, kind: str) -> Relation:
         """Make ``frame`` readable by queries (no copy)."""
         name = Relation.new(kind)
@@ -300,8 +290,3 @@ class DuckDBEngine:
         """Close the connection and remove the work folder."""
         self.con.close()
         self._work.cleanup()
-
-
-def damaged(source: str, exc: BaseException) -> UserError:
-    """Return the sentence for a file whose header reads but whose rows do not."""
-    return UserError(f"{source}: cannot be read ({first_line(exc)}); the file may be damaged.")

@@ -248,7 +248,7 @@ def fit_with_mllib(session: Session, cleaned: CleaningResult, timer: StageTimer)
         f"{n:,}",
         f"{settings.engine.spark_collect_max_customers:,}",
     )
-    rfm = engine.spark.sql(session.rfm_query()).cache()
+    rfm = engine.cached(engine.spark.sql(session.rfm_query()))
     bad = rfm.filter("monetary <= 0")
     first = bad.take(1)
     check_spend(bad.count(), (first[0][0], float(first[0][3])) if first else None, source)

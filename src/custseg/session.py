@@ -281,6 +281,12 @@ class Session:
             add columns.
         """
         key = (self._filter_date(as_of), cutoff)
+        if cutoff is None and key not in self._rfm:
+            # A table made with a cut-off holds this one in its first columns.
+            made = next((t for (d, _), t in self._rfm.items() if d == key[0]), None)
+            if made is not None:
+                cut = [c for c in made.columns if c.startswith("cut_")]
+                self._rfm[key] = made.drop(columns=cut)
         if key not in self._rfm:
             cleaned = self.cleaning(key[0])
             with self.timer.stage("rfm") as notes:
@@ -450,10 +456,6 @@ class Session:
             total_seconds=round(time.time() - started, 3),
             facts=facts,
         )
-
-    def run(self, work: Any) -> Any:
-        """Run ``work(engine)`` with the engine's failures turned into one sentence."""
-        return self._guard(lambda: work(self.engine))
 
     def close(self) -> None:
         """Release the engine (DuckDB's memory, Spark's cached tables, the work folder)."""

@@ -125,7 +125,8 @@ class SparkEngine:
     def __init__(self, settings: EngineConfig) -> None:
         self.spark = spark_session(settings.spark_master)
         self._work = new_workdir()
-        self._cached: dict[Relation, Any] = {}
+        self._cached: dict[Relation, Any] = {}  # named views (with their cached frame)
+        self._frames: list[DataFrame] = []  # cached frames without a name
 
     def read(self, source: str, settings: Settings) -> InputInfo:
         """Register the input (see :func:`load_orders_spark`) and map its columns."""
@@ -133,6 +134,7 @@ class SparkEngine:
         loaded = load_orders_spark(
             self.spark, source, settings, Path(self._work.name), relation=raw.sql
         )
+        self._cached[raw] = None  # the view is dropped at close
         local = Path(source)
         sha = file_sha256(local) if "://" not in source and local.is_file() else ""
         mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
@@ -173,17 +175,17 @@ class SparkEngine:
         self._cached[table] = frame
         return table
 
-    def view(self, query: str, kind: str) -> Relation:
-        """Name ``query`` as a temporary view."""
-        name = Relation.new(kind)
-        self.spark.sql(query).createOrReplaceTempView(name.sql)
-        return name
-
     def view_frame(self, frame: DataFrame, kind: str) -> Relation:
         """Name a Spark DataFrame as a temporary view."""
         name = Relation.new(kind)
         frame.createOrReplaceTempView(name.sql)
+        self._cached[name] = None  # dropped at close
         return name
+
+    def cached(self, frame: DataFrame) -> DataFrame:
+        """Cache a Spark DataFrame until :meth:`close` (MLlib reads the RFM table often)."""
+        self._frames.append(frame.cache())
+        return frame
 
     def register(self, frame: pd.DataFrame, kind: str) -> Relation:
         """Send a (small) pandas frame to Spark as a temporary view."""
@@ -193,6 +195,7 @@ class SparkEngine:
         self.spark.createDataFrame(
             pa.Table.from_pandas(frame, preserve_index=False)
         ).createOrReplaceTempView(name.sql)
+        self._cached[name] = None  # dropped at close
         return name
 
     def drop(self, relation: Relation) -> None:
@@ -203,10 +206,14 @@ class SparkEngine:
         self.spark.catalog.dropTempView(relation.sql)
 
     def close(self) -> None:
-        """Drop the cached tables (the Spark session stays, for spark-submit's caller)."""
+        """Drop the views and cached tables (the Spark session stays, for spark-submit)."""
         for table in list(self._cached):
             with contextlib.suppress(Exception):  # a stopped session has nothing to free
                 self.drop(table)
+        for frame in self._frames:
+            with contextlib.suppress(Exception):
+                frame.unpersist()
+        self._frames.clear()
         self._work.cleanup()
 
 
@@ -318,11 +325,12 @@ def load_orders_spark(
     reader_path = path
     if fmt == "xlsx":
         # One workbook fits one machine; read it (and its sheet choice) the usual way.
-        con = duckdb.connect()
-        loaded = load_orders(con, Path(path), settings.columns, settings.csv, relation="workbook")
         reader_path = str(workdir / "workbook.parquet")
-        con.execute(f"COPY workbook TO {sql_literal(reader_path)} (FORMAT parquet)")
-        con.close()
+        with duckdb.connect() as con:
+            loaded = load_orders(
+                con, Path(path), settings.columns, settings.csv, relation="workbook"
+            )
+            con.execute(f"COPY workbook TO {sql_literal(reader_path)} (FORMAT parquet)")
         options = {k: v for k, v in loaded.options.items() if k != "cache"}
     try:
         if fmt == "csv":
@@ -363,11 +371,8 @@ def _sniff_delimiter(path: str) -> str:
     if not _is_local(path) or not Path(path).is_file():
         return ","
     try:
-        row = (
-            duckdb.connect()
-            .execute(f"SELECT Delimiter FROM sniff_csv({sql_literal(path)})")
-            .fetchone()
-        )
+        with duckdb.connect() as con:
+            row = con.execute(f"SELECT Delimiter FROM sniff_csv({sql_literal(path)})").fetchone()
     except duckdb.Error:
         return ","
     return str(row[0]) if row else ","
@@ -379,9 +384,9 @@ def _detect_dates(spark: SparkSession, column: str, source: str, relation: str) 
     sample = spark.sql(
         f"SELECT {quoted} FROM {relation} WHERE {quoted} IS NOT NULL LIMIT 50000"
     ).toArrow()
-    con = duckdb.connect()
-    con.register("sample", sample)
-    return detect_date_format(con, column, source, relation="sample")
+    with duckdb.connect() as con:
+        con.register("sample", sample)
+        return detect_date_format(con, column, source, relation="sample")
 
 
 def new_workdir() -> tempfile.TemporaryDirectory[str]:
