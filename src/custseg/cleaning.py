@@ -281,7 +281,8 @@ def facts_sql(
         f"CASE WHEN cs_r IS NULL THEN {dialect.micro('cs_value', checked=True)} "
         f"WHEN {returned} THEN {dialect.micro('abs(cs_amount)', checked=True)} END"
     )
-    weighted = micro if weight == "1" else f"{micro} * ({weight})"
+    # A line's millionths (< 1e18) times its copies can pass 64 bits: widened first.
+    weighted = micro if weight == "1" else f"{dialect.wide(f'({micro})')} * ({weight})"
     # The keys are the staged columns as they are, for dropped rows too: wrapping them in
     # CASE (to fold each reason into one fact) cost more per row than the extra facts.
     keys = (

@@ -65,6 +65,8 @@ class Campaign:
             ("contact_cost", self.contact_cost, 0.0, float("inf")),
             ("offer_cost", self.offer_cost, 0.0, float("inf")),
         ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserError(f"campaign {self.name!r}: {field} = {value!r} is not a number.")
             if not lo <= value <= hi:
                 raise UserError(
                     f"campaign {self.name!r}: {field} = {value} is outside {lo:g}..{hi:g}."

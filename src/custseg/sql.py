@@ -72,10 +72,20 @@ class Dialect:
             return f"{stamp} + make_dt_interval(0, 0, 0, CAST({seconds} AS DECIMAL(18, 6)))"
         return f"{stamp} + to_microseconds(CAST(round({seconds} * 1000000) AS BIGINT))"
 
+    def literal(self, text: str) -> str:
+        """Quote ``text`` as a string literal of this engine.
+
+        Spark's parser reads backslash escapes (a backslash before the quote), the spelling
+        used here: a date pattern such as ``yyyy-MM-dd'T'HH:mm`` holds quotes.
+        """
+        if self.name == "spark":
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return sql_literal(text)
+
     def parse_time(self, text: str, strptime_format: str) -> str:
         """Parse text to a timestamp with a strptime layout; NULL where it does not fit."""
         if self.name == "spark":
-            pattern = sql_literal(java_datetime_pattern(strptime_format))
+            pattern = self.literal(java_datetime_pattern(strptime_format))
             return f"try_to_timestamp({text}, {pattern})"
         return f"try_strptime({text}, {sql_literal(strptime_format)})"
 
@@ -99,6 +109,10 @@ class Dialect:
         if self.name == "spark":
             return f"sum(CAST({micro} AS DECIMAL(38, 0)))"
         return f"sum({micro})"
+
+    def wide(self, micro: str) -> str:
+        """Return millionths widened for a product that can pass 64 bits (a count of copies)."""
+        return f"CAST({micro} AS {'DECIMAL(38, 0)' if self.name == 'spark' else 'HUGEINT'})"
 
     def money(self, micro_sum: str) -> str:
         """Return an exact sum of millionths as a DOUBLE amount of the currency."""

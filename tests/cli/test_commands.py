@@ -344,7 +344,28 @@ def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
         "3",
         "--k-max",
         "3",
+        "--spark-master",
+        "local[2]",
     )
     assert result.exit_code == 0, result.output
     assert "--sheet is ignored: " in result.stderr and "is a parquet file" in result.stderr
     assert "--date-format is ignored: column 'InvoiceDate' already holds timestamp" in result.stderr
+    assert "--spark-master is ignored: the engine is DuckDB" in result.stderr
+    assert "--k-max is ignored: --k 3 scores only that k" in result.stderr
+    # With a saved model nothing is fitted and its cleaning rules hold.
+    result = _run(
+        "cohorts",
+        str(real_parquet),
+        "--out",
+        str(tmp_path / "cohorts"),
+        "--model",
+        str(tmp_path / "model.json"),
+        "--k",
+        "4",
+        "--seed",
+        "1",
+        "--keep-cancelled",
+    )
+    assert result.exit_code == 0, result.output
+    assert "--k, --seed are ignored: the personas come from the model" in result.stderr
+    assert "--keep-cancelled is ignored: the model's own cleaning rules" in result.stderr

@@ -130,11 +130,34 @@ def test_groups_turn_into_settings_overrides() -> None:
     }
 
 
-def test_help_imports_nothing_heavy() -> None:
-    code = (
-        "import sys; from custseg.cli import app; "
-        "print(sorted(m for m in ('pandas', 'sklearn', 'duckdb', 'scipy', 'plotly', 'pyarrow') "
-        "if m in sys.modules))"
+def test_given_names_the_options_as_typed() -> None:
+    assert CleaningOptions(drop_cancelled=False, drop_duplicates=True).given() == [
+        "--keep-cancelled",
+        "--drop-duplicates",
+    ]
+    assert ModelOptions(k="4", seed=1).given() == ["--k", "--seed"]
+    assert ModelOptions(k="4", k_max=6).given("k_min", "k_max") == ["--k-max"]
+    assert InputOptions(spark_master="local", cache=False, threads=2).given(
+        "spark_master", "cache"
+    ) == ["--spark-master", "--no-cache"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"), [(["--help"], 0), (["run", "--help"], 0), (["run", "--k-min", "x"], 2)]
+)
+def test_help_and_usage_errors_import_nothing_heavy(args: list[str], code: int) -> None:
+    script = (
+        "import sys; from custseg.cli import main; sys.argv = ['custseg', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
+        "heavy = ('pandas', 'sklearn', 'duckdb', 'scipy', 'plotly', 'pyarrow')\n"
+        "print(status, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=False
+    )
+    assert out.stderr.strip().splitlines()[-1] == f"{code} []", out.stderr
+
+
+def test_help_shows_the_spark_extra_as_typed() -> None:
+    got = CliRunner().invoke(app, ["run", "--help"], terminal_width=100)
+    assert got.exit_code == 0 and "'custseg[spark]'" in got.output

@@ -45,3 +45,24 @@ def test_cohorts_clv_audiences_and_plan_commands(synthetic: Path, tmp_path: Path
         app, ["plan", str(campaigns), "--clv", str(tmp_path / "clv"), "--out", str(tmp_path / "q")]
     )
     assert bad.exit_code == 2 and "campaign 1" in bad.output and "budget" in bad.output
+
+
+def test_a_bad_campaign_value_or_clv_table_is_one_sentence(tmp_path: Path) -> None:
+    from custseg.commands.plan import plan_campaigns
+    from custseg.errors import UserError
+
+    clv = tmp_path / "clv"
+    clv.mkdir()
+    (clv / "clv_personas.csv").write_text("persona,customers,expected_revenue\nLost,10,100.0\n")
+    campaigns = tmp_path / "campaigns.yml"
+    campaigns.write_text("- name: x\n  persona: Lost\n  response_rate: high\n")
+    with pytest.raises(UserError, match=r"campaign 'x': response_rate = 'high' is not a number"):
+        plan_campaigns(campaigns, clv)
+    campaigns.write_text("- name: x\n  persona: Lost\n  response_rate: 0.5\n")
+    assert plan_campaigns(campaigns, clv)["responders"].tolist() == [5.0]
+    (clv / "clv_personas.csv").write_text("")
+    with pytest.raises(UserError, match=r"clv_personas\.csv is not a CLV table"):
+        plan_campaigns(campaigns, clv)
+    (clv / "clv_personas.csv").write_text("persona,n\nLost,10\n")
+    with pytest.raises(UserError, match="has no column customers, expected_revenue"):
+        plan_campaigns(campaigns, clv)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,3 +128,21 @@ def test_a_large_table_keeps_its_row_order(tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": pd.array(ids, dtype="str"), "n": range(200_000)})
     written = write_csv(frame, tmp_path / "big.csv").read_text(encoding="utf-8")
     assert written == csv_safe(frame).to_csv(index=False, lineterminator="\n")
+
+
+def test_a_refused_csv_write_is_an_os_error_with_a_reason(tmp_path: Path) -> None:
+    from custseg.errors import UserError
+    from custseg.io.writers import staged_folder, write_csv
+
+    frame = pd.DataFrame({"id": pd.array(["a", "=b"], dtype="str"), "n": [1, 2]})
+    with pytest.raises(OSError, match="missing") as caught:
+        write_csv(frame, tmp_path / "missing" / "t.csv")  # DuckDB's IO error, as an OSError
+    assert caught.value.strerror
+    # Inside an output folder it ends as one sentence naming the folder, nothing written.
+    out = tmp_path / "out"
+    with (
+        pytest.raises(UserError, match=r"Cannot write to .*out \(--out\): "),
+        staged_folder(out, "--out") as stage,
+    ):
+        write_csv(frame, stage / "sub" / "t.csv")
+    assert list(out.iterdir()) == []

@@ -40,6 +40,14 @@ def test_score_migrate_clv_and_cohorts_on_spark(spark, synthetic: Path, tmp_path
     local, remote, _ = _both("migrate", synthetic, tmp_path, *dates)
     assert (remote / "migration.csv").read_text() == (local / "migration.csv").read_text()
     assert json.loads((remote / "migration_log.json").read_text())["input_scans"] == 1
+    # Too many customers for the driver: refused before anything is fitted (no MLlib sweep).
+    small = tmp_path / "small.yml"
+    small.write_text("engine:\n  spark_collect_max_customers: 10\n")
+    args = ["migrate", str(synthetic), *dates, "--engine", "spark", "--config", str(small)]
+    refused = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "refused")])
+    assert refused.exit_code == 2, refused.output
+    assert "engine.spark_collect_max_customers (10), and custseg migrate" in refused.output
+    assert "k-select" not in refused.output and not (tmp_path / "refused").exists()
 
     local, remote, _ = _both("cohorts", synthetic, tmp_path, "--k", "4")
     assert (remote / "cohorts.csv").read_text() == (local / "cohorts.csv").read_text()

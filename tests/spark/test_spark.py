@@ -105,6 +105,22 @@ def test_detected_day_first_dates_and_excel_serials(spark, tmp_path: Path) -> No
     assert remote.quality["dropped"]["invalid_date"] == 1
 
 
+def test_a_date_format_with_a_quoted_letter(spark, tmp_path: Path) -> None:
+    path = tmp_path / "iso.csv"
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1,a,2011-01-13T10:00:00,1,2\n2,b,2011-02-03T09:30:00,2,3\n"
+        "3,c,2010-12-25T08:00:00,1,50\n4,d,13 Jan 2011,1,5\n",
+        encoding="utf-8",
+    )
+    # %Y-%m-%dT%H:%M:%S is yyyy-MM-dd'T'HH:mm:ss on Spark: a literal with quotes in it.
+    local, remote = _both(path, {"csv": {"date_format": "%Y-%m-%dT%H:%M:%S"}, "model": {"k": 2}})
+    assert remote.quality["dropped"] == local.quality["dropped"]
+    assert remote.quality["dropped"]["invalid_date"] == 1
+    assert remote.quality["first_purchase"] == "2010-12-25T08:00:00"
+    pd.testing.assert_frame_equal(remote.customers, local.customers)
+
+
 def test_mllib_path_names_the_same_personas(spark, synthetic: Path, tmp_path: Path) -> None:
     overrides = {"model": {"k_max": 6}}
     local = segment(synthetic, load_settings(None, overrides))

@@ -79,12 +79,37 @@ def _say_engine(settings: Settings, command: str) -> None:
         )
 
 
-def _model_rules_note(cleaning: CleaningOptions) -> None:
-    """Warn that cleaning options give way to the rules recorded in a model."""
-    if any(v is not None for v in cleaning.overrides()["cleaning"].values()):
-        logging.getLogger("custseg").warning(
-            "note     the cleaning options are ignored: the model's own rules are used (--model)"
-        )
+#: Options that set DuckDB, which Spark does not read.
+DUCKDB_ONLY = ("memory_limit", "temp_dir", "threads", "cache")
+
+
+def _say_ignored(
+    settings: Settings,
+    inputs: InputOptions,
+    *,
+    cleaning: CleaningOptions | None = None,
+    fit: ModelOptions | None = None,
+    model: Path | None = None,
+) -> None:
+    """Warn about every option given that this command, so configured, does not use."""
+    log = logging.getLogger("custseg")
+
+    def note(flags: list[str], why: str) -> None:
+        if flags:
+            verb = "is" if len(flags) == 1 else "are"
+            log.warning("note     %s %s ignored: %s", ", ".join(flags), verb, why)
+
+    if settings.engine.name == "spark":
+        note(inputs.given(*DUCKDB_ONLY), "they set DuckDB, and Spark reads the input")
+    else:
+        note(inputs.given("spark_master"), "the engine is DuckDB (see --engine)")
+    if model is not None:
+        if cleaning is not None:
+            note(cleaning.given(), "the model's own cleaning rules are used (--model)")
+        if fit is not None:
+            note(fit.given(), "the personas come from the model, nothing is fitted (--model)")
+    elif fit is not None and settings.model.k != "auto":
+        note(fit.given("k_min", "k_max"), f"--k {settings.model.k} scores only that k")
 
 
 @app.command()
@@ -113,6 +138,7 @@ def run(
 
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
+        _say_ignored(settings, inputs, fit=fit)
         url = input_path is not None and "://" in input_path
         path, note = resolve_input(
             input_path if url or input_path is None else Path(input_path), settings
@@ -150,6 +176,7 @@ def score(
 
     with user_errors():
         settings = _settings(inputs, as_of)
+        _say_ignored(settings, inputs)
         _say_engine(settings, "score")
         with progress_bars(not quiet) as bars:
             result = command.score(input_path, model, settings, progress=bars)
@@ -199,8 +226,7 @@ def migrate(
         parsed = [_settings(inputs, AsOfOption(a)).as_of for a in dates]
         assert parsed[0] is not None and parsed[1] is not None
         settings = _settings(inputs, cleaning, fit)
-        if model is not None:
-            _model_rules_note(cleaning)
+        _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
@@ -245,6 +271,7 @@ def clv(
 
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
+        _say_ignored(settings, inputs, fit=fit)
         end = None
         if calibration_end is not None:
             try:
@@ -302,8 +329,7 @@ def cohorts(
 
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
-        if model is not None:
-            _model_rules_note(cleaning)
+        _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)

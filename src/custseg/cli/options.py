@@ -41,6 +41,26 @@ class Options:
     #: The heading the group's options are listed under in --help.
     panel: ClassVar[str] = "Options"
 
+    def given(self, *names: str) -> list[str]:
+        """Return the options among ``names`` (all when none) the user gave, as typed.
+
+        A switch is named as given: ``--keep-cancelled`` for ``--drop-cancelled/--keep-cancelled``
+        set to false.
+        """
+        hints = typing.get_type_hints(type(self), include_extras=True)
+        flags = []
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            if value is None or (names and item.name not in names):
+                continue
+            info = typing.get_args(hints[item.name])[1]
+            decls = [d for d in (*info.param_decls, info.default) if isinstance(d, str)]
+            declared = next((d for d in decls if d.startswith("--")), "")
+            on, _, off = declared.partition("/")
+            flag = on or "--" + item.name.replace("_", "-")
+            flags.append(off if off and value is False else flag)
+        return flags
+
     def overrides(self) -> dict[str, Any]:
         """Return the given values as nested settings overrides (``None`` = not given)."""
         out: dict[str, Any] = {}
@@ -88,7 +108,7 @@ class InputOptions(Options):
         str | None,
         Opt(
             help="'duckdb' (this machine, the default) or 'spark' (needs "
-            "pip install 'custseg[spark]'); INPUT may then be a folder or an s3a:// or "
+            "pip install 'custseg\\[spark]'); INPUT may then be a folder or an s3a:// or "
             "hdfs:// URL."
         ),
     ] = None

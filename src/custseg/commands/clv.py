@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.commands.common import run_log, write_audiences
+from custseg.commands.common import write_audiences
 from custseg.commands.score import check_collectable
 from custseg.config import Settings
 from custseg.errors import UserError
@@ -106,7 +106,7 @@ def lifetime_value(
     preload("scipy.optimize", "scipy.special", *FITTING, *REPORT)
     with Session(input_path, settings, timer=timer) as session:
         result = _lifetime_value(session, calibration_end, horizon, discount_rate)
-        result.log = run_log(session, timer, started)
+        result.log = session.log_record(timer, started)
     return result
 
 

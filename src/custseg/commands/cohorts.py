@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from custseg.commands.common import run_log
 from custseg.commands.score import assign, check_collectable, load_model_file, model_settings
 from custseg.config import Settings
+from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
 from custseg.lazy import FITTING, REPORT, preload
 from custseg.progress import ProgressFactory, StageTimer
-from custseg.results import RunLog
+from custseg.results import RunLog, RunResult
 from custseg.session import Session
 
 __all__ = ["COHORT_FILES", "CohortResult", "cohorts", "write_cohorts"]
@@ -98,14 +98,23 @@ def cohorts(
         with timer.stage("cohorts") as notes:
             table, curves = session.cohorts(customers)
             notes.append(f"{table['cohort'].nunique()} monthly cohorts; personas {source}")
-        log = run_log(session, timer, started, personas=source)
+        log = session.log_record(timer, started, personas=source)
     return CohortResult(table, curves, source, log)
 
 
-def write_cohorts(result: CohortResult, out_dir: Path) -> list[Path]:
-    """Write cohorts.csv, cohort_personas.csv, cohorts.html (heatmap and curves), run_log.json."""
+def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]:
+    """Write cohorts.csv, cohort_personas.csv, cohorts.html (heatmap and curves), run_log.json.
+
+    ``result`` may also be the :class:`~custseg.results.RunResult` of ``custseg run`` (what
+    this function took before ``custseg cohorts`` had a result of its own).
+    """
     from custseg.charts import cohort_heatmap, persona_retention_chart
     from custseg.reporting import figure_html, html_page
+
+    if isinstance(result, RunResult):
+        if result.cohorts.empty:
+            raise UserError("This run has no cohort tables (the Spark MLlib path); use cohorts().")
+        result = CohortResult(result.cohorts, result.persona_retention, log=result.run_log)
 
     with staged_folder(out_dir, "--out") as stage:
         write_csv(result.cohorts, stage / "cohorts.csv", safe=False)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from custseg.config import Settings
 from custseg.io.writers import write_csv
-from custseg.progress import StageTimer
-from custseg.results import RunLog
-from custseg.session import Session
 
 __all__ = [
     "AUDIENCE_COLUMNS",
@@ -19,7 +15,6 @@ __all__ = [
     "SYNTHETIC_INPUT",
     "audience_name",
     "resolve_input",
-    "run_log",
     "write_audiences",
 ]
 
@@ -93,8 +88,3 @@ def write_audiences(customers: pd.DataFrame, folder: Path) -> list[Path]:
         write_csv(group[[*AUDIENCE_COLUMNS, *extra]], folder / audience_name(str(persona)))
         for persona, group in customers.groupby("persona", sort=False)
     ]
-
-
-def run_log(session: Session, timer: StageTimer, started: float, **facts: Any) -> RunLog:
-    """Return run_log.json: when, how long each stage took, the engine and the input's passes."""
-    return session.log_record(timer, started, **facts)

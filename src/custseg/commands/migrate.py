@@ -14,7 +14,12 @@ from typing import Any
 import pandas as pd
 
 from custseg.commands.run import fit_model
-from custseg.commands.score import load_model_file, model_settings, score_session
+from custseg.commands.score import (
+    check_collectable,
+    load_model_file,
+    model_settings,
+    score_session,
+)
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
@@ -94,6 +99,9 @@ def migrate(
     started = time.time()
     preload(*REPORT) if model_path is not None else preload(*FITTING, *REPORT)
     with Session(input_path, settings, timer=timer) as session:
+        # Both snapshots come to the driver to be compared: refuse before any fit.
+        for when in (as_of_before, as_of_after):
+            check_collectable(session, session.cleaning(when).customers, "migrate")
         if model_path is None:
             fitted = fit_model(session, settings.model_copy(update={"as_of": as_of_before}), timer)
             record = fitted.record

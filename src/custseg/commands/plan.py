@@ -31,6 +31,16 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         raise UserError(f"Cannot read {exc.filename}: {exc.strerror}.") from exc
     except yaml.YAMLError as exc:
         raise UserError(f"{campaigns_file} is not valid YAML: {exc}.") from exc
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise UserError(
+            f"{Path(clv_dir) / 'clv_personas.csv'} is not a CLV table ({exc}); rerun custseg clv."
+        ) from exc
+    missing = {"persona", "customers", "expected_revenue"} - set(personas.columns)
+    if missing:
+        raise UserError(
+            f"{Path(clv_dir) / 'clv_personas.csv'} has no column "
+            f"{', '.join(sorted(missing))}; rerun custseg clv."
+        )
     if not isinstance(entries, list) or not entries:
         raise UserError(f"{campaigns_file} must hold a list of campaigns (name, persona, ...).")
     rows = []

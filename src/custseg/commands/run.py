@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from custseg.cleaning import CleaningResult
-from custseg.commands.common import run_log, write_audiences
+from custseg.commands.common import write_audiences
 from custseg.config import Settings
 from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
@@ -155,8 +155,7 @@ def fit_model(
     holdout: dict[str, Any] = {}
     if settings.model.holdout_days and fit.customers_spark is None:
         with timer.stage("holdout") as notes:
-            if before is None:
-                before = session.rfm(holdout_cutoff(settings, cleaned.as_of))
+            assert before is not None  # set above whenever the holdout runs
             holdout = holdout_check(
                 before, fit.customers, settings, cleaned.as_of, fit.k, session.source
             )
@@ -178,7 +177,7 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
         k_table=fit.table,
         quality=session.quality_record(fitted.cleaned, fit.n_customers),
         model=fitted.record,
-        run_log=run_log(session, timer, started),
+        run_log=session.log_record(timer, started),
         scaled=fit.scaled,
         customers_spark=fit.customers_spark,
         holdout=fitted.holdout,

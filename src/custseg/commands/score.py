@@ -133,12 +133,17 @@ def score(
 def score_with_model(
     input_path: Path | str,
     model: SegmentModel,
-    record: ModelRecord,
+    record: ModelRecord | dict[str, Any],
     settings: Settings,
     model_label: str,
     progress: ProgressFactory | None = None,
 ) -> RunResult:
-    """Do what :func:`score` does with a model already in memory (``record``: its model.json)."""
+    """Do what :func:`score` does with a model already in memory (``record``: its model.json).
+
+    ``record`` may be the model.json as a plain dict, as it was before records were typed.
+    """
+    if isinstance(record, dict):
+        record = ModelRecord.from_dict(record)
     timer = StageTimer(progress)
     started = time.time()
     with Session(input_path, model_settings(settings, record), timer=timer) as session:

@@ -8,6 +8,7 @@ the command line and the dashboard's downloads write the same bytes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from custseg.errors import UserError
+from custseg.errors import UserError, first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -274,10 +275,15 @@ def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
     if select is None or frame.empty:
         (csv_safe(frame) if safe else frame).to_csv(path, index=False, lineterminator="\n")
         return path
+    import duckdb
+
     with _writer() as con:
         con.register("frame", frame)
         try:
             con.execute(f"COPY ({select}) TO {sql_literal(str(path))} (FORMAT csv, HEADER)")
+        except duckdb.IOException as exc:
+            # A full disk or a refused write: the OSError the callers turn into a sentence.
+            raise OSError(errno.EIO, first_line(exc), str(path)) from exc
         finally:
             con.unregister("frame")
     return path
