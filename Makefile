@@ -53,7 +53,7 @@ download: install ## Fetch the UCI Online Retail workbook into data/raw/
 synth: install ## Write synthetic order lines with known segments to data/raw/synthetic-orders.parquet
 	$(CUSTSEG) synth --out data/raw/synthetic-orders.parquet
 
-bench: install install-spark ## Run benchmarks/ (15-25 min, about 10 GB of synthetic data in data/interim/bench) and rewrite BENCHMARKS.md
+bench: install install-spark ## Run benchmarks/ (about 25 min, about 1.5 GB of data in data/interim/bench) and rewrite BENCHMARKS.md
 	$(BIN)/python benchmarks/bench.py
 
 bench-spark: install-spark ## Re-measure only the Spark rows of BENCHMARKS.md (a few minutes)

@@ -865,12 +865,13 @@ def _spark_plan(per_core: float, duck_rate: float) -> list[str]:
     """Compare the engines' throughput and plan 1B order lines on a cluster from it."""
     return [
         f"Measured throughput: Spark {per_core / 1e6:.2f}M order lines per second per core "
-        f"(clean + RFM, two scans), DuckDB {duck_rate / 2e6:.2f}M per core (whole process): "
+        f"(clean + RFM, one scan of the lines), DuckDB {duck_rate / 2e6:.2f}M per core "
+        "(whole process): "
         f"on one machine DuckDB is {duck_rate / (per_core * 2):.1f}x faster, so Spark is for "
         "data that does not fit one machine, or that already lives in a cluster.",
         "",
         "**Plan for 1B order lines on a cluster (estimated from the per-core figure above, "
-        "not measured):** the two scans parallelise over input splits, so the scan time is "
+        "not measured):** the scan parallelises over input splits, so the scan time is "
         f"about 1e9 / ({per_core / 1e6:.2f}M x cores): "
         + ", ".join(
             f"{n} workers x 4 cores = {1e9 / (per_core * n * 4):,.0f} s" for n in (4, 16, 64)
