@@ -57,3 +57,27 @@ def test_yaml_errors_name_the_key_and_command_line_errors_the_option(tmp_path: P
     path.write_bytes(b"model:\n  k: \xff\n")
     with pytest.raises(UserError, match="is not UTF-8 text"):
         load_settings(path)
+
+
+def test_a_rule_across_values_names_the_options_that_gave_them(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as one:
+        load_settings(None, {"model": {"k": 12, "seed": 3}})
+    assert str(one.value) == (
+        "Invalid value for --k: k must be between 2 and 11 (one persona name each), got 12."
+    )
+    with pytest.raises(UserError) as two:
+        load_settings(None, {"model": {"k_min": 5, "k_max": 3}})
+    assert str(two.value).endswith(
+        "command-line options (--k-min, --k-max): k_min (5) is larger than k_max (3)."
+    )
+    with pytest.raises(UserError, match=r"^Invalid value for --engine: "):
+        load_settings(None, {"engine": {"name": "foo"}})
+    # From the file, the rule names the file, not an option.
+    path = tmp_path / "p.yml"
+    path.write_text("model:\n  k_min: 5\n  k_max: 3\n")
+    with pytest.raises(UserError) as three:
+        load_settings(path)
+    assert (
+        str(three.value)
+        == f"{path}: invalid value for 'model': k_min (5) is larger than k_max (3)."
+    )

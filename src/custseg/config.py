@@ -7,6 +7,7 @@ share one definition, one set of defaults and one validation.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,7 +123,6 @@ class EngineConfig(_Strict):
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        import re
 
         if value is not None and not re.fullmatch(
             r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.IGNORECASE
@@ -262,6 +262,7 @@ _OPTION_NAMES = {
     "columns.quantity": "--quantity-col",
     "columns.price": "--price-col",
     "columns.amount": "--amount-col",
+    "engine.name": "--engine",
     "engine.temp_directory": "--temp-dir",
     "cleaning.drop_non_positive_quantity": "--drop-returns",
     "cleaning.drop_non_positive_price": "--drop-non-positive-price",
@@ -280,6 +281,18 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
     for part in loc:
         node = node.get(part) if isinstance(node, dict) else None
     if isinstance(node, dict):  # a rule across several values (e.g. k_min <= k_max)
+        named = [
+            key
+            for key, value in node.items()
+            if not isinstance(value, dict) and re.search(rf"\b{re.escape(key)}\b", msg)
+        ]
+        options = [
+            _OPTION_NAMES.get(".".join([*loc, k]), "--" + k.replace("_", "-")) for k in named
+        ]
+        if len(options) == 1:
+            return f"Invalid value for {options[0]}: {msg}."
+        if options:
+            return f"{source} ({', '.join(options)}): {msg}."
         return f"{source}: {msg}."
     if node is not None and loc:  # the value came from the command line
         option = _OPTION_NAMES.get(where, "--" + loc[-1].replace("_", "-"))

@@ -372,7 +372,7 @@ def report(
     ),
     figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
     html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
     setup_logging(quiet)
@@ -396,7 +396,7 @@ def synth(
     ] = Path("data/raw/synthetic-orders.parquet"),
     customers: Annotated[int, Opt("--customers", "-n", min=10, help="Number of customers.")] = 4000,
     seed: Annotated[int, Opt(min=0, help="Random seed.")] = 0,
-    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Write synthetic order lines with known latent segments (and <stem>_truth.csv)."""
     setup_logging(quiet)
@@ -419,7 +419,7 @@ def download(
         "data/raw/online-retail.xlsx"
     ),
     url: Annotated[str | None, Opt(help="Zip to fetch (default: the UCI archive).")] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q")] = False,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Fetch the UCI Online Retail workbook and check its structure."""
     setup_logging(quiet)
