@@ -20,6 +20,7 @@ def test_planner_by_hand() -> None:
     one = plan_campaign(Campaign("c", "Champions", 0.5, 10.0, 0.2, 0.4), personas)
     # 20 responders x 500 per customer = 10,000; cost 100 x 0.5 + 20 x 10 = 250
     assert one["responders"] == 20 and one["incremental_revenue"] == 10_000
+    assert one["customers"] == 100 and isinstance(one["customers"], int)  # a count, not 100.0
     assert one["cost"] == 250 and one["profit"] == 10_000 * 0.4 - 250
     table = plan_table(Campaign("c", "Champions", 0.5, 10.0, 0.2, 0.4), personas)
     assert table["persona"].tolist() == ["Champions", "Lost"]

@@ -105,7 +105,7 @@ def plan_campaign(campaign: Campaign, personas: pd.DataFrame) -> dict[str, float
     return {
         "campaign": campaign.name,
         "persona": campaign.persona,
-        "customers": n,
+        "customers": int(n),
         "responders": responders,
         "expected_revenue_per_customer": per,
         "incremental_revenue": revenue,
