@@ -279,6 +279,10 @@ def fit_with_mllib(session: Session, cleaned: CleaningResult, timer: StageTimer)
                     F.col("customer_id").cast("string")
                 ),
             )
+        # Computed once, from the cached RFM, and kept by Spark apart from the session's
+        # cached tables: writing customers.parquet after the session has closed must not
+        # read the input again (a workbook's converted copy is gone by then).
+        assigned = assigned.localCheckpoint(eager=True)
         per = (
             assigned.groupBy("cluster", "persona")
             .agg(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -127,7 +128,11 @@ def test_mllib_path_names_the_same_personas(spark, synthetic: Path, tmp_path: Pa
     settings = load_settings(
         None, {**overrides, "engine": {"name": "spark", "spark_collect_max_customers": 0}}
     )
-    remote = segment(synthetic, settings)
+    source = tmp_path / "lines.parquet"
+    shutil.copy(synthetic, source)
+    remote = segment(source, settings)
+    # The session is closed: writing the customers must not read the input again.
+    source.unlink()
     assert remote.customers_spark is not None
     assert remote.model["k_selection"]["silhouette_metric"].startswith("squared euclidean")
     written = write_outputs(remote, tmp_path / "out")
