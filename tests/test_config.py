@@ -81,3 +81,10 @@ def test_a_rule_across_values_names_the_options_that_gave_them(tmp_path: Path) -
         str(three.value)
         == f"{path}: invalid value for 'model': k_min (5) is larger than k_max (3)."
     )
+    # One value from the command line, the other from the file: both are named.
+    path.write_text("model:\n  k_max: 3\n")
+    with pytest.raises(UserError) as four:
+        load_settings(path, {"model": {"k_min": 5}})
+    assert str(four.value) == (
+        f"{path} with command-line options (--k-min): k_min (5) is larger than k_max (3)."
+    )

@@ -45,6 +45,7 @@ def test_a_name_that_is_gone_says_where_to_go(name: str, replacement: str) -> No
 
 def test_old_signatures_still_work(synthetic: Path, tmp_path: Path) -> None:
     from custseg.config import Settings
+    from custseg.errors import UserError
     from custseg.pipeline import (
         load_model_file,
         score_with_model,
@@ -68,3 +69,7 @@ def test_old_signatures_still_work(synthetic: Path, tmp_path: Path) -> None:
     record = json.loads((tmp_path / "run" / "model.json").read_text())
     scored = score_with_model(synthetic, model, record, Settings(), "model.json")
     assert scored.customers["persona"].tolist() == result.customers["persona"].tolist()
+    # A scoring result has no cohort tables: one sentence, nothing written.
+    with pytest.raises(UserError, match="a scoring result has none"):
+        write_cohorts(scored, tmp_path / "none")
+    assert not (tmp_path / "none").exists()

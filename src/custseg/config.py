@@ -269,6 +269,17 @@ _OPTION_NAMES = {
 }
 
 
+def _fields(loc: list[str]) -> list[str]:
+    """Return the field names of the settings section at ``loc`` (``["model"]``: k, seed...)."""
+    section: Any = Settings
+    for part in loc:
+        field = getattr(section, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        section = field.annotation
+    return list(getattr(section, "model_fields", {}))
+
+
 def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> str:
     err = exc.errors()[0]
     # Keep field names only (pydantic adds union branch names such as "literal['auto']").
@@ -289,7 +300,12 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
         options = [
             _OPTION_NAMES.get(".".join([*loc, k]), "--" + k.replace("_", "-")) for k in named
         ]
-        if len(options) == 1:
+        # A value the rule names that the command line did not give came from the file.
+        from_file = any(
+            field not in node and re.search(rf"\b{re.escape(field)}\b", msg)
+            for field in _fields(loc)
+        )
+        if len(options) == 1 and not from_file:
             return f"Invalid value for {options[0]}: {msg}."
         if options:
             return f"{source} ({', '.join(options)}): {msg}."

@@ -351,7 +351,15 @@ def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
     assert "--sheet is ignored: " in result.stderr and "is a parquet file" in result.stderr
     assert "--date-format is ignored: column 'InvoiceDate' already holds timestamp" in result.stderr
     assert "--spark-master is ignored: the engine is DuckDB" in result.stderr
-    assert "--k-max is ignored: --k 3 scores only that k" in result.stderr
+    assert "--k-max is ignored: --k = 3: only that k is scored" in result.stderr
+    config = tmp_path / "k.yml"
+    config.write_text("model:\n  k: 4\n")
+    out = tmp_path / "from-config"
+    result = _run(
+        "run", str(real_parquet), "--out", str(out), "--config", str(config), "--k-min", "3"
+    )
+    assert result.exit_code == 0, result.output
+    assert "--k-min is ignored: k in the config file = 4: only that k is scored" in result.stderr
     # With a saved model nothing is fitted and its cleaning rules hold.
     result = _run(
         "cohorts",

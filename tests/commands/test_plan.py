@@ -66,3 +66,14 @@ def test_a_bad_campaign_value_or_clv_table_is_one_sentence(tmp_path: Path) -> No
     (clv / "clv_personas.csv").write_text("persona,n\nLost,10\n")
     with pytest.raises(UserError, match="has no column customers, expected_revenue"):
         plan_campaigns(campaigns, clv)
+    for row, shown in (
+        ("Lost,,100.0", "customers holds an empty value"),
+        ("Lost,ten,100.0", "customers holds 'ten'"),
+        ("Lost,10,-5", "expected_revenue holds '-5'"),
+    ):
+        (clv / "clv_personas.csv").write_text(f"persona,customers,expected_revenue\n{row}\n")
+        with pytest.raises(UserError, match=f"{shown}, not a number of at least 0"):
+            plan_campaigns(campaigns, clv)
+    (clv / "clv_personas.csv").write_bytes(b"persona,customers,expected_revenue\n\xff\xfe,1,2\n")
+    with pytest.raises(UserError, match=r"clv_personas\.csv is not a CLV table"):
+        plan_campaigns(campaigns, clv)

@@ -109,7 +109,8 @@ def _say_ignored(
         if fit is not None:
             note(fit.given(), "the personas come from the model, nothing is fitted (--model)")
     elif fit is not None and settings.model.k != "auto":
-        note(fit.given("k_min", "k_max"), f"--k {settings.model.k} scores only that k")
+        given = "--k" if fit.given("k") else "k in the config file"
+        note(fit.given("k_min", "k_max"), f"{given} = {settings.model.k}: only that k is scored")
 
 
 @app.command()

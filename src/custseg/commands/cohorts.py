@@ -113,7 +113,10 @@ def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]
 
     if isinstance(result, RunResult):
         if result.cohorts.empty:
-            raise UserError("This run has no cohort tables (the Spark MLlib path); use cohorts().")
+            raise UserError(
+                "This result has no cohort tables (a scoring result has none); pass the "
+                "result of segment() or use cohorts()."
+            )
         result = CohortResult(result.cohorts, result.persona_retention, log=result.run_log)
 
     with staged_folder(out_dir, "--out") as stage:

@@ -31,7 +31,7 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         raise UserError(f"Cannot read {exc.filename}: {exc.strerror}.") from exc
     except yaml.YAMLError as exc:
         raise UserError(f"{campaigns_file} is not valid YAML: {exc}.") from exc
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise UserError(
             f"{Path(clv_dir) / 'clv_personas.csv'} is not a CLV table ({exc}); rerun custseg clv."
         ) from exc
@@ -41,6 +41,16 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
             f"{Path(clv_dir) / 'clv_personas.csv'} has no column "
             f"{', '.join(sorted(missing))}; rerun custseg clv."
         )
+    for column in ("customers", "expected_revenue"):
+        values = pd.to_numeric(personas[column], errors="coerce")
+        bad = personas.loc[values.isna() | (values < 0), column]
+        if len(bad):
+            raise UserError(
+                f"{Path(clv_dir) / 'clv_personas.csv'}: {column} holds "
+                f"{'an empty value' if pd.isna(bad.iloc[0]) else repr(str(bad.iloc[0]))}, "
+                "not a number of at least 0; rerun custseg clv."
+            )
+        personas[column] = values
     if not isinstance(entries, list) or not entries:
         raise UserError(f"{campaigns_file} must hold a list of campaigns (name, persona, ...).")
     rows = []
