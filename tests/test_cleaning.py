@@ -143,3 +143,56 @@ def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
     assert session.rfm()["monetary"].tolist() == [3.0]
     # The examples of invalid rows take a second pass over the lines (only when there are any).
     assert session.scans == 2
+
+
+SUPERSTORE_LIKE = (
+    "Order ID,Customer ID,Order Date,Quantity,Price\n"
+    "CA-2016-152156,1,2016-11-08,2,10.0\n"  # an order, though its id starts with C
+    "CA-2016-152156,1,2016-11-08,1,5.0\n"
+    "US-2015-108966,2,2015-10-11,1,7.5\n"
+    "C536379,2,2015-10-12,1,7.5\n"  # Online Retail's cancellation: C and digits
+    "CANCEL-7,3,2017-01-02,3,1.0\n"  # C, but not C and digits: an order
+    "X99,3,2017-01-02,1,4.0\n"
+)
+
+
+def test_cancellations_follow_the_convention_not_the_first_letter(tmp_path: Path) -> None:
+    path = tmp_path / "superstore.csv"
+    path.write_text(SUPERSTORE_LIKE)
+    session, result = _clean(path)
+    assert result.dropped["cancelled_invoice"] == 1  # C536379 only
+    assert result.rows_kept == 5
+    rfm = session.rfm().set_index("customer_id")
+    # customer 1: one order (2 x 10 + 5); 2: US-2015-108966; 3: CANCEL-7 and X99.
+    assert rfm["frequency"].to_dict() == {"1": 1, "2": 1, "3": 2}
+    assert rfm["monetary"].to_dict() == {"1": 25.0, "2": 7.5, "3": 7.0}
+    # Another convention: ids of X and digits are the cancellations, C536379 an order.
+    session, result = _clean(path, CleaningConfig(cancelled_pattern="X[0-9]+"))
+    assert result.dropped["cancelled_invoice"] == 1
+    assert session.rfm().set_index("customer_id")["monetary"].to_dict() == {
+        "1": 25.0,
+        "2": 15.0,
+        "3": 3.0,
+    }
+
+
+def test_a_pattern_that_is_not_a_regular_expression_is_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "superstore.csv"
+    path.write_text(SUPERSTORE_LIKE)
+    with pytest.raises(UserError, match=r"--cancelled-pattern: 'C\[' is not a regular expression"):
+        from custseg.config import load_settings
+
+        load_settings(None, {"cleaning": {"cancelled_pattern": "C["}})
+    # Python reads a lookahead; DuckDB's RE2 does not: refused before the scan.
+    with pytest.raises(UserError, match=r"is not a regular expression duckdb reads \(.*perl"):
+        _clean(path, CleaningConfig(cancelled_pattern="C(?=[0-9])[0-9]+"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [("C[0-9]+", "C"), ("CA-[0-9]+", "CA"), ("Cx?", "C"), ("AB*", "A"), ("A|B", ""), ("[C]1", "")],
+)
+def test_the_like_prefilter_keeps_every_match(pattern: str, prefix: str) -> None:
+    from custseg.staging import _literal_prefix
+
+    assert _literal_prefix(pattern) == prefix

@@ -34,7 +34,10 @@ def test_money_in_millionths_is_exact_in_duckdb() -> None:
 def test_the_spark_spellings() -> None:
     assert SPARK.exact_sum("m") == "sum(CAST(m AS DECIMAL(38, 0)))"
     assert SPARK.parse_time("d", "%d/%m/%Y %H:%M") == "try_to_timestamp(d, 'dd/MM/yyyy HH:mm')"
-    assert SPARK.full_match("t", "[0-9]+") == "regexp_like(t, '^([0-9]+)$')"
+    assert SPARK.full_match("t", "[0-9]+") == "regexp_like(t, '^(?:[0-9]+)$')"
+    # A user's pattern is a quoted literal: backslashes and quotes survive each parser.
+    assert SPARK.full_match("t", r"R\d'") == r"regexp_like(t, '^(?:R\\d\')$')"
+    assert DUCKDB.full_match("t", r"R\d'") == r"regexp_full_match(t, 'R\d''')"
     assert java_datetime_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-MM-dd'T'HH:mm:ss"
     with pytest.raises(UserError, match="%j is not supported with --engine spark"):
         java_datetime_pattern("%j")

@@ -89,7 +89,8 @@ RULES: tuple[Rule, ...] = (
     Rule("missing_customer_id", "customer id is empty"),
     Rule(
         "cancelled_invoice",
-        "invoice id starts with 'C' (a cancellation); with --returns net it is kept as a return",
+        "invoice id is a cancellation: it matches --cancelled-pattern in full (default "
+        "'C' and digits, as C536379); with --returns net it is kept as a return",
     ),
     Rule(
         "non_positive_quantity",

@@ -71,6 +71,11 @@ class CsvConfig(_Strict):
         return value
 
 
+#: Online Retail's cancellations: an invoice id of 'C' and digits (C536379). An id such as
+#: Superstore's CA-2016-152156 is an order.
+CANCELLED_PATTERN = "C[0-9]+"
+
+
 class CleaningConfig(_Strict):
     """Which optional cleaning rules run.
 
@@ -79,6 +84,11 @@ class CleaningConfig(_Strict):
     """
 
     drop_cancelled: bool = True
+    cancelled_pattern: str = Field(
+        default=CANCELLED_PATTERN,
+        description="regular expression an invoice id matches in full when it is a "
+        "cancellation (Online Retail's convention: 'C' and digits, as in C536379)",
+    )
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_duplicates: bool = False
@@ -87,6 +97,17 @@ class CleaningConfig(_Strict):
         description="'drop' return lines (cancellations, negative quantities), or 'net' them "
         "against the customer's purchases",
     )
+
+    @field_validator("cancelled_pattern")
+    @classmethod
+    def _a_regex(cls, value: str) -> str:
+        if not value:
+            raise ValueError("it is empty; to keep cancellations use --keep-cancelled")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
+        return value
 
 
 class EngineConfig(_Strict):
@@ -266,6 +287,7 @@ _OPTION_NAMES = {
     "engine.temp_directory": "--temp-dir",
     "cleaning.drop_non_positive_quantity": "--drop-returns",
     "cleaning.drop_non_positive_price": "--drop-non-positive-price",
+    "cleaning.cancelled_pattern": "--cancelled-pattern",
 }
 
 

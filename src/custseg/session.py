@@ -133,6 +133,7 @@ class Session:
             if info.date_format is not None:
                 info.options["date_format"] = f"{info.date_format} (detected)"
             self._say_ignored(info)
+            self._check_pattern(settings.cleaning.cancelled_pattern)
             raw, multiplicity = info.raw.sql, None
             if settings.cleaning.drop_duplicates:
                 # Each distinct row once, with its multiplicity: duplicates are counted here.
@@ -145,10 +146,23 @@ class Session:
                 date_format=date_format,
                 decimal_comma=settings.csv.decimal == ",",
                 multiplicity=multiplicity,
+                cancelled_pattern=settings.cleaning.cancelled_pattern,
                 dialect=self.engine.dialect,
             )
             notes.append(info.note)
         return info
+
+    def _check_pattern(self, pattern: str) -> None:
+        """Refuse a cancellation pattern the engine's regular expressions do not read."""
+        dialect = self.engine.dialect
+        try:
+            self.engine.rows(f"SELECT {dialect.full_match(dialect.literal('C1'), pattern)}")
+        except Exception as exc:  # the engine's own error type; its message says why
+            reason = str(exc).splitlines()[0]
+            raise UserError(
+                f"Invalid value for --cancelled-pattern: {pattern!r} is not a regular "
+                f"expression {self.engine.dialect.name} reads ({reason})."
+            ) from None
 
     def _say_ignored(self, info: InputInfo) -> None:
         settings = self.settings

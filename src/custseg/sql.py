@@ -61,10 +61,10 @@ class Dialect:
     name: str
 
     def full_match(self, text: str, pattern: str) -> str:
-        """Return SQL true when ``pattern`` (no backslashes) matches all of ``text``."""
+        """Return SQL true when the regular expression ``pattern`` matches all of ``text``."""
         if self.name == "spark":
-            return f"regexp_like({text}, '^({pattern})$')"
-        return f"regexp_full_match({text}, '{pattern}')"
+            return f"regexp_like({text}, {self.literal(f'^(?:{pattern})$')})"
+        return f"regexp_full_match({text}, {sql_literal(pattern)})"
 
     def plus_seconds(self, stamp: str, seconds: str) -> str:
         """Return ``stamp`` plus a (fractional) number of seconds."""

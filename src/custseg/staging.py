@@ -7,12 +7,14 @@ invoice, cancelled, timestamp, quantity, price and amount. Written once for both
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from custseg.config import CANCELLED_PATTERN
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident
 
-__all__ = ["NUMERIC_TYPES", "staging_sql"]
+__all__ = ["NUMERIC_TYPES", "cancelled_sql", "staging_sql"]
 
 
 def _id_expr(column: str, kind: str) -> str:
@@ -69,6 +71,27 @@ def _excel_serial(number: str, dialect: Dialect) -> str:
     )
 
 
+def _literal_prefix(pattern: str) -> str:
+    """Return the letters and digits every match of ``pattern`` starts with ('' if unsure)."""
+    if "|" in pattern:
+        return ""
+    prefix = re.match(r"[A-Za-z0-9]*", pattern).group()  # type: ignore[union-attr]
+    if prefix and pattern[len(prefix) : len(prefix) + 1] in ("?", "*", "{"):
+        prefix = prefix[:-1]  # the last letter may be absent or repeated
+    return prefix
+
+
+def cancelled_sql(invoice: str, pattern: str, dialect: Dialect = DUCKDB) -> str:
+    """Return SQL true when the text ``invoice`` matches ``pattern`` in full.
+
+    A pattern that starts with fixed letters is tested only on ids that start with them
+    (``LIKE 'C%'`` first): a regular expression on every line costs a scan much more.
+    """
+    match = dialect.full_match(invoice, pattern)
+    prefix = _literal_prefix(pattern)
+    return f"({invoice} LIKE '{prefix}%' AND {match})" if prefix else match
+
+
 def staging_sql(
     mapping: ColumnMapping,
     column_types: dict[str, str],
@@ -77,6 +100,7 @@ def staging_sql(
     date_format: str | None = None,
     decimal_comma: bool = False,
     multiplicity: str | None = None,
+    cancelled_pattern: str = CANCELLED_PATTERN,
     dialect: Dialect = DUCKDB,
 ) -> str:
     """Build the SELECT that turns the order lines into the canonical ``cs_*`` columns.
@@ -99,6 +123,8 @@ def staging_sql(
     multiplicity : str, optional
         Column of ``relation`` holding how many times each row occurs (passed on as
         ``cs_n``), when duplicates were folded before staging.
+    cancelled_pattern : str
+        A regular expression: a text invoice id it matches in full is a cancellation.
     dialect : Dialect
         The SQL engine the query is for.
 
@@ -141,7 +167,7 @@ def staging_sql(
         invoice = sql_ident(mapping.invoice)
         if kind_of(mapping.invoice) == "VARCHAR":
             invoice = f"NULLIF({invoice}, '')"
-            cancelled = f"{sql_ident(mapping.invoice)} LIKE 'C%'"
+            cancelled = cancelled_sql(sql_ident(mapping.invoice), cancelled_pattern, dialect)
     quantity = number(mapping.quantity)
     if mapping.amount is not None:
         price = "CAST(NULL AS DOUBLE)"

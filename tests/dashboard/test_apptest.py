@@ -165,6 +165,26 @@ def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
     assert isinstance(shown, pd.DataFrame)
 
 
+def test_cancellation_pattern(at: AppTest) -> None:
+    dropped = _cancelled(at)
+    assert dropped > 0
+    at.text_input(key="cancelled-pattern").set_value("C[").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Invalid value for --cancelled-pattern: 'C[' is not a regular expression "
+        "(unterminated character set at position 1)."
+    ]
+    # No id is X and digits: nothing is a cancellation.
+    at.text_input(key="cancelled-pattern").set_value("X[0-9]+").run()
+    assert not at.exception and not at.error
+    assert _cancelled(at) == 0
+
+
+def _cancelled(app: AppTest) -> int:
+    table = next(t.value for t in app.dataframe if "rows dropped" in t.value.columns)
+    return int(table.loc[table["rule"] == "cancelled_invoice", "rows dropped"].iloc[0])
+
+
 def test_uploads_are_stored_by_content_and_old_ones_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

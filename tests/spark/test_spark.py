@@ -122,6 +122,21 @@ def test_a_date_format_with_a_quoted_letter(spark, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(remote.customers, local.customers)
 
 
+def test_cancellations_by_a_pattern_with_backslashes(spark, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "CA-2016-1,a,2011-01-13 10:00,1,2\nC536379,a,2011-01-14 10:00,1,2\n"
+        "R-1,b,2011-02-03 09:30,2,3\nR-x,b,2011-02-04 09:30,2,3\nX7,c,2010-12-25 08:00,1,50\n",
+        encoding="utf-8",
+    )
+    # A backslash class and a quote-free pattern: the same rows on Spark as on DuckDB.
+    local, remote = _both(path, {"cleaning": {"cancelled_pattern": "R-\\d+"}, "model": {"k": 2}})
+    assert remote.quality["dropped"] == local.quality["dropped"]
+    assert local.quality["dropped"]["cancelled_invoice"] == 1  # R-1; C536379 is an order here
+    pd.testing.assert_frame_equal(remote.customers, local.customers)
+
+
 def test_mllib_path_names_the_same_personas(spark, synthetic: Path, tmp_path: Path) -> None:
     overrides = {"model": {"k_max": 6}}
     local = segment(synthetic, load_settings(None, overrides))

@@ -175,7 +175,16 @@ class CleaningOptions(Options):
         bool | None,
         Opt(
             "--drop-cancelled/--keep-cancelled",
-            help="Drop 'C' invoices (default: drop).",
+            help="Drop cancelled invoices, by --cancelled-pattern (default: drop).",
+            show_default=False,
+        ),
+    ] = None
+    cancelled_pattern: Annotated[
+        str | None,
+        Opt(
+            metavar="REGEX",
+            help="An invoice id this regular expression matches in full is a cancellation "
+            "(default: C[0-9]+, Online Retail's C536379; an id like CA-2016-152156 is an order).",
             show_default=False,
         ),
     ] = None
@@ -214,6 +223,7 @@ class CleaningOptions(Options):
     panel: ClassVar[str] = "Cleaning"
     keys: ClassVar[dict[str, tuple[str, str]]] = {
         "drop_cancelled": ("cleaning", "drop_cancelled"),
+        "cancelled_pattern": ("cleaning", "cancelled_pattern"),
         "drop_returns": ("cleaning", "drop_non_positive_quantity"),
         "drop_free": ("cleaning", "drop_non_positive_price"),
         "drop_duplicates": ("cleaning", "drop_duplicates"),

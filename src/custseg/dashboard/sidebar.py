@@ -139,6 +139,13 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
                     value=getattr(base.cleaning, config_key),
                     key=f"rule-{rule.reason}",
                 )
+        switches["cancelled_pattern"] = st.text_input(
+            "Cancellation pattern",
+            value=base.cleaning.cancelled_pattern,
+            key="cancelled-pattern",
+            help="A regular expression: an invoice id it matches in full is a cancellation. "
+            "Online Retail: C and digits (C536379); an id like CA-2016-152156 is an order.",
+        )
     return switches
 
 
