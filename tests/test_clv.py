@@ -45,6 +45,20 @@ def test_backtest_metrics_by_hand() -> None:
     assert m["purchases_corr"] == pytest.approx(np.corrcoef([1, 2, 0, 3], [0, 2, 1, 5])[0, 1])
 
 
+def test_backtest_metrics_of_an_empty_window_are_blank_without_warnings() -> None:
+    import warnings
+
+    nothing = np.zeros(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning fails the test
+        m = backtest_metrics(np.array([1.0, 2.0, 0.0]), nothing, np.ones(3), nothing, np.ones(3))
+    assert m["purchases_mae"] == pytest.approx(1.0)
+    assert np.isnan(m["purchases_corr"])
+    assert np.isnan(m["purchases_aggregate_error_pct"])
+    assert np.isnan(m["revenue_aggregate_error_pct"])
+    assert m["top_decile_capture"] == 0.0
+
+
 def _simulate(n: int, seed: int) -> pd.DataFrame:
     """Draw customers from the BG/NBD and Gamma-Gamma generative processes."""
     rng = np.random.default_rng(seed)

@@ -43,3 +43,19 @@ def test_data_that_cannot_be_segmented_is_a_note() -> None:
     result = holdout_check(before, before, Settings(), dt.datetime(2011, 1, 1), 3, "x")
     assert result["table"] == []
     assert result["sentence"].startswith("No holdout check: the data before 2010-10-03")
+
+
+def test_data_too_short_for_the_check_says_its_span() -> None:
+    before = _frame(50, 3)
+    as_of = dt.datetime(2010, 12, 4, 17, 28)
+    first = dt.datetime(2010, 12, 1, 8, 26)  # 3.4 days
+    result = holdout_check(before, before, Settings(), as_of, 3, "x", first_purchase=first)
+    assert result["table"] == []
+    assert result["sentence"] == (
+        "No holdout check: the data spans 3 days (first purchase to the as-of date); the check "
+        "needs at least 180, 90 before the cut-off and 90 after it (model.holdout_days)."
+    )
+    # 180 days of data are enough to try.
+    first = as_of - dt.timedelta(days=180)
+    result = holdout_check(before, before, Settings(), as_of, 3, "x", first_purchase=first)
+    assert result["table"] != []

@@ -293,14 +293,22 @@ def backtest_metrics(
     top = max(1, int(np.ceil(0.1 * len(ranking))))
     order = np.argsort(-ranking, kind="mergesort")[:top]
     total = float(actual_revenue.sum())
+    bought = float(actual_purchases.sum())
+
+    def pct(predicted: float, actual: float) -> float:
+        return 100 * (predicted - actual) / actual if actual else float("nan")
+
+    # A correlation with a constant side (nobody bought, or one prediction for all) is
+    # undefined: NaN, said by the caller, not a numpy warning.
+    spread = np.std(predicted_purchases) > 0 and np.std(actual_purchases) > 0
     return {
         "purchases_mae": float(np.mean(np.abs(err))),
         "purchases_rmse": float(np.sqrt(np.mean(err**2))),
-        "purchases_corr": float(np.corrcoef(predicted_purchases, actual_purchases)[0, 1]),
-        "purchases_aggregate_error_pct": float(
-            100 * (predicted_purchases.sum() - actual_purchases.sum()) / actual_purchases.sum()
-        ),
+        "purchases_corr": float(np.corrcoef(predicted_purchases, actual_purchases)[0, 1])
+        if spread
+        else float("nan"),
+        "purchases_aggregate_error_pct": float(pct(float(predicted_purchases.sum()), bought)),
         "revenue_mae": float(np.mean(np.abs(predicted_revenue - actual_revenue))),
-        "revenue_aggregate_error_pct": float(100 * (predicted_revenue.sum() - total) / total),
+        "revenue_aggregate_error_pct": float(pct(float(predicted_revenue.sum()), total)),
         "top_decile_capture": float(actual_revenue[order].sum() / total) if total else 0.0,
     }

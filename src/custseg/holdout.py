@@ -32,8 +32,12 @@ def holdout_check(
     as_of: dt.datetime,
     k: int,
     source: str,
+    first_purchase: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Segment the customers as of the cut-off with k clusters; report who bought again.
+
+    The check needs ``model.holdout_days`` of history before the cut-off as well as after
+    it: data that spans less than twice that is skipped with a sentence saying so.
 
     Parameters
     ----------
@@ -49,6 +53,8 @@ def holdout_check(
         The run's k.
     source : str
         The input's name, for messages.
+    first_purchase : datetime, optional
+        The first kept purchase: with it, a span too short for the check is said as such.
 
     Returns
     -------
@@ -62,6 +68,22 @@ def holdout_check(
 
     days = settings.model.holdout_days
     cutoff = holdout_cutoff(settings, as_of)
+
+    def skipped(why: str) -> dict[str, Any]:
+        return {
+            "cutoff": cutoff.isoformat(timespec="seconds"),
+            "days": days,
+            "table": [],
+            "sentence": f"No holdout check: {why}",
+        }
+
+    if first_purchase is not None and as_of - first_purchase < dt.timedelta(days=2 * days):
+        span = (as_of - first_purchase) / dt.timedelta(days=1)
+        return skipped(
+            f"the data spans {span:.0f} day{'s' if round(span) != 1 else ''} (first purchase "
+            f"to the as-of date); the check needs at least {2 * days}, {days} before the "
+            f"cut-off and {days} after it (model.holdout_days)."
+        )
     sampled = ""
     cap = settings.model.sweep_max_customers
     if len(before) > cap:
@@ -72,13 +94,7 @@ def holdout_check(
     try:
         assigned, names = fit_fixed_k(before, k, settings.model, source)
     except UserError as exc:
-        return {
-            "cutoff": cutoff.isoformat(timespec="seconds"),
-            "days": days,
-            "table": [],
-            "sentence": f"No holdout check: the data before {cutoff:%Y-%m-%d} cannot be "
-            f"segmented ({exc})",
-        }
+        return skipped(f"the data before {cutoff:%Y-%m-%d} cannot be segmented ({exc})")
     table = holdout_table(assigned, full, list(dict.fromkeys(names)))
     top, bottom = table.iloc[0], table.iloc[-1]
     sentence = (

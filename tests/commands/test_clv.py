@@ -44,3 +44,11 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
         app, ["clv", str(synthetic), "--calibration-end", "1999-01-01", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "is outside the purchase days" in bad.output
+    # The backtest compares whole --horizon windows: a window the data does not cover is
+    # refused with the latest calibration end that works.
+    short = CliRunner().invoke(
+        app, ["clv", str(synthetic), "--calibration-end", "2011-12-01", "--out", str(out)]
+    )
+    assert short.exit_code == 2
+    assert "--calibration-end 2011-12-01 leaves 8 day(s) of purchases" in short.output
+    assert "choose a calibration end on or before 2011-09-10 or a shorter --horizon" in short.output

@@ -127,6 +127,19 @@ def _lifetime_value(
             f"--calibration-end {end} is outside the purchase days of {source} "
             f"({first_day} to {last_day})."
         )
+    if calibration_end is not None and end + dt.timedelta(days=horizon) > last_day:
+        latest = last_day - dt.timedelta(days=horizon)
+        fix = (
+            f"choose a calibration end on or before {latest} or a shorter --horizon"
+            if latest >= first_day
+            else f"the data ({first_day} to {last_day}) is too short for it: use a shorter "
+            "--horizon"
+        )
+        raise UserError(
+            f"--calibration-end {end} leaves {(last_day - end).days} day(s) of purchases in "
+            f"{source} after it, and the backtest compares the next --horizon {horizon} days: "
+            f"{fix}."
+        )
     calibration = days[days["day"] <= pd.Timestamp(end)]
     # Personas as a run as of the day after the calibration end would give them.
     as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
@@ -281,7 +294,12 @@ def _backtest_warnings(backtest: pd.DataFrame) -> list[str]:
             "its counts."
         )
     agg_rev = float(backtest.loc[0, "revenue_aggregate_error_pct"])  # type: ignore[arg-type]
-    if abs(agg_rev) > 20:
+    if np.isnan(agg_rev):
+        warnings.append(
+            "Nobody bought in the backtest window: the correlation and the aggregate errors "
+            "are undefined (blank in backtest.csv)."
+        )
+    elif abs(agg_rev) > 20:
         warnings.append(
             f"Revenue in the holdout window is {'under' if agg_rev < 0 else 'over'}-predicted "
             f"by {abs(agg_rev):.0f}% (seasonality or a trend the model does not know)."

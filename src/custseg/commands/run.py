@@ -157,7 +157,13 @@ def fit_model(
         with timer.stage("holdout") as notes:
             assert before is not None  # set above whenever the holdout runs
             holdout = holdout_check(
-                before, fit.customers, settings, cleaned.as_of, fit.k, session.source
+                before,
+                fit.customers,
+                settings,
+                cleaned.as_of,
+                fit.k,
+                session.source,
+                first_purchase=cleaned.first_purchase,
             )
             notes.append(str(holdout["sentence"]))
         record = dataclasses.replace(record, holdout=holdout)
