@@ -123,7 +123,15 @@ def test_unparseable_values_are_counted_not_kept(tmp_path: Path) -> None:
         "6,1,2011-01-02 10:00:00,1e308,7\n",
         encoding="utf-8",
     )
-    session, result = _clean(path)
+    with pytest.raises(UserError) as stopped:
+        _clean(path)
+    # 3 of the 4 rows that reach invalid_price break it: the run stops, naming two values.
+    assert str(stopped.value) == (
+        f"{path}: the rule invalid_price drops 3 of the 4 rows that reach it (75%); e.g. "
+        "UnitPrice '£6.95' and 'inf'. The data may be read wrong: --decimal reads another "
+        "separator, --price-col names the column; --allow-large-drops goes on as it is."
+    )
+    session, result = _clean(path, CleaningConfig(allow_large_drops=True))
     # Each under its own reason; 1e308 is finite but far beyond any purchase: invalid too.
     assert result.dropped["invalid_quantity"] == 1
     assert result.dropped["invalid_date"] == 1

@@ -37,7 +37,8 @@ def _run(frame: pd.DataFrame) -> tuple[object, pd.DataFrame]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.parquet"
         frame.to_parquet(path, index=False)
-        with Session(path, Settings()) as session:
+        # The counts are what is tested: no rule stops the run, however much it drops.
+        with Session(path, Settings(cleaning={"allow_large_drops": True})) as session:
             try:
                 cleaned = session.cleaning()
             except Exception as exc:  # only the documented "0 valid purchases" error is allowed
@@ -132,7 +133,7 @@ def test_any_as_of_and_the_net_rule_from_one_scan(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.parquet"
         frame.to_parquet(path, index=False)
-        cleaning = {"returns": "net" if net else "drop"}
+        cleaning = {"returns": "net" if net else "drop", "allow_large_drops": True}
         with Session(path, Settings(cleaning=cleaning)) as session:
             for when in (as_of, None):
                 expected = _by_hand(frame, when, net)
@@ -225,7 +226,9 @@ def test_input_columns_named_like_custseg_own_change_nothing(tmp_path: Path) -> 
     clashing = plain.assign(
         cs_r="junk", cs_n="junk", cs_customer="junk", cs_src_0="junk", micro="junk", r="x"
     )
-    dedupe = Settings.model_validate({"cleaning": {"drop_duplicates": True}})
+    dedupe = Settings.model_validate(
+        {"cleaning": {"drop_duplicates": True, "allow_large_drops": True}}
+    )
     results = []
     for name, frame in (("plain", plain), ("clashing", clashing)):
         path = tmp_path / f"{name}.csv"
@@ -260,7 +263,9 @@ def test_copies_of_a_huge_line_do_not_overflow_the_exact_sums(tmp_path: Path) ->
         "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(lines) + "\n",
         encoding="utf-8",
     )
-    dedupe = Settings.model_validate({"cleaning": {"drop_duplicates": True}})
+    dedupe = Settings.model_validate(
+        {"cleaning": {"drop_duplicates": True, "allow_large_drops": True}}
+    )
     with Session(path, dedupe) as session:
         cleaned = session.cleaning()
         assert cleaned.dropped["cancelled_invoice"] == 20

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from custseg.config import CleaningConfig
+from custseg.drops import large_drop, large_drop_sentence
 from custseg.errors import UserError
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_literal, timestamp
@@ -316,15 +317,21 @@ def facts_sql(
     )
 
 
-def examples_sql(mapping: ColumnMapping, switches: CleaningConfig, staged: str) -> str:
-    """Return a few rows of each invalid reason, the mapped columns as text (smallest first).
+def examples_sql(
+    mapping: ColumnMapping,
+    switches: CleaningConfig,
+    staged: str,
+    reasons: tuple[str, ...] | list[str] = INVALID_REASONS,
+) -> str:
+    """Return a few rows of each reason, the mapped columns as text (smallest first).
 
-    This reads the order lines again: it runs only when some row is invalid.
+    This reads the order lines again: it runs only when some row is invalid, or when a
+    rule drops most rows (:mod:`custseg.drops`).
     """
     texts = [f"CAST(cs_src_{i} AS STRING)" for i in range(len(source_columns(mapping)))]
     cols = ", ".join(f"{t} AS cs_example_{i}" for i, t in enumerate(texts))
     names = ", ".join(f"cs_example_{i}" for i in range(len(texts)))
-    wanted = ", ".join(str(_CODE[r]) for r in INVALID_REASONS)
+    wanted = ", ".join(str(_CODE[r]) for r in reasons)
     flagged = _flagged_sql(mapping, switches, staged)
     return (
         f"SELECT cs_r, {names} FROM (SELECT cs_r, {cols}, row_number() OVER "
@@ -598,6 +605,11 @@ def summarise(
     ]
     if rows_read == 0:
         raise UserError(f"{source} has no data rows (only a header); nothing to segment.")
+    guarded = large_drop(dropped, [r.reason for r in RULES], rows_read)
+    if guarded is not None and rows_kept and not switches.allow_large_drops:
+        reason, n, reaching = guarded
+        rows = examples([reason]).get(reason, []) if examples is not None else []
+        raise UserError(large_drop_sentence(source, mapping, reason, n, reaching, rows))
     invalid = [r for r in INVALID_REASONS if dropped[r]]
     shown = examples(invalid) if invalid and examples is not None else {}
     row = counts["kept"]

@@ -92,6 +92,11 @@ class CleaningConfig(_Strict):
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_duplicates: bool = False
+    allow_large_drops: bool = Field(
+        default=False,
+        description="go on when a validity rule drops more than half of the rows that reach "
+        "it (by default the run stops: the data is probably read wrong)",
+    )
     returns: Literal["drop", "net"] = Field(
         default="drop",
         description="'drop' return lines (cancellations, negative quantities), or 'net' them "

@@ -220,7 +220,7 @@ class Session:
         return self._facts
 
     def _examples(self, reasons: list[str]) -> dict[str, list[dict[str, str | None]]]:
-        query = examples_sql(self.input.mapping, self.settings.cleaning, self._staged)
+        query = examples_sql(self.input.mapping, self.settings.cleaning, self._staged, reasons)
         rows = self._guard(lambda: self.engine.rows(query))
         self.scans += 1
         return example_rows(rows, self.input.mapping, reasons)

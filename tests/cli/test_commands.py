@@ -377,3 +377,22 @@ def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "--k, --seed are ignored: the personas come from the model" in result.stderr
     assert "--keep-cancelled is ignored: the model's own cleaning rules" in result.stderr
+
+
+def test_a_mass_drop_stops_the_run_until_allowed(synthetic: Path, tmp_path: Path) -> None:
+    # Invoices ending 0-7 read as cancellations: about 80% of the lines that reach the rule.
+    args = ["run", str(synthetic), "--k", "3", "--cancelled-pattern", "[0-9]*[0-7]"]
+    stopped = _run(*args, "--out", str(tmp_path / "a"))
+    assert stopped.exit_code == 2
+    assert re.search(
+        r"the rule cancelled_invoice drops [\d,]+ of the [\d,]+ rows that reach it \(\d+%\); "
+        r"e\.g\. InvoiceNo '\d+' and '\d+'\. The data may be read wrong: --cancelled-pattern",
+        stopped.output,
+    ), stopped.output
+    assert not (tmp_path / "a").exists()
+    allowed = _run(*args, "--allow-large-drops", "--out", str(tmp_path / "b"))
+    assert allowed.exit_code == 0, allowed.output
+    quality = json.loads((tmp_path / "b" / "data_quality.json").read_text())
+    reaching = quality["rows_read"] - quality["dropped"]["missing_customer_id"]
+    assert quality["dropped"]["cancelled_invoice"] * 2 > reaching
+    assert f"of the {reaching:,} rows that reach it" in stopped.output

@@ -178,6 +178,11 @@ def test_cancellation_pattern(at: AppTest) -> None:
     at.text_input(key="cancelled-pattern").set_value("X[0-9]+").run()
     assert not at.exception and not at.error
     assert _cancelled(at) == 0
+    # Invoices ending 0-7 (about 80%) as cancellations: the guard stops, the checkbox goes on.
+    at.text_input(key="cancelled-pattern").set_value("[0-9]*[0-7]").run()
+    assert len(at.error) == 1 and "the rule cancelled_invoice drops" in at.error[0].value
+    at.checkbox(key="allow-large-drops").check().run()
+    assert not at.exception and not at.error
 
 
 def _cancelled(app: AppTest) -> int:

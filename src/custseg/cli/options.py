@@ -212,6 +212,15 @@ class CleaningOptions(Options):
             show_default=False,
         ),
     ] = None
+    allow_large_drops: Annotated[
+        bool | None,
+        Opt(
+            "--allow-large-drops",
+            help="Go on when a validity rule drops more than half of the rows that reach it "
+            "(default: stop, naming the rule: the data is probably read wrong).",
+            show_default=False,
+        ),
+    ] = None
     returns: Annotated[
         str | None,
         Opt(
@@ -227,6 +236,7 @@ class CleaningOptions(Options):
         "drop_returns": ("cleaning", "drop_non_positive_quantity"),
         "drop_free": ("cleaning", "drop_non_positive_price"),
         "drop_duplicates": ("cleaning", "drop_duplicates"),
+        "allow_large_drops": ("cleaning", "allow_large_drops"),
         "returns": ("cleaning", "returns"),
     }
 

@@ -146,6 +146,13 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
             help="A regular expression: an invoice id it matches in full is a cancellation. "
             "Online Retail: C and digits (C536379); an id like CA-2016-152156 is an order.",
         )
+        switches["allow_large_drops"] = st.checkbox(
+            "Go on when one rule drops most rows (--allow-large-drops)",
+            value=base.cleaning.allow_large_drops,
+            key="allow-large-drops",
+            help="By default a validity rule that drops more than half of the rows reaching "
+            "it stops the run: the data is probably read wrong.",
+        )
     return switches
 
 
