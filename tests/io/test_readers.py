@@ -176,3 +176,27 @@ def test_workbook_sheet_with_the_required_columns_is_chosen_and_said(
         load_orders(duckdb.connect(), none, ColumnsConfig(), CsvConfig())
     with pytest.raises(UserError, match=r"sheet 'A'\): no customer column found among 'x'"):
         load_orders(duckdb.connect(), none, ColumnsConfig(sheet="A"), CsvConfig())
+
+
+def test_a_cp1252_file_is_read_without_flags(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    header = "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Description\n"
+    text = header + "1,7,2011-01-01 10:00,2,1.5,Café – mug\n2,8,2011-01-02 10:00,1,3.0,naïve\n"
+    path = tmp_path / "superstore.csv"
+    path.write_bytes(text.encode("cp1252"))  # é, – and ï are not UTF-8 here
+    con = duckdb.connect()
+    with caplog.at_level("WARNING", logger="custseg"):
+        loaded = load_orders(con, path, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+    assert "superstore.csv is not UTF-8 text: read as cp1252" in caplog.text
+    assert loaded.options["encoding_detected"] == "cp1252 (not UTF-8; no --encoding given)"
+    rows = con.execute('SELECT "Description" FROM orders_raw ORDER BY 1').fetchall()
+    assert rows == [("Café – mug",), ("naïve",)]
+    # Gzipped, the same.
+    packed = tmp_path / "packed.csv"
+    packed.write_bytes(gzip.compress(text.encode("cp1252")))
+    load_orders(duckdb.connect(), packed, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+    # A byte that is neither UTF-8 nor cp1252 (0x81): the error stays, naming --encoding.
+    path.write_bytes(header.encode() + b"1,7,2011-01-01 10:00,2,1.5,x\x81y\n")
+    with pytest.raises(UserError, match=r"if it is not UTF-8 text give --encoding"):
+        load_orders(duckdb.connect(), path, ColumnsConfig(), CsvConfig(), workdir=tmp_path)

@@ -315,8 +315,40 @@ def _csv_options(path: Path, csv: CsvConfig, workdir: Path) -> tuple[Path, dict[
     return Path(tmp), options
 
 
+def legacy_encoding(path: Path) -> str | None:
+    """Return the encoding of a CSV file that is not UTF-8: cp1252, or None to keep the error.
+
+    The file is decoded as UTF-8 first (one pass, stopping at the first bad byte): valid
+    UTF-8 failed for another reason. cp1252 decodes every byte but five of 0x80-0x9F;
+    latin-1 decodes anything, so it would be chosen only where no byte falls in 0x80-0x9F,
+    and there it reads exactly as cp1252 does.
+    """
+    opener = gzip.open if _is_gzip(path) else open
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    cp1252 = codecs.getincrementaldecoder("cp1252")("strict")
+    valid_utf8, valid_cp1252 = True, True
+    with opener(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if valid_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    valid_utf8 = False
+            if valid_cp1252:
+                try:
+                    cp1252.decode(block)
+                except UnicodeDecodeError:
+                    valid_cp1252 = False
+            if not valid_cp1252:
+                break
+    if valid_utf8:
+        return None
+    return "cp1252" if valid_cp1252 else None
+
+
 def _csv_args(real: Path, options: dict[str, str]) -> str:
-    extra = ", ".join(f"{k}={v}" for k, v in sorted(options.items()) if k != "transcoded_from")
+    skip = ("transcoded_from", "encoding_detected")
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(options.items()) if k not in skip)
     return f"{sql_literal(str(real))}, header=true, sample_size=-1" + (
         f", {extra}" if extra else ""
     )
@@ -403,9 +435,24 @@ def _read_csv(
     workdir: Path,
     relation: str,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
-    real, options = _csv_options(path, csv, workdir)
-    args = _csv_args(real, options)
-    sniffed = _csv_sniff(con, path, args)
+    try:
+        real, options = _csv_options(path, csv, workdir)
+        args = _csv_args(real, options)
+        sniffed = _csv_sniff(con, path, args)
+    except UserError:
+        legacy = None if csv.encoding is not None else legacy_encoding(path)
+        if legacy is None:
+            raise
+        logger.warning(
+            "note     %s is not UTF-8 text: read as %s (--encoding chooses another)",
+            path.name,
+            legacy,
+        )
+        csv = csv.model_copy(update={"encoding": legacy})
+        real, options = _csv_options(path, csv, workdir)
+        args = _csv_args(real, options)
+        sniffed = _csv_sniff(con, path, args)
+        options["encoding_detected"] = sql_literal(f"{legacy} (not UTF-8; no --encoding given)")
     names = [c["name"] for c in sniffed[7]]
     mapping = resolve_columns(names, columns, str(path))
     # Invoice ids are text ('C536379'); customer ids keep the type the sniffer saw over the
