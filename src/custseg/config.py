@@ -50,7 +50,10 @@ class ColumnsConfig(_Strict):
     amount: str | None = Field(
         default=None, description="A line total that replaces quantity x price."
     )
-    sheet: str | None = Field(default=None, description="Excel sheet; default: the first.")
+    sheet: str | None = Field(
+        default=None,
+        description="Excel sheet to read alone; default: every sheet with the columns.",
+    )
 
 
 class CsvConfig(_Strict):

@@ -84,6 +84,29 @@ def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     assert "### k = " + str(expected.model["k"]) in _markdown(at)
 
 
+def test_an_uploaded_workbook_split_by_year_is_read_whole(at: AppTest, tmp_path: Path) -> None:
+    from tests.xlsx import xlsx_bytes
+
+    lines, _ = generate_orders(150, 9)
+    lines = lines.astype(object).where(lines.notna(), None)
+    rows = [[v.to_pydatetime() if hasattr(v, "to_pydatetime") else v for v in r]
+            for r in lines.values.tolist()]  # fmt: skip
+    half = len(rows) // 2
+    header = list(lines.columns)
+    data = xlsx_bytes({"Y1": [header, *rows[:half]], "Y2": [header, *rows[half:]]})
+    at.radio(key="source").set_value("Upload a file").run()
+    at.file_uploader(key="upload").upload("book.xlsx", data, "application/octet-stream").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = segment(save_upload("book.xlsx", data), load_settings(None, {}))
+    assert expected.quality["rows_read"] == len(rows)
+    assert _metric(at, "Customers") == f"{len(expected.customers):,}"
+    assert f"{len(rows):,} rows read" in _markdown(at)
+    # One sheet alone: its rows only.
+    at.selectbox(key="sheet-" + save_upload("book.xlsx", data).name).set_value("Y2").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert f"{len(rows) - half:,} rows read" in _markdown(at)
+
+
 HEADER = "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
 
 

@@ -196,7 +196,82 @@ def test_a_cp1252_file_is_read_without_flags(
     packed = tmp_path / "packed.csv"
     packed.write_bytes(gzip.compress(text.encode("cp1252")))
     load_orders(duckdb.connect(), packed, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+    # A damaged gzip stream is not an encoding question: the reader's own sentence.
+    path.write_bytes(b"\x1f\x8b\x08" + bytes(range(256)))
+    with pytest.raises(UserError, match=r"cannot be read as CSV"):
+        load_orders(duckdb.connect(), path, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
     # A byte that is neither UTF-8 nor cp1252 (0x81): the error stays, naming --encoding.
     path.write_bytes(header.encode() + b"1,7,2011-01-01 10:00,2,1.5,x\x81y\n")
     with pytest.raises(UserError, match=r"if it is not UTF-8 text give --encoding"):
         load_orders(duckdb.connect(), path, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+
+
+def test_a_workbook_split_by_year_is_read_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import datetime as dt
+    import logging
+
+    from tests.xlsx import write_xlsx
+
+    first = [["1", "A", "d", 2, dt.datetime(2010, 1, 1, 10), 3.0, 17850.0, "UK"]]
+    second = [
+        ["2", "B", "e", 1, dt.datetime(2011, 1, 1, 10), 4.0, 17850.0, "UK"],
+        ["3", "B", "e", 5, dt.datetime(2011, 2, 1, 10), 1.0, 12000.0, "UK"],
+    ]
+    book = tmp_path / "ii.xlsx"
+    write_xlsx(
+        book,
+        {
+            "Year 2009-2010": [ONLINE_RETAIL, *first],
+            "Notes": [["about"]],
+            "Year 2010-2011": [ONLINE_RETAIL, *second],
+        },
+    )
+    con = duckdb.connect()
+    with caplog.at_level(logging.INFO, logger="custseg"):
+        loaded = load_orders(con, book, ColumnsConfig(), CsvConfig())
+    assert loaded.options["sheet"] == "Year 2009-2010, Year 2010-2011"
+    assert (
+        "reading 2 sheets of ii.xlsx, the same columns: 'Year 2009-2010' 1 row, "
+        "'Year 2010-2011' 2 rows" in caplog.text
+    )
+    assert "'Notes' lack the required columns" in caplog.text
+    rows = con.execute('SELECT "InvoiceNo", "CustomerID" FROM orders_raw ORDER BY 1').fetchall()
+    assert rows == [("1", "17850"), ("2", "17850"), ("3", "12000")]
+    # --sheet still reads one sheet only.
+    con = duckdb.connect()
+    load_orders(con, book, ColumnsConfig(sheet="Year 2010-2011"), CsvConfig())
+    assert con.execute("SELECT count(*) FROM orders_raw").fetchone() == (2,)
+    # Each sheet has its own cached copy; the second read uses both.
+    cache = (tmp_path / "cache", "0" * 64)
+    first_read = load_orders(duckdb.connect(), book, ColumnsConfig(), CsvConfig(), cache=cache)
+    con = duckdb.connect()
+    again = load_orders(con, book, ColumnsConfig(), CsvConfig(), cache=cache)
+    assert (first_read.options["cache"], again.options["cache"]) == ("miss", "hit")
+    assert con.execute("SELECT count(*) FROM orders_raw").fetchone() == (3,)
+
+
+def test_the_real_data_split_over_two_sheets_reads_as_one(
+    tmp_path: Path, real_parquet: Path
+) -> None:
+    from custseg.config import Settings
+    from custseg.session import Session
+    from tests.xlsx import write_xlsx
+
+    lines = pd.read_parquet(real_parquet).head(20_000)
+    lines = lines.rename(columns={"InvoiceNo": "Invoice", "UnitPrice": "Price"})
+    lines = lines.rename(columns={"CustomerID": "Customer ID"})
+    half = 9_000
+    sheets = {
+        name: [list(lines.columns), *part.astype(object).where(part.notna(), None).values.tolist()]
+        for name, part in (("Year 2009-2010", lines[:half]), ("Year 2010-2011", lines[half:]))
+    }
+    book = write_xlsx(tmp_path / "ii.xlsx", sheets)
+    flat = tmp_path / "ii.parquet"
+    lines.to_parquet(flat, index=False)
+    settings = Settings(engine={"cache": False})
+    with Session(book, settings) as split, Session(flat, settings) as whole:
+        assert split.cleaning().rows_read == 20_000
+        assert split.cleaning().dropped == whole.cleaning().dropped
+        pd.testing.assert_frame_equal(split.rfm(), whole.rfm(), check_dtype=False)

@@ -94,7 +94,7 @@ class InputOptions(Options):
         str | None, Opt(help="Line total column (replaces quantity x price).")
     ] = None
     sheet: Annotated[
-        str | None, Opt(help="Excel sheet (default: the first with the needed columns).")
+        str | None, Opt(help="Excel sheet to read alone (default: every sheet with the columns).")
     ] = None
     delimiter: Annotated[
         str | None, Opt(help="CSV delimiter (default: sniffed); 'tab' for tab.")

@@ -86,14 +86,20 @@ def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
     return Path(path_text), note[0].upper() + note[1:] + ".", None
 
 
+_EVERY_SHEET = "(every sheet with these columns)"
+
+
 def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
     key = path.name
     with st.sidebar.expander("Column mapping", expanded=False):
         fmt, columns, sheets = columns_of(path, base, None)
         sheet = None
         if sheets:
-            sheet = st.selectbox("Excel sheet", sheets, key=f"sheet-{key}")
-            if sheet != sheets[0]:
+            # Several sheets: by default every sheet with the columns is read, as one table.
+            options = [_EVERY_SHEET, *sheets] if len(sheets) > 1 else sheets
+            picked = st.selectbox("Excel sheet", options, key=f"sheet-{key}")
+            sheet = None if picked == _EVERY_SHEET else picked
+            if sheet is not None and sheet != sheets[0]:
                 fmt, columns, _ = columns_of(path, base, sheet)
         detected = suggest_columns(columns)
         chosen: dict[str, Any] = {"sheet": sheet}

@@ -15,6 +15,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -210,7 +211,8 @@ def _read_excel(
     relation: str,
 ) -> tuple[list[str], ColumnMapping, dict[str, str]]:
     first, reader = _excel_sheet(path, columns.sheet)
-    # Without --sheet, the first sheet that has the required columns is used (and said).
+    # Without --sheet, every sheet that has the required columns, mapped alike, is read (a
+    # workbook split by year, as Online Retail II ships); the others are said and skipped.
     sheets = [first] if columns.sheet is not None else list(reader.sheet_names)  # type: ignore[attr-defined]
     # Ids are text even when they look numeric (InvoiceNo mixes 536365 and C536379). calamine
     # parses the whole sheet even for its header, so guess the id columns' names up front and
@@ -218,52 +220,107 @@ def _read_excel(
     forced = {c for f in ("customer", "invoice") for c in COLUMN_CANDIDATES[f]}
     forced |= {c for c in (columns.customer, columns.invoice) if c is not None}
     skipped: list[str] = []
+    parts: list[tuple[str, list[str], ColumnMapping, str]] = []  # sheet, names, mapping, cache
     for sheet in sheets:
-        source = f"{path} (sheet {sheet!r})"
-        cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
-        try:
-            if cached is not None and cached.is_file():
-                hit = _read_cached(con, cached, columns, source, relation)
-                if hit is not None:
-                    _say_sheet(path, sheet, skipped)
-                    return hit[0], hit[1], {"sheet": sheet, "cache": "hit"}
-            loaded = reader.load_sheet(  # type: ignore[attr-defined]
-                sheet, dtypes=dict.fromkeys(sorted(forced), "string")
-            )
-            names = [c.name for c in loaded.available_columns()]
-            mapping = resolve_columns(names, columns, source)
-        except UserError:
-            if len(sheets) == 1:
-                raise
+        part = f"{relation}_sheet{len(parts)}"
+        read = _read_sheet(con, reader, path, sheet, columns, cache, forced, part, len(sheets))
+        if read is None or (parts and read[1] != parts[0][2]):
+            con.execute(f"DROP VIEW IF EXISTS {part}")
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(part)
             skipped.append(sheet)
             continue
-        except Exception as exc:
-            raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
-        try:
-            ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
-            if not ids <= forced:
-                loaded = reader.load_sheet(  # type: ignore[attr-defined]
-                    sheet, dtypes=dict.fromkeys(sorted(ids), "string")
-                )
-            table = loaded.to_arrow()
-        except Exception as exc:
-            raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
-        con.register(relation, table)
-        if cached is not None:
-            _write_cache(table, cached)
-        _say_sheet(path, sheet, skipped)
-        return names, mapping, {"sheet": sheet, "cache": "miss" if cached else "off"}
-    raise UserError(
-        f"{path}: no sheet has the customer, date and amount (or quantity and price) columns "
-        f"(sheets: {', '.join(repr(s) for s in sheets)}); name the sheet with --sheet and the "
-        "columns with --customer-col, --date-col, ..."
+        parts.append((sheet, *read))
+    if not parts:
+        raise UserError(
+            f"{path}: no sheet has the customer, date and amount (or quantity and price) "
+            f"columns (sheets: {', '.join(repr(s) for s in sheets)}); name the sheet with "
+            "--sheet and the columns with --customer-col, --date-col, ..."
+        )
+    # One relation over every sheet read (types widened by name where sheets differ).
+    union = " UNION ALL BY NAME ".join(
+        f"SELECT * FROM {relation}_sheet{i}" for i in range(len(parts))
     )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {relation} AS {union}")
+    _say_sheets(path, parts, skipped, con, relation)
+    states = {p[3] for p in parts}
+    state = states.pop() if len(states) == 1 else "miss"
+    return parts[0][1], parts[0][2], {"sheet": ", ".join(p[0] for p in parts), "cache": state}
+
+
+def _read_sheet(
+    con: duckdb.DuckDBPyConnection,
+    reader: Any,
+    path: Path,
+    sheet: str,
+    columns: ColumnsConfig,
+    cache: tuple[Path, str] | None,
+    forced: set[str],
+    relation: str,
+    sheets: int,
+) -> tuple[list[str], ColumnMapping, str] | None:
+    """Register one sheet as ``relation``: its columns, mapping and cache state, or None.
+
+    None: the sheet lacks the required columns (an error when it is the only sheet).
+    """
+    source = f"{path} (sheet {sheet!r})"
+    cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
+    try:
+        if cached is not None and cached.is_file():
+            hit = _read_cached(con, cached, columns, source, relation)
+            if hit is not None:
+                return hit[0], hit[1], "hit"
+        loaded = reader.load_sheet(sheet, dtypes=dict.fromkeys(sorted(forced), "string"))
+        names = [c.name for c in loaded.available_columns()]
+        mapping = resolve_columns(names, columns, source)
+    except UserError:
+        if sheets == 1:
+            raise
+        return None
+    except Exception as exc:
+        raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
+    try:
+        ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
+        if not ids <= forced:
+            loaded = reader.load_sheet(sheet, dtypes=dict.fromkeys(sorted(ids), "string"))
+        table = loaded.to_arrow()
+    except Exception as exc:
+        raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
+    con.register(relation, table)
+    if cached is not None:
+        _write_cache(table, cached)
+    return names, mapping, "miss" if cached else "off"
+
+
+def _say_sheets(
+    path: Path,
+    parts: list[tuple[str, list[str], ColumnMapping, str]],
+    skipped: list[str],
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+) -> None:
+    if len(parts) > 1:
+        counts = [
+            con.execute(f"SELECT count(*) FROM {relation}_sheet{i}").fetchone()[0]  # type: ignore[index]
+            for i in range(len(parts))
+        ]
+        logger.info(
+            "sheet    reading %d sheets of %s, the same columns: %s",
+            len(parts),
+            path.name,
+            ", ".join(
+                f"{p[0]!r} {n:,} row{'s' if n != 1 else ''}"
+                for p, n in zip(parts, counts, strict=True)
+            ),
+        )
+    if skipped:
+        _say_sheet(path, ", ".join(repr(p[0]) for p in parts), skipped)
 
 
 def _say_sheet(path: Path, sheet: str, skipped: list[str]) -> None:
     if skipped:
         logger.info(
-            "sheet    using %r of %s: %s lack the required columns",
+            "sheet    using %s of %s: %s lack the required columns, or map them otherwise",
             sheet,
             path.name,
             ", ".join(repr(s) for s in skipped),
@@ -326,6 +383,17 @@ def legacy_encoding(path: Path) -> str | None:
     opener = gzip.open if _is_gzip(path) else open
     utf8 = codecs.getincrementaldecoder("utf-8")("strict")
     cp1252 = codecs.getincrementaldecoder("cp1252")("strict")
+    try:
+        valid_utf8, valid_cp1252 = _decodes(opener, path, utf8, cp1252)
+    except (OSError, EOFError, zlib.error):  # a damaged gzip stream: keep the reader's error
+        return None
+    if valid_utf8:
+        return None
+    return "cp1252" if valid_cp1252 else None
+
+
+def _decodes(opener: Any, path: Path, utf8: Any, cp1252: Any) -> tuple[bool, bool]:
+    """Return whether the file decodes as UTF-8 and as cp1252 (stopping when neither can)."""
     valid_utf8, valid_cp1252 = True, True
     with opener(path, "rb") as fh:
         while block := fh.read(1 << 20):
@@ -341,9 +409,7 @@ def legacy_encoding(path: Path) -> str | None:
                     valid_cp1252 = False
             if not valid_cp1252:
                 break
-    if valid_utf8:
-        return None
-    return "cp1252" if valid_cp1252 else None
+    return valid_utf8, valid_cp1252
 
 
 def _csv_args(real: Path, options: dict[str, str]) -> str:
