@@ -5,27 +5,7 @@ import pytest
 from custseg.config import ColumnsConfig
 from custseg.errors import UserError
 from custseg.io import ColumnMapping, resolve_columns
-
-ONLINE_RETAIL = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
-ONLINE_RETAIL_II = [
-    "Invoice",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "Price",
-    "Customer ID",
-    "Country",
-]
+from tests.io import ONLINE_RETAIL, ONLINE_RETAIL_II
 
 
 def test_resolves_online_retail_names() -> None:

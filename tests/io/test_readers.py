@@ -10,27 +10,7 @@ import pytest
 from custseg.config import ColumnsConfig, CsvConfig
 from custseg.errors import UserError
 from custseg.io import detect_format, load_orders
-
-ONLINE_RETAIL = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
-ONLINE_RETAIL_II = [
-    "Invoice",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "Price",
-    "Customer ID",
-    "Country",
-]
+from tests.io import ONLINE_RETAIL, ONLINE_RETAIL_II
 
 
 def test_format_from_content_not_name(tmp_path: Path, tiny_csv: Path, real_parquet: Path) -> None:
