@@ -299,6 +299,16 @@ _OPTION_NAMES = {
 }
 
 
+def _option(loc: list[str]) -> str:
+    """Return the command-line option that sets the parameter at ``loc``."""
+    return _OPTION_NAMES.get(".".join(loc), "--" + loc[-1].replace("_", "-"))
+
+
+def _mentions(msg: str, name: str) -> bool:
+    """Return whether ``msg`` names the parameter ``name`` as a whole word."""
+    return re.search(rf"\b{re.escape(name)}\b", msg) is not None
+
+
 def _fields(loc: list[str]) -> list[str]:
     """Return the field names of the settings section at ``loc`` (``["model"]``: k, seed...)."""
     section: Any = Settings
@@ -322,27 +332,20 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
     for part in loc:
         node = node.get(part) if isinstance(node, dict) else None
     if isinstance(node, dict):  # a rule across several values (e.g. k_min <= k_max)
-        named = [
-            key
-            for key, value in node.items()
-            if not isinstance(value, dict) and re.search(rf"\b{re.escape(key)}\b", msg)
-        ]
         options = [
-            _OPTION_NAMES.get(".".join([*loc, k]), "--" + k.replace("_", "-")) for k in named
+            _option([*loc, key])
+            for key, value in node.items()
+            if not isinstance(value, dict) and _mentions(msg, key)
         ]
         # A value the rule names that the command line did not give came from the file.
-        from_file = any(
-            field not in node and re.search(rf"\b{re.escape(field)}\b", msg)
-            for field in _fields(loc)
-        )
+        from_file = any(field not in node and _mentions(msg, field) for field in _fields(loc))
         if len(options) == 1 and not from_file:
             return f"Invalid value for {options[0]}: {msg}."
         if options:
             return f"{source} ({', '.join(options)}): {msg}."
         return f"{source}: {msg}."
     if node is not None and loc:  # the value came from the command line
-        option = _OPTION_NAMES.get(where, "--" + loc[-1].replace("_", "-"))
-        return f"Invalid value for {option}: {msg}."
+        return f"Invalid value for {_option(loc)}: {msg}."
     return f"{source}: invalid value for '{where}': {msg}."
 
 
