@@ -23,6 +23,8 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
     assert result.dropped == {
         "missing_customer_id": 2,
         "cancelled_invoice": 1,
+        "cancelled_order": 0,
+        "other_currency": 0,
         "non_positive_quantity": 2,
         "non_positive_price": 1,
         "invalid_date": 0,
@@ -167,7 +169,18 @@ SUPERSTORE_LIKE = (
 def test_cancellations_follow_the_convention_not_the_first_letter(tmp_path: Path) -> None:
     path = tmp_path / "superstore.csv"
     path.write_text(SUPERSTORE_LIKE)
+    # A plain order table has no cancellation convention: every id is an order.
     session, result = _clean(path)
+    assert session.input.mapping.layout == "orders"
+    assert result.dropped["cancelled_invoice"] == 0
+    assert {r["reason"]: r["applied"] for r in result.rules}["cancelled_invoice"] is False
+    assert session.rfm().set_index("customer_id")["monetary"].to_dict() == {
+        "1": 25.0,
+        "2": 15.0,
+        "3": 7.0,
+    }
+    # Online Retail's convention named: C and digits.
+    session, result = _clean(path, CleaningConfig(cancelled_pattern="C[0-9]+"))
     assert result.dropped["cancelled_invoice"] == 1  # C536379 only
     assert result.rows_kept == 5
     rfm = session.rfm().set_index("customer_id")

@@ -27,6 +27,15 @@ from custseg.config import CleaningConfig
 from custseg.drops import large_drop, large_drop_sentence
 from custseg.errors import UserError
 from custseg.io.columns import ColumnMapping
+from custseg.rules import (
+    _CODE,
+    EXAMPLES_PER_REASON,
+    INVALID_REASONS,
+    RULES,
+    Rule,
+    applied_rules,
+    cancel_pattern,
+)
 from custseg.sql import DUCKDB, Dialect, sql_literal, timestamp
 from custseg.staging import source_columns, staging_sql
 
@@ -39,6 +48,7 @@ __all__ = [
     "Rule",
     "SqlRunner",
     "applied_rules",
+    "cancel_pattern",
     "examples_sql",
     "facts_sql",
     "kept_sql",
@@ -64,67 +74,6 @@ class SqlRunner(Protocol):
 MAX_LINE_AMOUNT = 1e12
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One cleaning rule.
-
-    Attributes
-    ----------
-    reason : str
-        Key under which dropped rows are counted.
-    description : str
-        What the rule drops, in words.
-    """
-
-    reason: str
-    description: str
-
-    @property
-    def code(self) -> int:
-        """The rule's number in the SQL (its place in :data:`RULES`, from 1)."""
-        return RULES.index(self) + 1
-
-
-#: The rules, in the order they are applied; a row is counted under the first that drops it.
-RULES: tuple[Rule, ...] = (
-    Rule("missing_customer_id", "customer id is empty"),
-    Rule(
-        "cancelled_invoice",
-        "invoice id is a cancellation: it matches --cancelled-pattern in full (default "
-        "'C' and digits, as C536379); with --returns net it is kept as a return",
-    ),
-    Rule(
-        "non_positive_quantity",
-        "quantity <= 0 (a return or an error); with --returns net only quantity 0",
-    ),
-    Rule(
-        "non_positive_price",
-        "unit price <= 0, or line amount <= 0 when amounts are used (= 0 with --returns net)",
-    ),
-    Rule("invalid_date", "date missing or not a date (see --date-format)"),
-    Rule("invalid_quantity", "quantity missing, not a number, infinite, or 1e12 or more"),
-    Rule("invalid_price", "unit price missing, not a number, infinite, or 1e12 or more"),
-    Rule(
-        "invalid_amount",
-        "line amount (the amount column, or quantity x price) missing, not a number, "
-        "infinite, or 1e12 or more",
-    ),
-    Rule("after_as_of", "timestamp at or after the as-of date"),
-    Rule("duplicate_row", "exact duplicate of an earlier row (only with --drop-duplicates)"),
-    Rule(
-        "net_non_positive_customer",
-        "with --returns net: every row of a customer whose returns equal or exceed purchases",
-    ),
-)
-_CODE = {rule.reason: i + 1 for i, rule in enumerate(RULES)}
-
-#: Reasons for values that cannot be read; data_quality.json shows example rows of each.
-INVALID_REASONS = ("invalid_date", "invalid_quantity", "invalid_price", "invalid_amount")
-
-#: How many example rows data_quality.json shows per invalid reason.
-EXAMPLES_PER_REASON = 3
-
-
 def _invalid(expr: str) -> str:
     """Return SQL true when ``expr`` is missing, NaN, infinite or absurd (NaN sorts last)."""
     return f"({expr} IS NULL OR NOT abs({expr}) < {MAX_LINE_AMOUNT:.0e})"
@@ -136,39 +85,6 @@ def return_sql(mapping: ColumnMapping) -> str:
     if mapping.quantity is not None:
         parts.append("cs_quantity < 0")
     return f"coalesce({' OR '.join(parts)}, false)"
-
-
-def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str, bool]:
-    """Return whether each rule of :data:`RULES` runs, given the columns and the switches.
-
-    Parameters
-    ----------
-    mapping : ColumnMapping
-        Rules on absent columns do not run (no invoice column: no cancellation rule).
-    switches : CleaningConfig
-        The optional rules turned on or off.
-
-    Returns
-    -------
-    dict
-        Rule reason -> applied, in rule order.
-    """
-    return {
-        "missing_customer_id": True,
-        "cancelled_invoice": mapping.invoice is not None
-        and switches.drop_cancelled
-        and switches.returns == "drop",
-        "non_positive_quantity": mapping.quantity is not None
-        and switches.drop_non_positive_quantity,
-        "non_positive_price": switches.drop_non_positive_price,
-        "invalid_date": True,
-        "invalid_quantity": mapping.quantity is not None,
-        "invalid_price": mapping.amount is None,
-        "invalid_amount": True,
-        "after_as_of": True,
-        "duplicate_row": switches.drop_duplicates,
-        "net_non_positive_customer": switches.returns == "net",
-    }
 
 
 def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -> str:
@@ -198,6 +114,11 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
     whens = [f"WHEN cs_customer IS NULL THEN {c['missing_customer_id']}"]
     if on["cancelled_invoice"]:
         whens.append(f"WHEN cs_cancelled THEN {c['cancelled_invoice']}")
+    if on["cancelled_order"]:
+        whens.append(f"WHEN cs_void THEN {c['cancelled_order']}")
+    if on["other_currency"]:
+        code = sql_literal(str(switches.currency))
+        whens.append(f"WHEN cs_currency <> {code} THEN {c['other_currency']}")
     if on["non_positive_quantity"]:
         op = "=" if net else "<="
         whens.append(f"WHEN cs_quantity {op} 0 THEN {c['non_positive_quantity']}")
@@ -676,7 +597,7 @@ def example_rows(
     rows: list[tuple[Any, ...]], mapping: ColumnMapping, reasons: list[str]
 ) -> dict[str, list[dict[str, str | None]]]:
     """Turn the rows of :func:`examples_sql` into the record's examples per reason."""
-    fields = [c for c in mapping.as_dict().values() if c is not None]
+    fields = [c.removeprefix("cs_l_") for c in mapping.fields().values() if c is not None]
     out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
     for row in rows:
         reason = RULES[int(row[0]) - 1].reason

@@ -54,6 +54,41 @@ class ColumnsConfig(_Strict):
         default=None,
         description="Excel sheet to read alone; default: every sheet with the columns.",
     )
+    layout: str | None = Field(
+        default=None,
+        description="the export's layout (online-retail, online-retail-ii, shopify, "
+        "woocommerce, stripe, orders) or 'none'; default: recognised by the header",
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the calendar (days, months, cut-offs) for timestamps "
+        "with a UTC offset; default UTC. Ignored for timestamps without offsets.",
+    )
+
+    @field_validator("layout")
+    @classmethod
+    def _known_layout(cls, value: str | None) -> str | None:
+        from custseg.io.layouts import LAYOUT_NAMES
+
+        if value is not None and value.strip().lower() not in (*LAYOUT_NAMES, "none"):
+            raise ValueError(
+                f"unknown layout {value!r}; choose one of {', '.join(LAYOUT_NAMES)} or none"
+            )
+        return value.strip().lower() if value is not None else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str | None) -> str | None:
+        if value is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{value!r} is not an IANA time zone name (such as Europe/London)"
+                ) from None
+        return value
 
 
 class CsvConfig(_Strict):
@@ -87,10 +122,15 @@ class CleaningConfig(_Strict):
     """
 
     drop_cancelled: bool = True
-    cancelled_pattern: str = Field(
-        default=CANCELLED_PATTERN,
+    cancelled_pattern: str | None = Field(
+        default=None,
         description="regular expression an invoice id matches in full when it is a "
-        "cancellation (Online Retail's convention: 'C' and digits, as in C536379)",
+        "cancellation; default: the layout's convention (Online Retail: 'C' and digits, as "
+        "in C536379; other layouts: none, or their own status column)",
+    )
+    currency: str | None = Field(
+        default=None,
+        description="keep only lines in this currency (a file with several currencies needs it)",
     )
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
@@ -108,7 +148,9 @@ class CleaningConfig(_Strict):
 
     @field_validator("cancelled_pattern")
     @classmethod
-    def _a_regex(cls, value: str) -> str:
+    def _a_regex(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value:
             raise ValueError("it is empty; to keep cancellations use --keep-cancelled")
         try:
@@ -116,6 +158,11 @@ class CleaningConfig(_Strict):
         except re.error as exc:
             raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value is not None else None
 
 
 class EngineConfig(_Strict):

@@ -19,6 +19,8 @@ __all__ = ["GUARDED", "large_drop", "large_drop_sentence"]
 GUARDED: dict[str, str] = {
     "missing_customer_id": "--customer-col names the customer column",
     "cancelled_invoice": "--cancelled-pattern sets the convention, --keep-cancelled keeps them",
+    "cancelled_order": "--keep-cancelled keeps them, --layout none reads the file without "
+    "its layout's status columns",
     "non_positive_quantity": "--returns net or --keep-returns keeps them, --quantity-col "
     "names the column",
     "non_positive_price": "--keep-non-positive-price keeps them, --price-col or --amount-col "
@@ -33,6 +35,7 @@ GUARDED: dict[str, str] = {
 _FIELD = {
     "missing_customer_id": "customer",
     "cancelled_invoice": "invoice",
+    "cancelled_order": "invoice",
     "non_positive_quantity": "quantity",
     "non_positive_price": "price",
     "invalid_date": "date",
@@ -82,8 +85,10 @@ def large_drop_sentence(
     field = _FIELD[reason]
     if field == "price" and mapping.price is None:
         field = "amount"
-    column = getattr(mapping, field)
-    said = ("empty" if row.get(column) in (None, "") else repr(row.get(column)) for row in examples)
+    named = getattr(mapping, field)
+    key = named.removeprefix("cs_l_") if named is not None else ""  # see example_rows
+    column = mapping.raw(field) or named
+    said = ("empty" if row.get(key) in (None, "") else repr(row.get(key)) for row in examples)
     shown = " and ".join(list(dict.fromkeys(said))[:2]) if column is not None else ""
     example = f"; e.g. {column} {shown}" if shown else ""
     return (

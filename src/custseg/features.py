@@ -94,8 +94,11 @@ def rfm_sql(
     )
 
 
-def daily_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
+def daily_sql(kept: str, dialect: Dialect = DUCKDB, zone: str | None = None) -> str:
     """Build the spend per customer and purchase day (the input of the lifetime-value models).
+
+    Days are those of the calendar of ``zone`` when the times are UTC instants (None: the
+    times are wall-clock times, their own days).
 
     Returns
     -------
@@ -104,13 +107,16 @@ def daily_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
     """
     return (
         f"SELECT customer AS customer_id, day, {dialect.money(dialect.exact_sum('micro'))} "
-        f"AS spend FROM (SELECT customer, {dialect.day('ts')} AS day, micro FROM ({kept}) AS k "
+        f"AS spend FROM (SELECT customer, {dialect.day(dialect.local('ts', zone))} AS day, "
+        f"micro FROM ({kept}) AS k "
         "WHERE fate IS NULL AND NOT ret) AS d GROUP BY customer, day ORDER BY customer, day"
     )
 
 
-def monthly_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
+def monthly_sql(kept: str, dialect: Dialect = DUCKDB, zone: str | None = None) -> str:
     """Build the spend per customer and purchase month (the input of the cohort tables).
+
+    Months are those of the calendar of ``zone`` (see :func:`daily_sql`).
 
     Returns
     -------
@@ -119,7 +125,8 @@ def monthly_sql(kept: str, dialect: Dialect = DUCKDB) -> str:
     """
     return (
         f"SELECT customer, month, {dialect.exact_sum('micro')} AS micro FROM (SELECT customer, "
-        f"{dialect.month('ts')} AS month, micro FROM ({kept}) AS k WHERE fate IS NULL AND NOT ret) "
+        f"{dialect.month(dialect.local('ts', zone))} AS month, micro FROM ({kept}) AS k "
+        "WHERE fate IS NULL AND NOT ret) "
         "AS m GROUP BY customer, month"
     )
 

@@ -56,7 +56,12 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class InputRecord(Record):
-    """The input as read: path, hash, format, columns, their mapping and reader options."""
+    """The input as read: path, hash, format, columns, their mapping and reader options.
+
+    ``layout`` is the export layout used, ``currency`` the one currency of the spend (None
+    when the input has no currency column) and ``timezone`` the calendar's zone when times
+    carry UTC offsets (None: wall-clock times).
+    """
 
     path: str
     sha256: str
@@ -64,6 +69,9 @@ class InputRecord(Record):
     columns: list[str]
     mapping: dict[str, str | None]
     reader_options: dict[str, str]
+    layout: str = "none"
+    currency: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from custseg.cleaning import (
     CleaningResult,
+    cancel_pattern,
     example_rows,
     examples_sql,
     facts_sql,
@@ -37,10 +38,13 @@ from custseg.config import Settings
 from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
+from custseg.io.columns import ColumnMapping
+from custseg.io.layouts import LAYOUTS, prepare_sql, prepared_types
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
 from custseg.sql import sql_ident
 from custseg.staging import free_name, staging_sql
+from custseg.timezones import detect_offsets
 
 __all__ = ["Session"]
 
@@ -133,24 +137,95 @@ class Session:
             if info.date_format is not None:
                 info.options["date_format"] = f"{info.date_format} (detected)"
             self._say_ignored(info)
-            self._check_pattern(settings.cleaning.cancelled_pattern)
-            raw, multiplicity = info.raw.sql, None
+            mapping, types, raw = info.mapping, info.types, info.raw.sql
+            if mapping.sources:  # a shop platform's export: its fields are computed
+                net = settings.cleaning.returns == "net"
+                raw = f"({prepare_sql(mapping, types, raw, net=net)})"
+                types = prepared_types(mapping, types)
+            self._say_layout(mapping)
+            pattern = cancel_pattern(mapping, settings.cleaning)
+            if pattern is not None:
+                self._check_pattern(pattern)
+            self.zone = self._zone(mapping, types, raw, date_format)
+            multiplicity = None
             if settings.cleaning.drop_duplicates:
                 # Each distinct row once, with its multiplicity: duplicates are counted here.
-                multiplicity = free_name(info.types)
+                multiplicity = free_name(types)
                 raw = f"(SELECT *, count(*) AS {sql_ident(multiplicity)} FROM {raw} GROUP BY ALL)"
+            self._currency(mapping, raw)
             self._staged = staging_sql(
-                info.mapping,
-                info.types,
+                mapping,
+                types,
                 relation=raw,
                 date_format=date_format,
                 decimal_comma=settings.csv.decimal == ",",
                 multiplicity=multiplicity,
-                cancelled_pattern=settings.cleaning.cancelled_pattern,
+                cancelled_pattern=pattern,
+                aware=self.zone is not None,
                 dialect=self.engine.dialect,
             )
             notes.append(info.note)
         return info
+
+    def _say_layout(self, mapping: ColumnMapping) -> None:
+        layout = next((x for x in LAYOUTS if x.name == mapping.layout), None)
+        how = "named with --layout" if self.settings.columns.layout else "recognised by its header"
+        title = layout.title if layout is not None else "no layout: columns by name"
+        logger.info("layout   %s (%s)", title, how)
+        self.layout = mapping.layout
+
+    def _zone(
+        self, mapping: ColumnMapping, types: dict[str, str], raw: str, date_format: str | None
+    ) -> str | None:
+        """Return the calendar's time zone when the dates are instants (None: wall clock)."""
+        kind = (types.get(mapping.date) or "VARCHAR").upper()
+        aware = kind.startswith("TIMESTAMP WITH")
+        if kind == "VARCHAR" and date_format is None:
+            aware = detect_offsets(self.engine, raw, mapping.date, self.source)
+        zone = self.settings.columns.timezone
+        if not aware:
+            if zone is not None:
+                logger.warning(
+                    "note     --timezone is ignored: the times carry no UTC offset (they are "
+                    "read as the wall clock they show)"
+                )
+            return None
+        zone = zone or "UTC"
+        logger.info("time     times with UTC offsets read as instants; calendar in %s", zone)
+        return zone
+
+    def _currency(self, mapping: ColumnMapping, raw: str) -> None:
+        """Find the currencies; several need --currency (this reads the currency column)."""
+        chosen = self.settings.cleaning.currency
+        self.currency: str | None = chosen
+        if mapping.currency is None:
+            if chosen is not None:
+                logger.warning("note     --currency is ignored: the input has no currency column")
+            return
+        column = sql_ident(mapping.currency)
+        found = self._guard(
+            lambda: self.engine.rows(
+                f"SELECT upper(trim(CAST({column} AS STRING))) AS c, count(*) FROM {raw} "
+                f"WHERE NULLIF(trim(CAST({column} AS STRING)), '') IS NOT NULL GROUP BY 1 "
+                "ORDER BY 2 DESC, 1"
+            )
+        )
+        self.scans += 1
+        codes = [str(code) for code, _ in found]
+        if chosen is not None:
+            if chosen not in codes:
+                raise UserError(
+                    f"{self.source}: no line is in {chosen} (--currency); the file's "
+                    f"currencies are {', '.join(codes) or 'none'}."
+                )
+            return
+        if len(codes) > 1:
+            counts = ", ".join(f"{c} ({n:,} line{'s' if n != 1 else ''})" for c, n in found)
+            raise UserError(
+                f"{self.source}: the lines are in {len(codes)} currencies: {counts}; "
+                f"spend cannot be added across them. Choose one with --currency {codes[0]}."
+            )
+        self.currency = codes[0] if codes else None
 
     def _check_pattern(self, pattern: str) -> None:
         """Refuse a cancellation pattern the engine's regular expressions do not read."""
@@ -335,7 +410,7 @@ class Session:
         key = self._filter_date(as_of)
         if key not in self._daily:
             self.cleaning(key)
-            query = daily_sql(self._kept(key), self.engine.dialect)
+            query = daily_sql(self._kept(key), self.engine.dialect, self.zone)
             days = self._guard(lambda: self.engine.frame(query))
             days["customer_id"] = id_text(days["customer_id"])
             self._daily[key] = days
@@ -347,7 +422,7 @@ class Session:
         key = self._filter_date(as_of)
         if key not in self._monthly:
             self.cleaning(key)
-            query = monthly_sql(self._kept(key), self.engine.dialect)
+            query = monthly_sql(self._kept(key), self.engine.dialect, self.zone)
             self._monthly[key] = self._guard(lambda: self.engine.keep(query, "monthly"))
         return self._monthly[key]
 
@@ -435,6 +510,9 @@ class Session:
                 columns=info.columns,
                 mapping=info.mapping.as_dict(),
                 reader_options=info.options,
+                layout=info.mapping.layout,
+                currency=self.currency,
+                timezone=self.zone,
             ),
             rows_read=cleaned.rows_read,
             rows_kept=cleaned.rows_kept,

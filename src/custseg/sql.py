@@ -95,6 +95,30 @@ class Dialect:
             return f"CAST({column} AS TIMESTAMP_NTZ)"
         return f"CAST(timezone('UTC', {column}) AS TIMESTAMP)"
 
+    def instant(self, text: str) -> str:
+        """Return text with a UTC offset (``+01:00``, ``-0800``, ``Z``) as its UTC time.
+
+        The offset may follow the time after a space and without a colon, as Shopify writes
+        it (``2023-03-12 00:30:00 -0800``).
+        """
+        offset = r"\s*([+-][0-9]{2}):?([0-9]{2})$"
+        if self.name == "spark":
+            tidy = f"regexp_replace({text}, {self.literal(offset)}, '$1:$2')"
+            return f"CAST(try_to_timestamp({tidy}) AS TIMESTAMP_NTZ)"
+        tidy = f"regexp_replace({text}, {sql_literal(offset)}, '\\1:\\2')"
+        return f"CAST(timezone('UTC', TRY_CAST({tidy} AS TIMESTAMPTZ)) AS TIMESTAMP)"
+
+    def local(self, stamp: str, zone: str | None) -> str:
+        """Return a UTC time as the wall clock of ``zone`` (unchanged when ``zone`` is None)."""
+        if zone is None:
+            return stamp
+        if self.name == "spark":
+            return (
+                f"CAST(from_utc_timestamp(CAST({stamp} AS TIMESTAMP), {sql_literal(zone)}) "
+                "AS TIMESTAMP_NTZ)"
+            )
+        return f"CAST(timezone({sql_literal(zone)}, timezone('UTC', {stamp})) AS TIMESTAMP)"
+
     def micro(self, amount: str, *, checked: bool = False) -> str:
         """Return a money amount as a whole number of millionths.
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from custseg.config import CANCELLED_PATTERN
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident
+from custseg.timezones import instant_sql
 
 __all__ = ["NUMERIC_TYPES", "cancelled_sql", "staging_sql"]
 
@@ -100,7 +101,8 @@ def staging_sql(
     date_format: str | None = None,
     decimal_comma: bool = False,
     multiplicity: str | None = None,
-    cancelled_pattern: str = CANCELLED_PATTERN,
+    cancelled_pattern: str | None = CANCELLED_PATTERN,
+    aware: bool = False,
     dialect: Dialect = DUCKDB,
 ) -> str:
     """Build the SELECT that turns the order lines into the canonical ``cs_*`` columns.
@@ -123,8 +125,12 @@ def staging_sql(
     multiplicity : str, optional
         Column of ``relation`` holding how many times each row occurs (passed on as
         ``cs_n``), when duplicates were folded before staging.
-    cancelled_pattern : str
-        A regular expression: a text invoice id it matches in full is a cancellation.
+    cancelled_pattern : str or None
+        A regular expression: a text invoice id it matches in full is a cancellation
+        (None: no invoice id is).
+    aware : bool
+        Text dates carry UTC offsets: they are read as instants, in UTC
+        (:mod:`custseg.timezones`).
     dialect : Dialect
         The SQL engine the query is for.
 
@@ -132,7 +138,7 @@ def staging_sql(
     -------
     str
         ``SELECT ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
-        cs_price, cs_amount, cs_src_0 ... (the mapped columns as read, see
+        cs_price, cs_amount, cs_void, cs_currency, cs_src_0 ... (the mapped columns as read, see
         :func:`source_columns`) [, cs_n] FROM relation``.
     """
 
@@ -161,13 +167,16 @@ def staging_sql(
         ts = f"coalesce(TRY_CAST({date} AS TIMESTAMP), {serial})"
     if kind.startswith("TIMESTAMP WITH"):
         ts = dialect.utc_wall_clock(date)
+    elif aware and kind == "VARCHAR":
+        ts = instant_sql(f"trim(CAST({date} AS STRING))", dialect)
     invoice, cancelled = "CAST(NULL AS STRING)", "false"
     if mapping.invoice is not None:
         # Invoice ids are used as written (trimming every one cost a quarter of the scan).
         invoice = sql_ident(mapping.invoice)
         if kind_of(mapping.invoice) == "VARCHAR":
             invoice = f"NULLIF({invoice}, '')"
-            cancelled = cancelled_sql(sql_ident(mapping.invoice), cancelled_pattern, dialect)
+            if cancelled_pattern is not None:
+                cancelled = cancelled_sql(sql_ident(mapping.invoice), cancelled_pattern, dialect)
     quantity = number(mapping.quantity)
     if mapping.amount is not None:
         price = "CAST(NULL AS DOUBLE)"
@@ -175,6 +184,10 @@ def staging_sql(
     else:
         price = number(mapping.price)
         amount = f"({quantity}) * ({price})"
+    void = f"coalesce({sql_ident(mapping.void)}, false)" if mapping.void else "false"
+    currency = "CAST(NULL AS STRING)"
+    if mapping.currency is not None:
+        currency = f"upper(NULLIF(trim(CAST({sql_ident(mapping.currency)} AS STRING)), ''))"
     # The mapped columns as read, for the examples of invalid rows; an engine reads
     # them only when a query asks for them.
     sources = "".join(
@@ -185,13 +198,14 @@ def staging_sql(
         f"SELECT {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
         f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
         f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
-        f"{amount} AS cs_amount{sources}{count} FROM {relation}"
+        f"{amount} AS cs_amount, {void} AS cs_void, {currency} AS cs_currency"
+        f"{sources}{count} FROM {relation}"
     )
 
 
 def source_columns(mapping: ColumnMapping) -> list[str]:
     """Return the mapped input columns, field by field, as ``cs_src_0, cs_src_1...`` hold them."""
-    return [c for c in mapping.as_dict().values() if c is not None]
+    return [c for c in mapping.fields().values() if c is not None]
 
 
 def free_name(taken: Iterable[str], base: str = "cs_n") -> str:

@@ -15,6 +15,8 @@ def test_resolves_online_retail_names() -> None:
         invoice="InvoiceNo",
         quantity="Quantity",
         price="UnitPrice",
+        layout="online-retail",
+        cancelled_pattern="C[0-9]+",
     )
 
 
@@ -25,12 +27,21 @@ def test_resolves_online_retail_ii_names() -> None:
         invoice="Invoice",
         quantity="Quantity",
         price="Price",
+        layout="online-retail-ii",
+        cancelled_pattern="C[0-9]+",
     )
 
 
 def test_resolves_plain_order_table_with_amount() -> None:
     mapping = resolve_columns(["customer_id", "order_date", "amount"], ColumnsConfig(), "f")
-    assert mapping == ColumnMapping(customer="customer_id", date="order_date", amount="amount")
+    assert mapping == ColumnMapping(
+        customer="customer_id", date="order_date", amount="amount", layout="orders"
+    )
+    # With --layout none the columns are the same; no layout is named.
+    named = resolve_columns(
+        ["customer_id", "order_date", "amount"], ColumnsConfig(layout="none"), "f"
+    )
+    assert named.layout == "none" and named.cancelled_pattern is None
 
 
 def test_messy_headers_match_ignoring_case_spaces_and_bom() -> None:

@@ -106,6 +106,7 @@ def test_read_columns_and_suggestions(tmp_path: Path, tiny_csv: Path, real_parqu
         "quantity": "Quantity",
         "price": "Price",
         "amount": None,
+        "currency": None,
     }
 
 

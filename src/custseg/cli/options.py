@@ -82,6 +82,15 @@ class InputOptions(Options):
         Path | None,
         Opt(help="Parameters YAML. Default: conf/base/parameters.yml if present."),
     ] = None
+    layout: Annotated[
+        str | None,
+        Opt(
+            metavar="NAME",
+            help="The export's layout: online-retail, online-retail-ii, shopify, woocommerce, "
+            "stripe, orders, or none to map columns by name only (default: recognised by the "
+            "header).",
+        ),
+    ] = None
     customer_col: Annotated[str | None, Opt(help="Customer id column.")] = None
     invoice_col: Annotated[
         str | None,
@@ -103,6 +112,14 @@ class InputOptions(Options):
     encoding: Annotated[str | None, Opt(help="CSV text encoding (default utf-8).")] = None
     date_format: Annotated[
         str | None, Opt(help="Date format of text dates, e.g. '%d/%m/%Y %H:%M'.")
+    ] = None
+    timezone: Annotated[
+        str | None,
+        Opt(
+            metavar="ZONE",
+            help="IANA time zone (e.g. Europe/London) of the calendar (purchase days, months) "
+            "when times carry UTC offsets; default UTC. Times without offsets stay as written.",
+        ),
     ] = None
     engine: Annotated[
         str | None,
@@ -148,6 +165,8 @@ class InputOptions(Options):
         "price_col": ("columns", "price"),
         "amount_col": ("columns", "amount"),
         "sheet": ("columns", "sheet"),
+        "layout": ("columns", "layout"),
+        "timezone": ("columns", "timezone"),
         "delimiter": ("csv", "delimiter"),
         "decimal": ("csv", "decimal"),
         "encoding": ("csv", "encoding"),
@@ -175,7 +194,8 @@ class CleaningOptions(Options):
         bool | None,
         Opt(
             "--drop-cancelled/--keep-cancelled",
-            help="Drop cancelled invoices, by --cancelled-pattern (default: drop).",
+            help="Drop cancellations: invoice ids by --cancelled-pattern, and orders a shop "
+            "export marks cancelled, voided or refunded in full (default: drop).",
             show_default=False,
         ),
     ] = None
@@ -184,7 +204,7 @@ class CleaningOptions(Options):
         Opt(
             metavar="REGEX",
             help="An invoice id this regular expression matches in full is a cancellation "
-            "(default: C[0-9]+, Online Retail's C536379; an id like CA-2016-152156 is an order).",
+            "(default: the layout's; Online Retail: C[0-9]+, as C536379; other tables: none).",
             show_default=False,
         ),
     ] = None
@@ -221,6 +241,14 @@ class CleaningOptions(Options):
             show_default=False,
         ),
     ] = None
+    currency: Annotated[
+        str | None,
+        Opt(
+            metavar="CODE",
+            help="Keep only lines in this currency (e.g. EUR); a file with several currencies "
+            "needs it.",
+        ),
+    ] = None
     returns: Annotated[
         str | None,
         Opt(
@@ -237,6 +265,7 @@ class CleaningOptions(Options):
         "drop_free": ("cleaning", "drop_non_positive_price"),
         "drop_duplicates": ("cleaning", "drop_duplicates"),
         "allow_large_drops": ("cleaning", "allow_large_drops"),
+        "currency": ("cleaning", "currency"),
         "returns": ("cleaning", "returns"),
     }
 

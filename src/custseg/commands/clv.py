@@ -114,6 +114,7 @@ def _lifetime_value(
     session: Session, calibration_end: dt.date | None, horizon: int, discount_rate: float
 ) -> ClvResult:
     from custseg.clv import summary_from_days
+    from custseg.timezones import local_midnight_utc
 
     settings, timer, source = session.settings, session.timer, session.source
     cleaned = session.cleaning()
@@ -141,8 +142,9 @@ def _lifetime_value(
             f"{fix}."
         )
     calibration = days[days["day"] <= pd.Timestamp(end)]
-    # Personas as a run as of the day after the calibration end would give them.
-    as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    # Personas as a run as of the day after the calibration end would give them (midnight
+    # in the calendar's zone when the times are instants).
+    as_of = local_midnight_utc(end + dt.timedelta(days=1), session.zone)
     run = fit_segments(
         session.rfm(as_of),
         settings.model_copy(update={"as_of": as_of}),

@@ -6,6 +6,7 @@ date, quantity, price, amount); :func:`detect_date_format` finds the layout of t
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ COLUMN_CANDIDATES: Mapping[str, tuple[str, ...]] = {
     "quantity": ("Quantity", "qty", "units"),
     "price": ("UnitPrice", "Price", "unit_price"),
     "amount": ("amount", "total", "line_total", "revenue", "sales", "order_value", "value"),
+    "currency": ("currency", "currency_code", "order_currency"),
 }
 
 
@@ -51,6 +53,18 @@ class ColumnMapping:
         Line quantity and unit price; used when ``amount`` is ``None``.
     amount : str or None
         Line total; replaces quantity x price.
+    currency : str or None
+        The currency code of each line.
+    void : str or None
+        A true/false column: the layout marks the line's order cancelled, voided, failed or
+        refunded in full (only for layouts prepared by :mod:`custseg.io.layouts`).
+    layout : str
+        The layout recognised (or named with ``--layout``); ``"none"`` for plain detection.
+    cancelled_pattern : str or None
+        The layout's convention for cancelled invoice ids (Online Retail: ``C[0-9]+``).
+    sources : tuple of (role, column)
+        For a layout whose fields are computed (Shopify, WooCommerce, Stripe): the input
+        column of each role; the fields above then name the computed ``cs_l_*`` columns.
     """
 
     customer: str
@@ -59,9 +73,14 @@ class ColumnMapping:
     quantity: str | None = None
     price: str | None = None
     amount: str | None = None
+    currency: str | None = None
+    void: str | None = None
+    layout: str = "none"
+    cancelled_pattern: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
 
-    def as_dict(self) -> dict[str, str | None]:
-        """Return the mapping as a plain dict (field -> input column)."""
+    def fields(self) -> dict[str, str | None]:
+        """Return the column of each field in the relation the staging reads."""
         return {
             "customer": self.customer,
             "invoice": self.invoice,
@@ -70,6 +89,17 @@ class ColumnMapping:
             "price": self.price,
             "amount": self.amount,
         }
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Return the input column of each field (the computed ones say what they read)."""
+        if not self.sources:
+            return self.fields()
+        roles = dict(self.sources)
+        return {field: roles.get(field) for field in self.fields()}
+
+    def raw(self, field: str) -> str | None:
+        """Return the input column of ``field`` (``None`` when none, or it is computed)."""
+        return dict(self.sources).get(field) if self.sources else self.fields().get(field)
 
 
 def _normalise_name(name: str) -> str:
@@ -148,7 +178,23 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
     UserError
         If a named column is absent, or no customer, date, or money column is found.
     """
+    from custseg.io.layouts import choose_layout, prepared_mapping
+
+    if not columns:
+        raise UserError(f"{source}: no columns found; is the sheet or file empty?")
+    layout = choose_layout(columns, config.layout, source)
+    if layout.roles:
+        return prepared_mapping(layout, columns, config, source)
+    mapping = _plain_mapping(columns, config, source)
+    return dataclasses.replace(
+        mapping, layout=layout.name, cancelled_pattern=layout.cancelled_pattern
+    )
+
+
+def _plain_mapping(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
+    """Map the fields by the names of :data:`COLUMN_CANDIDATES` and the user's names."""
     chosen = suggest_columns(columns)
+    currency = chosen.pop("currency")
     for field in chosen:
         wanted = getattr(config, field)
         if wanted is not None:
@@ -156,8 +202,6 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
             if hit is None:
                 raise _missing_column(field, wanted, columns, source)
             chosen[field] = hit
-    if not columns:
-        raise UserError(f"{source}: no columns found; is the sheet or file empty?")
     for field in ("customer", "date"):
         if chosen[field] is None:
             raise _missing_column(field, None, columns, source)
@@ -180,6 +224,7 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
             quantity=chosen["quantity"],
             price=None,
             amount=chosen["amount"],
+            currency=currency,
         )
     for field in ("quantity", "price"):
         if chosen[field] is None:
@@ -195,6 +240,7 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
         quantity=chosen["quantity"],
         price=chosen["price"],
         amount=None,
+        currency=currency,
     )
 
 

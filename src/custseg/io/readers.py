@@ -180,7 +180,7 @@ def _read_cached(
     except duckdb.Error:
         return None  # an unreadable cache is rebuilt
     mapping = resolve_columns(list(types), columns, source)
-    ids = [c for c in (mapping.customer, mapping.invoice) if c is not None]
+    ids = [c for c in (mapping.raw("customer"), mapping.raw("invoice")) if c is not None]
     if any(types[c] != "VARCHAR" for c in ids):
         return None
     return list(types), mapping
@@ -280,7 +280,7 @@ def _read_sheet(
     except Exception as exc:
         raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
     try:
-        ids = {c for c in (mapping.customer, mapping.invoice) if c is not None}
+        ids = {c for c in (mapping.raw("customer"), mapping.raw("invoice")) if c is not None}
         if not ids <= forced:
             loaded = reader.load_sheet(sheet, dtypes=dict.fromkeys(sorted(ids), "string"))
         table = loaded.to_arrow()
@@ -525,9 +525,9 @@ def _read_csv(
     # whole file (sample_size=-1), so numeric ids group as numbers. Without --date-format the
     # dates stay text, so that custseg, not the sniffer, decides day-first against
     # month-first (and refuses to guess; see detect_date_format).
-    text = [c for c in (mapping.invoice,) if c is not None]
-    if csv.date_format is None:
-        text.append(mapping.date)
+    text = [c for c in (mapping.raw("invoice"),) if c is not None]
+    if csv.date_format is None and mapping.raw("date") is not None:
+        text.append(str(mapping.raw("date")))
     fixed = _csv_fixed_args(args, sniffed, text)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_csv({fixed})")
     recorded = {k: v.strip("'") for k, v in options.items()}
