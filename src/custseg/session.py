@@ -218,6 +218,10 @@ class Session:
                     f"{self.source}: no line is in {chosen} (--currency); the file's "
                     f"currencies are {', '.join(codes) or 'none'}."
                 )
+            others = sum(n for code, n in found if code != chosen)
+            logger.info(
+                "currency %s (--currency); %s lines in others left out", chosen, f"{others:,}"
+            )
             return
         if len(codes) > 1:
             counts = ", ".join(f"{c} ({n:,} line{'s' if n != 1 else ''})" for c, n in found)
@@ -226,6 +230,8 @@ class Session:
                 f"spend cannot be added across them. Choose one with --currency {codes[0]}."
             )
         self.currency = codes[0] if codes else None
+        if self.currency is not None:
+            logger.info("currency %s (the one currency of the file)", self.currency)
 
     def _check_pattern(self, pattern: str) -> None:
         """Refuse a cancellation pattern the engine's regular expressions do not read."""

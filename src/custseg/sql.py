@@ -102,9 +102,11 @@ class Dialect:
         it (``2023-03-12 00:30:00 -0800``).
         """
         offset = r"\s*([+-][0-9]{2}):?([0-9]{2})$"
+        minutes = r"^([0-9-]+[T ][0-9]{2}:[0-9]{2})([^0-9:.].*)$"  # no seconds: Spark wants them
         if self.name == "spark":
             tidy = f"regexp_replace({text}, {self.literal(offset)}, '$1:$2')"
-            return f"CAST(try_to_timestamp({tidy}) AS TIMESTAMP_NTZ)"
+            tidy = f"regexp_replace({tidy}, {self.literal(minutes)}, '$1:00$2')"
+            return f"CAST(try_cast({tidy} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
         tidy = f"regexp_replace({text}, {sql_literal(offset)}, '\\1:\\2')"
         return f"CAST(timezone('UTC', TRY_CAST({tidy} AS TIMESTAMPTZ)) AS TIMESTAMP)"
 
@@ -114,7 +116,7 @@ class Dialect:
             return stamp
         if self.name == "spark":
             return (
-                f"CAST(from_utc_timestamp(CAST({stamp} AS TIMESTAMP), {sql_literal(zone)}) "
+                f"CAST(from_utc_timestamp(CAST({stamp} AS TIMESTAMP_LTZ), {sql_literal(zone)}) "
                 "AS TIMESTAMP_NTZ)"
             )
         return f"CAST(timezone({sql_literal(zone)}, timezone('UTC', {stamp})) AS TIMESTAMP)"

@@ -396,3 +396,33 @@ def test_a_mass_drop_stops_the_run_until_allowed(synthetic: Path, tmp_path: Path
     reaching = quality["rows_read"] - quality["dropped"]["missing_customer_id"]
     assert quality["dropped"]["cancelled_invoice"] * 2 > reaching
     assert f"of the {reaching:,} rows that reach it" in stopped.output
+
+
+def test_shop_exports_run_without_flags(tmp_path: Path) -> None:
+    from tests.io.exports import SHOPIFY, WOOCOMMERCE
+
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(SHOPIFY)
+    result = _run("run", str(shop), "--out", str(tmp_path / "s"), "--k", "2")
+    assert result.exit_code == 0, result.output
+    assert "layout   Shopify orders export (recognised by its header)" in result.stderr
+    assert "time     times with UTC offsets read as instants; calendar in UTC" in result.stderr
+    assert "currency USD (the one currency of the file)" in result.stderr
+    assert "7 of 9 rows kept; dropped: cancelled_order 2" in result.stderr
+    quality = json.loads((tmp_path / "s" / "data_quality.json").read_text())
+    assert (quality["input"]["layout"], quality["input"]["currency"]) == ("shopify", "USD")
+    woo = tmp_path / "woo.csv"
+    woo.write_text(WOOCOMMERCE)
+    result = _run("run", str(woo), "--out", str(tmp_path / "w"), "--k", "2")
+    assert result.exit_code == 2
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("error: ") and error.endswith("Choose one with --currency EUR.")
+    result = _run(
+        "run", str(woo), "--out", str(tmp_path / "w"), "--currency", "EUR", "--k", "2",
+        "--layout", "woocommerce", "--timezone", "Europe/Paris",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "currency EUR (--currency); 1 lines in others left out" in result.stderr
+    assert "--timezone is ignored: the times carry no UTC offset" in result.stderr
+    result = _run("run", str(woo), "--out", str(tmp_path / "w"), "--layout", "shopify")
+    assert result.exit_code == 2 and "--layout shopify needs the columns" in result.stderr

@@ -101,17 +101,21 @@ def test_calendar_days_follow_the_timezone(tmp_path: Path) -> None:
 
 
 def test_woocommerce_export_needs_one_currency(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"2 currencies: EUR \(5 lines\), USD \(1 line\).*EUR"):
+    with pytest.raises(UserError, match=r"2 currencies: EUR \(6 lines\), USD \(1 line\).*EUR"):
         _session(tmp_path, WOOCOMMERCE, "woo.csv")
     session = _session(tmp_path, WOOCOMMERCE, "woo.csv", cleaning=CleaningConfig(currency="eur"))
     cleaned = session.cleaning()
     assert session.input.mapping.layout == "woocommerce"
     assert cleaned.dropped["cancelled_order"] == 2  # 102 refunded, 104 cancelled
     assert cleaned.dropped["other_currency"] == 1  # 105 in USD
-    assert cleaned.rows_kept == 3
+    assert cleaned.rows_kept == 4
     # Item totals (before tax and shipping): 30 + 12.50; 103 at 60 (its 15.00 refund only
     # with --returns net). Times without offsets are wall-clock times.
-    assert _rfm(session) == {"a@example.com": (28, 1, 42.5), "b@example.com": (1, 1, 60.0)}
+    assert _rfm(session) == {
+        "a@example.com": (28, 1, 42.5),
+        "b@example.com": (1, 1, 60.0),
+        "d@example.com": (4, 1, 8.0),
+    }
     assert session.quality_record(session.cleaning(), 0).input.timezone is None
     net = _session(
         tmp_path,

@@ -95,7 +95,9 @@ class ColumnMapping:
         if not self.sources:
             return self.fields()
         roles = dict(self.sources)
-        return {field: roles.get(field) for field in self.fields()}
+        shown = {field: roles.get(field) for field in self.fields()}
+        shown["amount"] = roles.get("amount") or roles.get("line_total") or roles.get("order_total")
+        return shown
 
     def raw(self, field: str) -> str | None:
         """Return the input column of ``field`` (``None`` when none, or it is computed)."""

@@ -1,0 +1,42 @@
+"""Shop exports and times with UTC offsets read the same on Spark as on DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from custseg.config import load_settings
+from custseg.session import Session
+from tests.io.exports import SHOPIFY, STRIPE, WOOCOMMERCE
+from tests.test_timezones import MIXED_OFFSETS
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides"),
+    [
+        (SHOPIFY, {}),
+        (SHOPIFY, {"cleaning": {"returns": "net"}, "columns": {"timezone": "America/Los_Angeles"}}),
+        (WOOCOMMERCE, {"cleaning": {"currency": "EUR"}}),
+        (STRIPE, {}),
+        (MIXED_OFFSETS, {"columns": {"timezone": "Europe/Berlin"}}),
+    ],
+)
+def test_layout_parity(spark, tmp_path: Path, text: str, overrides: dict) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    out = []
+    for engine in ("duckdb", "spark"):
+        settings = load_settings(None, {**overrides, "engine": {"name": engine}})
+        with Session(path, settings) as session:
+            cleaned = session.cleaning()
+            rfm = session.rfm().sort_values("customer_id").reset_index(drop=True)
+            days = session.daily().sort_values(["customer_id", "day"]).reset_index(drop=True)
+            out.append((cleaned.dropped, cleaned.as_of, rfm, days, session.zone))
+    (d_drop, d_asof, d_rfm, d_days, d_zone), (s_drop, s_asof, s_rfm, s_days, s_zone) = out
+    assert s_drop == d_drop and s_asof == d_asof and s_zone == d_zone
+    pd.testing.assert_frame_equal(s_rfm, d_rfm, check_dtype=False)
+    pd.testing.assert_frame_equal(s_days, d_days, check_dtype=False)
