@@ -39,6 +39,7 @@ from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.io.columns import ColumnMapping
+from custseg.io.decimals import detect_decimal_comma
 from custseg.io.layouts import LAYOUTS, prepare_sql, prepared_types
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
@@ -147,6 +148,7 @@ class Session:
             if pattern is not None:
                 self._check_pattern(pattern)
             self.zone = self._zone(mapping, types, raw, date_format)
+            decimal_comma = self._decimal_comma(info, mapping, types, raw)
             multiplicity = None
             if settings.cleaning.drop_duplicates:
                 # Each distinct row once, with its multiplicity: duplicates are counted here.
@@ -158,7 +160,7 @@ class Session:
                 types,
                 relation=raw,
                 date_format=date_format,
-                decimal_comma=settings.csv.decimal == ",",
+                decimal_comma=decimal_comma,
                 multiplicity=multiplicity,
                 cancelled_pattern=pattern,
                 aware=self.zone is not None,
@@ -193,6 +195,25 @@ class Session:
         zone = zone or "UTC"
         logger.info("time     times with UTC offsets read as instants; calendar in %s", zone)
         return zone
+
+    def _decimal_comma(
+        self, info: InputInfo, mapping: ColumnMapping, types: dict[str, str], raw: str
+    ) -> bool:
+        """Return whether text numbers have a decimal comma: given, or found in the values."""
+        given = self.settings.csv.decimal
+        if given is not None or mapping.sources:
+            return given == ","
+        fields = (mapping.quantity, mapping.price, mapping.amount)
+        text = [c for c in fields if c is not None and types.get(c, "VARCHAR") == "VARCHAR"]
+        if not detect_decimal_comma(self.engine, raw, text, self.source):
+            return False
+        logger.warning(
+            "note     numbers such as 2,55 read with a decimal comma in %s (--decimal . reads "
+            "a point)",
+            ", ".join(repr(c) for c in text),
+        )
+        info.options["decimal"] = ", (detected)"
+        return True
 
     def _currency(self, mapping: ColumnMapping, raw: str) -> None:
         """Find the currencies; several need --currency (this reads the currency column)."""

@@ -15,7 +15,7 @@ from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident
 from custseg.timezones import instant_sql
 
-__all__ = ["NUMERIC_TYPES", "cancelled_sql", "staging_sql"]
+__all__ = ["NUMERIC_TYPES", "cancelled_sql", "comma_number", "staging_sql"]
 
 
 def _id_expr(column: str, kind: str) -> str:
@@ -32,16 +32,23 @@ def _id_expr(column: str, kind: str) -> str:
     return ident
 
 
+def comma_number(text: str, dialect: Dialect) -> str:
+    """Return SQL reading text with a decimal comma as a number (NULL where it does not fit).
+
+    1.234,5 and 12,5 are numbers; 45.8 is not (a '.' must separate groups of three digits),
+    so it is counted as invalid instead of silently becoming 458.
+    """
+    pattern = "[+-]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]*)?"
+    return (
+        f"CASE WHEN {dialect.full_match(text, pattern)} THEN "
+        f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
+    )
+
+
 def _num_expr(column: str, decimal_comma: bool, dialect: Dialect) -> str:
     text = f"trim(CAST({sql_ident(column)} AS STRING))"
     if decimal_comma:
-        # 1.234,5 and 12,5 are numbers; 45.8 is not (a '.' must separate groups of three
-        # digits), so it is counted as invalid instead of silently becoming 458.
-        pattern = "[+-]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]*)?"
-        return (
-            f"CASE WHEN {dialect.full_match(text, pattern)} THEN "
-            f"TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END"
-        )
+        return comma_number(text, dialect)
     return f"TRY_CAST({text} AS DOUBLE)"
 
 
