@@ -25,6 +25,7 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
         "cancelled_invoice": 1,
         "cancelled_order": 0,
         "other_currency": 0,
+        "non_product": 0,
         "non_positive_quantity": 2,
         "non_positive_price": 1,
         "invalid_date": 0,
@@ -217,3 +218,14 @@ def test_the_like_prefilter_keeps_every_match(pattern: str, prefix: str) -> None
     from custseg.staging import _literal_prefix
 
     assert _literal_prefix(pattern) == prefix
+
+
+def test_returns_share_says_what_it_is_of() -> None:
+    from custseg.cleaning import returns_summary
+
+    common = {"return_lines": 3, "customers_with_returns": 1, "customers_dropped": 0}
+    small = returns_summary(CleaningConfig(), {}, return_value=5.0, purchases=100.0, **common)
+    assert "(5.0% of the value of kept purchases)" in small["effect"]
+    large = returns_summary(CleaningConfig(), {}, return_value=503.0, purchases=100.0, **common)
+    assert "(5.0 times the value of kept purchases)" in large["effect"]
+    assert "%" not in large["effect"]

@@ -119,6 +119,8 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
     if on["other_currency"]:
         code = sql_literal(str(switches.currency))
         whens.append(f"WHEN cs_currency <> {code} THEN {c['other_currency']}")
+    if on["non_product"]:
+        whens.append(f"WHEN cs_np THEN {c['non_product']}")
     if on["non_positive_quantity"]:
         op = "=" if net else "<="
         whens.append(f"WHEN cs_quantity {op} 0 THEN {c['non_positive_quantity']}")
@@ -172,7 +174,9 @@ def facts_sql(
     Returns
     -------
     str
-        A query returning the order facts, one per (r, customer, invoice, timestamp, ret):
+        A query returning the order facts, one per (r, customer, invoice, timestamp, ret,
+        np): ``np`` (non-product lines, when the layout has stock codes; see
+        :mod:`custseg.products`),
         ``r`` (row-level rule code, NULL for lines no such rule drops), ``ret`` (a kept
         return line, with ``--returns net``), ``lines``, ``dups`` (exact duplicates of kept
         lines) and ``micro`` (the kept lines' signed spend in millionths). For dropped
@@ -211,6 +215,7 @@ def facts_sql(
     keys = (
         "SELECT cs_r AS r, cs_customer AS customer, cs_invoice AS invoice, cs_ts AS ts, "
         f"{'CASE WHEN cs_r IS NULL THEN cs_return ELSE false END' if net else 'false'} AS ret, "
+        f"{'cs_np' if mapping.product is not None else 'false'} AS np, "
         f"{weight} AS weight, {dup_line} AS dup_line, {weighted} AS micro_line"
         f" FROM ({_flagged_sql(mapping, switches, staged)}) AS flagged"
     )
@@ -222,6 +227,7 @@ def facts_sql(
         "invoice",
         "ts",
         *(["ret"] if net else []),
+        *(["np"] if mapping.product is not None else []),
         f"CAST({'count(*)' if weight == '1' else 'sum(weight)'} AS INTEGER) AS lines",
         *([f"CAST({dups} AS INTEGER) AS dups"] if switches.drop_duplicates else []),
         f"{dialect.exact_sum('micro_line')} AS micro",
@@ -234,7 +240,8 @@ def facts_sql(
         )
         columns.append(f"CAST({priced} AS INTEGER) AS priced")
     return (
-        f"SELECT {', '.join(columns)} FROM ({keys}) AS keyed GROUP BY r, customer, invoice, ts, ret"
+        f"SELECT {', '.join(columns)} FROM ({keys}) AS keyed "
+        "GROUP BY r, customer, invoice, ts, ret, np"
     )
 
 
@@ -327,6 +334,9 @@ class CleaningResult:
         How returns were handled and what netting changes (see :func:`returns_summary`).
     customers : int
         Distinct customers among the kept rows.
+    non_product : dict
+        Lines with stock codes that are not products (empty without a stock code column;
+        see :func:`custseg.products.non_product_summary`).
     """
 
     rows_read: int
@@ -342,6 +352,7 @@ class CleaningResult:
     examples: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     returns: dict[str, object] = field(default_factory=dict)
     customers: int = 0
+    non_product: dict[str, object] = field(default_factory=dict)
 
 
 def returns_summary(
@@ -378,17 +389,23 @@ def returns_summary(
         mode, return_lines, return_value, purchases, net_revenue, customers_with_returns,
         customers_dropped and a sentence.
     """
-    share = return_value / purchases if purchases else 0.0
+    ratio = return_value / purchases if purchases else 0.0
+    # What the share is of, said: returns can exceed the purchases that were kept.
+    share = (
+        f"{ratio:.1%} of the value of kept purchases"
+        if ratio <= 1
+        else f"{ratio:.1f} times the value of kept purchases"
+    )
     if switches.returns == "net":
         effect = (
-            f"{return_lines:,} return lines worth {return_value:,.2f} ({share:.1%} of purchases) "
+            f"{return_lines:,} return lines worth {return_value:,.2f} ({share}) "
             f"were subtracted from the spend of {customers_with_returns:,} customers; "
             f"{customers_dropped:,} customers whose returns equal or exceed their purchases "
             f"were left out ({dropped.get('net_non_positive_customer', 0):,} rows)."
         )
     else:
         effect = (
-            f"{return_lines:,} return lines worth {return_value:,.2f} ({share:.1%} of purchases) "
+            f"{return_lines:,} return lines worth {return_value:,.2f} ({share}) "
             f"of {customers_with_returns:,} customers were dropped; --returns net would "
             "subtract them from those customers' spend instead."
         )

@@ -132,6 +132,12 @@ class CleaningConfig(_Strict):
         default=None,
         description="keep only lines in this currency (a file with several currencies needs it)",
     )
+    drop_non_product: bool = Field(
+        default=False,
+        description="leave lines whose stock code is not a product (Online Retail's POST, "
+        "DOT, M, BANK CHARGES, AMAZONFEE, gift vouchers, ...) out of spend; by default they "
+        "are kept and counted",
+    )
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_duplicates: bool = False

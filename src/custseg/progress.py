@@ -55,6 +55,10 @@ class StageTimer:
         elapsed = time.perf_counter() - start
         # A stage run twice (the cleaning of two snapshots) adds up.
         self.timings[name] = round(self.timings.get(name, 0.0) + elapsed, 3)
-        summary = "; ".join(notes) if notes else "done"
+        summary = (
+            "; ".join(n.rstrip(".") if i < len(notes) - 1 else n for i, n in enumerate(notes))
+            if notes
+            else "done"
+        )
         if not self.silent:
             logger.info("%-8s %s (%.2f s)", name, summary, elapsed)

@@ -137,6 +137,17 @@ def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
     notes = []
     if quality.returns.get("return_lines"):
         notes.append(str(quality.returns["effect"]))
+    if quality.non_product.get("lines") or quality.non_product.get("dropped"):
+        notes.append(str(quality.non_product["effect"]))
+    if quality.input.layout not in ("none", "orders") or quality.input.currency:
+        said = [f"layout {quality.input.layout}"]
+        if quality.input.currency:
+            said.append(f"spend in {quality.input.currency}")
+        if quality.input.timezone:
+            said.append(
+                f"times with UTC offsets read as instants, calendar in {quality.input.timezone}"
+            )
+        notes.append("Input read as: " + "; ".join(said) + ".")
     notes.extend(str(w) for w in model.k_selection.warnings or [])
     return notes
 

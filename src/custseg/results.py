@@ -102,6 +102,8 @@ class QualityRecord(Record):
         ISO timestamps.
     as_of_source : str
         Where the as-of date came from.
+    non_product : dict
+        Kept lines whose stock codes are not products, and their spend (Online Retail).
     """
 
     input: InputRecord
@@ -119,6 +121,7 @@ class QualityRecord(Record):
     last_purchase: str
     as_of: str
     as_of_source: str
+    non_product: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QualityRecord:

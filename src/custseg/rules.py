@@ -58,6 +58,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("other_currency", "the line's currency is not the one chosen with --currency"),
     Rule(
+        "non_product",
+        "with --drop-non-product: a stock code that is not a product (postage, fees, "
+        "adjustments, vouchers: POST, DOT, M, BANK CHARGES, AMAZONFEE, gift_0001_*, ...)",
+    ),
+    Rule(
         "non_positive_quantity",
         "quantity <= 0 (a return or an error); with --returns net only quantity 0",
     ),
@@ -117,6 +122,7 @@ def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str,
         and switches.returns == "drop",
         "cancelled_order": mapping.void is not None and switches.drop_cancelled,
         "other_currency": mapping.currency is not None and switches.currency is not None,
+        "non_product": mapping.product is not None and switches.drop_non_product,
         "non_positive_quantity": mapping.quantity is not None
         and switches.drop_non_positive_quantity,
         "non_positive_price": switches.drop_non_positive_price,

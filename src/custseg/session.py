@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from pathlib import Path
@@ -363,6 +364,8 @@ class Session:
                         examples=self._examples,
                     )
                 )
+                if self.input.mapping.product is not None:
+                    cleaned = self._non_product(cleaned, facts)
                 done(1)
                 dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
                 notes.append(
@@ -372,8 +375,27 @@ class Session:
                 )
                 if cleaned.returns.get("return_lines") and first:
                     notes.append(str(cleaned.returns["effect"]))
+                if cleaned.non_product.get("lines") and first:
+                    notes.append(str(cleaned.non_product["effect"]))
             self._cleaned[key] = cleaned
         return self._cleaned[key]
+
+    def _non_product(self, cleaned: CleaningResult, facts: Relation) -> CleaningResult:
+        from custseg.products import non_product_summary
+
+        switches = self.settings.cleaning
+        summary = self._guard(
+            lambda: non_product_summary(
+                self.engine,
+                facts.sql,
+                as_of=cleaned.as_of,
+                revenue=cleaned.revenue,
+                dropped=cleaned.dropped["non_product"],
+                left_out=switches.drop_non_product,
+                dialect=self.engine.dialect,
+            )
+        )
+        return dataclasses.replace(cleaned, non_product=summary)
 
     def _kept(self, key: dt.datetime | None) -> str:
         return kept_sql(self.facts.sql, self.settings.cleaning, key)
@@ -555,6 +577,7 @@ class Session:
             last_purchase=cleaned.last_purchase.isoformat(timespec="seconds"),
             as_of=cleaned.as_of.isoformat(timespec="seconds"),
             as_of_source=cleaned.as_of_source,
+            non_product=cleaned.non_product,
         )
 
     def log_record(self, timer: StageTimer, started: float, **facts: Any) -> RunLog:

@@ -145,8 +145,8 @@ def staging_sql(
     -------
     str
         ``SELECT ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
-        cs_price, cs_amount, cs_void, cs_currency, cs_src_0 ... (the mapped columns as read, see
-        :func:`source_columns`) [, cs_n] FROM relation``.
+        cs_price, cs_amount, cs_void, cs_currency, cs_np, cs_src_0 ... (the mapped columns
+        as read, see :func:`source_columns`) [, cs_n] FROM relation``.
     """
 
     def kind_of(column: str) -> str:
@@ -195,6 +195,11 @@ def staging_sql(
     currency = "CAST(NULL AS STRING)"
     if mapping.currency is not None:
         currency = f"upper(NULLIF(trim(CAST({sql_ident(mapping.currency)} AS STRING)), ''))"
+    non_product = "false"
+    if mapping.product is not None:
+        from custseg.products import non_product_sql
+
+        non_product = non_product_sql(mapping.product)
     # The mapped columns as read, for the examples of invalid rows; an engine reads
     # them only when a query asks for them.
     sources = "".join(
@@ -205,7 +210,8 @@ def staging_sql(
         f"SELECT {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
         f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
         f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
-        f"{amount} AS cs_amount, {void} AS cs_void, {currency} AS cs_currency"
+        f"{amount} AS cs_amount, {void} AS cs_void, {currency} AS cs_currency, "
+        f"{non_product} AS cs_np"
         f"{sources}{count} FROM {relation}"
     )
 

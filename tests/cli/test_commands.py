@@ -411,6 +411,11 @@ def test_shop_exports_run_without_flags(tmp_path: Path) -> None:
     assert "7 of 9 rows kept; dropped: cancelled_order 2" in result.stderr
     quality = json.loads((tmp_path / "s" / "data_quality.json").read_text())
     assert (quality["input"]["layout"], quality["input"]["currency"]) == ("shopify", "USD")
+    report = (tmp_path / "s" / "report.html").read_text()
+    assert (
+        "Input read as: layout shopify; spend in USD; times with UTC offsets read as "
+        "instants, calendar in UTC." in report
+    )
     woo = tmp_path / "woo.csv"
     woo.write_text(WOOCOMMERCE)
     result = _run("run", str(woo), "--out", str(tmp_path / "w"), "--k", "2")

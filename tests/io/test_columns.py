@@ -17,6 +17,7 @@ def test_resolves_online_retail_names() -> None:
         price="UnitPrice",
         layout="online-retail",
         cancelled_pattern="C[0-9]+",
+        product="StockCode",
     )
 
 
@@ -29,6 +30,7 @@ def test_resolves_online_retail_ii_names() -> None:
         price="Price",
         layout="online-retail-ii",
         cancelled_pattern="C[0-9]+",
+        product="StockCode",
     )
 
 

@@ -224,6 +224,15 @@ class CleaningOptions(Options):
             show_default=False,
         ),
     ] = None
+    drop_non_product: Annotated[
+        bool | None,
+        Opt(
+            "--drop-non-product/--keep-non-product",
+            help="Leave lines whose stock code is not a product (POST, DOT, M, BANK CHARGES, "
+            "AMAZONFEE, gift vouchers, ...) out of spend (default: keep and count them).",
+            show_default=False,
+        ),
+    ] = None
     drop_duplicates: Annotated[
         bool | None,
         Opt(
@@ -264,6 +273,7 @@ class CleaningOptions(Options):
         "drop_returns": ("cleaning", "drop_non_positive_quantity"),
         "drop_free": ("cleaning", "drop_non_positive_price"),
         "drop_duplicates": ("cleaning", "drop_duplicates"),
+        "drop_non_product": ("cleaning", "drop_non_product"),
         "allow_large_drops": ("cleaning", "allow_large_drops"),
         "currency": ("cleaning", "currency"),
         "returns": ("cleaning", "returns"),

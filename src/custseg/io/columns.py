@@ -58,6 +58,9 @@ class ColumnMapping:
     void : str or None
         A true/false column: the layout marks the line's order cancelled, voided, failed or
         refunded in full (only for layouts prepared by :mod:`custseg.io.layouts`).
+    product : str or None
+        The stock code column, where the layout's codes mark charges that are not products
+        (Online Retail's POST, DOT, M, ...; see :mod:`custseg.products`).
     layout : str
         The layout recognised (or named with ``--layout``); ``"none"`` for plain detection.
     cancelled_pattern : str or None
@@ -75,6 +78,7 @@ class ColumnMapping:
     amount: str | None = None
     currency: str | None = None
     void: str | None = None
+    product: str | None = None
     layout: str = "none"
     cancelled_pattern: str | None = None
     sources: tuple[tuple[str, str], ...] = ()
@@ -188,8 +192,9 @@ def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> C
     if layout.roles:
         return prepared_mapping(layout, columns, config, source)
     mapping = _plain_mapping(columns, config, source)
+    product = _find(columns, "StockCode") if layout.name.startswith("online-retail") else None
     return dataclasses.replace(
-        mapping, layout=layout.name, cancelled_pattern=layout.cancelled_pattern
+        mapping, layout=layout.name, cancelled_pattern=layout.cancelled_pattern, product=product
     )
 
 
