@@ -275,3 +275,19 @@ def test_cohorts_tab_and_audience_download(at: AppTest) -> None:
     assert "Cohort = month of a customer's first kept purchase" in tab.markdown[0].value
     labels = [b.label for b in at.get("download_button")]
     assert any(label.startswith("Audience: Champions (") for label in labels)
+
+
+def test_layout_and_currency_choices(at: AppTest) -> None:
+    assert _cancelled(at) > 0
+    # Read as no layout, the synthetic Online Retail lines have no cancellation convention.
+    layout = next(s for s in at.selectbox if s.key.startswith("layout-"))
+    assert layout.value == "(recognised by the header)"
+    layout.set_value("none").run()
+    assert not at.exception and not at.error
+    assert _cancelled(at) == 0
+    layout.set_value("online-retail").run()
+    assert _cancelled(at) > 0
+    # A time zone that is no IANA name is one sentence.
+    zone = next(t for t in at.text_input if t.key.startswith("timezone-"))
+    zone.set_value("Mars/Olympus").run()
+    assert len(at.error) == 1 and "'Mars/Olympus' is not an IANA time zone" in at.error[0].value

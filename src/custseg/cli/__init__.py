@@ -130,6 +130,13 @@ def run(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
+    dry_run: Annotated[
+        bool,
+        Opt(
+            "--dry-run",
+            help="Only say how INPUT is read (as custseg inspect does); write nothing.",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
@@ -146,6 +153,9 @@ def run(
         )
         logging.getLogger("custseg").info(note)
         _say_engine(settings, "run")
+        if dry_run:
+            _inspect(path, settings, None, quiet)
+            return
         with progress_bars(not quiet) as bars:
             result = command.segment(path, settings, progress=bars)
         written = command.write_outputs(result, out_dir)
@@ -343,6 +353,46 @@ def cohorts(
         "purchase.",
         soft_wrap=True,
     )
+
+
+def _inspect(path: Path | str, settings: Settings, save: Path | None, quiet: bool) -> None:
+    from rich.table import Table
+
+    from custseg.commands.inspect import inspect_input, save_mapping
+
+    with progress_bars(not quiet) as bars:
+        found = inspect_input(path, settings, progress=bars)
+    table = Table(title="How custseg reads it", show_header=False, box=None)
+    for what, value in found.rows:
+        table.add_row(what, escape(value))
+    out.print(table)
+    if save is not None:
+        save_mapping(found, save)
+        logging.getLogger("custseg").info("saved    %s (use it with --config)", save)
+
+
+@app.command()
+@shared
+def inspect(
+    input_path: Annotated[str, Arg(metavar="INPUT", help=_INPUT_HELP)],
+    save: Annotated[
+        Path | None,
+        Opt(
+            "--save",
+            metavar="YAML",
+            help="Also write what was found as a parameters file, for --config.",
+        ),
+    ] = None,
+    *,
+    inputs: InputOptions,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the table.")] = False,
+) -> None:
+    """Say how INPUT is read: layout, columns, encoding, decimals, dates, time zone, currency."""
+    setup_logging(quiet)
+    with user_errors():
+        settings = _settings(inputs)
+        _say_engine(settings, "inspect")
+        _inspect(input_path, settings, save, quiet)
 
 
 @app.command()

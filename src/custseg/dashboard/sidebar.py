@@ -20,6 +20,7 @@ from custseg.dashboard.state import (
 )
 from custseg.errors import UserError
 from custseg.io import suggest_columns
+from custseg.io.layouts import LAYOUT_NAMES
 
 __all__ = ["Choice", "sidebar_ui"]
 
@@ -38,7 +39,15 @@ _SWITCHES = {
     "non_positive_quantity": "drop_non_positive_quantity",
     "non_positive_price": "drop_non_positive_price",
     "duplicate_row": "drop_duplicates",
+    "non_product": "drop_non_product",
 }
+
+#: Rules that follow another switch, and what they follow.
+_FOLLOWERS = {
+    "cancelled_order": "Follows the cancellation switch (shop exports' status columns).",
+    "other_currency": "Applies when a currency is chosen below.",
+}
+_RECOGNISED = "(recognised by the header)"
 
 
 @dataclass
@@ -103,6 +112,24 @@ def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
                 fmt, columns, _ = columns_of(path, base, sheet)
         detected = suggest_columns(columns)
         chosen: dict[str, Any] = {"sheet": sheet}
+        layouts = [_RECOGNISED, *LAYOUT_NAMES, "none"]
+        layout = st.selectbox(
+            "Layout",
+            layouts,
+            key=f"layout-{key}",
+            help="Shopify, WooCommerce and Stripe exports and the UCI Online Retail files are "
+            "recognised by their header; 'none' maps columns by name only.",
+        )
+        chosen["layout"] = None if layout == _RECOGNISED else layout
+        zone = st.text_input(
+            "Time zone of the calendar",
+            value="",
+            key=f"timezone-{key}",
+            placeholder="UTC",
+            help="For times with UTC offsets: the IANA zone (e.g. Europe/London) whose days "
+            "and months count. Times without offsets stay as written.",
+        ).strip()
+        chosen["timezone"] = zone or None
         for field, label in _FIELDS.items():
             options = [_AUTO, *columns]
             found = detected[field]
@@ -129,6 +156,15 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
         )
         net = switches["returns"] == "net"
         for rule in RULES:
+            if rule.reason in _FOLLOWERS:
+                st.checkbox(
+                    rule.description,
+                    value=True,
+                    disabled=True,
+                    key=f"rule-{rule.reason}",
+                    help=_FOLLOWERS[rule.reason],
+                )
+                continue
             config_key = _SWITCHES.get(rule.reason)
             if config_key is None or (net and rule.reason == "cancelled_invoice"):
                 on = rule.reason != "net_non_positive_customer" or net
@@ -145,13 +181,24 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
                     value=getattr(base.cleaning, config_key),
                     key=f"rule-{rule.reason}",
                 )
-        switches["cancelled_pattern"] = st.text_input(
+        pattern = st.text_input(
             "Cancellation pattern",
-            value=base.cleaning.cancelled_pattern,
+            value=base.cleaning.cancelled_pattern or "",
             key="cancelled-pattern",
+            placeholder="the layout's (Online Retail: C[0-9]+)",
             help="A regular expression: an invoice id it matches in full is a cancellation. "
-            "Online Retail: C and digits (C536379); an id like CA-2016-152156 is an order.",
-        )
+            "Empty: the layout's convention (Online Retail: C and digits, C536379; other "
+            "tables: none). An id like CA-2016-152156 is an order.",
+        ).strip()
+        switches["cancelled_pattern"] = pattern or None
+        currency = st.text_input(
+            "Currency",
+            value=base.cleaning.currency or "",
+            key="currency",
+            placeholder="the file's one currency",
+            help="Keep only lines in this currency (e.g. EUR); needed when a file has several.",
+        ).strip()
+        switches["currency"] = currency or None
         switches["allow_large_drops"] = st.checkbox(
             "Go on when one rule drops most rows (--allow-large-drops)",
             value=base.cleaning.allow_large_drops,

@@ -1,0 +1,127 @@
+"""``custseg inspect``: what custseg reads in a file, before anything is computed.
+
+It opens the input as every command does (:class:`custseg.session.Session`) and reports what
+was found: the layout, the column of each field, the encoding, delimiter and decimal
+separator, the date layout, whether times carry UTC offsets, and the currency. The findings
+can be saved as a parameters file (``--save``) that reads the same file the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from custseg.config import Settings
+from custseg.io.writers import atomic_write_text
+from custseg.progress import ProgressFactory
+from custseg.session import Session
+
+__all__ = ["Inspection", "inspect_input", "save_mapping"]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What reading an input found.
+
+    Attributes
+    ----------
+    rows : list of (str, str)
+        What was found, in words: (what, value).
+    parameters : dict
+        The settings that read the file this way, for a parameters YAML.
+    """
+
+    rows: list[tuple[str, str]]
+    parameters: dict[str, Any]
+
+
+def _strip(value: str) -> str:
+    return value.strip("'")
+
+
+def inspect_input(
+    source: Path | str, settings: Settings, *, progress: ProgressFactory | None = None
+) -> Inspection:
+    """Read the input's header and a sample, and say how custseg reads it.
+
+    Raises
+    ------
+    UserError
+        As every command does for an input it cannot read.
+    """
+    with Session(source, settings, progress=progress) as session:
+        info = session.input
+        mapping = info.mapping
+        options = {k: _strip(str(v)) for k, v in info.options.items()}
+        encoding = options.get("encoding_detected") or options.get("encoding") or "utf-8"
+        if "transcoded_from" in options:
+            encoding = options["transcoded_from"]
+        decimal = options.get("decimal") or settings.csv.decimal or "."
+        date_format = info.date_format or settings.csv.date_format
+        date_type = info.types.get(mapping.date, "")
+        rows = [
+            ("input", f"{source} ({info.format})"),
+            ("layout", mapping.layout),
+            *[(f"column {k}", str(v)) for k, v in mapping.as_dict().items() if v is not None],
+        ]
+        if info.format == "csv":
+            rows += [
+                ("encoding", encoding),
+                ("delimiter", repr(options["delimiter"]) if "delimiter" in options else "sniffed"),
+                ("decimal separator", decimal),
+            ]
+        if date_format:
+            dates = date_format
+        elif date_type and date_type != "VARCHAR":
+            dates = f"typed ({date_type.lower()})"
+        else:
+            dates = "ISO 8601"
+        zone = (
+            f"UTC offsets: instants, calendar in {session.zone}"
+            if session.zone
+            else "no offsets: wall-clock times"
+        )
+        rows += [
+            ("dates", dates),
+            ("time zone", zone),
+            ("currency", session.currency or "no currency column"),
+        ]
+        if mapping.cancelled_pattern:
+            rows.append(("cancellations", f"invoice ids matching {mapping.cancelled_pattern}"))
+        if mapping.void:
+            rows.append(("cancellations", "the export's status columns"))
+    columns: dict[str, Any] = {"layout": mapping.layout}
+    if not mapping.sources:
+        columns.update({k: v for k, v in mapping.as_dict().items() if v is not None})
+    if settings.columns.sheet is not None:
+        columns["sheet"] = settings.columns.sheet
+    if session.zone is not None:
+        columns["timezone"] = session.zone
+    csv: dict[str, Any] = {}
+    if info.format == "csv":
+        if "delimiter" in options:
+            csv["delimiter"] = options["delimiter"]
+        if decimal.startswith(","):
+            csv["decimal"] = ","
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            csv["encoding"] = encoding.split(" ")[0]
+    if date_format:
+        csv["date_format"] = date_format.split(" (")[0]
+    parameters: dict[str, Any] = {"columns": columns}
+    if csv:
+        parameters["csv"] = csv
+    if session.currency is not None:
+        parameters["cleaning"] = {"currency": session.currency}
+    return Inspection(rows=rows, parameters=parameters)
+
+
+def save_mapping(inspection: Inspection, target: Path) -> None:
+    """Write the parameters that read the file this way, as YAML (atomically)."""
+    text = (
+        "# Written by custseg inspect: how custseg reads the file. Use it with --config.\n"
+        + yaml.safe_dump(inspection.parameters, sort_keys=False, allow_unicode=True)
+    )
+    atomic_write_text(target, text)

@@ -1,0 +1,70 @@
+"""custseg inspect: how a file is read, said before anything is computed, and saved."""
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from custseg.cli import app
+from custseg.commands.inspect import inspect_input, save_mapping
+from custseg.config import Settings, load_settings
+from custseg.session import Session
+from tests.io.exports import SHOPIFY
+
+runner = CliRunner()
+
+
+def test_a_shop_export_is_described_and_saved(tmp_path: Path) -> None:
+    path = tmp_path / "orders_export.csv"
+    path.write_text(SHOPIFY)
+    found = inspect_input(path, Settings())
+    rows = dict(found.rows)
+    assert rows["layout"] == "shopify"
+    assert rows["column customer"] == "Email" and rows["column invoice"] == "Name"
+    assert rows["time zone"] == "UTC offsets: instants, calendar in UTC"
+    assert rows["currency"] == "USD"
+    assert rows["encoding"] == "utf-8" and rows["decimal separator"] == "."
+    saved = tmp_path / "shop.yml"
+    save_mapping(found, saved)
+    assert yaml.safe_load(saved.read_text()) == {
+        "columns": {"layout": "shopify", "timezone": "UTC"},
+        "cleaning": {"currency": "USD"},
+    }
+    # The saved file reads the export the same way.
+    again = Session(path, load_settings(saved, {}))
+    assert again.input.mapping.layout == "shopify" and again.currency == "USD"
+
+
+def test_a_decimal_comma_file_saves_its_dialect(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_bytes(
+        "InvoiceNo;Quantity;InvoiceDate;UnitPrice;CustomerID\n"
+        "1;6;01/12/2010 08:26;2,55;Jos\xe9\n2;2;13/12/2010 08:26;1,50;8\n".encode("cp1252")
+    )
+    found = inspect_input(path, Settings())
+    rows = dict(found.rows)
+    assert rows["decimal separator"] == ", (detected)"
+    assert rows["dates"] == "%d/%m/%Y %H:%M"
+    assert rows["encoding"] == "cp1252"
+    assert found.parameters["csv"] == {
+        "decimal": ",",
+        "encoding": "cp1252",
+        "date_format": "%d/%m/%Y %H:%M",
+    }
+    assert found.parameters["columns"]["customer"] == "CustomerID"
+
+
+def test_cli_inspect_and_dry_run_write_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "orders_export.csv"
+    path.write_text(SHOPIFY)
+    result = runner.invoke(app, ["inspect", str(path), "--save", str(tmp_path / "m.yml")])
+    assert result.exit_code == 0, result.output
+    assert "How custseg reads it" in result.stdout and "shopify" in result.stdout
+    assert (tmp_path / "m.yml").is_file()
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "--dry-run", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "How custseg reads it" in result.stdout
+    assert not out.exists()
+    result = runner.invoke(app, ["inspect", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2
