@@ -9,7 +9,7 @@ import pytest
 from custseg.config import ColumnsConfig, Settings
 from custseg.errors import UserError
 from custseg.session import Session
-from custseg.timezones import local_midnight_utc
+from custseg.timezones import calendar_to_utc
 
 MIXED_OFFSETS = (
     "order_id,customer_id,order_date,amount\n"
@@ -71,12 +71,26 @@ def test_an_unknown_zone_is_one_sentence() -> None:
         load_settings(None, {"columns": {"timezone": "Mars/Olympus"}})
 
 
-def test_local_midnight_in_utc() -> None:
-    day = dt.date(2023, 3, 12)
-    assert local_midnight_utc(day, None) == dt.datetime(2023, 3, 12)
-    assert local_midnight_utc(day, "UTC") == dt.datetime(2023, 3, 12)
+def test_calendar_times_in_utc() -> None:
+    midnight = dt.datetime(2023, 3, 12)
+    assert calendar_to_utc(midnight, None) == midnight
+    assert calendar_to_utc(midnight, "UTC") == midnight
     # Midnight on the day the US changes clocks is still standard time (UTC-8).
-    assert local_midnight_utc(day, "America/Los_Angeles") == dt.datetime(2023, 3, 12, 8)
-    assert local_midnight_utc(dt.date(2023, 3, 13), "America/Los_Angeles") == dt.datetime(
+    assert calendar_to_utc(midnight, "America/Los_Angeles") == dt.datetime(2023, 3, 12, 8)
+    assert calendar_to_utc(dt.datetime(2023, 3, 13), "America/Los_Angeles") == dt.datetime(
         2023, 3, 13, 7
     )
+
+
+def test_an_as_of_date_is_a_date_of_the_calendar(tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text(MIXED_OFFSETS)
+    # --as-of 2024-07-01T01:20 in Berlin is 23:20 UTC on June 30: order 2 (23:15 UTC) is
+    # before it; order 1 (23:30 UTC) and order 3 are after it.
+    when = dt.datetime(2024, 7, 1, 1, 20)
+    berlin = Settings(as_of=when, columns=ColumnsConfig(timezone="Europe/Berlin"))
+    cleaned = Session(path, berlin).cleaning()
+    assert cleaned.as_of == dt.datetime(2024, 6, 30, 23, 20)
+    assert cleaned.dropped["after_as_of"] == 2
+    utc = Session(path, Settings(as_of=when)).cleaning()
+    assert utc.as_of == when and utc.dropped["after_as_of"] == 1

@@ -46,7 +46,7 @@ from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
 from custseg.sql import sql_ident
 from custseg.staging import free_name, staging_sql
-from custseg.timezones import detect_offsets
+from custseg.timezones import calendar_to_utc, detect_offsets
 
 __all__ = ["Session"]
 
@@ -329,7 +329,12 @@ class Session:
         return example_rows(rows, self.input.mapping, reasons)
 
     def _filter_date(self, as_of: Any) -> dt.datetime | None:
-        return self.settings.as_of if as_of is _SETTINGS else as_of  # type: ignore[no-any-return]
+        """Return the as-of date asked for, in UTC when the times are instants.
+
+        Every as-of date given to a session is a time of the calendar (``--timezone``).
+        """
+        date: dt.datetime | None = self.settings.as_of if as_of is _SETTINGS else as_of
+        return calendar_to_utc(date, self.zone) if date is not None else None
 
     # -- what commands ask for -----------------------------------------------------------
 

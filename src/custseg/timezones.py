@@ -16,7 +16,7 @@ from custseg.engines import Engine
 from custseg.errors import UserError
 from custseg.sql import Dialect, sql_ident
 
-__all__ = ["OFFSET_PATTERN", "detect_offsets", "instant_sql", "local_midnight_utc"]
+__all__ = ["OFFSET_PATTERN", "calendar_to_utc", "detect_offsets", "instant_sql"]
 
 #: A date, a time and a UTC offset (``Z``, ``+01``, ``+01:00``, ``-0800``), as a full match.
 OFFSET_PATTERN = (
@@ -75,13 +75,13 @@ def instant_sql(text: str, dialect: Dialect) -> str:
     return f"CASE WHEN {dialect.full_match(text, OFFSET_PATTERN)} THEN {dialect.instant(text)} END"
 
 
-def local_midnight_utc(day: dt.date, zone: str | None) -> dt.datetime:
-    """Return the UTC time (naive) of midnight at the start of ``day`` in ``zone``.
+def calendar_to_utc(moment: dt.datetime, zone: str | None) -> dt.datetime:
+    """Return a wall-clock time of the calendar's ``zone`` as its UTC time (naive).
 
-    With ``zone`` None (wall-clock data) it is midnight as written.
+    With ``zone`` None (wall-clock data) the time is returned as it is. A time that a
+    daylight-saving change skips or repeats takes its first reading (``fold=0``).
     """
-    midnight = dt.datetime.combine(day, dt.time())
     if zone is None:
-        return midnight
-    aware = midnight.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+        return moment
+    aware = moment.replace(tzinfo=zoneinfo.ZoneInfo(zone))
     return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)

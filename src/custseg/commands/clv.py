@@ -114,7 +114,6 @@ def _lifetime_value(
     session: Session, calibration_end: dt.date | None, horizon: int, discount_rate: float
 ) -> ClvResult:
     from custseg.clv import summary_from_days
-    from custseg.timezones import local_midnight_utc
 
     settings, timer, source = session.settings, session.timer, session.source
     cleaned = session.cleaning()
@@ -143,8 +142,8 @@ def _lifetime_value(
         )
     calibration = days[days["day"] <= pd.Timestamp(end)]
     # Personas as a run as of the day after the calibration end would give them (midnight
-    # in the calendar's zone when the times are instants).
-    as_of = local_midnight_utc(end + dt.timedelta(days=1), session.zone)
+    # of the calendar: the session reads as-of dates in its time zone).
+    as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
     run = fit_segments(
         session.rfm(as_of),
         settings.model_copy(update={"as_of": as_of}),
