@@ -147,3 +147,20 @@ def test_layout_none_reads_columns_by_name(tmp_path: Path) -> None:
     # Read as a plain table, Shopify's export has no customer column custseg knows.
     with pytest.raises(UserError, match=r"no customer column found"):
         _session(tmp_path, SHOPIFY, "s.csv", columns=ColumnsConfig(layout="none"))
+
+
+def test_column_options_on_a_platform_export(tmp_path: Path) -> None:
+    named = _session(
+        tmp_path,
+        SHOPIFY,
+        "s.csv",
+        columns=ColumnsConfig(customer="email", quantity="Lineitem quantity"),
+    )
+    assert named.input.mapping.as_dict()["customer"] == "Email"
+    assert _rfm(named)["bob@example.com"] == (2, 2, 130.0)
+    with pytest.raises(UserError, match=r"--amount-col does not apply to a Shopify orders export"):
+        _session(tmp_path, SHOPIFY, "s.csv", columns=ColumnsConfig(amount="Total"))
+    with pytest.raises(
+        UserError, match=r"column 'Mail' \(--customer-col\) not found in the Shopify"
+    ):
+        _session(tmp_path, SHOPIFY, "s.csv", columns=ColumnsConfig(customer="Mail"))

@@ -190,7 +190,15 @@ _COMPUTED = {
     "currency": "cs_l_currency",
 }
 
-_FLAGS = {"customer": "customer", "invoice": "invoice", "date": "date", "quantity": "quantity"}
+#: The column options, by the role they name in each computed layout.
+_FLAGS = ("customer", "invoice", "date", "quantity", "price", "amount")
+
+
+def _role(layout: Layout, flag: str) -> str | None:
+    """Return the role a ``--<flag>-col`` option names in ``layout`` (None: no such role)."""
+    if flag == "amount" and "line_total" in layout.roles:
+        return "line_total"
+    return flag if flag in layout.roles else None
 
 
 def prepared_mapping(
@@ -201,15 +209,25 @@ def prepared_mapping(
     A column named with ``--customer-col`` (and the like) replaces the layout's own.
     """
     sources: dict[str, str] = {}
+    for flag in _FLAGS:
+        given = getattr(config, flag)
+        if given is None:
+            continue
+        role = _role(layout, flag)
+        if role is None:
+            raise UserError(
+                f"{source}: --{flag}-col does not apply to a {layout.title}, whose spend "
+                "custseg computes from its own columns; read it with --layout none to map "
+                "every column yourself."
+            )
+        hit = _find(columns, given)
+        if hit is None:
+            raise UserError(
+                f"{source}: column {given!r} (--{flag}-col) not found in the {layout.title}."
+            )
+        sources[role] = hit
     for role, names in layout.roles.items():
-        given = getattr(config, _FLAGS[role]) if role in _FLAGS else None
-        if given is not None:
-            hit = _find(columns, given)
-            if hit is None:
-                raise UserError(
-                    f"{source}: column {given!r} (--{role}-col) not found in the {layout.title}."
-                )
-            sources[role] = hit
+        if role in sources:
             continue
         found = next((h for n in names if (h := _find(columns, n)) is not None), None)
         if found is not None:
