@@ -39,7 +39,8 @@ def non_product_sql(column: str) -> str:
     """Return SQL true when the stock code in ``column`` is not a product."""
     code = f"upper(trim(CAST({sql_ident(column)} AS STRING)))"
     listed = ", ".join(f"'{c}'" for c in NON_PRODUCT_CODES)
-    return f"coalesce({code} IN ({listed}) OR starts_with({code}, '{_VOUCHER_PREFIX}'), false)"
+    prefix = f"substr({code}, 1, {len(_VOUCHER_PREFIX)}) = '{_VOUCHER_PREFIX}'"
+    return f"coalesce({code} IN ({listed}) OR {prefix}, false)"
 
 
 def non_product_summary(

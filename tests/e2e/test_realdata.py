@@ -14,6 +14,9 @@ pytestmark = pytest.mark.realdata
 CANONICAL_DROPPED = {
     "missing_customer_id": 135_080,
     "cancelled_invoice": 8_905,
+    "cancelled_order": 0,
+    "other_currency": 0,
+    "non_product": 0,
     "non_positive_quantity": 0,
     "non_positive_price": 40,
     "invalid_date": 0,
