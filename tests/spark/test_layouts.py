@@ -40,3 +40,20 @@ def test_layout_parity(spark, tmp_path: Path, text: str, overrides: dict) -> Non
     assert s_drop == d_drop and s_asof == d_asof and s_zone == d_zone
     pd.testing.assert_frame_equal(s_rfm, d_rfm, check_dtype=False)
     pd.testing.assert_frame_equal(s_days, d_days, check_dtype=False)
+
+
+def test_non_product_codes_on_spark(spark, tmp_path: Path) -> None:
+    from tests.test_products import LINES
+
+    path = tmp_path / "retail.csv"
+    path.write_text(LINES)
+    found = []
+    for engine in ("duckdb", "spark"):
+        for drop in (False, True):
+            settings = load_settings(
+                None, {"engine": {"name": engine}, "cleaning": {"drop_non_product": drop}}
+            )
+            with Session(path, settings) as session:
+                cleaned = session.cleaning()
+                found.append((cleaned.dropped["non_product"], cleaned.non_product["lines"]))
+    assert found == [(0, 3), (3, 0), (0, 3), (3, 0)]
