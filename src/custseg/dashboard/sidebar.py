@@ -42,11 +42,9 @@ _SWITCHES = {
     "non_product": "drop_non_product",
 }
 
-#: Rules that follow another switch, and what they follow.
-_FOLLOWERS = {
-    "cancelled_order": "Follows the cancellation switch (shop exports' status columns).",
-    "other_currency": "Applies when a currency is chosen below.",
-}
+#: Rules set by another choice: the cancellation switch (a shop export's status columns)
+#: and the currency.
+_FOLLOWERS = ("cancelled_order", "other_currency")
 _RECOGNISED = "(recognised by the header)"
 
 
@@ -157,14 +155,7 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
         net = switches["returns"] == "net"
         for rule in RULES:
             if rule.reason in _FOLLOWERS:
-                st.checkbox(
-                    rule.description,
-                    value=True,
-                    disabled=True,
-                    key=f"rule-{rule.reason}",
-                    help=_FOLLOWERS[rule.reason],
-                )
-                continue
+                continue  # set by another switch; the data-quality table says if it ran
             config_key = _SWITCHES.get(rule.reason)
             if config_key is None or (net and rule.reason == "cancelled_invoice"):
                 on = rule.reason != "net_non_positive_customer" or net
