@@ -59,3 +59,19 @@ def test_data_too_short_for_the_check_says_its_span() -> None:
     first = as_of - dt.timedelta(days=180)
     result = holdout_check(before, before, Settings(), as_of, 3, "x", first_purchase=first)
     assert result["table"] != []
+
+
+def test_the_cut_off_counts_days_of_the_calendar() -> None:
+    import datetime as dt
+
+    from custseg.config import Settings
+    from custseg.holdout import holdout_cutoff
+
+    as_of = dt.datetime(2023, 4, 1, 12, 0)  # UTC; 05:00 in Los Angeles (PDT)
+    assert holdout_cutoff(Settings(), as_of) == dt.datetime(2023, 1, 1, 12, 0)
+    assert holdout_cutoff(Settings(), as_of, "UTC") == dt.datetime(2023, 1, 1, 12, 0)
+    # 90 days of the Los Angeles calendar back, across the change to daylight time: 05:00 PST
+    # on January 1st, 13:00 UTC.
+    assert holdout_cutoff(Settings(), as_of, "America/Los_Angeles") == dt.datetime(
+        2023, 1, 1, 13, 0
+    )

@@ -1,18 +1,11 @@
 """Which cleaning rules run: by the layout's conventions and the user's switches."""
 
-from custseg.config import CleaningConfig
-from custseg.io.columns import ColumnMapping
+from custseg.config import CleaningConfig, ColumnsConfig
+from custseg.io.columns import ColumnMapping, resolve_columns
 from custseg.rules import RULES, applied_rules, cancel_pattern
+from tests.io import ONLINE_RETAIL
 
-RETAIL = ColumnMapping(
-    customer="CustomerID",
-    date="InvoiceDate",
-    invoice="InvoiceNo",
-    quantity="Quantity",
-    price="UnitPrice",
-    layout="online-retail",
-    cancelled_pattern="C[0-9]+",
-)
+RETAIL = resolve_columns(ONLINE_RETAIL, ColumnsConfig(), "f")
 PLAIN = ColumnMapping(customer="c", date="d", invoice="o", amount="a", layout="orders")
 
 

@@ -20,9 +20,16 @@ from custseg.errors import UserError
 __all__ = ["holdout_check", "holdout_cutoff"]
 
 
-def holdout_cutoff(settings: Settings, as_of: dt.datetime) -> dt.datetime:
-    """Return the cut-off of the holdout check: ``as_of`` minus ``model.holdout_days``."""
-    return as_of - dt.timedelta(days=settings.model.holdout_days)
+def holdout_cutoff(settings: Settings, as_of: dt.datetime, zone: str | None = None) -> dt.datetime:
+    """Return the cut-off of the holdout check: ``as_of`` minus ``model.holdout_days``.
+
+    The days are days of the calendar of ``zone`` when the times are UTC instants (the
+    same wall-clock time ``holdout_days`` earlier, across a daylight-saving change too).
+    """
+    from custseg.timezones import calendar_to_utc, utc_to_calendar
+
+    days = dt.timedelta(days=settings.model.holdout_days)
+    return calendar_to_utc(utc_to_calendar(as_of, zone) - days, zone)
 
 
 def holdout_check(
@@ -33,6 +40,7 @@ def holdout_check(
     k: int,
     source: str,
     first_purchase: dt.datetime | None = None,
+    zone: str | None = None,
 ) -> dict[str, Any]:
     """Segment the customers as of the cut-off with k clusters; report who bought again.
 
@@ -55,6 +63,8 @@ def holdout_check(
         The input's name, for messages.
     first_purchase : datetime, optional
         The first kept purchase: with it, a span too short for the check is said as such.
+    zone : str, optional
+        The calendar's time zone when the times are UTC instants (see :func:`holdout_cutoff`).
 
     Returns
     -------
@@ -67,7 +77,7 @@ def holdout_check(
     from custseg.segmentation import fit_fixed_k
 
     days = settings.model.holdout_days
-    cutoff = holdout_cutoff(settings, as_of)
+    cutoff = holdout_cutoff(settings, as_of, zone)
 
     def skipped(why: str) -> dict[str, Any]:
         return {

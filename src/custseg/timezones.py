@@ -16,7 +16,7 @@ from custseg.engines import Engine
 from custseg.errors import UserError
 from custseg.sql import Dialect, sql_ident
 
-__all__ = ["OFFSET_PATTERN", "calendar_to_utc", "detect_offsets", "instant_sql"]
+__all__ = ["OFFSET_PATTERN", "calendar_to_utc", "detect_offsets", "instant_sql", "utc_to_calendar"]
 
 #: A date, a time and a UTC offset (``Z``, ``+01``, ``+01:00``, ``-0800``), as a full match.
 OFFSET_PATTERN = (
@@ -85,3 +85,11 @@ def calendar_to_utc(moment: dt.datetime, zone: str | None) -> dt.datetime:
         return moment
     aware = moment.replace(tzinfo=zoneinfo.ZoneInfo(zone))
     return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def utc_to_calendar(moment: dt.datetime, zone: str | None) -> dt.datetime:
+    """Return a UTC time (naive) as the wall clock of ``zone`` (unchanged for None)."""
+    if zone is None:
+        return moment
+    aware = moment.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo(zone))
+    return aware.replace(tzinfo=None)

@@ -1,5 +1,6 @@
 """custseg run: every output, its layout, byte-identical reruns, tiny and large data."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -265,3 +266,33 @@ def test_playbook_from_yaml(tiny_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="'Champs' is not a persona"):
         segment(tiny_csv, load_settings(config, {"model": {"k": 2, "k_max": 2}}))
     json.dumps(result.model.to_dict())  # still serialisable
+
+
+@pytest.mark.parametrize("returns", ["drop", "net"])
+def test_times_with_offsets_give_the_wall_clock_segments(
+    synthetic: Path, tmp_path: Path, returns: str
+) -> None:
+    # The synthetic lines written as Berlin times with their offsets: read as instants with
+    # the Berlin calendar, they are the same orders. Recency is elapsed days between
+    # instants, so a customer whose last order was in summer time may be a day apart.
+    frame = pd.read_parquet(synthetic)
+    berlin = frame["InvoiceDate"].dt.tz_localize("Europe/Berlin", nonexistent="shift_forward")
+    frame["InvoiceDate"] = berlin.dt.strftime("%Y-%m-%d %H:%M:%S%z")
+    path = tmp_path / "berlin.csv"
+    frame.to_csv(path, index=False)
+    base = {"model": {"k": 3}, "cleaning": {"returns": returns}}
+    wall = segment(synthetic, load_settings(None, base))
+    aware = segment(path, load_settings(None, {**base, "columns": {"timezone": "Europe/Berlin"}}))
+    assert aware.quality["input"]["timezone"] == "Europe/Berlin"
+    assert aware.quality["rows_kept"] == wall.quality["rows_kept"]
+    cols = ["customer_id", "frequency", "monetary", "persona"]
+    pd.testing.assert_frame_equal(aware.customers[cols], wall.customers[cols])
+    # The holdout's cut-off is 90 Berlin days before the as-of date (an hour apart in UTC
+    # across the change from summer time); the same customers had bought before it.
+    as_of = dt.datetime.fromisoformat(aware.quality["as_of"])
+    assert as_of == dt.datetime.fromisoformat(wall.quality["as_of"]) - dt.timedelta(hours=1)
+    cutoff = dt.datetime.fromisoformat(aware.model.holdout["cutoff"])
+    assert cutoff == as_of - dt.timedelta(days=90, hours=1)
+    assert sum(r["customers"] for r in aware.model.holdout["table"]) == sum(
+        r["customers"] for r in wall.model.holdout["table"]
+    )

@@ -124,6 +124,8 @@ def fit_model(
     snapshot). With ``then_release`` the order lines are released once every table the
     run needs from them is computed (the monthly spend included), before the modelling.
     """
+    from custseg.timezones import utc_to_calendar
+
     as_of = settings.as_of
     cleaned = session.cleaning(as_of)
     engine = settings.engine
@@ -136,12 +138,13 @@ def fit_model(
         # The holdout's snapshot comes from the same query when every rule is row-level
         # (returns dropped); with --returns net it is the kept lines as of the cut-off.
         checked = bool(settings.model.holdout_days)
-        cutoff = holdout_cutoff(settings, cleaned.as_of) if checked else None
+        cutoff = holdout_cutoff(settings, cleaned.as_of, session.zone) if checked else None
         same_query = checked and settings.cleaning.returns == "drop"
         rfm = session.rfm(as_of, cutoff=cutoff if same_query else None)
         customers, before = split_cutoff(rfm) if same_query else (rfm, None)
-        if checked and not same_query:
-            before = session.rfm(cutoff)
+        if cutoff is not None and not same_query:
+            # The session reads as-of dates as times of the calendar; the cut-off is UTC.
+            before = session.rfm(utc_to_calendar(cutoff, session.zone))
         if then_release:
             session.monthly(as_of)
             session.release_lines()
@@ -164,6 +167,7 @@ def fit_model(
                 fit.k,
                 session.source,
                 first_purchase=cleaned.first_purchase,
+                zone=session.zone,
             )
             notes.append(str(holdout["sentence"]))
         record = dataclasses.replace(record, holdout=holdout)
