@@ -216,3 +216,25 @@ def test_cohort_migration_and_value_tabs(server_factory, browser) -> None:  # ty
     assert page.get_by_text("Expected profit").first.is_visible()
     full_screenshot(page, ARTIFACTS / "dashboard-value.png")
     page.close()
+
+
+def test_the_dashboard_serves_this_machine_only(tmp_path: Path) -> None:
+    # The project's own .streamlit/config.toml, as `streamlit run app.py` reads it.
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert '\naddress = "127.0.0.1"\n' in config
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 60
+        while b"URL:" not in seen and time.monotonic() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                break
+            seen += line
+        assert f"URL: http://127.0.0.1:{port}".encode() in seen, seen
+        assert b"Network URL" not in seen and b"External URL" not in seen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
