@@ -27,8 +27,8 @@ def test_csv_exports_neutralise_formulas(tmp_path: Path) -> None:
 
     frame = pd.DataFrame(
         {
-            "id": ["=HYPERLINK(1)", "+1", "-2", "@x", "\tt", "\rr", "ok", "12"],
-            "n": [-1, 2, 3, 4, 5, 6, 7, 8],
+            "id": ["=HYPERLINK(1)", "+1", "-2", "@x", "\tt", "\rr", "ok", "12", " \x01=1", "a\nb"],
+            "n": [-1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         }
     )
     assert csv_safe(frame)["id"].tolist() == [
@@ -37,9 +37,11 @@ def test_csv_exports_neutralise_formulas(tmp_path: Path) -> None:
         "'-2",
         "'@x",
         "'\tt",
-        "'\rr",
+        " r",  # the carriage return becomes a space: nothing left to run
         "ok",
         "12",
+        "' \x01=1",  # a formula after whitespace and a control character
+        "a b",
     ]
     assert csv_safe(frame)["n"].tolist() == frame["n"].tolist()
     path = tmp_path / "orders.csv"
@@ -89,8 +91,8 @@ def test_the_writer_writes_what_pandas_writes(rows: list[tuple[object, ...]], sa
         written = path.read_text(encoding="utf-8")
     # With safe, formulas are neutralised in the SQL that writes the file: as csv_safe does.
     expected = (csv_safe(frame) if safe else frame).to_csv(index=False, lineterminator="\n")
-    if any("\r" in str(v) for v in frame["text"]):
-        return  # pandas writes a carriage return bare; this writer quotes it (see below)
+    if not safe and any("\r" in str(v) for v in frame["text"]):
+        return  # pandas writes a carriage return bare; DuckDB quotes it
     assert written == expected
 
 
@@ -111,13 +113,66 @@ def test_doubles_are_written_as_pandas_writes_them(tmp_path: Path) -> None:
     )
 
 
-def test_a_carriage_return_is_quoted_and_downloads_are_the_same_bytes(tmp_path: Path) -> None:
+def test_record_breaks_become_spaces_and_downloads_are_the_same_bytes(tmp_path: Path) -> None:
     from custseg.io.writers import csv_bytes, write_csv
 
-    frame = pd.DataFrame({"customer_id": ["ab\r=2+3", "=1", ""], "n": [1, 2, 3]})
+    frame = pd.DataFrame({"customer_id": ["ab\r=2+3", "=1", "", "x\x00y\n-1"], "n": [1, 2, 3, 4]})
     path = write_csv(frame, tmp_path / "c.csv")
-    assert path.read_bytes() == b'customer_id,n\n"ab\r=2+3",1\n\'=1,2\n,3\n'
+    assert path.read_bytes() == b"customer_id,n\nab =2+3,1\n'=1,2\n,3\nx y -1,4\n"
     assert csv_bytes(frame) == path.read_bytes()
+    # The pandas path (text mixed with numbers in a column) writes the same cells.
+    mixed = pd.DataFrame({"customer_id": ["ab\r=2+3", 7, "\n@x"], "n": [1, 2, 3]})
+    assert write_csv(mixed, tmp_path / "m.csv").read_bytes() == (
+        b"customer_id,n\nab =2+3,1\n7,2\n' @x,3\n"
+    )
+
+
+HOSTILE_IDS = ["ab\r=2+3", "cd\n+1", "e\x00f", " =SUM(A1)", "\t@x", "\x01-2", "plain", "=1"]
+
+
+def test_hostile_ids_through_every_csv_output(tmp_path: Path) -> None:
+    import csv
+
+    import duckdb
+
+    from custseg.config import load_settings
+    from custseg.pipeline import segment, write_outputs
+
+    rows = []
+    for i, cid in enumerate(HOSTILE_IDS):
+        for j in range(i % 3 + 1):
+            rows.append((f"{i}{j}", cid, f"2020-0{1 + j}-1{i} 10:00:00", i + j + 1, 2.0 + i))
+    orders = pd.DataFrame(
+        rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
+    )
+    orders["InvoiceDate"] = pd.to_datetime(orders["InvoiceDate"])
+    source = tmp_path / "orders.parquet"
+    orders.to_parquet(source)
+    out = tmp_path / "out"
+    write_outputs(segment(source, load_settings(None, {"model": {"k": 2, "k_max": 2}})), out)
+    written = sorted(out.rglob("*.csv"))
+    assert len(written) >= 8  # customers, segments, k_selection, holdout, cohorts, audiences...
+    ids_seen: list[str] = []
+    for path in written:
+        raw = path.read_bytes()
+        assert b"\x00" not in raw and b"\r" not in raw, path.name
+        with path.open(newline="", encoding="utf-8") as fh:
+            records = list(csv.reader(fh))
+        width = len(records[0])
+        assert all(len(r) == width for r in records), path.name
+        count = duckdb.sql(f"SELECT count(*) FROM read_csv('{path}', header=true)").fetchall()
+        assert count[0][0] == len(records) - 1, path.name
+        for record in records[1:]:
+            for cell in record:
+                assert not cell.lstrip("".join(chr(c) for c in range(33))).startswith(
+                    ("=", "+", "-", "@")
+                ) or cell.startswith("'"), (path.name, cell)
+        if path.name == "customers.csv":
+            ids_seen = [r[0] for r in records[1:]]
+    # Ids are trimmed of spaces when read (" =SUM(A1)" is the customer "=SUM(A1)").
+    assert sorted(ids_seen) == sorted(
+        ["ab =2+3", "cd +1", "e f", "'=SUM(A1)", "'\t@x", "'\x01-2", "plain", "'=1"]
+    )
 
 
 def test_a_large_table_keeps_its_row_order(tmp_path: Path) -> None:
