@@ -63,6 +63,16 @@ def test_tampered_or_foreign_model_is_a_clear_error() -> None:
         ({**good, "centroids": [[0.0, 1, float("nan")], [1, 1, 1]]}, "malformed"),
         ({**good, "scaler": {"mean": [0, 0, 0], "scale": [1, 0, 1]}}, "malformed"),
         ([1, 2, 3], "is not a custseg model"),
+        # Crafted: a scale that puts every customer in one segment, an infinite one, 50,000
+        # centroids (4.85 GiB of distances), a persona name of a megabyte.
+        ({**good, "scaler": {"mean": [0, 0, 0], "scale": [1e308, 1, 1]}}, "out of range"),
+        ({**good, "scaler": {"mean": [0, 0, 0], "scale": [float("inf"), 1, 1]}}, "out of range"),
+        ({**good, "centroids": [[0.0, 0, 0]] * 50_000}, "it has 50,000 segments"),
+        ({**good, "centroids": [[1e9, 0, 0], [0, 0, 0]]}, "out of range"),
+        (
+            {**good, "personas": {"0": "x" * 1_000_000, "1": "Lost"}},
+            "a persona name of 1,000,000 characters",
+        ),
     ]
     for data, message in cases:
         with pytest.raises(UserError, match=message):

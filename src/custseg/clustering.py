@@ -162,6 +162,13 @@ def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
 #: The format tag written to and required in model.json.
 MODEL_FORMAT = "custseg-model/1"
 
+#: Bounds a saved model must keep (see :meth:`SegmentModel.from_dict`): segments (one
+#: persona name each), |standardised centroid|, |log1p mean| and log1p scale, name length.
+MAX_SEGMENTS = 11
+MAX_STANDARD = 1e3
+MAX_LOG = 1e3
+MAX_NAME = 100
+
 
 class SegmentModel:
     """Everything needed to assign customers to segments without refitting or pickle.
@@ -210,6 +217,12 @@ class SegmentModel:
             data = data.to_dict()
         if not isinstance(data, dict) or data.get("format", MODEL_FORMAT) != MODEL_FORMAT:
             raise UserError(f"{source} is not a custseg model (format {MODEL_FORMAT} expected).")
+        rows = data.get("centroids")
+        if isinstance(rows, list) and not 2 <= len(rows) <= MAX_SEGMENTS:
+            raise UserError(
+                f"{source} is not a valid custseg model: it has {len(rows):,} segments, "
+                f"where custseg writes 2 to {MAX_SEGMENTS}."
+            )
         try:
             centroids = np.asarray(data["centroids"], dtype=np.float64)
             scaler = LogStandardScaler.from_dict(data["scaler"])
@@ -225,14 +238,28 @@ class SegmentModel:
             and scaler.mean_.shape == (3,)
             and scaler.scale_.shape == (3,)
         )
+        # Standardised log1p values: a scale or centroid far outside these bounds cannot come
+        # from a fit (it would put every customer in one segment).
         if not (
             shapes_ok
             and np.isfinite(centroids).all()
+            and (np.abs(centroids) <= MAX_STANDARD).all()
             and np.isfinite(scaler.mean_).all()
-            and (scaler.scale_ > 0).all()
+            and (np.abs(scaler.mean_) <= MAX_LOG).all()
+            and np.isfinite(scaler.scale_).all()
+            and ((scaler.scale_ > 0) & (scaler.scale_ <= MAX_LOG)).all()
         ):
             raise UserError(
                 f"{source} is not a valid custseg model (centroids or scaler are "
-                "malformed); was it edited by hand?"
+                "malformed or out of range); was it edited by hand?"
+            )
+        from custseg.personas import PERSONAS
+
+        known = {p.name for p in PERSONAS}
+        odd = next((n for n in names if n not in known and len(n) > MAX_NAME), None)
+        if odd is not None:
+            raise UserError(
+                f"{source} is not a valid custseg model: a persona name of {len(odd):,} "
+                f"characters (names are custseg's own or at most {MAX_NAME} characters)."
             )
         return cls(scaler, centroids, names)

@@ -53,3 +53,22 @@ def test_scoring_uses_the_models_cleaning_and_refuses_a_foreign_model(
     assert bad.exit_code == 2
     assert "is not a custseg model" in bad.output
     assert not (tmp_path / "x").exists()
+    # A crafted model: a scale of 1e308 would put every customer in one persona (exit 0).
+    crafted = json.loads(model.read_text())
+    crafted["scaler"]["scale"][0] = 1e308
+    (tmp_path / "crafted.json").write_text(json.dumps(crafted))
+    bad = _run(
+        "score",
+        str(tiny_csv),
+        "--model",
+        str(tmp_path / "crafted.json"),
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert bad.exit_code == 2 and "malformed or out of range" in bad.output
+    # A file far larger than any model is not read at all.
+    (tmp_path / "huge.json").write_bytes(b" " * (11 << 20))
+    bad = _run(
+        "score", str(tiny_csv), "--model", str(tmp_path / "huge.json"), "--out", str(tmp_path / "x")
+    )
+    assert bad.exit_code == 2 and "is 11.0 MB; a custseg model is well under 10 MB" in bad.output

@@ -35,6 +35,10 @@ __all__ = [
 SCORE_FILES = ("customers.csv", "customers.parquet", "data_quality.json", "score_log.json")
 
 
+#: The largest model.json read (one written by custseg is tens of kilobytes).
+MAX_MODEL_BYTES = 10 << 20
+
+
 def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
     """Read and check a model.json written by ``custseg run``.
 
@@ -49,6 +53,12 @@ def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
         If the file is missing, not JSON, or not a valid custseg model.
     """
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise UserError(
+                f"The model {path} (--model) is {size / 2**20:,.1f} MB; a custseg model is "
+                f"well under {MAX_MODEL_BYTES >> 20} MB. Is it the right file?"
+            )
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"Cannot read the model {path} (--model): {exc.strerror}.") from exc
