@@ -145,7 +145,9 @@ def _text_only(values: pd.Series) -> pd.Series:
     """Return the text cells of a column (others missing), for the ``.str`` methods."""
     if values.dtype != object:
         return values
-    return values.where(values.map(type).eq(str))
+    is_text = values.map(lambda v: isinstance(v, str)).astype(bool)
+    kept: pd.Series = values.where(is_text)
+    return kept
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
