@@ -431,3 +431,28 @@ def test_shop_exports_run_without_flags(tmp_path: Path) -> None:
     assert "--timezone is ignored: the times carry no UTC offset" in result.stderr
     result = _run("run", str(woo), "--out", str(tmp_path / "w"), "--layout", "shopify")
     assert result.exit_code == 2 and "--layout shopify needs the columns" in result.stderr
+
+
+def test_an_out_folder_holding_the_input_is_refused(tiny_csv: Path, tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    source = exports / "customers.csv"
+    source.write_bytes(tiny_csv.read_bytes())
+    before = source.read_bytes()
+    for command in ("run", "cohorts", "clv"):
+        result = _run(command, str(source), "--out", str(exports))
+        assert result.exit_code == 2, (command, result.output)
+        assert f"--out {exports} holds the input {source}" in result.stderr
+    assert source.read_bytes() == before and sorted(exports.iterdir()) == [source]
+    # A folder read as input (Spark reads folders) cannot hold the outputs either.
+    result = _run("run", str(exports), "--out", str(exports / "out"))
+    assert result.exit_code == 2 and "holds the input" in result.stderr
+
+
+def test_a_tilde_out_is_the_home_folder(tiny_csv: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    result = _run("run", str(tiny_csv), "--out", "~/results", "--k", "2")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "results" / "customers.csv").is_file()
+    assert not (tmp_path / "~").exists()

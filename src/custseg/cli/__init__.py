@@ -79,6 +79,13 @@ def _say_engine(settings: Settings, command: str) -> None:
         )
 
 
+def _check_out(source: Path | str, out_dir: Path) -> None:
+    """Refuse an --out that holds the input (see :func:`custseg.io.writers.check_out_dir`)."""
+    from custseg.io.writers import check_out_dir
+
+    check_out_dir(source, out_dir)
+
+
 #: Options that set DuckDB, which Spark does not read.
 DUCKDB_ONLY = ("memory_limit", "temp_dir", "threads", "cache")
 
@@ -152,6 +159,8 @@ def run(
             input_path if url or input_path is None else Path(input_path), settings
         )
         logging.getLogger("custseg").info(note)
+        if not dry_run:
+            _check_out(path, out_dir)
         _say_engine(settings, "run")
         if dry_run:
             _inspect(path, settings, None, quiet)
@@ -188,6 +197,7 @@ def score(
     with user_errors():
         settings = _settings(inputs, as_of)
         _say_ignored(settings, inputs)
+        _check_out(input_path, out_dir)
         _say_engine(settings, "score")
         with progress_bars(not quiet) as bars:
             result = command.score(input_path, model, settings, progress=bars)
@@ -238,6 +248,7 @@ def migrate(
         assert parsed[0] is not None and parsed[1] is not None
         settings = _settings(inputs, cleaning, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
+        _check_out(input_path, out_dir)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
@@ -296,6 +307,7 @@ def clv(
             raise UserError(
                 f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
             )
+        _check_out(input_path, out_dir)
         _say_engine(settings, "clv")
         with progress_bars(not quiet) as bars:
             result = command.lifetime_value(
@@ -341,6 +353,7 @@ def cohorts(
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
+        _check_out(input_path, out_dir)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)

@@ -29,6 +29,7 @@ __all__ = [
     "FORMULA_PREFIXES",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_out_dir",
     "csv_bytes",
     "csv_safe",
     "json_text",
@@ -99,13 +100,16 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
     UserError
         If ``folder`` is a file or cannot be written.
     """
+    folder = folder.expanduser()  # '~/results' given in quotes is still the home folder
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{option} {folder} is a file; give a folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-staging-"))
     except OSError as exc:
-        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+        raise UserError(
+            f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
+        ) from exc
     try:
         yield stage
         mode = _plain_mode()
@@ -126,7 +130,9 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
                 os.chmod(item, mode)
             os.replace(item, target)
     except OSError as exc:
-        raise UserError(f"Cannot write to {folder} ({option}): {exc.strerror}.") from exc
+        raise UserError(
+            f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
+        ) from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -316,6 +322,28 @@ def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
         finally:
             con.unregister("frame")
     return path
+
+
+def check_out_dir(source: Path | str, folder: Path, option: str = "--out") -> None:
+    """Refuse an output folder that holds the input (or, for a folder input, lies in it).
+
+    Outputs replace files of their names (``customers.csv``): written beside the input they
+    could replace it, and a folder read as input would read them next time.
+
+    Raises
+    ------
+    UserError
+        Naming the folder and the input.
+    """
+    if isinstance(source, str) and "://" in source:
+        return
+    src = Path(source).expanduser().resolve()
+    out = folder.expanduser().resolve()
+    if src == out or out in src.parents or (src.is_dir() and src in out.parents):
+        raise UserError(
+            f"{option} {folder} holds the input {source}: the outputs could replace it "
+            "(or be read as input next time); write them to another folder."
+        )
 
 
 def json_text(data: Any) -> str:
