@@ -494,6 +494,25 @@ def download(
     logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
 
 
+@app.command("clear-cache")
+def clear_cache(
+    config: Annotated[
+        Path | None,
+        Opt(help="Parameters YAML (for engine.cache_dir). Default: conf/base/parameters.yml."),
+    ] = None,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    """Remove the workbook copies custseg keeps (engine.cache_dir); nothing else there."""
+    setup_logging(quiet)
+    from custseg.config import load_settings
+    from custseg.io.cache import clear_cache as clear
+
+    with user_errors():
+        folder = Path(load_settings(config, {}).engine.cache_dir)
+        removed = clear(folder)
+    logging.getLogger("custseg").info("cache    removed %s file(s) from %s", removed, folder)
+
+
 def main() -> None:
     """Entry point of the ``custseg`` console script.
 

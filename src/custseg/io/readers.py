@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gzip
-import hashlib
 import os
 import tempfile
 import zipfile
@@ -24,6 +23,7 @@ import duckdb
 
 from custseg.config import ColumnsConfig, CsvConfig
 from custseg.errors import UserError, first_line
+from custseg.io.cache import cache_file, file_sha256, read_cached, write_cache
 from custseg.io.columns import COLUMN_CANDIDATES, ColumnMapping, resolve_columns
 from custseg.progress import logger
 from custseg.sql import sql_literal
@@ -74,15 +74,6 @@ def detect_format(path: Path) -> InputFormat:
     if head == b"PAR1":
         return "parquet"
     return "csv"
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Return the hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: Largest total uncompressed size of a workbook's parts (the real data's: 223 MB, ratio 9).
@@ -153,56 +144,6 @@ def _excel_sheet(path: Path, sheet: str | None) -> tuple[str, object]:
     return sheet, reader
 
 
-def _cache_file(cache_dir: Path, path: Path, sha: str, sheet: str, forced: set[str]) -> Path:
-    """Name the Parquet copy of one sheet: a changed file, sheet or id typing misses it."""
-    stat = path.stat()
-    key = f"v1|{sha}|{stat.st_size}|{stat.st_mtime_ns}|{sheet}|{sorted(forced)}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return cache_dir / f"{path.stem}-{digest}.parquet"
-
-
-def _read_cached(
-    con: duckdb.DuckDBPyConnection,
-    cached: Path,
-    columns: ColumnsConfig,
-    source: str,
-    relation: str,
-) -> tuple[list[str], ColumnMapping] | None:
-    """Use the cache if it holds the mapped id columns as text; else None."""
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM "
-            f"read_parquet({sql_literal(str(cached))})"
-        )
-        types = dict(
-            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
-        )
-    except duckdb.Error:
-        return None  # an unreadable cache is rebuilt
-    mapping = resolve_columns(list(types), columns, source)
-    ids = [c for c in (mapping.raw("customer"), mapping.raw("invoice")) if c is not None]
-    if any(types[c] != "VARCHAR" for c in ids):
-        return None
-    return list(types), mapping
-
-
-def _write_cache(table: object, cached: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f".{cached.name}.tmp")
-    try:
-        pq.write_table(
-            pa.Table.from_batches([table]) if isinstance(table, pa.RecordBatch) else table, tmp
-        )
-        os.replace(tmp, cached)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        logger.warning("cache    not written to %s (%s)", cached.parent, exc.strerror)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
 def _read_excel(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -264,10 +205,10 @@ def _read_sheet(
     None: the sheet lacks the required columns (an error when it is the only sheet).
     """
     source = f"{path} (sheet {sheet!r})"
-    cached = _cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
+    cached = cache_file(cache[0], path, cache[1], sheet, forced) if cache else None
     try:
         if cached is not None and cached.is_file():
-            hit = _read_cached(con, cached, columns, source, relation)
+            hit = read_cached(con, cached, columns, source, relation)
             if hit is not None:
                 return hit[0], hit[1], "hit"
         loaded = reader.load_sheet(sheet, dtypes=dict.fromkeys(sorted(forced), "string"))
@@ -288,7 +229,7 @@ def _read_sheet(
         raise UserError(f"{source}: cannot read the sheet ({first_line(exc)}).") from exc
     con.register(relation, table)
     if cached is not None:
-        _write_cache(table, cached)
+        write_cache(table, cached)
     return names, mapping, "miss" if cached else "off"
 
 
