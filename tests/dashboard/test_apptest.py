@@ -213,26 +213,6 @@ def _cancelled(app: AppTest) -> int:
     return int(table.loc[table["rule"] == "cancelled_invoice", "rows dropped"].iloc[0])
 
 
-def test_uploads_are_stored_by_content_and_old_ones_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import os
-    import tempfile
-    import time
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    old = tmp_path / "custseg-uploads" / "stale.csv"
-    old.parent.mkdir()
-    old.write_text("x")
-    os.utime(old, (time.time() - 3 * 86400, time.time() - 3 * 86400))
-    first = save_upload("my shop.csv", b"a,b\n1,2\n")
-    assert (
-        save_upload("other name.csv", b"a,b\n1,2\n").name.split("-")[0] == first.name.split("-")[0]
-    )
-    assert first.read_bytes() == b"a,b\n1,2\n" and first.name.endswith("-my_shop.csv")
-    assert not old.exists()
-
-
 def test_scoring_and_migration_tabs(at: AppTest) -> None:
     assert [t.label for t in at.tabs][5:7] == ["Score new orders", "Migration"]
     data = _orders_csv(120, seed=5)

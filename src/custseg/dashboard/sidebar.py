@@ -13,11 +13,11 @@ from custseg.cleaning import RULES
 from custseg.config import Settings, load_settings
 from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
-    UPLOAD_FOLDER,
     columns_of,
     default_input,
     save_upload,
 )
+from custseg.dashboard.uploads import is_upload
 from custseg.errors import UserError
 from custseg.io import suggest_columns
 from custseg.io.layouts import LAYOUT_NAMES
@@ -59,7 +59,7 @@ class Choice:
 
     def named(self, message: str) -> str:
         """Return ``message`` with an uploaded file's stored path replaced by its name."""
-        if self.path is not None and self.path.parent.name == UPLOAD_FOLDER:
+        if self.path is not None and is_upload(self.path):
             return message.replace(str(self.path), self.path.name.split("-", 1)[-1])
         return message
 

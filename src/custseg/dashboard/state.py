@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +10,12 @@ import streamlit as st
 from custseg.commands.common import resolve_input
 from custseg.commands.run import segment
 from custseg.config import Settings
+from custseg.dashboard.uploads import save_upload
 from custseg.io import InputFormat, read_columns
 from custseg.results import ModelRecord, RunResult
 
 __all__ = [
     "MAX_UPLOAD_MB",
-    "UPLOAD_FOLDER",
     "columns_of",
     "default_input",
     "run_clv",
@@ -32,10 +28,6 @@ __all__ = [
 #: Largest upload accepted, in MB; the same value is set as ``server.maxUploadSize`` in
 #: ``.streamlit/config.toml`` (Streamlit refuses larger files before the app sees them).
 MAX_UPLOAD_MB = 200
-#: The folder of the system temp folder that holds uploads.
-UPLOAD_FOLDER = "custseg-uploads"
-#: How long an uploaded file is kept in the temp folder.
-UPLOAD_TTL_SECONDS = 24 * 3600
 
 
 @st.cache_data(show_spinner="Preparing the default data...")
@@ -43,40 +35,6 @@ def default_input(synthetic_customers: int) -> tuple[str, str]:
     """Return the default input path and the sentence saying which data it is."""
     path, note = resolve_input(None, Settings(synthetic_customers=synthetic_customers))
     return str(path), note
-
-
-def save_upload(name: str, data: bytes) -> Path:
-    """Store an uploaded file under a name derived from its content, and return its path.
-
-    Parameters
-    ----------
-    name : str
-        The uploaded file's name (its extension is kept for the record).
-    data : bytes
-        The file's content.
-
-    Returns
-    -------
-    Path
-        A file in the system temp folder; the same content gives the same path. Uploads
-        older than :data:`UPLOAD_TTL_SECONDS` are removed.
-    """
-    digest = hashlib.sha256(data).hexdigest()[:20]
-    folder = Path(tempfile.gettempdir()) / UPLOAD_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    # Uploads are kept for a day (reruns and the cache reuse them), then removed.
-    stale = time.time() - UPLOAD_TTL_SECONDS
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if old.stat().st_mtime < stale:
-                old.unlink()
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
-    path = folder / f"{digest}-{safe}"
-    if not path.exists():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
 
 
 def _fingerprint(path: Path) -> str:
