@@ -43,7 +43,7 @@ def test_options_reach_the_pipeline(tiny_csv: Path, tmp_path: Path) -> None:
         "run",
         str(tiny_csv),
         "--out",
-        str(tmp_path),
+        str(tmp_path / "out"),
         "--as-of",
         "2011-01-12",
         "--drop-duplicates",
@@ -55,11 +55,11 @@ def test_options_reach_the_pipeline(tiny_csv: Path, tmp_path: Path) -> None:
         "3",
     )
     assert result.exit_code == 0, result.output
-    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    quality = json.loads((tmp_path / "out" / "data_quality.json").read_text())
     assert quality["as_of"] == "2011-01-12T00:00:00" and quality["as_of_source"] == "option"
     assert quality["dropped"]["duplicate_row"] == 1
     assert quality["input"]["mapping"]["customer"] == "CustomerID"
-    model = json.loads((tmp_path / "model.json").read_text())
+    model = json.loads((tmp_path / "out" / "model.json").read_text())
     assert model["seed"] == 3 and model["k"] == 2
 
 
@@ -218,17 +218,19 @@ def test_progress_bars_in_a_terminal(
 
 
 def test_kept_returns_that_make_spend_negative_are_refused(tiny_csv: Path, tmp_path: Path) -> None:
-    result = _run("run", str(tiny_csv), "--out", str(tmp_path), "--keep-returns", "--k", "2")
+    result = _run(
+        "run", str(tiny_csv), "--out", str(tmp_path / "out"), "--keep-returns", "--k", "2"
+    )
     assert result.exit_code == 2
     assert "1 customer(s) have a total spend <= 0 (e.g. customer 4: -8)" in result.stderr
 
 
 def test_rule_switches_are_applied_and_recorded(tiny_csv: Path, tmp_path: Path) -> None:
     result = _run(
-        "run", str(tiny_csv), "--out", str(tmp_path), "--keep-non-positive-price", "--k", "2"
+        "run", str(tiny_csv), "--out", str(tmp_path / "o"), "--keep-non-positive-price", "--k", "2"
     )
     assert result.exit_code == 0, result.output
-    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    quality = json.loads((tmp_path / "o" / "data_quality.json").read_text())
     # 1007 (price 0, customer 3) is now kept: 7 rows.
     assert quality["rows_kept"] == 7 and quality["dropped"]["non_positive_price"] == 0
     assert {r["reason"]: r["applied"] for r in quality["rules"]}["non_positive_price"] is False

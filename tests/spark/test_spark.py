@@ -192,12 +192,12 @@ def test_cli_runs_on_spark(spark, tiny_csv: Path, tmp_path: Path) -> None:
     from custseg.cli import app
 
     result = CliRunner().invoke(
-        app, ["run", str(tiny_csv), "--out", str(tmp_path), "--engine", "spark", "--k", "2"]
+        app, ["run", str(tiny_csv), "--out", str(tmp_path / "out"), "--engine", "spark", "--k", "2"]
     )
     assert result.exit_code == 0, result.output
-    log = json.loads((tmp_path / "run_log.json").read_text())
+    log = json.loads((tmp_path / "out" / "run_log.json").read_text())
     assert log["engine"] == "spark"
-    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    quality = json.loads((tmp_path / "out" / "data_quality.json").read_text())
     assert quality["rows_kept"] == 6
 
 

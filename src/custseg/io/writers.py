@@ -338,6 +338,8 @@ def check_out_dir(source: Path | str, folder: Path, option: str = "--out") -> No
     if isinstance(source, str) and "://" in source:
         return
     src = Path(source).expanduser().resolve()
+    if not src.exists():
+        return  # the reader says so, in its own words
     out = folder.expanduser().resolve()
     if src == out or out in src.parents or (src.is_dir() and src in out.parents):
         raise UserError(
