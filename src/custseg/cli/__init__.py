@@ -524,6 +524,9 @@ def main() -> None:
     # Typer vendors Click; its exceptions are not re-exported under a public name.
     from typer._click.exceptions import ClickException
 
+    from custseg.signals import Terminated, install
+
+    install()  # SIGTERM and SIGHUP end a command as Ctrl-C does (staging removed, a message)
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:
@@ -535,4 +538,7 @@ def main() -> None:
     except typer.Abort:
         err.print("interrupted; no output was changed.")
         sys.exit(130)
+    except Terminated as exc:
+        err.print(f"stopped by {exc}; no output was changed.")
+        sys.exit(128 + exc.signum)
     sys.exit(code if isinstance(code, int) else 0)

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custseg.errors import UserError
+from custseg.signals import Terminated
 
 __all__ = [
     "EXIT_USER_ERROR",
@@ -66,6 +67,17 @@ def log_outputs(written: list[Path], folder: Path) -> None:
     logging.getLogger("custseg").info("outputs  %s in %s", names, folder)
 
 
+def _outputs_state() -> str:
+    """Say whether a stopped command had moved its outputs into place (all of them or none)."""
+    import sys
+
+    writers = sys.modules.get("custseg.io.writers")
+    done = list(getattr(writers, "COMMITTED", []))
+    if not done:
+        return "no output was changed."
+    return f"the outputs in {done[-1]} were all written before it stopped."
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a user's mistake into one line and exit 2; a bug into one line and exit 1.
@@ -79,8 +91,11 @@ def user_errors() -> Iterator[None]:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_USER_ERROR) from None
     except KeyboardInterrupt:
-        err.print("interrupted; no output was changed.")
+        err.print(f"interrupted; {_outputs_state()}")
         raise typer.Exit(130) from None
+    except Terminated as exc:
+        err.print(f"stopped by {exc}; {_outputs_state()}")
+        raise typer.Exit(128 + exc.signum) from None
     except Exception as exc:  # a bug, not the user's fault: one line, unless debugging
         if os.environ.get("CUSTSEG_DEBUG"):
             raise

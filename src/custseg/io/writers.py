@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from custseg.errors import UserError, first_line
+from custseg.signals import deferred
 
 if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
+    "COMMITTED",
     "FORMULA_PREFIXES",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -33,6 +35,7 @@ __all__ = [
     "csv_bytes",
     "csv_safe",
     "json_text",
+    "remove_stale_staging",
     "staged_folder",
     "write_csv",
     "write_json",
@@ -105,7 +108,8 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         raise UserError(f"{option} {folder} is a file; give a folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-staging-"))
+        remove_stale_staging(folder)
+        stage = Path(tempfile.mkdtemp(dir=folder, prefix=f"{_STAGING}{os.getpid()}-"))
     except OSError as exc:
         raise UserError(
             f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
@@ -113,28 +117,68 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
     try:
         yield stage
         mode = _plain_mode()
-        for item in sorted(stage.iterdir()):
-            target = folder / item.name
-            if item.is_dir():
-                # A folder (e.g. audiences/) replaces the old one whole: no stale files stay.
-                for inner in item.rglob("*"):
-                    os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
-                os.chmod(item, 0o777 & ~_umask())
-                if target.is_dir():
-                    old = Path(tempfile.mkdtemp(dir=folder, prefix=".custseg-old-"))
-                    os.replace(target, old / item.name)
-                    os.replace(item, target)
-                    shutil.rmtree(old, ignore_errors=True)
-                    continue
-            else:
-                os.chmod(item, mode)
-            os.replace(item, target)
+        # Held signals (SIGTERM, SIGHUP, Ctrl-C) are raised once every file is in place.
+        with deferred():
+            for item in sorted(stage.iterdir()):
+                target = folder / item.name
+                if item.is_dir():
+                    # A folder (e.g. audiences/) replaces the old one whole: no stale files.
+                    for inner in item.rglob("*"):
+                        os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
+                    os.chmod(item, 0o777 & ~_umask())
+                    if target.is_dir():
+                        old = Path(tempfile.mkdtemp(dir=folder, prefix=f"{_OLD}{os.getpid()}-"))
+                        os.replace(target, old / item.name)
+                        os.replace(item, target)
+                        shutil.rmtree(old, ignore_errors=True)
+                        continue
+                else:
+                    os.chmod(item, mode)
+                os.replace(item, target)
+            COMMITTED.append(folder)
     except OSError as exc:
         raise UserError(
             f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
         ) from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+#: Name prefixes of custseg's staging folders (followed by the pid of the run).
+_STAGING = ".custseg-staging-"
+_OLD = ".custseg-old-"
+
+#: The output folders this process has committed (for the message when it is stopped).
+COMMITTED: list[Path] = []
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(folder: Path) -> list[Path]:
+    """Remove the staging folders a killed run left in ``folder`` (its pid no longer runs).
+
+    Folders of runs still going (a parallel run into the same folder) stay. Returns the
+    folders removed.
+    """
+    removed = []
+    for item in folder.iterdir():
+        if not item.name.startswith((_STAGING, _OLD)) or not item.is_dir():
+            continue
+        rest = item.name.split("-staging-" if item.name.startswith(_STAGING) else "-old-", 1)[1]
+        pid_text = rest.split("-", 1)[0]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(item, ignore_errors=True)
+        removed.append(item)
+    return removed
 
 
 #: First characters that make a spreadsheet treat a cell as a formula.

@@ -1,0 +1,70 @@
+"""Signals: SIGTERM and SIGHUP end a command as Ctrl-C does, never in the middle of a commit.
+
+:func:`install` makes SIGTERM and SIGHUP raise :class:`Terminated` (and SIGINT raise
+``KeyboardInterrupt``), so that ``finally`` blocks run: staging folders are removed and the
+command says how it ended. While outputs are being moved into place
+(:func:`deferred`), a signal is held and raised once the move is complete, so a folder
+never holds a mix of two runs' files.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+__all__ = ["Terminated", "deferred", "install"]
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM or SIGHUP).
+
+    Attributes
+    ----------
+    signum : int
+        The signal; the command exits with 128 + signum.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_held: list[int] = []
+_deferring: list[bool] = [False]
+
+
+def _raise(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    del frame
+    if _deferring[0]:
+        _held.append(signum)
+        return
+    _raise(signum)
+
+
+def install() -> None:
+    """Route SIGTERM, SIGHUP and SIGINT through :func:`_handler` (main thread only)."""
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _handler)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGTERM, SIGHUP and SIGINT while the body runs; raise the first one after it."""
+    _deferring[0] = True
+    try:
+        yield
+    finally:
+        _deferring[0] = False
+        if _held:
+            signum = _held[0]
+            _held.clear()
+            _raise(signum)
