@@ -118,7 +118,7 @@ def test_report_command_writes_pngs(run_dir: Path, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    pngs = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    pngs = sorted(p.name for p in (tmp_path / "figs").iterdir() if p.suffix == ".png")
     assert pngs == sorted(f"{n}.png" for n in figures(load_run(run_dir)))
     for name in pngs:
         assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

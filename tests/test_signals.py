@@ -58,7 +58,12 @@ def test_a_signal_during_the_move_waits_for_the_whole_set(
         for name in ("a.csv", "b.csv", "c.csv"):
             (stage / name).write_text(name)
     assert stopped.value.signum == signal.SIGHUP
-    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv", "c.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".custseg-outputs.json",
+        "a.csv",
+        "b.csv",
+        "c.csv",
+    ]
     assert out in writers.COMMITTED
 
 

@@ -11,6 +11,7 @@ import pytest
 from custseg.clustering import SegmentModel
 from custseg.config import load_settings
 from custseg.errors import UserError
+from custseg.io.outputs import MANIFEST
 from custseg.pipeline import OUTPUT_FILES, segment, write_outputs
 from custseg.reporting import render_report
 
@@ -23,7 +24,7 @@ def outputs(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_output_file_and_its_layout(outputs: Path) -> None:
-    assert sorted(p.name for p in outputs.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in outputs.iterdir()) == sorted([*OUTPUT_FILES, MANIFEST])
     customers = pd.read_csv(outputs / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
     assert list(customers.columns) == [
         "customer_id",
@@ -238,16 +239,21 @@ def test_personas_stay_with_the_same_customers_across_seeds_when_k_is_stable(
         pd.testing.assert_series_equal(other.customers["persona"], first.customers["persona"])
 
 
-def test_a_second_run_replaces_the_audiences_folder_whole(synthetic: Path, tmp_path: Path) -> None:
+def test_a_second_run_removes_its_old_audiences_and_keeps_the_users(
+    synthetic: Path, tmp_path: Path
+) -> None:
     write_outputs(
         segment(synthetic, load_settings(None, {"model": {"k": 4, "k_max": 4}})), tmp_path
     )
-    (tmp_path / "audiences" / "stale-persona.csv").write_text("old\n")
+    four = {p.name for p in (tmp_path / "audiences").iterdir()}
+    assert len(four) == 4
+    (tmp_path / "audiences" / "my-list.csv").write_text("mine\n")  # the user's own file
     result = segment(synthetic, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
     write_outputs(result, tmp_path)
     names = {p.name for p in (tmp_path / "audiences").iterdir()}
-    assert "stale-persona.csv" not in names and len(names) == 2
-    assert not list(tmp_path.glob(".custseg-*"))
+    assert len(names) == 3 and "my-list.csv" in names  # two audiences and the user's file
+    assert (tmp_path / "audiences" / "my-list.csv").read_text() == "mine\n"
+    assert not list(tmp_path.glob(".custseg-*-*"))  # no staging or set-aside folder left
 
 
 def test_playbook_from_yaml(tiny_csv: Path, tmp_path: Path) -> None:

@@ -79,11 +79,24 @@ def _say_engine(settings: Settings, command: str) -> None:
         )
 
 
-def _check_out(source: Path | str, out_dir: Path) -> None:
-    """Refuse an --out that holds the input (see :func:`custseg.io.writers.check_out_dir`)."""
+def _check_out(source: Path | str, out_dir: Path, force: bool) -> None:
+    """Refuse, before any work, an --out that holds the input or is not custseg's.
+
+    See :func:`custseg.io.writers.check_out_dir` and :mod:`custseg.io.outputs`.
+    """
+    from custseg.io.outputs import forcing, writable
     from custseg.io.writers import check_out_dir
 
     check_out_dir(source, out_dir)
+    if out_dir.expanduser().is_dir():
+        with forcing(force):
+            writable(out_dir.expanduser(), "--out")
+
+
+def _forcing(force: bool) -> Any:
+    from custseg.io.outputs import forcing
+
+    return forcing(force)
 
 
 #: Options that set DuckDB, which Spark does not read.
@@ -144,6 +157,14 @@ def run(
             help="Only say how INPUT is read (as custseg inspect does); write nothing.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
@@ -160,14 +181,15 @@ def run(
         )
         logging.getLogger("custseg").info(note)
         if not dry_run:
-            _check_out(path, out_dir)
+            _check_out(path, out_dir, force)
         _say_engine(settings, "run")
         if dry_run:
             _inspect(path, settings, None, quiet)
             return
         with progress_bars(not quiet) as bars:
             result = command.segment(path, settings, progress=bars)
-        written = command.write_outputs(result, out_dir)
+        with _forcing(force):
+            written = command.write_outputs(result, out_dir)
         log_outputs(written, out_dir)
     out.print(summary_table(result.segments))
     chosen = result.model.k_selection.reason
@@ -185,6 +207,14 @@ def score(
     *,
     inputs: InputOptions,
     as_of: AsOfOption,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Assign the customers of ORDERS to a saved model's personas, without refitting.
@@ -197,11 +227,12 @@ def score(
     with user_errors():
         settings = _settings(inputs, as_of)
         _say_ignored(settings, inputs)
-        _check_out(input_path, out_dir)
+        _check_out(input_path, out_dir, force)
         _say_engine(settings, "score")
         with progress_bars(not quiet) as bars:
             result = command.score(input_path, model, settings, progress=bars)
-        written = command.write_scores(result, out_dir)
+        with _forcing(force):
+            written = command.write_scores(result, out_dir)
         log_outputs(written, out_dir)
     counts = result.customers["persona"].value_counts()
     out.print(
@@ -233,6 +264,14 @@ def migrate(
     inputs: InputOptions,
     cleaning: CleaningOptions,
     fit: ModelOptions,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
@@ -248,13 +287,14 @@ def migrate(
         assert parsed[0] is not None and parsed[1] is not None
         settings = _settings(inputs, cleaning, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
-        _check_out(input_path, out_dir)
+        _check_out(input_path, out_dir, force)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
                 input_path, parsed[0], parsed[1], settings, model_path=model, progress=bars
             )
-        written = command.write_migration(result, out_dir)
+        with _forcing(force):
+            written = command.write_migration(result, out_dir)
         log_outputs(written, out_dir)
     out.print(result.log["sentence"], soft_wrap=True)
     out.print(
@@ -283,6 +323,14 @@ def clv(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Predict each customer's purchases and spend (BG/NBD + Gamma-Gamma), with a backtest."""
@@ -307,7 +355,7 @@ def clv(
             raise UserError(
                 f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
             )
-        _check_out(input_path, out_dir)
+        _check_out(input_path, out_dir, force)
         _say_engine(settings, "clv")
         with progress_bars(not quiet) as bars:
             result = command.lifetime_value(
@@ -318,7 +366,8 @@ def clv(
                 discount_rate=discount_rate,
                 progress=bars,
             )
-        written = command.write_clv(result, out_dir)
+        with _forcing(force):
+            written = command.write_clv(result, out_dir)
         log_outputs(written, out_dir)
     out.print(result.personas.round(3).to_string(index=False))
     if result.backtest is not None:
@@ -344,6 +393,14 @@ def cohorts(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
@@ -353,11 +410,12 @@ def cohorts(
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
-        _check_out(input_path, out_dir)
+        _check_out(input_path, out_dir, force)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)
-        written = command.write_cohorts(result, out_dir)
+        with _forcing(force):
+            written = command.write_cohorts(result, out_dir)
         log_outputs(written, out_dir)
     first = result.cohorts[result.cohorts["month_index"] == 1]
     out.print(
@@ -417,6 +475,14 @@ def plan(
         Path, Opt("--clv", help="A folder written by custseg clv (clv_personas.csv).")
     ] = Path("data/clv"),
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     setup_logging(False)
@@ -424,7 +490,8 @@ def plan(
 
     with user_errors():
         table = plan_campaigns(campaigns, clv_dir)
-        written = write_plan(table, out_dir)
+        with _forcing(force):
+            written = write_plan(table, out_dir)
         log_outputs(written, out_dir)
     out.print(table.round(2).to_string(index=False))
 
@@ -436,6 +503,14 @@ def report(
     ),
     figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
     html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
+    force: Annotated[
+        bool,
+        Opt(
+            "--force",
+            help="Write into a folder that holds files custseg did not write (they are never "
+            "replaced or deleted).",
+        ),
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
@@ -449,7 +524,8 @@ def report(
         if html_out is not None:
             atomic_write_text(html_out, render_report(result))
             log.info("report   %s", html_out)
-        written = write_figures(result, figures)
+        with _forcing(force):
+            written = write_figures(result, figures)
     log.info("figures  %s in %s", ", ".join(p.name for p in written), figures)
 
 

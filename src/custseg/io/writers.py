@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from custseg.errors import UserError, first_line
+from custseg.io.outputs import commit, writable
 from custseg.signals import deferred
 
 if TYPE_CHECKING:
@@ -81,10 +82,12 @@ def atomic_write_text(target: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def staged_folder(folder: Path, option: str) -> Iterator[Path]:
-    """Write files into a staging folder inside ``folder``; on success move each into place.
+    """Write files into a staging folder inside ``folder``; on success move them into place.
 
-    A failure, in the body or while moving, leaves ``folder`` as it was (the staging folder
-    is removed); the files keep the mode a plain ``open()`` would give them.
+    ``folder`` must be custseg's (see :mod:`custseg.io.outputs`; ``--force`` writes beside
+    a user's files). A failure, in the body or while moving, leaves ``folder`` as it was
+    (moves are undone, the staging folder is removed); the files keep the mode a plain
+    ``open()`` would give them.
 
     Parameters
     ----------
@@ -107,6 +110,7 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{option} {folder} is a file; give a folder.")
     try:
+        previous = writable(folder, option)
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(folder)
         stage = Path(tempfile.mkdtemp(dir=folder, prefix=f"{_STAGING}{os.getpid()}-"))
@@ -116,29 +120,14 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         ) from exc
     try:
         yield stage
-        mode = _plain_mode()
         # Held signals (SIGTERM, SIGHUP, Ctrl-C) are raised once every file is in place.
         with deferred():
-            for item in sorted(stage.iterdir()):
-                target = folder / item.name
-                if item.is_dir():
-                    # A folder (e.g. audiences/) replaces the old one whole: no stale files.
-                    for inner in item.rglob("*"):
-                        os.chmod(inner, mode if inner.is_file() else 0o777 & ~_umask())
-                    os.chmod(item, 0o777 & ~_umask())
-                    if target.is_dir():
-                        old = Path(tempfile.mkdtemp(dir=folder, prefix=f"{_OLD}{os.getpid()}-"))
-                        os.replace(target, old / item.name)
-                        os.replace(item, target)
-                        shutil.rmtree(old, ignore_errors=True)
-                        continue
-                else:
-                    os.chmod(item, mode)
-                os.replace(item, target)
+            commit(stage, folder, option, previous, _plain_mode())
             COMMITTED.append(folder)
     except OSError as exc:
         raise UserError(
-            f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
+            f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}; "
+            "the outputs there are as they were."
         ) from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,221 @@
+"""Which files of an output folder are custseg's, and moving a new set of outputs into place.
+
+custseg writes only what it owns. An output folder records what custseg wrote in it, in a
+manifest (``.custseg-outputs.json``). A folder is custseg's when it is new or empty (a
+``.gitkeep`` aside), holds that manifest, holds only files named as custseg's outputs, or
+holds the log of an earlier version (``run_log.json``, ``score_log.json``,
+``migration_log.json``). Any other folder is refused unless ``--force``; even then custseg
+never replaces or deletes a file it did not write.
+
+:func:`commit` moves a staged set into place as one transaction: each replaced file is
+first set aside, and if any move fails, every file is put back as it was. Outputs of the
+previous set that the new one does not have (an audience of a persona that is gone) are
+removed; files of the user's, in the folder or in ``audiences/``, stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+from custseg.errors import UserError
+
+__all__ = ["MANIFEST", "commit", "forcing", "previous_outputs", "writable"]
+
+#: The manifest: what custseg wrote in an output folder.
+MANIFEST = ".custseg-outputs.json"
+
+#: Names custseg's commands write (for folders written before the manifest existed).
+KNOWN_OUTPUTS = frozenset(
+    {
+        "audiences",
+        "backtest.csv",
+        "clv.csv",
+        "clv.html",
+        "clv_params.json",
+        "clv_personas.csv",
+        "cohort_personas.csv",
+        "cohorts.csv",
+        "cohorts.html",
+        "customers.csv",
+        "customers.parquet",
+        "data_quality.json",
+        "holdout.csv",
+        "k_selection.csv",
+        "migration.csv",
+        "migration.html",
+        "migration_log.json",
+        "model.json",
+        "movers.csv",
+        "plan.csv",
+        "report.html",
+        "run_log.json",
+        "score_log.json",
+        "segments.csv",
+        *(
+            f"{name}.png"
+            for name in (
+                "data_quality",
+                "rfm_distributions",
+                "k_selection",
+                "segment_shares",
+                "rfm_profiles",
+                "customers",
+                "rfm_crosstab",
+                "holdout",
+                "cohorts",
+                "persona_retention",
+            )
+        ),
+    }
+)
+_LEGACY_LOGS = ("run_log.json", "score_log.json", "migration_log.json")
+
+_FORCE: ContextVar[bool] = ContextVar("custseg_force_outputs", default=False)
+
+
+@contextlib.contextmanager
+def forcing(force: bool) -> Iterator[None]:
+    """Within the block, write into folders custseg does not own (``--force``)."""
+    token = _FORCE.set(force)
+    try:
+        yield
+    finally:
+        _FORCE.reset(token)
+
+
+def _files(folder: Path, names: set[str]) -> set[str]:
+    """Return the files (relative paths) of the named entries of ``folder``."""
+    out = set()
+    for name in names:
+        entry = folder / name
+        if entry.is_dir() and not entry.is_symlink():
+            out |= {p.relative_to(folder).as_posix() for p in entry.rglob("*") if p.is_file()}
+        elif entry.exists() or entry.is_symlink():
+            out.add(name)
+    return out
+
+
+def previous_outputs(folder: Path) -> set[str] | None:
+    """Return the files custseg wrote in ``folder`` (relative paths); None: not custseg's."""
+    if not folder.is_dir():
+        return set()
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return {str(f) for f in data["files"]}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged manifest: the folder is not known to be custseg's
+    visible = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+    if visible <= KNOWN_OUTPUTS or any(log in visible for log in _LEGACY_LOGS):
+        return _files(folder, visible & KNOWN_OUTPUTS)
+    return None
+
+
+def writable(folder: Path, option: str) -> set[str]:
+    """Return the files custseg wrote in ``folder``, refusing a folder that is not its own.
+
+    Raises
+    ------
+    UserError
+        When ``folder`` holds files custseg did not write and ``--force`` was not given.
+    """
+    previous = previous_outputs(folder)
+    if previous is not None:
+        return previous
+    if _FORCE.get():
+        return set()
+    found = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    shown = ", ".join(found[:3]) + (f" and {len(found) - 3:,} more" if len(found) > 3 else "")
+    raise UserError(
+        f"{option} {folder} holds files custseg did not write ({shown}); choose a new or "
+        f"empty folder, or add --force to write beside them (custseg never replaces or "
+        "deletes a file it did not write)."
+    )
+
+
+def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int) -> list[str]:
+    """Move the staged files into ``folder`` as one transaction; return their paths.
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder (inside ``folder``), holding the complete new set.
+    folder : Path
+        The output folder.
+    option : str
+        How the user named it, for messages.
+    previous : set of str
+        The files custseg wrote there before (:func:`writable`).
+    mode : int
+        The permission bits of a file (folders get the umask's).
+
+    Raises
+    ------
+    UserError
+        When a new output would replace a file custseg did not write.
+    OSError
+        When a move fails (everything was put back first).
+    """
+    new = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    foreign = [n for n in new if n not in previous and (folder / n).exists()]
+    if foreign:
+        raise UserError(
+            f"{option} {folder} has a file {foreign[0]!r} that custseg did not write; it "
+            "would be replaced. Move it away or choose another folder."
+        )
+    umask = os.umask(0)
+    os.umask(umask)
+    aside = Path(tempfile.mkdtemp(dir=folder, prefix=f".custseg-old-{os.getpid()}-"))
+    done: list[tuple[str, bool]] = []  # (path, an old file was set aside)
+    made: list[Path] = []  # folders created in ``folder``
+    try:
+        for name in new:
+            target = folder / name
+            for parent in reversed(target.relative_to(folder).parents[:-1]):
+                where = folder / parent
+                if not where.is_dir():
+                    where.mkdir(mode=0o777 & ~umask)
+                    made.append(where)
+            kept = target.exists() or target.is_symlink()
+            if kept:
+                (aside / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, aside / name)
+            done.append((name, kept))
+            os.chmod(stage / name, mode)
+            os.replace(stage / name, target)
+    except BaseException:
+        for name, kept in reversed(done):
+            with contextlib.suppress(OSError):
+                if (folder / name).exists():
+                    os.replace(folder / name, stage / name)
+                if kept:
+                    os.replace(aside / name, folder / name)
+        for where in reversed(made):
+            with contextlib.suppress(OSError):
+                where.rmdir()
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+    # The previous set's files that the new one lacks are custseg's: removed. Others stay.
+    for name in sorted(previous - set(new) - {MANIFEST}):
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()
+            parent = (folder / name).parent
+            while parent != folder and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    note = json.dumps({"format": "custseg-outputs/1", "files": new}, indent=1) + "\n"
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".custseg-manifest-")
+    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+        fh.write(note)
+    os.chmod(tmp, mode)
+    os.replace(tmp, folder / MANIFEST)
+    return new

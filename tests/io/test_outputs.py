@@ -1,0 +1,112 @@
+"""The output policy: custseg writes only what it owns, and a set goes in whole or not at all."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from custseg.cli import app
+from custseg.errors import UserError
+from custseg.io.outputs import MANIFEST, forcing, previous_outputs
+from custseg.io.writers import staged_folder
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    with staged_folder(folder, "--out") as stage:
+        for name, text in files.items():
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
+            (stage / name).write_text(text)
+
+
+def test_a_folder_of_the_users_is_refused_unless_forced(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    with pytest.raises(UserError, match=r"holds files custseg did not write \(notes.txt\)"):
+        _write(folder, {"customers.csv": "new"})
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    with forcing(True):
+        _write(folder, {"customers.csv": "new", "audiences/a.csv": "a"})
+    assert (folder / "notes.txt").read_text() == "keep"
+    assert json.loads((folder / MANIFEST).read_text())["files"] == [
+        "audiences/a.csv",
+        "customers.csv",
+    ]
+    # Now the folder is custseg's: a second run needs no --force, and the note stays.
+    _write(folder, {"customers.csv": "newer"})
+    assert (folder / "notes.txt").read_text() == "keep"
+    assert not (folder / "audiences").exists()  # custseg's old audience, gone with it
+
+
+def test_force_never_replaces_a_file_custseg_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "report.html").write_text("my report")
+    (tmp_path / "notes.txt").write_text("keep")
+    with forcing(True), pytest.raises(UserError, match=r"'report.html' that custseg did not"):
+        _write(tmp_path, {"report.html": "custseg's", "customers.csv": "x"})
+    assert (tmp_path / "report.html").read_text() == "my report"
+    assert not (tmp_path / "customers.csv").exists()
+
+
+def test_the_projects_folders_and_earlier_versions_outputs_are_custsegs(tmp_path: Path) -> None:
+    fresh = tmp_path / "processed"
+    fresh.mkdir()
+    (fresh / ".gitkeep").write_text("")
+    assert previous_outputs(fresh) == set()
+    _write(fresh, {"customers.csv": "x"})
+    assert (fresh / ".gitkeep").exists()
+    legacy = tmp_path / "legacy"
+    (legacy / "audiences").mkdir(parents=True)
+    (legacy / "run_log.json").write_text("{}")
+    (legacy / "customers.csv").write_text("old")
+    (legacy / "audiences" / "lost.csv").write_text("old")
+    (legacy / "my notes.txt").write_text("keep")
+    assert previous_outputs(legacy) == {"run_log.json", "customers.csv", "audiences/lost.csv"}
+    _write(legacy, {"customers.csv": "new", "run_log.json": "{}"})
+    assert sorted(p.name for p in legacy.iterdir()) == [
+        MANIFEST,
+        "customers.csv",
+        "my notes.txt",
+        "run_log.json",
+    ]
+
+
+def test_a_move_that_fails_midway_puts_everything_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, {"a.csv": "old a", "b.csv": "old b", "c.csv": "old c", "sub/d.csv": "old d"})
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    real = os.replace
+    calls: list[object] = []
+
+    def failing(src: object, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) == 5:  # a.csv and b.csv are in place, c.csv set aside
+            raise OSError(28, "No space left on device")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(UserError, match="No space left on device; the outputs there are as"):
+        _write(tmp_path, {"a.csv": "new a", "b.csv": "new b", "c.csv": "new c", "sub/d.csv": "n"})
+    monkeypatch.setattr(os, "replace", real)
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # one consistent set: the old one, manifest included
+    assert not list(tmp_path.glob(".custseg-*-*"))
+
+
+def test_the_cli_refuses_before_any_work_and_force_writes_beside(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cv.pdf").write_text("mine")
+    result = CliRunner().invoke(app, ["run", str(tiny_csv), "--out", str(home), "--k", "2"])
+    assert result.exit_code == 2
+    assert "holds files custseg did not write (cv.pdf)" in result.stderr
+    assert "ingest" not in result.stderr  # refused before reading
+    result = CliRunner().invoke(
+        app, ["run", str(tiny_csv), "--out", str(home), "--k", "2", "--force"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (home / "cv.pdf").read_text() == "mine" and (home / "customers.csv").is_file()
