@@ -9,6 +9,7 @@ stages.
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -156,23 +157,53 @@ def default_memory_limit(input_bytes: int = 0) -> str:
     return f"{limit}B"
 
 
-def connect(engine: EngineConfig) -> duckdb.DuckDBPyConnection:
+#: The project's own folder for intermediate files; outside a project custseg creates none.
+PROJECT_INTERIM = Path("data/interim")
+
+
+def local_folder(configured: str, default: str, fallback: Path) -> Path:
+    """Return where custseg keeps intermediate files, without creating ``data/`` anywhere.
+
+    The default (``data/interim/...``) is used inside a project (``data/interim`` exists, as
+    in a clone); elsewhere ``fallback``. A folder the user configured is used as given.
+    """
+    if configured != default or PROJECT_INTERIM.is_dir():
+        return Path(configured)
+    return fallback
+
+
+def user_cache_dir() -> Path:
+    """Return custseg's cache folder outside a project: ``$XDG_CACHE_HOME/custseg``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "custseg"
+
+
+def connect(engine: EngineConfig, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB with the configured memory limit, spill folder and threads.
+
+    Parameters
+    ----------
+    engine : EngineConfig
+        The settings.
+    spill : Path, optional
+        The spill folder to use when the configured one is the default and the working
+        folder is no project (default: the configured one, created).
 
     Raises
     ------
     UserError
         When the spill folder cannot be created.
     """
+    default = EngineConfig.model_fields["temp_directory"].default
+    folder = local_folder(engine.temp_directory, default, spill or Path(engine.temp_directory))
     try:
-        Path(engine.temp_directory).mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(
-            f"Cannot use {engine.temp_directory} as DuckDB's spill folder (--temp-dir): "
-            f"{exc.strerror}."
+            f"Cannot use {folder} as DuckDB's spill folder (--temp-dir): {exc.strerror}."
         ) from exc
     con = duckdb.connect()
-    con.execute(f"SET temp_directory = {sql_literal(engine.temp_directory)}")
+    con.execute(f"SET temp_directory = {sql_literal(str(folder))}")
     con.execute(f"SET memory_limit = {sql_literal(engine.memory_limit or default_memory_limit())}")
     if engine.threads is not None:
         con.execute(f"SET threads = {int(engine.threads)}")
@@ -195,10 +226,11 @@ class DuckDBEngine:
 
     def __init__(self, settings: EngineConfig) -> None:
         self.settings = settings
-        self.con = connect(settings)
-        self._limit = settings.memory_limit or default_memory_limit()
-        # A transcoded CSV copy, if any, lives here until the engine closes.
+        # A transcoded CSV copy, and outside a project the spill files, live here until the
+        # engine closes.
         self._work = tempfile.TemporaryDirectory(prefix="custseg-")
+        self.con = connect(settings, spill=Path(self._work.name) / "spill")
+        self._limit = settings.memory_limit or default_memory_limit()
 
     def read(self, source: str, settings: Settings) -> InputInfo:
         """Read a local file (see :func:`custseg.io.readers.load_orders`).
@@ -218,7 +250,9 @@ class DuckDBEngine:
         if path.is_file() and engine.cache and detect_format(path) == "xlsx":
             # A workbook's cache is keyed by its hash: needed before reading.
             sha: str | Future[str] = file_sha256(path)
-            cache = (Path(engine.cache_dir), str(sha))
+            default = EngineConfig.model_fields["cache_dir"].default
+            folder = local_folder(engine.cache_dir, default, user_cache_dir())
+            cache = (folder, str(sha))
         else:
             # Otherwise only the record needs it: hashed while the engine scans (637 MB take
             # half a second; both release the GIL).

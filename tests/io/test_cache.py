@@ -94,9 +94,30 @@ def test_the_clear_cache_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     from custseg.cli import app
 
     monkeypatch.chdir(tmp_path)
+    Path("data/interim").mkdir(parents=True)  # a project folder: its own cache folder
     book = _book(tmp_path)
     _open(book, Path("data/interim/cache")).rfm()
     result = CliRunner().invoke(app, ["clear-cache"])
     assert result.exit_code == 0, result.output
     assert "removed 2 file(s) from data/interim/cache" in result.stderr
     assert list(Path("data/interim/cache").iterdir()) == []
+
+
+def test_outside_a_project_nothing_is_created_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    work = tmp_path / "anywhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    book = _book(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(book), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert list(work.iterdir()) == []  # no data/interim here
+    assert len(list((tmp_path / "xdg" / "custseg").glob("*.parquet"))) == 1
+    result = CliRunner().invoke(app, ["clear-cache"])
+    assert "removed 2 file(s) from " + str(tmp_path / "xdg" / "custseg") in result.stderr

@@ -584,7 +584,12 @@ def clear_cache(
     from custseg.io.cache import clear_cache as clear
 
     with user_errors():
-        folder = Path(load_settings(config, {}).engine.cache_dir)
+        from custseg.config import EngineConfig
+        from custseg.engines import local_folder, user_cache_dir
+
+        configured = load_settings(config, {}).engine.cache_dir
+        default = EngineConfig.model_fields["cache_dir"].default
+        folder = local_folder(configured, default, user_cache_dir())
         removed = clear(folder)
     logging.getLogger("custseg").info("cache    removed %s file(s) from %s", removed, folder)
 
