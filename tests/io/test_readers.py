@@ -256,3 +256,21 @@ def test_the_real_data_split_over_two_sheets_reads_as_one(
         assert split.cleaning().rows_read == 20_000
         assert split.cleaning().dropped == whole.cleaning().dropped
         pd.testing.assert_frame_equal(split.rfm(), whole.rfm(), check_dtype=False)
+
+
+def test_a_line_too_long_is_said_as_such(tmp_path: Path) -> None:
+    from custseg.config import Settings
+    from custseg.errors import UserError
+    from custseg.io.readers import long_line
+    from custseg.session import Session
+
+    big = tmp_path / "big.csv"
+    big.write_text("customer_id,order_date,amount\n1,2024-01-01," + "x" * 10_000_000 + "\n")
+    with pytest.raises(UserError, match=r"line 2 is longer than the 2 MB .*of 9.5 MB\)"):
+        Session(big, Settings())
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n1\n")
+    with pytest.raises(UserError, match=r"line 1 .*\(the header has 1,000,000 columns\)"):
+        Session(wide, Settings())
+    assert long_line(big, limit=100) == (2, 10_000_013, 3)
+    assert long_line(wide, limit=10_000_000) is None

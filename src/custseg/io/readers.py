@@ -365,10 +365,57 @@ def _csv_columns(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> list[
     try:
         return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv({args})").fetchall()]
     except duckdb.Error as exc:
-        raise UserError(
-            f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
-            "--encoding (e.g. cp1252), and check --delimiter."
-        ) from exc
+        raise _csv_error(path, exc) from exc
+
+
+#: DuckDB's longest CSV line (its max_line_size default).
+MAX_LINE_BYTES = 2_097_152
+
+
+def long_line(path: Path, limit: int = MAX_LINE_BYTES) -> tuple[int, int, int] | None:
+    """Return (line number, its bytes, its commas + 1) of the first line over ``limit``.
+
+    Reads to the end of that line (or of the file); None when every line fits.
+    """
+    opener: Any = gzip.open if _is_gzip(path) else open
+    line, length, commas = 1, 0, 0
+    with opener(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            start = 0
+            while True:
+                end = block.find(b"\n", start)
+                piece = block[start:] if end < 0 else block[start:end]
+                length += len(piece)
+                commas += piece.count(b",")
+                if end < 0:
+                    break
+                if length > limit:
+                    return line, length, commas + 1
+                line, length, commas, start = line + 1, 0, 0, end + 1
+    return (line, length, commas + 1) if length > limit else None
+
+
+def _csv_error(path: Path, exc: Exception) -> UserError:
+    """Say why DuckDB could not read a CSV: a line too long, else the encoding or dialect."""
+    try:
+        found = long_line(path)
+    except (OSError, EOFError, zlib.error):
+        found = None
+    if found is not None:
+        number, size, fields = found
+        what = (
+            f"the header has {fields:,} columns"
+            if number == 1 and fields > 10_000
+            else (f"a field or line of {size / 2**20:,.1f} MB")
+        )
+        return UserError(
+            f"{path}: line {number:,} is longer than the {MAX_LINE_BYTES >> 20} MB a CSV line "
+            f"may have ({what}); is it an order-line file?"
+        )
+    return UserError(
+        f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
+        "--encoding (e.g. cp1252), and check --delimiter."
+    )
 
 
 def _csv_sniff(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> tuple[Any, ...]:
@@ -379,10 +426,7 @@ def _csv_sniff(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> tuple[A
             f"Columns, DateFormat, TimestampFormat FROM sniff_csv({args})"
         ).fetchone()
     except duckdb.Error as exc:
-        raise UserError(
-            f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
-            "--encoding (e.g. cp1252), and check --delimiter."
-        ) from exc
+        raise _csv_error(path, exc) from exc
     assert row is not None
     return tuple(row)
 
