@@ -75,7 +75,10 @@ def test_the_projects_folders_and_earlier_versions_outputs_are_custsegs(tmp_path
 def test_a_move_that_fails_midway_puts_everything_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write(tmp_path, {"a.csv": "old a", "b.csv": "old b", "c.csv": "old c", "sub/d.csv": "old d"})
+    # A folder with the user's notes: files are moved one by one, as one transaction.
+    (tmp_path / "notes.txt").write_text("mine")
+    with forcing(True):
+        _write(tmp_path, {"a.csv": "old a", "b.csv": "old b", "c.csv": "old c", "sub/d.csv": "d"})
     before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     real = os.replace
     calls: list[object] = []
@@ -93,6 +96,79 @@ def test_a_move_that_fails_midway_puts_everything_back(
     after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before  # one consistent set: the old one, manifest included
     assert not list(tmp_path.glob(".custseg-*-*"))
+
+
+def _token(folder_fd: int) -> tuple[str, str]:
+    def read(name: str) -> str:
+        fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)
+        with os.fdopen(fd) as fh:
+            return fh.read()
+
+    return read("customers.csv"), read("segments.csv")
+
+
+def test_a_folder_of_outputs_switches_to_the_new_set_in_one_step(tmp_path: Path) -> None:
+    import threading
+
+    out = tmp_path / "out"
+    _write(out, {"customers.csv": "0", "segments.csv": "0"})
+    seen: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                fd = os.open(out, os.O_RDONLY)
+            except FileNotFoundError:  # pragma: no cover - the path always names a folder
+                seen.append(("missing", ""))
+                continue
+            try:
+                seen.append(_token(fd))
+            except FileNotFoundError:
+                seen.append(("gone", ""))
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for i in range(1, 40):
+        _write(out, {"customers.csv": str(i), "segments.csv": str(i)})
+    stop.set()
+    thread.join()
+    # Through one handle on the folder, both files always come from the same set (a handle
+    # on a set already replaced may find it removed: 'gone', never a mix).
+    read = [p for p in seen if p[0] != "gone"]
+    assert len(read) > 40 and all(a == b for a, b in read), [p for p in read if p[0] != p[1]][:3]
+    assert _token(os.open(out, os.O_RDONLY)) == ("39", "39")
+    assert not list(tmp_path.glob(".*custseg*")) and not list(out.glob(".custseg-*-*"))
+
+
+def test_without_an_atomic_switch_the_set_is_still_moved_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg.io import outputs
+
+    out = tmp_path / "out"
+    _write(out, {"customers.csv": "old", "audiences/a.csv": "old"})
+    first = out.stat().st_ino
+
+    def unsupported(first: Path, second: Path) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(outputs, "_exchange", unsupported)
+    _write(out, {"customers.csv": "new", "audiences/b.csv": "new"})
+    assert out.stat().st_ino == first  # moved file by file into the same folder
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        MANIFEST,
+        "audiences/b.csv",
+        "customers.csv",
+    ]
+    assert (out / "customers.csv").read_text() == "new"
+    # Run from inside the folder (a shell there keeps its folder): file by file as well.
+    monkeypatch.undo()
+    monkeypatch.chdir(out)
+    _write(out, {"customers.csv": "newer"})
+    assert out.stat().st_ino == first and (out / "customers.csv").read_text() == "newer"
 
 
 def test_the_cli_refuses_before_any_work_and_force_writes_beside(

@@ -7,8 +7,11 @@ holds the log of an earlier version (``run_log.json``, ``score_log.json``,
 ``migration_log.json``). Any other folder is refused unless ``--force``; even then custseg
 never replaces or deletes a file it did not write.
 
-:func:`commit` moves a staged set into place as one transaction: each replaced file is
-first set aside, and if any move fails, every file is put back as it was. Outputs of the
+:func:`commit` switches a folder that holds only custseg's outputs to the new set in one
+step (the staged folder and the old one are exchanged, Linux ``renameat2``): a reader sees
+the old set or the new one, never a mix. Elsewhere (a folder with the user's files, the
+working folder, another system) it moves the files as one transaction: each replaced file
+is first set aside, and if any move fails, every file is put back as it was. Outputs of the
 previous set that the new one does not have (an audience of a persona that is gone) are
 removed; files of the user's, in the folder or in ``audiences/``, stay.
 """
@@ -16,9 +19,11 @@ removed; files of the user's, in the folder or in ``audiences/``, stay.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -173,6 +178,8 @@ def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int
         )
     umask = os.umask(0)
     os.umask(umask)
+    if _swap(stage, folder, previous, new, mode, umask):
+        return new
     aside = Path(tempfile.mkdtemp(dir=folder, prefix=f".custseg-old-{os.getpid()}-"))
     done: list[tuple[str, bool]] = []  # (path, an old file was set aside)
     made: list[Path] = []  # folders created in ``folder``
@@ -212,10 +219,89 @@ def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int
             while parent != folder and not any(parent.iterdir()):
                 parent.rmdir()
                 parent = parent.parent
-    note = json.dumps({"format": "custseg-outputs/1", "files": new}, indent=1) + "\n"
+    _write_manifest(folder, new, mode)
+    return new
+
+
+def _write_manifest(folder: Path, files: list[str], mode: int) -> None:
+    note = json.dumps({"format": "custseg-outputs/1", "files": files}, indent=1) + "\n"
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".custseg-manifest-")
     with os.fdopen(handle, "w", encoding="utf-8") as fh:
         fh.write(note)
     os.chmod(tmp, mode)
     os.replace(tmp, folder / MANIFEST)
-    return new
+
+
+#: Files a folder of outputs may hold besides custseg's own (the project's placeholder).
+_PLACEHOLDERS = (".gitkeep", MANIFEST)
+
+
+def _only_outputs(folder: Path, previous: set[str]) -> bool:
+    """Tell whether every file of ``folder`` is custseg's (or a placeholder)."""
+    for entry in folder.rglob("*"):
+        rel = entry.relative_to(folder)
+        if rel.parts[0].startswith(".custseg-"):
+            continue  # staging of this run or of others
+        if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
+            return False
+        if entry.is_file() and rel.as_posix() not in previous | set(_PLACEHOLDERS):
+            return False
+    return True
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); OSError if it cannot."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange):
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _swap(
+    stage: Path, folder: Path, previous: set[str], new: list[str], mode: int, umask: int
+) -> bool:
+    """Switch a folder of outputs to the new set in one step; False when it cannot.
+
+    The staged set (with the folder's placeholders and a new manifest) becomes a sibling
+    folder that is exchanged with ``folder`` atomically: a reader sees the old set or the
+    new one, never a mix. Only for a folder that holds nothing but custseg's outputs, that
+    is not the working folder (nor holds it), on a system with ``renameat2``; otherwise
+    the caller moves file by file.
+    """
+    real = folder.resolve()
+    cwd = Path.cwd().resolve()
+    if cwd == real or real in cwd.parents or not _only_outputs(real, previous):
+        return False
+    sibling = real.parent / f".{real.name}.custseg-new-{os.getpid()}"
+    try:
+        os.rename(stage, sibling)
+    except OSError:
+        return False
+    try:
+        for entry in sibling.rglob("*"):
+            os.chmod(entry, mode if entry.is_file() else 0o777 & ~umask)
+        for name in (".gitkeep",):
+            if (real / name).is_file():
+                shutil.copy2(real / name, sibling / name)
+        _write_manifest(sibling, new, mode)
+        os.chmod(sibling, stat.S_IMODE(real.stat().st_mode))
+        _exchange(sibling, real)
+    except OSError:
+        with contextlib.suppress(OSError):
+            (sibling / MANIFEST).unlink()
+            with contextlib.suppress(OSError):
+                (sibling / ".gitkeep").unlink()
+            os.rename(sibling, stage)
+        return False
+    # ``sibling`` now holds the old set; runs still writing into it get their staging back.
+    for other in sibling.glob(".custseg-staging-*"):
+        with contextlib.suppress(OSError):
+            os.rename(other, real / other.name)
+    shutil.rmtree(sibling, ignore_errors=True)
+    return True
