@@ -31,12 +31,13 @@ def test_sigterm_while_writing_leaves_the_old_outputs_and_no_debris(
     out = tmp_path / "out"
     out.mkdir()
     (out / "customers.csv").write_text("old")
+    (out / "run_log.json").write_text("{}")  # an earlier version's outputs
     with pytest.raises(Terminated) as stopped, staged_folder(out, "--out") as stage:
         (stage / "customers.csv").write_text("new")
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(1)  # the handler raises here
     assert stopped.value.signum == signal.SIGTERM
-    assert [p.name for p in out.iterdir()] == ["customers.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["customers.csv", "run_log.json"]
     assert (out / "customers.csv").read_text() == "old"
 
 

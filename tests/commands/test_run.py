@@ -131,6 +131,7 @@ def test_failed_write_leaves_folder_as_it_was(
 ) -> None:
     result = segment(synthetic, load_settings(None, {"model": {"k": 3}}))
     (tmp_path / "segments.csv").write_text("previous run\n")
+    (tmp_path / "run_log.json").write_text("{}\n")  # an earlier version's run
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -138,7 +139,7 @@ def test_failed_write_leaves_folder_as_it_was(
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(UserError, match="No space left on device"):
         write_outputs(result, tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["segments.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_log.json", "segments.csv"]
     assert (tmp_path / "segments.csv").read_text() == "previous run\n"
 
 

@@ -186,3 +186,16 @@ def test_the_cli_refuses_before_any_work_and_force_writes_beside(
     )
     assert result.exit_code == 0, result.output
     assert (home / "cv.pdf").read_text() == "mine" and (home / "customers.csv").is_file()
+
+
+def test_files_named_like_outputs_are_not_enough_to_be_custsegs(tmp_path: Path) -> None:
+    (tmp_path / "report.html").write_text("my report")
+    (tmp_path / "model.json").write_text("{}")
+    assert previous_outputs(tmp_path) is None
+    with pytest.raises(UserError, match="holds files custseg did not write"):
+        _write(tmp_path, {"report.html": "custseg's"})
+    assert (tmp_path / "report.html").read_text() == "my report"
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "k_selection.png").write_bytes(b"png")
+    assert previous_outputs(figures) == {"k_selection.png"}  # custseg report's, earlier

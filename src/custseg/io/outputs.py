@@ -2,9 +2,9 @@
 
 custseg writes only what it owns. An output folder records what custseg wrote in it, in a
 manifest (``.custseg-outputs.json``). A folder is custseg's when it is new or empty (a
-``.gitkeep`` aside), holds that manifest, holds only files named as custseg's outputs, or
-holds the log of an earlier version (``run_log.json``, ``score_log.json``,
-``migration_log.json``). Any other folder is refused unless ``--force``; even then custseg
+``.gitkeep`` aside), holds that manifest, or holds what an earlier version wrote: its log
+(``run_log.json``, ``score_log.json``, ``migration_log.json``), or only the PNG figures of
+``custseg report``. Any other folder is refused unless ``--force``; even then custseg
 never replaces or deletes a file it did not write.
 
 :func:`commit` switches a folder that holds only custseg's outputs to the new set in one
@@ -63,22 +63,23 @@ KNOWN_OUTPUTS = frozenset(
         "run_log.json",
         "score_log.json",
         "segments.csv",
-        *(
-            f"{name}.png"
-            for name in (
-                "data_quality",
-                "rfm_distributions",
-                "k_selection",
-                "segment_shares",
-                "rfm_profiles",
-                "customers",
-                "rfm_crosstab",
-                "holdout",
-                "cohorts",
-                "persona_retention",
-            )
-        ),
     }
+)
+#: The PNG files ``custseg report`` writes.
+_FIGURES = frozenset(
+    f"{name}.png"
+    for name in (
+        "data_quality",
+        "rfm_distributions",
+        "k_selection",
+        "segment_shares",
+        "rfm_profiles",
+        "customers",
+        "rfm_crosstab",
+        "holdout",
+        "cohorts",
+        "persona_retention",
+    )
 )
 _LEGACY_LOGS = ("run_log.json", "score_log.json", "migration_log.json")
 
@@ -119,9 +120,10 @@ def previous_outputs(folder: Path) -> set[str] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a damaged manifest: the folder is not known to be custseg's
     visible = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-    if visible <= KNOWN_OUTPUTS or any(log in visible for log in _LEGACY_LOGS):
-        return _files(folder, visible & KNOWN_OUTPUTS)
-    return None
+    # An earlier version's outputs: its log, or (custseg report) only its figures' PNGs.
+    if any(log in visible for log in _LEGACY_LOGS) or (visible and visible <= _FIGURES):
+        return _files(folder, visible & (KNOWN_OUTPUTS | _FIGURES))
+    return set() if not visible else None
 
 
 def writable(folder: Path, option: str) -> set[str]:
