@@ -14,7 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Terminated", "deferred", "install"]
+__all__ = ["Terminated", "deferred", "install", "pid_alive"]
+
+
+def pid_alive(pid: int) -> bool:
+    """Tell whether a process with this id runs (one of another user's counts as running)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Terminated(BaseException):

@@ -49,6 +49,16 @@ app = typer.Typer(
 Opt = typer.Option
 Arg = typer.Argument
 
+#: ``--force``: shared by every command that writes an output folder.
+ForceOption = Annotated[
+    bool,
+    Opt(
+        "--force",
+        help="Write into a folder that holds files custseg did not write (they are never "
+        "replaced or deleted).",
+    ),
+]
+
 _INPUT_HELP = (
     "Order lines: .xlsx, .csv, .csv.gz or .parquet (with --engine spark also a folder or URL)."
 )
@@ -157,14 +167,7 @@ def run(
             help="Only say how INPUT is read (as custseg inspect does); write nothing.",
         ),
     ] = False,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
@@ -207,14 +210,7 @@ def score(
     *,
     inputs: InputOptions,
     as_of: AsOfOption,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Assign the customers of ORDERS to a saved model's personas, without refitting.
@@ -264,14 +260,7 @@ def migrate(
     inputs: InputOptions,
     cleaning: CleaningOptions,
     fit: ModelOptions,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
@@ -323,14 +312,7 @@ def clv(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Predict each customer's purchases and spend (BG/NBD + Gamma-Gamma), with a backtest."""
@@ -393,14 +375,7 @@ def cohorts(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
@@ -475,14 +450,7 @@ def plan(
         Path, Opt("--clv", help="A folder written by custseg clv (clv_personas.csv).")
     ] = Path("data/clv"),
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     setup_logging(False)
@@ -503,14 +471,7 @@ def report(
     ),
     figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
     html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
-    force: Annotated[
-        bool,
-        Opt(
-            "--force",
-            help="Write into a folder that holds files custseg did not write (they are never "
-            "replaced or deleted).",
-        ),
-    ] = False,
+    force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""

@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from custseg.signals import pid_alive
+
 __all__ = ["UPLOAD_PREFIX", "is_upload", "save_upload", "upload_folder"]
 
 #: Name prefix of the upload folders in the system temp folder.
@@ -27,22 +29,12 @@ UPLOAD_PREFIX = "custseg-uploads-"
 _FOLDER: list[Path] = []
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def _remove_stale(root: Path) -> None:
     """Remove this user's upload folders whose process no longer runs."""
     for folder in root.glob(UPLOAD_PREFIX + "*"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             pid = int(folder.name[len(UPLOAD_PREFIX) :].split("-", 1)[0])
-            if folder.is_dir() and folder.stat().st_uid == os.getuid() and not _alive(pid):
+            if folder.is_dir() and folder.stat().st_uid == os.getuid() and not pid_alive(pid):
                 shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from custseg.errors import UserError, first_line
 from custseg.io.outputs import commit, writable
-from custseg.signals import deferred
+from custseg.signals import deferred, pid_alive
 
 if TYPE_CHECKING:
     import duckdb
@@ -141,16 +141,6 @@ _OLD = ".custseg-old-"
 COMMITTED: list[Path] = []
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_staging(folder: Path) -> list[Path]:
     """Remove the staging folders a killed run left in ``folder`` (its pid no longer runs).
 
@@ -163,7 +153,7 @@ def remove_stale_staging(folder: Path) -> list[Path]:
             continue
         rest = item.name.split("-staging-" if item.name.startswith(_STAGING) else "-old-", 1)[1]
         pid_text = rest.split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and pid_alive(int(pid_text)):
             continue
         shutil.rmtree(item, ignore_errors=True)
         removed.append(item)
