@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PARQUET = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 REAL_XLSX = ROOT.parent / "shared" / "data" / "online_retail.xlsx"
+CDNOW = ROOT.parent / "shared" / "data" / "cdnow_sample.csv"
 
 # Twelve order lines whose every figure is worked out by hand in the tests:
 #   missing_customer_id 2 (1005, and C1010 which is counted there first), cancelled 1 (C1003),
@@ -56,6 +57,11 @@ def real_parquet() -> Path:
 @pytest.fixture(scope="session")
 def real_xlsx() -> Path:
     return _real(REAL_XLSX)
+
+
+@pytest.fixture(scope="session")
+def cdnow() -> Path:
+    return _real(CDNOW)
 
 
 @pytest.fixture(scope="session")
