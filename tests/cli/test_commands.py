@@ -415,8 +415,8 @@ def test_shop_exports_run_without_flags(tmp_path: Path) -> None:
     assert (quality["input"]["layout"], quality["input"]["currency"]) == ("shopify", "USD")
     report = (tmp_path / "s" / "report.html").read_text()
     assert (
-        "Input read as: layout shopify; spend in USD; times with UTC offsets read as "
-        "instants, calendar in UTC." in report
+        "Input read as: the Shopify orders export layout; spend in USD; times with UTC "
+        "offsets read as instants, calendar in UTC." in report
     )
     woo = tmp_path / "woo.csv"
     woo.write_text(WOOCOMMERCE)
