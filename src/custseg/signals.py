@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Terminated", "deferred", "install", "pid_alive"]
+__all__ = ["Terminated", "deferred", "install", "pid_alive", "stopped_by"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -46,6 +46,16 @@ class Terminated(BaseException):
 
 _held: list[int] = []
 _deferring: list[bool] = [False]
+_received: list[int] = []
+
+
+def stopped_by() -> int | None:
+    """Return the signal that asked this process to stop, if one did.
+
+    A library may turn the exception raised for it into its own (DuckDB raises "Query
+    interrupted"); the command still knows why it ended.
+    """
+    return _received[0] if _received else None
 
 
 def _raise(signum: int) -> None:
@@ -56,6 +66,7 @@ def _raise(signum: int) -> None:
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     del frame
+    _received.append(signum)
     if _deferring[0]:
         _held.append(signum)
         return

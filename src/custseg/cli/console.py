@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custseg.errors import UserError
-from custseg.signals import Terminated
+from custseg.signals import Terminated, stopped_by
 
 __all__ = [
     "EXIT_USER_ERROR",
@@ -97,6 +97,15 @@ def user_errors() -> Iterator[None]:
         err.print(f"stopped by {exc}; {_outputs_state()}")
         raise typer.Exit(128 + exc.signum) from None
     except Exception as exc:  # a bug, not the user's fault: one line, unless debugging
+        signum = stopped_by()
+        if signum is not None:  # a library turned the signal into its own error
+            import signal
+
+            if signum == signal.SIGINT:
+                err.print(f"interrupted; {_outputs_state()}")
+                raise typer.Exit(130) from None
+            err.print(f"stopped by {signal.Signals(signum).name}; {_outputs_state()}")
+            raise typer.Exit(128 + signum) from None
         if os.environ.get("CUSTSEG_DEBUG"):
             raise
         from custseg.errors import first_line
