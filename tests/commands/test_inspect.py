@@ -68,3 +68,17 @@ def test_cli_inspect_and_dry_run_write_nothing_else(tmp_path: Path) -> None:
     assert not out.exists()
     result = runner.invoke(app, ["inspect", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2
+
+
+def test_a_workbook_names_the_sheets_read(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from tests.io import ONLINE_RETAIL
+    from tests.xlsx import write_xlsx
+
+    row = ["1", "A", "d", 2, dt.datetime(2011, 1, 1, 10), 1.5, "7", "UK"]
+    book = tmp_path / "book.xlsx"
+    write_xlsx(book, {"Year 2010": [ONLINE_RETAIL, row], "Year 2011": [ONLINE_RETAIL, row]})
+    rows = dict(inspect_input(book, Settings()).rows)
+    assert rows["sheets read"] == "Year 2010, Year 2011"
+    assert rows["dates"].startswith("typed (timestamp")

@@ -67,6 +67,8 @@ def inspect_input(
             ("layout", mapping.layout),
             *[(f"column {k}", str(v)) for k, v in mapping.as_dict().items() if v is not None],
         ]
+        if info.format == "xlsx" and options.get("sheet"):
+            rows.append(("sheets read", options["sheet"]))
         if info.format == "csv":
             rows += [
                 ("encoding", encoding),
