@@ -271,3 +271,24 @@ def test_layout_and_currency_choices(at: AppTest) -> None:
     zone = next(t for t in at.text_input if t.key.startswith("timezone-"))
     zone.set_value("Mars/Olympus").run()
     assert len(at.error) == 1 and "'Mars/Olympus' is not an IANA time zone" in at.error[0].value
+
+
+def test_an_uploaded_shop_export_is_read_by_its_layout(at: AppTest) -> None:
+    from tests.io.exports import SHOPIFY
+
+    head, *body = SHOPIFY.splitlines()
+    lines = [head]
+    for c in range(40):  # forty shops' worth of the fixture's customers
+        for line in body:
+            parts = line.split(",")
+            parts[0] += f"-{c}"
+            parts[1] = f"c{c}-{parts[1]}" if parts[1] else ""
+            lines.append(",".join(parts))
+    at.radio(key="source").set_value("Upload a file").run()
+    data = ("\n".join(lines) + "\n").encode()
+    at.file_uploader(key="upload").upload("orders_export.csv", data, "text/csv").run()
+    # Shopify's own "Total" is not taken as a line amount: the layout computes spend.
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _metric(at, "Customers") == "120"
+    notes = " ".join(w.value for w in at.warning)
+    assert "Input read as: the Shopify orders export layout; spend in USD" in notes

@@ -20,7 +20,7 @@ from custseg.dashboard.state import (
 from custseg.dashboard.uploads import is_upload
 from custseg.errors import UserError
 from custseg.io import suggest_columns
-from custseg.io.layouts import LAYOUT_NAMES
+from custseg.io.layouts import LAYOUT_NAMES, choose_layout
 
 __all__ = ["Choice", "sidebar_ui"]
 
@@ -128,13 +128,24 @@ def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
             "and months count. Times without offsets stay as written.",
         ).strip()
         chosen["timezone"] = zone or None
+        # A shop platform's export is read by its layout: nothing is pre-selected, and a
+        # column chosen here replaces the layout's own.
+        recognised = choose_layout(columns, chosen["layout"], "the file")
+        if recognised.roles:
+            detected = dict.fromkeys(detected)
         for field, label in _FIELDS.items():
             options = [_AUTO, *columns]
             found = detected[field]
             index = options.index(found) if found is not None and found in options else 0
             value = st.selectbox(label, options, index=index, key=f"col-{field}-{key}-{sheet}")
             chosen[field] = None if value == _AUTO else value
-        st.caption(f"{fmt} file with {len(columns)} columns; detected names are pre-selected.")
+        if recognised.roles:
+            st.caption(
+                f"{recognised.title}: its columns are read by the layout; choose one only to "
+                "replace the layout's."
+            )
+        else:
+            st.caption(f"{fmt} file with {len(columns)} columns; detected names are pre-selected.")
     return chosen
 
 
