@@ -148,7 +148,9 @@ def writable(folder: Path, option: str) -> set[str]:
     )
 
 
-def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int) -> list[str]:
+def commit(
+    stage: Path, folder: Path, option: str, previous: set[str], mode: int, dir_mode: int
+) -> list[str]:
     """Move the staged files into ``folder`` as one transaction; return their paths.
 
     Parameters
@@ -161,8 +163,9 @@ def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int
         How the user named it, for messages.
     previous : set of str
         The files custseg wrote there before (:func:`writable`).
-    mode : int
-        The permission bits of a file (folders get the umask's).
+    mode, dir_mode : int
+        The permission bits of a file and of a folder (a plain ``open()``'s and ``mkdir()``'s
+        under the umask).
 
     Raises
     ------
@@ -178,9 +181,7 @@ def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int
             f"{option} {folder} has a file {foreign[0]!r} that custseg did not write; it "
             "would be replaced. Move it away or choose another folder."
         )
-    umask = os.umask(0)
-    os.umask(umask)
-    if _swap(stage, folder, previous, new, mode, umask):
+    if _swap(stage, folder, previous, new, mode, dir_mode):
         return new
     aside = Path(tempfile.mkdtemp(dir=folder, prefix=f".custseg-old-{os.getpid()}-"))
     done: list[tuple[str, bool]] = []  # (path, an old file was set aside)
@@ -191,7 +192,7 @@ def commit(stage: Path, folder: Path, option: str, previous: set[str], mode: int
             for parent in reversed(target.relative_to(folder).parents[:-1]):
                 where = folder / parent
                 if not where.is_dir():
-                    where.mkdir(mode=0o777 & ~umask)
+                    where.mkdir(mode=dir_mode)
                     made.append(where)
             kept = target.exists() or target.is_symlink()
             if kept:
@@ -266,7 +267,7 @@ def _exchange(first: Path, second: Path) -> None:
 
 
 def _swap(
-    stage: Path, folder: Path, previous: set[str], new: list[str], mode: int, umask: int
+    stage: Path, folder: Path, previous: set[str], new: list[str], mode: int, dir_mode: int
 ) -> bool:
     """Switch a folder of outputs to the new set in one step; False when it cannot.
 
@@ -287,7 +288,7 @@ def _swap(
         return False
     try:
         for entry in sibling.rglob("*"):
-            os.chmod(entry, mode if entry.is_file() else 0o777 & ~umask)
+            os.chmod(entry, mode if entry.is_file() else dir_mode)
         for name in (".gitkeep",):
             if (real / name).is_file():
                 shutil.copy2(real / name, sibling / name)

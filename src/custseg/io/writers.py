@@ -122,7 +122,7 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         yield stage
         # Held signals (SIGTERM, SIGHUP, Ctrl-C) are raised once every file is in place.
         with deferred():
-            commit(stage, folder, option, previous, _plain_mode())
+            commit(stage, folder, option, previous, _plain_mode(), 0o777 & ~_umask())
             COMMITTED.append(folder)
     except OSError as exc:
         raise UserError(
@@ -151,8 +151,8 @@ def remove_stale_staging(folder: Path) -> list[Path]:
     for item in folder.iterdir():
         if not item.name.startswith((_STAGING, _OLD)) or not item.is_dir():
             continue
-        rest = item.name.split("-staging-" if item.name.startswith(_STAGING) else "-old-", 1)[1]
-        pid_text = rest.split("-", 1)[0]
+        prefix = _STAGING if item.name.startswith(_STAGING) else _OLD
+        pid_text = item.name[len(prefix) :].split("-", 1)[0]
         if pid_text.isdigit() and pid_alive(int(pid_text)):
             continue
         shutil.rmtree(item, ignore_errors=True)
