@@ -21,8 +21,9 @@ import pandas as pd
 
 from custseg.config import EngineConfig, Settings
 from custseg.errors import UserError
+from custseg.io.cache import file_sha256
 from custseg.io.columns import ColumnMapping, detect_date_format
-from custseg.io.readers import detect_format, file_sha256, load_orders
+from custseg.io.readers import detect_format, load_orders
 from custseg.sql import DUCKDB, Dialect, sql_literal
 
 __all__ = ["DuckDBEngine", "Engine", "InputInfo", "Relation"]

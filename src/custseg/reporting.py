@@ -140,10 +140,10 @@ def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
     if quality.non_product.get("lines") or quality.non_product.get("dropped"):
         notes.append(str(quality.non_product["effect"]))
     if quality.input.layout not in ("none", "orders") or quality.input.currency:
-        from custseg.io.layouts import LAYOUTS
+        from custseg.io.layouts import layout_named
 
-        title = next((x.title for x in LAYOUTS if x.name == quality.input.layout), None)
-        said = [f"the {title} layout" if title else f"layout {quality.input.layout}"]
+        layout = layout_named(quality.input.layout)
+        said = [f"the {layout.title} layout" if layout else f"layout {quality.input.layout}"]
         if quality.input.currency:
             said.append(f"spend in {quality.input.currency}")
         if quality.input.timezone:

@@ -41,7 +41,7 @@ from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.io.columns import ColumnMapping
 from custseg.io.decimals import detect_decimal_comma
-from custseg.io.layouts import LAYOUTS, prepare_sql, prepared_types
+from custseg.io.layouts import layout_named, prepare_sql, prepared_types
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
 from custseg.sql import sql_ident
@@ -171,11 +171,10 @@ class Session:
         return info
 
     def _say_layout(self, mapping: ColumnMapping) -> None:
-        layout = next((x for x in LAYOUTS if x.name == mapping.layout), None)
+        layout = layout_named(mapping.layout)
         how = "named with --layout" if self.settings.columns.layout else "recognised by its header"
         title = layout.title if layout is not None else "no layout: columns by name"
         logger.info("layout   %s (%s)", title, how)
-        self.layout = mapping.layout
 
     def _zone(
         self, mapping: ColumnMapping, types: dict[str, str], raw: str, date_format: str | None

@@ -26,8 +26,9 @@ import pandas as pd
 from custseg.config import EngineConfig, Settings
 from custseg.engines import InputInfo, Relation
 from custseg.errors import UserError, first_line
+from custseg.io.cache import file_sha256
 from custseg.io.columns import ColumnMapping, detect_date_format, resolve_columns
-from custseg.io.readers import detect_format, file_sha256, load_orders
+from custseg.io.readers import detect_format, load_orders
 from custseg.sql import SPARK, Dialect, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -26,6 +26,7 @@ __all__ = [
     "LAYOUT_NAMES",
     "Layout",
     "choose_layout",
+    "layout_named",
     "prepare_sql",
     "prepared_mapping",
 ]
@@ -167,7 +168,8 @@ def choose_layout(columns: list[str], named: str | None, source: str) -> Layout:
     if named == "none":
         return _NONE
     if named is not None:
-        layout = next(x for x in LAYOUTS if x.name == named)
+        layout = layout_named(named)
+        assert layout is not None, named  # the config allows only known names
         missing = [c for c in layout.signature if not _has(columns, (c,))]
         if missing:
             raise UserError(
@@ -268,8 +270,16 @@ def prepared_types(mapping: ColumnMapping, types: Mapping[str, str]) -> dict[str
     }
 
 
+def layout_named(name: str) -> Layout | None:
+    """Return the layout ``--layout`` calls ``name`` (None for ``none`` or an unknown name)."""
+    return next((x for x in LAYOUTS if x.name == name), None)
+
+
 def _layout(mapping: ColumnMapping) -> Layout:
-    return next(x for x in LAYOUTS if x.name == mapping.layout)
+    """Return the layout of a computed mapping (always one of :data:`LAYOUTS`)."""
+    layout = layout_named(mapping.layout)
+    assert layout is not None, mapping.layout
+    return layout
 
 
 def _text(column: str) -> str:
