@@ -614,7 +614,7 @@ def example_rows(
     rows: list[tuple[Any, ...]], mapping: ColumnMapping, reasons: list[str]
 ) -> dict[str, list[dict[str, str | None]]]:
     """Turn the rows of :func:`examples_sql` into the record's examples per reason."""
-    fields = [c.removeprefix("cs_l_") for c in mapping.fields().values() if c is not None]
+    fields = [k for f in mapping.fields() if (k := mapping.example_key(f)) is not None]
     out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
     for row in rows:
         reason = RULES[int(row[0]) - 1].reason

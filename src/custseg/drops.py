@@ -86,7 +86,7 @@ def large_drop_sentence(
     if field == "price" and mapping.price is None:
         field = "amount"
     named = getattr(mapping, field)
-    key = named.removeprefix("cs_l_") if named is not None else ""  # see example_rows
+    key = mapping.example_key(field) or ""
     column = mapping.raw(field) or named
     said = ("empty" if row.get(key) in (None, "") else repr(row.get(key)) for row in examples)
     shown = " and ".join(list(dict.fromkeys(said))[:2]) if column is not None else ""

@@ -39,6 +39,10 @@ COLUMN_CANDIDATES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: Prefix of the columns a computed layout adds (:mod:`custseg.io.layouts`).
+COMPUTED_PREFIX = "cs_l_"
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     """The input column that holds each field (``None`` when the file has no such column).
@@ -102,6 +106,14 @@ class ColumnMapping:
         shown = {field: roles.get(field) for field in self.fields()}
         shown["amount"] = roles.get("amount") or roles.get("line_total") or roles.get("order_total")
         return shown
+
+    def example_key(self, field: str) -> str | None:
+        """Return the name an example row gives ``field``'s value.
+
+        That is the input column, or for a computed layout the field's own name.
+        """
+        column = self.fields().get(field)
+        return column.removeprefix(COMPUTED_PREFIX) if column is not None else None
 
     def raw(self, field: str) -> str | None:
         """Return the input column of ``field`` (``None`` when none, or it is computed)."""
