@@ -100,18 +100,10 @@ def test_workbook_sheet_and_online_retail_ii_names(tmp_path: Path) -> None:
 
     from custseg.commands.run import segment
     from custseg.config import load_settings
+    from tests.io import ONLINE_RETAIL_II
     from tests.xlsx import write_xlsx
 
-    header = [
-        "Invoice",
-        "StockCode",
-        "Description",
-        "Quantity",
-        "InvoiceDate",
-        "Price",
-        "Customer ID",
-        "Country",
-    ]
+    header = ONLINE_RETAIL_II
     rows = [
         ["489434", "85048", "x", 12, dt.datetime(2010, 1, 1, 7, 45), 6.95, 13085.0, "UK"],
         ["489435", "22350", "y", 6, dt.datetime(2010, 1, 3, 8, 0), 2.55, 13085.0, "UK"],

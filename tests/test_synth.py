@@ -8,6 +8,7 @@ from custseg.config import load_settings
 from custseg.errors import UserError
 from custseg.pipeline import segment
 from custseg.synth import LATENT_TYPES, generate_orders, truth_path, write_synthetic
+from tests.io import ONLINE_RETAIL
 
 
 def test_default_synthetic_data_is_recovered(tmp_path: Path) -> None:
@@ -23,16 +24,7 @@ def test_default_synthetic_data_is_recovered(tmp_path: Path) -> None:
 
 def test_lines_have_the_online_retail_layout_and_noise() -> None:
     lines, truth = generate_orders(500, seed=1)
-    assert list(lines.columns) == [
-        "InvoiceNo",
-        "StockCode",
-        "Description",
-        "Quantity",
-        "InvoiceDate",
-        "UnitPrice",
-        "CustomerID",
-        "Country",
-    ]
+    assert list(lines.columns) == ONLINE_RETAIL
     assert lines["CustomerID"].isna().sum() > 0
     assert lines["InvoiceNo"].str.startswith("C").sum() > 0
     assert ((lines["Quantity"] < 0) & ~lines["InvoiceNo"].str.startswith("C")).sum() > 0
