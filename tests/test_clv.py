@@ -23,8 +23,24 @@ def test_summary_by_hand() -> None:
         }
     )
     s = summary_from_days(days, dt.date(2011, 1, 20))
-    assert s.loc["a"].tolist() == [2.0, 10.0, 19.0, 30.0]  # repeats 2, mean (20 + 40) / 2
-    assert s.loc["b"].tolist() == [0.0, 0.0, 0.0, 0.0]  # first purchase on the end day: T = 0
+    # frequency, recency, T, paid_repeats, monetary, spend
+    assert s.loc["a"].tolist() == [2.0, 10.0, 19.0, 2.0, 30.0, 70.0]  # mean (20 + 40) / 2
+    assert s.loc["b"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 7.0]  # first purchase on the end day
+
+
+def test_a_zero_amount_day_is_a_purchase_without_spend() -> None:
+    days = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "z"],
+            "day": pd.to_datetime(["2011-01-01", "2011-01-05", "2011-01-11", "2011-01-02"]),
+            "spend": [10.0, 0.0, 40.0, 0.0],
+        }
+    )
+    s = summary_from_days(days, dt.date(2011, 1, 20))
+    # a: two repeat days, one of them paid (40): the mean spend is 40, not 20.
+    assert s.loc["a"].tolist() == [2.0, 10.0, 19.0, 1.0, 40.0, 50.0]
+    # z: one purchase of $0 is still a customer with a first purchase (CDNOW has eight).
+    assert s.loc["z"].tolist() == [0.0, 0.0, 18.0, 0.0, 0.0, 0.0]
 
 
 def test_backtest_metrics_by_hand() -> None:
@@ -105,31 +121,39 @@ def test_real_split_matches_the_maximum_likelihood_point(real_parquet: Path) -> 
         calibration_end=dt.date(2011, 9, 9),
         horizon=91,
     )
-    bg, gg = result.params["bg_nbd"], result.params["gamma_gamma"]
+    bg, gg = result.params["models"]["bg_nbd"], result.params["gamma_gamma"]
     assert bg["customers"] == 3_370 and gg["customers"] == 1_956
+    # The 40 lines of price 0 are purchases now: 3 purchase days of them alone, which moved
+    # the log-likelihood from -37,358.77 (they were dropped) to -37,363.10.
+    assert result.params["zero_amount_purchase_days"] == 3
     assert bg["r"] == pytest.approx(0.7236, rel=0.005)
     assert bg["alpha"] == pytest.approx(65.57, rel=0.005)
-    assert bg["log_likelihood"] == pytest.approx(-37358.766, rel=0.005)
-    assert bg["a"] < 1e-3  # at the bound: reported
-    assert any("not identifiable" in w for w in result.params["warnings"])
+    assert bg["log_likelihood"] == pytest.approx(-37363.10, abs=0.01)
+    assert bg["a"] < 1e-3 and bg["std_errors"]["a"] is None  # at the bound: reported
+    assert not result.params["p_alive_informative"]
+    assert any("cannot tell active from lapsed" in w for w in result.params["warnings"])
     assert gg["p"] == pytest.approx(2.329, rel=0.005)
     assert gg["q"] == pytest.approx(3.345, rel=0.005)
     assert gg["v"] == pytest.approx(413.8, rel=0.005)
     assert gg["log_likelihood"] == pytest.approx(-13367.0, rel=0.005)
     back = result.backtest.set_index("method")
-    model, rate = back.loc["bg_nbd_gamma_gamma"], back.loc["baseline_rate"]
+    model, rate = back.loc["bg_nbd"], back.loc["baseline_rate"]
     assert round(model["purchases_mae"], 3) == 0.940
-    assert round(model["purchases_rmse"], 3) == 1.515
-    assert round(model["purchases_corr"], 3) == 0.794
+    assert round(model["purchases_rmse"], 3) == 1.519
+    assert round(model["purchases_corr"], 3) == 0.795
     assert round(model["purchases_aggregate_error_pct"], 1) == -24.5
-    assert round(rate["purchases_mae"], 3) == 0.926
-    assert round(rate["purchases_rmse"], 3) == 1.673
+    assert round(rate["purchases_mae"], 3) == 0.927
+    assert round(rate["purchases_rmse"], 3) == 1.676
     assert round(rate["purchases_corr"], 3) == 0.703
     assert -46 < model["revenue_aggregate_error_pct"] < -40
-    assert any("does not beat the naive rate baseline" in w for w in result.params["warnings"])
+    # Nobody drops out in this window, so the three models are the same fit: a tie, which
+    # goes to BG/NBD, and the reason says so.
+    assert result.params["choice"]["chosen"] == "bg_nbd"
+    assert "within 0.5% of each other: a tie, won by bg_nbd" in result.params["choice"]["reason"]
     customers = result.customers
     # Customers whose first purchase is on the cut-off day (T = 0) get finite predictions.
     assert (customers["T"] == 0).sum() > 0
-    numbers = customers.drop(columns=["customer_id", "persona"]).to_numpy(dtype=float)
+    text = ["customer_id", "persona", "expected_next_purchase", "value_tier", "reason"]
+    numbers = customers.drop(columns=[*text, "avg_days_between_purchases"]).to_numpy(dtype=float)
     assert np.isfinite(numbers).all()
     assert customers["persona"].notna().all()

@@ -19,6 +19,7 @@ ELSEWHERE = {
     "io/__init__.py": "re-exports only",
     "dashboard/__init__.py": "tests/dashboard/test_apptest.py and test_browser.py",
     "dashboard/pages.py": "tests/dashboard/test_apptest.py",
+    "dashboard/clv_tab.py": "tests/dashboard/test_apptest.py (the Lifetime value tab)",
     "dashboard/sidebar.py": "tests/dashboard/test_apptest.py",
     "dashboard/state.py": "tests/dashboard/test_apptest.py",
     "dashboard/views.py": "tests/dashboard/test_apptest.py",

@@ -64,3 +64,20 @@ def test_silence_lowers_the_chance_of_being_alive() -> None:
     # Nine purchases by week 10 and thirty weeks of silence: a frequent buyer's silence says
     # more, so less likely alive than the customer with three.
     assert MODEL.p_alive(np.array([9.0]), np.array([10.0]), np.array([40.0]))[0] < alive[2]
+
+
+@pytest.mark.realdata
+def test_the_dropout_integral_is_the_hypergeometric_closed_form(cdnow: Path) -> None:
+    # The quadrature used in the fit against FHL's 2F1 expression, on every CDNOW customer
+    # and at two parameter points (alpha above and below beta: both branches of A0).
+    from custseg.pareto import _log_a0, _log_dead
+
+    summary = _cdnow_weeks(cdnow)
+    x, t_x, big_t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    for params in (np.array([0.55, 10.6, 0.61, 11.7]), np.array([0.8, 20.0, 1.3, 4.0])):
+        r, _, s, _ = params
+        closed = np.log(s) + _log_a0(params, x, t_x, big_t) - np.log(r + s + x)
+        quadrature = _log_dead(params, x, t_x, big_t)
+        finite = t_x < big_t  # bought on the last day: no dropout window, both -inf
+        assert np.all(np.isneginf(quadrature[~finite]))
+        assert quadrature[finite] == pytest.approx(closed[finite], abs=1e-5)

@@ -125,11 +125,14 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
         op = "=" if net else "<="
         whens.append(f"WHEN cs_quantity {op} 0 THEN {c['non_positive_quantity']}")
     if on["non_positive_price"]:
+        free = switches.zero_amount_purchases  # a line of amount 0 stays, as a purchase
         if mapping.amount is not None:
-            op = "=" if net else "<="
-            whens.append(f"WHEN cs_amount {op} 0 THEN {c['non_positive_price']}")
+            amount_op = ("<" if not net else None) if free else ("=" if net else "<=")
+            if amount_op is not None:
+                whens.append(f"WHEN cs_amount {amount_op} 0 THEN {c['non_positive_price']}")
         else:
-            whens.append(f"WHEN cs_price <= 0 THEN {c['non_positive_price']}")
+            op = "<" if free else "<="
+            whens.append(f"WHEN cs_price {op} 0 THEN {c['non_positive_price']}")
     whens.append(f"WHEN cs_ts IS NULL THEN {c['invalid_date']}")
     if mapping.quantity is not None:
         whens.append(f"WHEN {_invalid('cs_quantity')} THEN {c['invalid_quantity']}")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
+
+from custseg.btyd import CountModel, FloatArray, fit_ml
 
 __all__ = [
     "BgNbd",
@@ -27,13 +27,9 @@ __all__ = [
     "backtest_metrics",
     "fit_bg_nbd",
     "fit_gamma_gamma",
+    "gg_spend",
     "summary_from_days",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-
-#: Parameters are kept in [LOWER, UPPER]; one that ends at a bound is reported as such.
-LOWER, UPPER = 1e-6, 1e6
 
 
 def summary_from_days(days: pd.DataFrame, end: dt.date) -> pd.DataFrame:
@@ -42,16 +38,17 @@ def summary_from_days(days: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     Parameters
     ----------
     days : pandas.DataFrame
-        customer_id, day (datetime64 at midnight), spend (that day's total), for days up to
-        and including ``end``.
+        customer_id, day (datetime64 at midnight), spend (that day's total, 0 for a purchase
+        of zero-amount lines), for days up to and including ``end``.
     end : datetime.date
         The calibration end.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by customer_id: frequency, recency, T (days, floats) and monetary (mean spend
-        of repeat days; 0 without repeats).
+        Indexed by customer_id: frequency, recency, T (days, floats), paid_repeats (repeat
+        days with spend), monetary (mean spend of those days; 0 without) and spend (total
+        spend to ``end``). A day of zero-amount lines only is a purchase without spend.
     """
     days = days.sort_values(["customer_id", "day"], kind="mergesort")
     grouped = days.groupby("customer_id", sort=True)
@@ -60,6 +57,7 @@ def summary_from_days(days: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     count = grouped["day"].size()
     total = grouped["spend"].sum()
     first_spend = grouped["spend"].first()
+    paid_days = days["spend"].gt(0).groupby(days["customer_id"], sort=True).sum()
     end_ts = pd.Timestamp(end)
     out: pd.DataFrame = pd.DataFrame(
         {
@@ -68,45 +66,35 @@ def summary_from_days(days: pd.DataFrame, end: dt.date) -> pd.DataFrame:
             "T": ((end_ts - first).dt.days).astype(np.float64),
         }
     )
-    repeats = count - 1
-    out["monetary"] = np.where(repeats > 0, (total - first_spend) / repeats.clip(lower=1), 0.0)
+    paid = (paid_days - (first_spend > 0)).astype(np.float64)
+    out["paid_repeats"] = paid
+    out["monetary"] = np.where(paid > 0, (total - first_spend) / paid.clip(lower=1), 0.0)
+    out["spend"] = total.astype(np.float64)
     return out
 
 
-def _maximise(objective: Any, start: FloatArray) -> Any:
-    """Minimise a negative log-likelihood over log parameters: Nelder-Mead, then L-BFGS-B.
-
-    Nelder-Mead gets near the optimum from a rough start without gradients; L-BFGS-B then
-    polishes it (on the real split this reaches the issue's figures to 4 digits).
-    """
-    result = minimize(
-        objective,
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9},
-    )
-    return minimize(objective, result.x, method="L-BFGS-B")
-
-
-def _bounded(x: FloatArray) -> FloatArray:
-    return np.clip(np.exp(x), LOWER, UPPER)
-
-
 @dataclass
-class BgNbd:
-    """A fitted BG/NBD model (r, alpha: purchase rates; a, b: dropout)."""
+class BgNbd(CountModel):
+    """A fitted BG/NBD model (r, alpha: purchase rates; a, b: dropout after a purchase)."""
+
+    NAME = "bg_nbd"
+    LABEL = "BG/NBD"
+    PARAMS = ("r", "alpha", "a", "b")
 
     r: float
     alpha: float
     a: float
     b: float
-    log_likelihood: float
-    customers: int
-    warnings: list[str] = field(default_factory=list)
 
-    def log_likelihoods(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
-        """Return the per-customer log-likelihood."""
-        return _bg_ll(np.array([self.r, self.alpha, self.a, self.b]), x, t_x, big_t)
+    @staticmethod
+    def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
+        return _bg_ll(params, x, t_x, big_t)
+
+    @classmethod
+    def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return a starting point: r = a = b = 1, alpha = the mean T."""
+        return np.array([1.0, max(float(np.mean(big_t)) if len(big_t) else 1.0, 1.0), 1.0, 1.0])
 
     def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return the probability that each customer is still active at T."""
@@ -136,17 +124,12 @@ class BgNbd:
         out: FloatArray = head * body / alive
         return out
 
-    def as_dict(self) -> dict[str, Any]:
-        """Parameters, log-likelihood, customers and warnings, for clv_params.json."""
-        return {
-            "r": self.r,
-            "alpha": self.alpha,
-            "a": self.a,
-            "b": self.b,
-            "log_likelihood": self.log_likelihood,
-            "customers": self.customers,
-            "warnings": self.warnings,
-        }
+    def expected_cumulative(self, t: FloatArray) -> FloatArray:
+        """Return E[X(t)] (FHL 2005, eq. 7)."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        hyper = hyp2f1(r, b, a + b - 1, t / (alpha + t))
+        out: FloatArray = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyper)
+        return out
 
 
 def _bg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
@@ -171,31 +154,17 @@ def _bg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
 def fit_bg_nbd(summary: pd.DataFrame) -> BgNbd:
     """Fit BG/NBD by maximum likelihood on frequency, recency and T.
 
-    Warnings are recorded when a parameter ends at a bound (then a and b are not
-    identifiable when a -> 0: nobody appears to drop out).
+    When a ends at its lower bound nobody appears to drop out in the window: a and b are
+    then not identifiable, which the bound's warning says and
+    :func:`custseg.predictions.alive_informative` turns into words about P(alive).
     """
-    x = summary["frequency"].to_numpy(dtype=np.float64)
-    t_x = summary["recency"].to_numpy(dtype=np.float64)
-    big_t = summary["T"].to_numpy(dtype=np.float64)
-
-    def objective(theta: FloatArray) -> float:
-        return -float(np.sum(_bg_ll(_bounded(theta), x, t_x, big_t)))
-
-    start = np.log(np.array([1.0, max(float(np.mean(big_t)), 1.0), 1.0, 1.0]))
-    result = _maximise(objective, start)
-    r, alpha, a, b = (float(v) for v in _bounded(result.x))
-    warnings = _bound_warnings({"r": r, "alpha": alpha, "a": a, "b": b})
-    if a < 1e-3:
-        warnings.append(
-            f"BG/NBD: a = {a:.2g} is at its lower bound, so a and b are not identifiable: "
-            "nobody appears to drop out in this window; p_alive is then about 1."
-        )
-    return BgNbd(r, alpha, a, b, -float(result.fun), len(x), warnings)
+    model: BgNbd = BgNbd.fit(summary)
+    return model
 
 
 @dataclass
 class GammaGamma:
-    """A fitted Gamma-Gamma spend model (p, q, v)."""
+    """A fitted Gamma-Gamma spend model (p, q, v), with standard errors."""
 
     p: float
     q: float
@@ -203,26 +172,73 @@ class GammaGamma:
     log_likelihood: float
     customers: int
     warnings: list[str] = field(default_factory=list)
+    std_errors: dict[str, float | None] = field(default_factory=dict)
+    log_cov: list[list[float]] = field(default_factory=list)
+    left_out: int = 0
+
+    PARAMS = ("p", "q", "v")
+
+    @property
+    def params(self) -> FloatArray:
+        """(p, q, v) as an array."""
+        return np.array([self.p, self.q, self.v])
 
     def expected_spend(self, x: FloatArray, m: FloatArray) -> FloatArray:
         """Return expected spend per purchase day (population mean without repeats)."""
-        p, q, v = self.p, self.q, self.v
-        population = p * v / (q - 1) if q > 1 else np.nan
-        with np.errstate(divide="ignore", invalid="ignore"):
-            conditional = p * (v + x * m) / (p * x + q - 1)
-        out: FloatArray = np.where(x > 0, conditional, population)
+        return gg_spend(self.params, x, m)
+
+    def draws(self, n: int, seed: int) -> FloatArray:
+        """Return ``n`` draws of (p, q, v) from the estimates' asymptotic normal (log scale)."""
+        from custseg.btyd import bounded
+
+        rng = np.random.default_rng(seed)
+        cov = np.array(self.log_cov) if self.log_cov else np.zeros((3, 3))
+        z = rng.multivariate_normal(np.zeros(3), cov, size=n, method="eigh")
+        out: FloatArray = bounded(np.log(self.params) + z)
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """Parameters, log-likelihood, customers and warnings, for clv_params.json."""
+        """Estimates, standard errors, log-likelihood, customers and warnings (JSON)."""
         return {
+            "model": "gamma_gamma",
             "p": self.p,
             "q": self.q,
             "v": self.v,
+            "std_errors": self.std_errors,
             "log_likelihood": self.log_likelihood,
             "customers": self.customers,
+            "customers_left_out": self.left_out,
             "warnings": self.warnings,
+            "log_cov": self.log_cov,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GammaGamma:
+        """Rebuild from :meth:`as_dict`."""
+        return cls(
+            float(data["p"]),
+            float(data["q"]),
+            float(data["v"]),
+            float(data.get("log_likelihood", float("nan"))),
+            int(data.get("customers", 0)),
+            list(data.get("warnings", [])),
+            dict(data.get("std_errors", {})),
+            [list(map(float, row)) for row in data.get("log_cov", [])],
+            int(data.get("customers_left_out", 0)),
+        )
+
+
+def gg_spend(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+    """Return Gamma-Gamma's expected spend per purchase for ``x`` paid repeats of mean ``m``.
+
+    Without a paid repeat purchase: the population mean p v / (q - 1).
+    """
+    p, q, v = params
+    population = p * v / (q - 1) if q > 1 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conditional = p * (v + x * m) / (p * x + q - 1)
+    out: FloatArray = np.where((x > 0) & (m > 0), conditional, population)
+    return out
 
 
 def _gg_ll(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
@@ -240,29 +256,34 @@ def _gg_ll(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
-    """Fit Gamma-Gamma by maximum likelihood on the customers with repeat purchases."""
-    repeat = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
-    x = repeat["frequency"].to_numpy(dtype=np.float64)
+    """Fit Gamma-Gamma by maximum likelihood on the customers with repeat purchases.
+
+    Customers without a repeat purchase with spend (``paid_repeats``, zero-amount days are
+    not spend) are left out and counted (``left_out``): the model needs positive spend.
+    """
+    paid = summary["paid_repeats"] if "paid_repeats" in summary else summary["frequency"]
+    usable = (paid > 0) & (summary["monetary"] > 0)
+    x = paid[usable].to_numpy(dtype=np.float64)
+    repeat = summary[usable]
     m = repeat["monetary"].to_numpy(dtype=np.float64)
-
-    def objective(theta: FloatArray) -> float:
-        return -float(np.sum(_gg_ll(_bounded(theta), x, m)))
-
-    start = np.log(np.array([1.0, 1.0, max(float(np.mean(m)), 1.0)]))
-    result = _maximise(objective, start)
-    p, q, v = (float(val) for val in _bounded(result.x))
-    warnings = _bound_warnings({"p": p, "q": q, "v": v})
+    start = np.array([1.0, 1.0, max(float(np.mean(m)) if len(m) else 1.0, 1.0)])
+    ml = fit_ml(lambda params: _gg_ll(params, x, m), np.ones_like(x), ("p", "q", "v"), start,
+                "Gamma-Gamma")  # fmt: skip
+    p, q, v = ml.values["p"], ml.values["q"], ml.values["v"]
+    warnings = list(ml.notes)
     if q <= 1:
         warnings.append(f"Gamma-Gamma: q = {q:.3g} <= 1, so the mean spend is not finite.")
-    return GammaGamma(p, q, v, -float(result.fun), len(x), warnings)
-
-
-def _bound_warnings(params: dict[str, float]) -> list[str]:
-    return [
-        f"{name} = {value:.3g} is at the bound of the search ({LOWER:g}..{UPPER:g})."
-        for name, value in params.items()
-        if value <= LOWER * 1.01 or value >= UPPER * 0.99
-    ]
+    return GammaGamma(
+        p,
+        q,
+        v,
+        ml.log_likelihood,
+        len(x),
+        warnings,
+        ml.std_errors,
+        ml.log_cov,
+        int((~usable).sum()),
+    )
 
 
 def backtest_metrics(

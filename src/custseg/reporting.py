@@ -20,14 +20,12 @@ from plotly.offline import get_plotlyjs
 
 from custseg.charts import (
     PERSONA_COLORS,
-    clv_persona_chart,
     cohort_heatmap,
     crosstab_chart,
     customer_scatter,
     holdout_chart,
     k_selection_chart,
     persona_retention_chart,
-    predicted_actual_chart,
     profile_heatmap,
     quality_chart,
     rfm_distribution_chart,
@@ -43,7 +41,6 @@ from custseg.scores import persona_crosstab
 
 __all__ = [
     "SECTIONS",
-    "clv_page",
     "figure_html",
     "figures",
     "html_page",
@@ -52,6 +49,7 @@ __all__ = [
     "quality_notes",
     "quality_table",
     "render_report",
+    "table_html",
     "write_figures",
 ]
 
@@ -205,7 +203,8 @@ def _cell(value: Any) -> str:
     return f"<td class='t'>{html.escape(str(value))}</td>"
 
 
-def _table(frame: pd.DataFrame) -> str:
+def table_html(frame: pd.DataFrame) -> str:
+    """Return a DataFrame as an HTML table (numbers formatted, text escaped)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = "".join(
         "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
@@ -276,17 +275,17 @@ def render_report(result: RunResult) -> str:
             f"{q.last_purchase[:10]}.</p>"
             + "".join(f"<p>{html.escape(n)}</p>" for n in quality_notes(q, model))
             + figure_html(figs["data_quality"], "data_quality")
-            + _table(dropped)
+            + table_html(dropped)
             + figure_html(figs["rfm_distributions"], "rfm_distributions")
         ),
         "k-selection": (
             f"<p class='reason'><b>k = {model.k}.</b> {html.escape(selection.reason)}</p>"
             + figure_html(figs["k_selection"], "k_selection")
             + f"<p class='muted'>Silhouette on {sample}.</p>"
-            + _table(result.k_table)
+            + table_html(result.k_table)
         ),
         "segments": figure_html(figs["segment_shares"], "segment_shares")
-        + _table(result.segments.drop(columns=["description", "action"])),
+        + table_html(result.segments.drop(columns=["description", "action"])),
         "profiles": figure_html(figs["rfm_profiles"], "rfm_profiles")
         + figure_html(figs["customers"], "customers"),
         "personas": _cards(result.segments),
@@ -298,7 +297,7 @@ def render_report(result: RunResult) -> str:
             "segments are the names marketing tools use. Where they agree, both are "
             "trustworthy labels.</p>"
             + figure_html(figs["rfm_crosstab"], "rfm_crosstab")
-            + _table(persona_crosstab(result.customers).reset_index())
+            + table_html(persona_crosstab(result.customers).reset_index())
         ),
         "holdout": _holdout_html(result.holdout, figs),
         "cohorts": _cohorts_html(result, figs),
@@ -341,7 +340,7 @@ def _holdout_html(holdout: dict[str, Any], figs: dict[str, go.Figure]) -> str:
         text += figure_html(figs["holdout"], "holdout") + (
             "<p class='muted'>bought_again: share of the persona's customers with an order "
             "after the cut-off; means are over all the persona's customers (holdout.csv).</p>"
-            + _table(pd.DataFrame(holdout["table"]))
+            + table_html(pd.DataFrame(holdout["table"]))
         )
     return text
 
@@ -357,58 +356,6 @@ def html_page(title: str, heading: str, meta: str, body: str) -> str:
     )
 
 
-def clv_page(result: Any) -> str:
-    """Render clv.html: value by persona, parameters and warnings, and the backtest."""
-    params = result.params
-    horizon = int(params["horizon_days"])
-    body = (
-        "<section><h2>Expected value by persona</h2>"
-        f"<p>BG/NBD (purchases) and Gamma-Gamma (spend) fitted by maximum likelihood on purchase "
-        f"days up to {html.escape(params['calibration_end'])}; predictions for the next "
-        f"{horizon} days; clv discounts them at {params['discount_rate']:.0%} a year.</p>"
-        + "".join(f"<p class='reason'>{html.escape(w)}</p>" for w in params["warnings"])
-        + figure_html(clv_persona_chart(result.personas, horizon), "clv_personas")
-        + _table(result.personas)
-        + "<h3>Parameters</h3>"
-        + _table(
-            pd.DataFrame(
-                [
-                    {
-                        "model": "BG/NBD",
-                        **{
-                            k: params["bg_nbd"][k]
-                            for k in ("r", "alpha", "a", "b", "log_likelihood", "customers")
-                        },
-                    },
-                ]
-            )
-        )
-        + _table(
-            pd.DataFrame(
-                [
-                    {
-                        "model": "Gamma-Gamma",
-                        **{
-                            k: params["gamma_gamma"][k]
-                            for k in ("p", "q", "v", "log_likelihood", "customers")
-                        },
-                    },
-                ]
-            )
-        )
-        + "</section>"
-    )
-    if result.backtest is not None:
-        body += (
-            "<section><h2>Backtest</h2><p>Each method's predictions for the "
-            f"{horizon} days after the calibration end against what customers did.</p>"
-            + _table(result.backtest)
-            + figure_html(predicted_actual_chart(result.customers), "clv_backtest")
-            + "</section>"
-        )
-    return html_page("custseg: customer lifetime value", "Customer lifetime value", "", body)
-
-
 def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, Any]) -> str:
     """Render migration.html: the Sankey chart, the matrix and the customers who slipped."""
     fig = sankey_chart(matrix, str(meta["as_of_before"])[:10], str(meta["as_of_after"])[:10])
@@ -420,9 +367,9 @@ def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, An
         f"customers kept their persona; {len(moved):,} moved from a valuable persona to an "
         "at-risk one (movers.csv).</p>"
         + figure_html(fig, "migration")
-        + _table(matrix)
+        + table_html(matrix)
         + "</section><section><h2>Valuable customers now at risk</h2>"
-        + (_table(moved.head(200)) if len(moved) else "<p>None.</p>")
+        + (table_html(moved.head(200)) if len(moved) else "<p>None.</p>")
         + (f"<p class='muted'>First 200 of {len(moved):,}.</p>" if len(moved) > 200 else "")
         + "</section>"
     )

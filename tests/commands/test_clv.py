@@ -23,7 +23,11 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
         "clv.csv",
         "clv_personas.csv",
         "clv_params.json",
+        "clv_model.json",
         "backtest.csv",
+        "clv_eval_frequency.csv",
+        "clv_eval_tracking.csv",
+        "clv_eval_deciles.csv",
         "clv.html",
         "run_log.json",
         "audiences",
@@ -36,10 +40,13 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
     assert personas["customers"].sum() == len(table)
     assert personas["expected_revenue"].sum() == pytest.approx(table["expected_revenue"].sum())
     assert list(pd.read_csv(out / "backtest.csv")["method"]) == [
-        "bg_nbd_gamma_gamma",
+        "bg_nbd",
+        "mbg_nbd",
+        "pareto_nbd",
         "baseline_rate",
         "baseline_calibration_revenue",
     ]
+    assert "chosen: " in result.output  # the reason, in words
     bad = CliRunner().invoke(
         app, ["clv", str(synthetic), "--calibration-end", "1999-01-01", "--out", str(out)]
     )
@@ -52,3 +59,69 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
     assert short.exit_code == 2
     assert "--calibration-end 2011-12-01 leaves 8 day(s) of purchases" in short.output
     assert "choose a calibration end on or before 2011-09-10 or a shorter --horizon" in short.output
+
+
+def test_a_saved_model_predicts_a_file_without_refitting(synthetic: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    result = CliRunner().invoke(app, ["clv", str(synthetic), "--out", str(first)])
+    assert result.exit_code == 0, result.output
+    params = json.loads((first / "clv_params.json").read_text())
+    # Without --calibration-end the model is chosen on the last 25% of the time span.
+    assert params["choice"]["automatic"] and params["choice"]["window_days"] > 0
+    saved = json.loads((first / "clv_model.json").read_text())
+    assert saved["model"] == params["model"] and saved["fitted_to"] == params["calibration_end"]
+    result = CliRunner().invoke(
+        app, ["clv", str(synthetic), "--model", str(first / "clv_model.json"), "--out", str(again)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "read from" in result.output and not (again / "backtest.csv").exists()
+    pd.testing.assert_frame_equal(pd.read_csv(first / "clv.csv"), pd.read_csv(again / "clv.csv"))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model": "nope"}')
+    result = CliRunner().invoke(
+        app, ["clv", str(synthetic), "--model", str(bad), "--out", str(again)]
+    )
+    assert (
+        result.exit_code == 2 and "is not a clv_model.json written by custseg clv" in result.output
+    )
+
+
+@pytest.mark.realdata
+def test_the_published_cdnow_estimates_from_the_command(cdnow: Path, tmp_path: Path) -> None:
+    # All 2,357 customers, the 8 whose only purchase was $0 included (purchases without
+    # spend); Gamma-Gamma on the 946 with repeat purchases. Time in days: alpha and beta are
+    # the published weekly values x 7.
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    out = tmp_path / "cdnow"
+    args = ["clv", str(cdnow), "--customer-col", "customer", "--date-col", "date",
+            "--amount-col", "amount", "--calibration-end", "1997-09-30", "--horizon", "273",
+            "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    params = json.loads((out / "clv_params.json").read_text())
+    assert params["zero_amount_purchase_days"] == 8
+    published = {
+        "bg_nbd": {"r": 0.2426, "alpha": 4.4136 * 7, "a": 0.7929, "b": 2.4259},
+        "pareto_nbd": {"r": 0.553, "alpha": 10.578 * 7, "s": 0.606, "beta": 11.669 * 7},
+    }
+    for name, values in published.items():
+        fit = params["models"][name]
+        assert fit["customers"] == 2357
+        for key, value in values.items():
+            assert fit[key] == pytest.approx(value, rel=0.005), (name, key)
+    gg = params["gamma_gamma"]
+    assert gg["customers"] == 946
+    for key, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+        assert gg[key] == pytest.approx(value, rel=0.005), key
+    assert gg["log_likelihood"] == pytest.approx(-4055.92, abs=0.01)
+    table = pd.read_csv(out / "clv.csv")
+    assert len(table) == 2357 and table["historic_spend"].sum() == pytest.approx(
+        pd.read_csv(cdnow).query("date <= '1997-09-30'")["amount"].sum()
+    )

@@ -239,14 +239,37 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     assert int(personas["customers"].sum()) > 0
     assert set(personas["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
     methods = list(tab.dataframe[1].value["method"])
-    assert methods == ["bg_nbd_gamma_gamma", "baseline_rate", "baseline_calibration_revenue"]
+    assert methods == [
+        "bg_nbd", "mbg_nbd", "pareto_nbd", "baseline_rate", "baseline_calibration_revenue"
+    ]  # fmt: skip
+    # The chosen model and why, in words; the evaluation charts of the chosen model.
+    assert any(" chosen: " in i.value for i in tab.info)
+    titles = [c.proto.spec for c in tab.get("plotly_chart")]
+    assert any("by calibration repeat purchases" in t for t in titles)
+    assert any("Gini of the ranking" in t for t in titles)
 
     # The planner under the CLV figures: the page's numbers follow the formula.
+    # Defaults: 30 days, uplift 2 pp, contact 0.10, offer 5, redemption 1, margin 0.3.
     plan = tab.dataframe[-1].value
     row = plan.iloc[0]
-    assert row["responders"] == round(row["customers"] * 0.05, 2)
+    assert plan.columns[4:7].tolist() == ["baseline_buyers", "baseline_probability", "uplift_pp"]
+    assert row["window_days"] == 30 and row["uplift_pp"] == 2.0
+    assert row["incremental_buyers"] == round(row["customers"] * 0.02, 2)
+    assert row["baseline_buyers"] == pytest.approx(
+        row["customers"] * row["baseline_probability"], abs=0.01 * row["customers"]
+    )
+    assert row["incremental_revenue"] == pytest.approx(
+        row["incremental_buyers"] * row["expected_spend_per_purchase"], rel=1e-3, abs=0.05
+    )
+    assert row["buyers_redeeming"] == pytest.approx(
+        row["baseline_buyers"] + row["incremental_buyers"], abs=0.02
+    )
+    assert row["cost"] == pytest.approx(
+        row["customers"] * 0.10 + row["buyers_redeeming"] * 5, abs=0.1
+    )
     assert row["profit"] == pytest.approx(row["incremental_revenue"] * 0.3 - row["cost"], abs=0.02)
-    assert any("responders = customers x response_rate" in c.value for c in tab.code)
+    assert any("incremental_buyers = customers x uplift_pp / 100" in c.value for c in tab.code)
+    assert any("Baseline: buy within 30 days" in m.label for m in tab.metric)
 
 
 def test_cohorts_tab_and_audience_download(at: AppTest) -> None:

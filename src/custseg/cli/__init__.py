@@ -300,12 +300,24 @@ def clv(
     calibration_end: Annotated[
         str | None,
         Opt(
-            help="Fit on purchase days up to and including this date, then backtest the "
-            "next --horizon days (default: fit on all the data, no backtest)."
+            help="Fit every model on purchase days up to and including this date, backtest "
+            "and predict the next --horizon days (default: choose the model on the last 25% "
+            "of the data's time span, refit it on all the data, predict after it)."
         ),
     ] = None,
     horizon: Annotated[int, Opt(help="Days to predict.")] = 90,
     discount_rate: Annotated[float, Opt(help="Annual discount rate for clv (0.1 = 10%).")] = 0.1,
+    saved_model: Annotated[
+        Path | None,
+        Opt(
+            "--model",
+            "-m",
+            help="Predict with the clv_model.json of an earlier clv run: no fitting, no backtest.",
+        ),
+    ] = None,
+    draws: Annotated[
+        int, Opt(help="Parameter draws for the 90% intervals of each customer (0: none).")
+    ] = 200,
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/clv"),
     *,
     inputs: InputOptions,
@@ -315,7 +327,7 @@ def clv(
     force: ForceOption = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
-    """Predict each customer's purchases and spend (BG/NBD + Gamma-Gamma), with a backtest."""
+    """Predict each customer's purchases, churn risk and value (the backtest's best model)."""
     setup_logging(quiet)
     import datetime as dt
 
@@ -333,6 +345,8 @@ def clv(
                     f"Invalid value for --calibration-end: {calibration_end!r} is not a date "
                     "such as 2011-09-09."
                 ) from exc
+        if not 0 <= draws <= 10_000:
+            raise UserError(f"Invalid value for --draws: {draws} (use 0 to 10,000).")
         if not 0 <= discount_rate < 10:
             raise UserError(
                 f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
@@ -346,6 +360,8 @@ def clv(
                 calibration_end=end,
                 horizon=horizon,
                 discount_rate=discount_rate,
+                model_file=saved_model,
+                draws=draws,
                 progress=bars,
             )
         with _forcing(force):
@@ -354,6 +370,7 @@ def clv(
     out.print(result.personas.round(3).to_string(index=False))
     if result.backtest is not None:
         out.print(result.backtest.round(3).to_string(index=False))
+        out.print(result.params["choice"]["reason"], soft_wrap=True)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``custseg clv``: each customer's purchases and spend to come (BG/NBD + Gamma-Gamma).
+"""``custseg clv``: each customer's purchases and spend to come, from the backtest's winner.
 
 The purchase days, and the RFM as of the calibration end (for the personas), come from one
 session: one scan of the input.
@@ -32,7 +32,11 @@ CLV_FILES = (
     "clv.csv",
     "clv_personas.csv",
     "clv_params.json",
+    "clv_model.json",
     "backtest.csv",
+    "clv_eval_frequency.csv",
+    "clv_eval_tracking.csv",
+    "clv_eval_deciles.csv",
     "clv.html",
     "run_log.json",
     "audiences",
@@ -52,11 +56,15 @@ class ClvResult:
     params : dict
         clv_params.json.
     backtest : pandas.DataFrame or None
-        One row per method, with --calibration-end.
+        One row per model and baseline (none with a saved model).
     audiences : pandas.DataFrame
         The run's customers (scores, rule segment) with expected_revenue and p_alive.
     log : dict
         run_log.json: timings, engine, passes over the input.
+    evaluation : dict
+        File name to the evaluation tables of the chosen model (clv_eval_*.csv).
+    saved_model : dict
+        clv_model.json: the chosen model and Gamma-Gamma, to predict without refitting.
     """
 
     customers: pd.DataFrame
@@ -65,6 +73,8 @@ class ClvResult:
     backtest: pd.DataFrame | None
     audiences: pd.DataFrame = field(default_factory=pd.DataFrame)
     log: RunLog = field(default_factory=RunLog)
+    evaluation: dict[str, pd.DataFrame] = field(default_factory=dict)
+    saved_model: dict[str, Any] = field(default_factory=dict)
 
 
 def lifetime_value(
@@ -74,23 +84,33 @@ def lifetime_value(
     calibration_end: dt.date | None = None,
     horizon: int = 90,
     discount_rate: float = 0.1,
+    model_file: Path | None = None,
+    draws: int = 200,
     progress: ProgressFactory | None = None,
 ) -> ClvResult:
-    """Fit BG/NBD and Gamma-Gamma, predict the next ``horizon`` days, optionally backtest.
+    """Fit every purchase model, choose one by its backtest, predict each customer.
 
     Parameters
     ----------
     input_path : Path
-        Order lines (read and cleaned as ``run`` does).
+        Order lines (read and cleaned as ``run`` does; a line of amount 0 is a purchase
+        without spend).
     settings : Settings
         As for ``run``; personas come from a run as of the calibration end.
     calibration_end : datetime.date, optional
-        Fit on purchase days up to and including it, predict the following ``horizon`` days
-        and compare with what happened (backtest). Default: fit on all the data.
+        Fit on purchase days up to and including it, backtest the following ``horizon``
+        days, and predict them (clv.csv then has the actual figures too). Default: choose
+        the model on an automatic split (the last 25% of the time span held out), refit it
+        on all the data and predict the ``horizon`` days after the last purchase day.
     horizon : int
         Days predicted.
     discount_rate : float
         Annual rate: clv = expected revenue / (1 + rate) ** (horizon / 365).
+    model_file : Path, optional
+        A clv_model.json from an earlier run: predict with its parameters, no fitting and
+        no backtest.
+    draws : int
+        Parameter draws for the 90% intervals.
     progress : ProgressFactory, optional
         Progress bars.
 
@@ -101,27 +121,25 @@ def lifetime_value(
     """
     if horizon < 1:
         raise UserError(f"--horizon must be at least 1 day, got {horizon}.")
+    saved = read_model_file(model_file) if model_file is not None else None
     timer = StageTimer(progress)
     started = time.time()
     preload("scipy.optimize", "scipy.special", *FITTING, *REPORT)
+    cleaning = settings.cleaning.model_copy(update={"zero_amount_purchases": True})
+    settings = settings.model_copy(update={"cleaning": cleaning})
     with Session(input_path, settings, timer=timer) as session:
-        result = _lifetime_value(session, calibration_end, horizon, discount_rate)
+        result = _lifetime_value(session, calibration_end, horizon, discount_rate, saved, draws)
         result.log = session.log_record(timer, started)
     return result
 
 
-def _lifetime_value(
-    session: Session, calibration_end: dt.date | None, horizon: int, discount_rate: float
-) -> ClvResult:
-    from custseg.clv import summary_from_days
-
-    settings, timer, source = session.settings, session.timer, session.source
-    cleaned = session.cleaning()
-    check_collectable(session, cleaned.customers, "clv")
-    days = session.daily()
+def _window(
+    days: pd.DataFrame, source: str, calibration_end: dt.date | None, horizon: int
+) -> tuple[dt.date, dt.date, dt.date]:
+    """Check the calibration end; return the first and last purchase days and the end."""
     last_day = days["day"].max().date()
-    end = calibration_end or last_day
     first_day = days["day"].min().date()
+    end = calibration_end or last_day
     if not first_day <= end < last_day + dt.timedelta(days=1):
         raise UserError(
             f"--calibration-end {end} is outside the purchase days of {source} "
@@ -140,36 +158,94 @@ def _lifetime_value(
             f"{source} after it, and the backtest compares the next --horizon {horizon} days: "
             f"{fix}."
         )
-    calibration = days[days["day"] <= pd.Timestamp(end)]
+    return first_day, last_day, end
+
+
+def _lifetime_value(
+    session: Session,
+    calibration_end: dt.date | None,
+    horizon: int,
+    discount_rate: float,
+    saved: dict[str, Any] | None,
+    draws: int,
+) -> ClvResult:
+    from custseg.clv import summary_from_days
+    from custseg.clv_choice import MODELS, choose_model
+    from custseg.predictions import alive_informative, customer_predictions
+
+    settings, timer, source = session.settings, session.timer, session.source
+    cleaned = session.cleaning()
+    check_collectable(session, cleaned.customers, "clv")
+    days = session.daily()
+    first_day, last_day, end = _window(days, source, calibration_end, horizon)
+    zero_days = int((days["spend"] == 0).sum())
+    choice = None
+    with timer.stage("models") as notes:
+        if saved is not None:
+            model, gg = saved["model"], saved["gamma_gamma"]
+            notes.append(f"{model.LABEL} and Gamma-Gamma read from {saved['path']}")
+        else:
+            automatic = calibration_end is None
+            cut = end if not automatic else _auto_cut(first_day, last_day)
+            window = horizon if not automatic else (last_day - cut).days
+            choice = choose_model(days, cut, window, automatic=automatic)
+            notes.append(choice.reason)
+            if automatic:  # the chosen model, refitted on all the data
+                everything = summary_from_days(days, end)
+                model = MODELS[choice.chosen].fit(everything)
+                from custseg.clv import fit_gamma_gamma
+
+                gg = fit_gamma_gamma(everything)
+            else:
+                model, gg = choice.models[choice.chosen], choice.gg
     # Personas as a run as of the day after the calibration end would give them (midnight
-    # of the calendar: the session reads as-of dates in its time zone).
+    # of the calendar: the session reads as-of dates in its time zone). Customers without
+    # spend (zero-amount purchases only) have no RFM persona.
     as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    rfm = session.rfm(as_of)
     run = fit_segments(
-        session.rfm(as_of),
+        rfm[rfm["monetary"] > 0].reset_index(drop=True),
         settings.model_copy(update={"as_of": as_of}),
         source,
         timer,
         every_k=False,
     )
     with timer.stage("clv") as notes:
-        summary = summary_from_days(calibration, end)
-        table, bg, gg = _predict(summary, horizon, discount_rate)
+        summary = summary_from_days(days[days["day"] <= pd.Timestamp(end)], end)
+        table = customer_predictions(
+            model, gg, summary, end=end, horizon=horizon, discount_rate=discount_rate, draws=draws
+        )
         table = table.merge(run.customers[["customer_id", "persona"]], on="customer_id", how="left")
+        table["persona"] = table["persona"].fillna(NO_SPEND)
         first = ["customer_id", "persona"]
         table = table[[*first, *[c for c in table.columns if c not in first]]]
-        per = _per_persona(table, list(dict.fromkeys(run.segments["persona"])))
-        notes.append(
-            f"BG/NBD r={bg.r:.4g} alpha={bg.alpha:.4g} a={bg.a:.3g} b={bg.b:.3g}; "
-            f"Gamma-Gamma p={gg.p:.4g} q={gg.q:.4g} v={gg.v:.4g}; {len(table):,} customers, "
-            f"expected revenue {table['expected_revenue'].sum():,.2f} in {horizon} days"
+        order = list(dict.fromkeys(run.segments["persona"]))
+        per = _per_persona(
+            table, order + ([NO_SPEND] if (table["persona"] == NO_SPEND).any() else [])
         )
-    warnings = [*bg.warnings, *gg.warnings]
+        informative, alive_note = alive_informative(model, table["p_alive"].to_numpy())
+        notes.append(
+            f"{model.LABEL} {_params_text(model)}; Gamma-Gamma {_params_text(gg)}; "
+            f"{len(table):,} customers, expected revenue {table['expected_revenue'].sum():,.2f} "
+            f"in {horizon} days"
+        )
+    warnings = [*model.warnings, *gg.warnings]
+    if gg.left_out:
+        warnings.append(
+            f"Gamma-Gamma left out {gg.left_out:,} customers without a repeat purchase with "
+            "spend (it needs positive spend); they get the population's mean spend."
+        )
+    if not informative:
+        warnings.append(alive_note)
+    evaluation: dict[str, pd.DataFrame] = {}
     backtest = None
-    if calibration_end is not None:
-        backtest, actual = _backtest(days, summary, table, end, horizon)
-        table["actual_purchases"] = actual["purchases"].to_numpy(dtype=np.float64)
-        table["actual_revenue"] = actual["revenue"].to_numpy(dtype=np.float64)
-        warnings += _backtest_warnings(backtest)
+    if choice is not None:
+        backtest = choice.backtest
+        evaluation = _evaluation(days, choice)
+        if calibration_end is not None:
+            table["actual_purchases"] = choice.actual["purchases"].to_numpy(dtype=np.float64)
+            table["actual_revenue"] = choice.actual["revenue"].to_numpy(dtype=np.float64)
+        warnings += _backtest_warnings(backtest, choice.chosen)
     for warning in warnings:
         logger.warning("warning  %s", warning)
     params = {
@@ -177,42 +253,121 @@ def _lifetime_value(
         "horizon_days": horizon,
         "discount_rate": discount_rate,
         "summary": "purchase days; frequency = repeat days, recency and T in days",
-        "bg_nbd": bg.as_dict(),
+        "zero_amount_purchase_days": zero_days,
+        "model": model.NAME,
+        "choice": _choice_record(choice, saved),
+        "models": {n: m.as_dict() for n, m in (choice.models if choice else {}).items()},
+        model.NAME: model.as_dict(),
         "gamma_gamma": gg.as_dict(),
+        "p_alive_informative": informative,
+        "p_alive_note": alive_note,
+        "intervals": f"90% intervals of the expectation from {draws} parameter draws",
         "warnings": warnings,
     }
+    if zero_days:
+        logger.info(
+            "zero     %s purchase day(s) of zero-amount lines only: counted as purchases, "
+            "not as spend",
+            f"{zero_days:,}",
+        )
     audiences = run.customers.merge(
-        table[["customer_id", "expected_revenue", "p_alive"]], on="customer_id", how="left"
+        table[["customer_id", "expected_revenue", "p_alive", "value_tier", "churn_probability"]],
+        on="customer_id",
+        how="left",
     )
-    return ClvResult(table, per, params, backtest, audiences)
+    saved_model = {
+        "format": 1,
+        "model": model.NAME,
+        "fitted_to": end.isoformat(),
+        "time_unit": "days",
+        model.NAME: model.as_dict(),
+        "gamma_gamma": gg.as_dict(),
+    }
+    return ClvResult(table, per, params, backtest, audiences, evaluation=evaluation,
+                     saved_model=saved_model)  # fmt: skip
 
 
-def _predict(summary: pd.DataFrame, horizon: int, discount_rate: float) -> tuple[Any, Any, Any]:
-    """Fit both models on the calibration summary; return the per-customer predictions."""
-    from custseg.clv import fit_bg_nbd, fit_gamma_gamma
+NO_SPEND = "No spend"
 
-    bg = fit_bg_nbd(summary)
-    gg = fit_gamma_gamma(summary)
-    x = summary["frequency"].to_numpy()
-    t_x = summary["recency"].to_numpy()
-    big_t = summary["T"].to_numpy()
-    purchases = bg.expected_purchases(float(horizon), x, t_x, big_t)
-    spend = gg.expected_spend(x, summary["monetary"].to_numpy())
-    revenue = purchases * spend
-    table = pd.DataFrame(
-        {
-            "customer_id": summary.index.astype(str),
-            "frequency": x,
-            "recency": t_x,
-            "T": big_t,
-            "p_alive": bg.p_alive(x, t_x, big_t),
-            "expected_purchases": purchases,
-            "expected_avg_spend": spend,
-            "expected_revenue": revenue,
-            "clv": revenue / (1 + discount_rate) ** (horizon / 365),
-        }
+
+def _auto_cut(first_day: dt.date, last_day: dt.date) -> dt.date:
+    """Return the automatic calibration end: the last 25% of the time span is held out."""
+    span = (last_day - first_day).days
+    if span < 8:
+        raise UserError(
+            f"The purchase days run from {first_day} to {last_day}: too short to hold out a "
+            "quarter of them to choose a model; give --calibration-end or more data."
+        )
+    return first_day + dt.timedelta(days=round(0.75 * span))
+
+
+def _params_text(model: Any) -> str:
+    return " ".join(f"{n}={getattr(model, n):.4g}" for n in model.PARAMS)
+
+
+def _choice_record(choice: Any, saved: dict[str, Any] | None) -> dict[str, Any]:
+    from custseg.clv_choice import RULE
+
+    if choice is None:
+        return {"rule": "read from a saved model", "file": str(saved["path"]) if saved else ""}
+    return {
+        "rule": RULE,
+        "chosen": choice.chosen,
+        "reason": choice.reason,
+        "calibration_end": choice.cut.isoformat(),
+        "window_days": choice.window_days,
+        "automatic": choice.automatic,
+        "split": "the last 25% of the data's time span"
+        if choice.automatic
+        else "--calibration-end",
+    }
+
+
+def _evaluation(days: pd.DataFrame, choice: Any) -> dict[str, pd.DataFrame]:
+    """Return the chosen model's evaluation tables on its backtest window (clv_eval_*.csv)."""
+    from custseg.clv_eval import by_frequency, deciles, gini, tracking
+
+    model = choice.models[choice.chosen]
+    predicted = choice.predicted[choice.chosen]
+    summary = choice.summary
+    spend = choice.gg.expected_spend(
+        summary["paid_repeats"].to_numpy(dtype=np.float64),
+        summary["monetary"].to_numpy(dtype=np.float64),
     )
-    return table, bg, gg
+    actual_n = choice.actual["purchases"].to_numpy(dtype=np.float64)
+    actual_rev = choice.actual["revenue"].to_numpy(dtype=np.float64)
+    value = predicted * spend
+    table = deciles(value, actual_rev)
+    table["gini"] = gini(value, actual_rev)
+    stop = choice.cut + dt.timedelta(days=choice.window_days)
+    return {
+        "clv_eval_frequency.csv": by_frequency(
+            summary["frequency"].to_numpy(), predicted, actual_n
+        ),
+        "clv_eval_tracking.csv": tracking(days, model, choice.cut, stop),
+        "clv_eval_deciles.csv": table,
+    }
+
+
+def read_model_file(path: Path) -> dict[str, Any]:
+    """Read a clv_model.json: the chosen purchase model and Gamma-Gamma, or one sentence."""
+    import json
+
+    from custseg.clv import GammaGamma
+    from custseg.clv_choice import MODELS
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        name = data["model"]
+        model = MODELS[name].from_dict(data[name])
+        gg = GammaGamma.from_dict(data["gamma_gamma"])
+    except FileNotFoundError as exc:
+        raise UserError(f"--model {path}: no such file.") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"--model {path} is not a clv_model.json written by custseg clv ({exc!r})."
+        ) from exc
+    return {"model": model, "gamma_gamma": gg, "path": str(path)}
 
 
 def _per_persona(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -223,6 +378,10 @@ def _per_persona(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
             customers=("customer_id", "size"),
             expected_revenue=("expected_revenue", "sum"),
             p_alive_mean=("p_alive", "mean"),
+            churn_probability_mean=("churn_probability", "mean"),
+            p_purchase_30d=("p_purchase_30d", "mean"),
+            p_purchase_90d=("p_purchase_90d", "mean"),
+            expected_spend_per_purchase=("expected_spend_per_purchase", "mean"),
             clv=("clv", "sum"),
         )
         .reindex(order)
@@ -233,68 +392,10 @@ def _per_persona(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return out
 
 
-def _backtest(
-    days: pd.DataFrame, summary: pd.DataFrame, table: pd.DataFrame, end: dt.date, horizon: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Compare the predictions for the days after ``end`` with what happened, beside baselines.
-
-    Returns
-    -------
-    tuple of pandas.DataFrame
-        backtest.csv, and each customer's actual purchases and revenue in the window.
-    """
-    from custseg.clv import backtest_metrics
-
-    stamp = pd.Timestamp(end)
-    window = days[(days["day"] > stamp) & (days["day"] <= stamp + pd.Timedelta(days=horizon))]
-    actual = (
-        window.groupby("customer_id")
-        .agg(purchases=("day", "size"), revenue=("spend", "sum"))
-        .reindex(summary.index, fill_value=0)
-    )
-    got_n = actual["purchases"].to_numpy(dtype=np.float64)
-    got_rev = actual["revenue"].to_numpy(dtype=np.float64)
-    x, big_t = summary["frequency"].to_numpy(), summary["T"].to_numpy()
-    purchases = table["expected_purchases"].to_numpy()
-    revenue = table["expected_revenue"].to_numpy()
-    rate = np.where(big_t > 0, x / np.where(big_t > 0, big_t, 1), 0.0) * horizon
-    calibration = days[days["day"] <= stamp]
-    cal_rev = calibration.groupby("customer_id")["spend"].sum().reindex(summary.index).to_numpy()
-    avg_day = cal_rev / (x + 1)
-    rows = [
-        {
-            "method": "bg_nbd_gamma_gamma",
-            **backtest_metrics(purchases, got_n, revenue, got_rev, revenue),
-        },
-        {
-            "method": "baseline_rate",
-            **backtest_metrics(rate, got_n, rate * avg_day, got_rev, rate * avg_day),
-        },
-        {
-            "method": "baseline_calibration_revenue",
-            **backtest_metrics(rate, got_n, rate * avg_day, got_rev, cal_rev),
-        },
-    ]
-    backtest = pd.DataFrame(rows)
-    # The revenue ranking baseline predicts no counts: only its capture is its own.
-    for col in backtest.columns:
-        if col not in ("method", "top_decile_capture"):
-            backtest.loc[2, col] = np.nan
-    return backtest, actual
-
-
-def _backtest_warnings(backtest: pd.DataFrame) -> list[str]:
-    """Say when the model loses to the naive baseline, or misses the window's revenue."""
+def _backtest_warnings(backtest: pd.DataFrame, chosen: str) -> list[str]:
+    """Say when the chosen model misses the window's revenue, or nobody bought."""
     warnings = []
-    model_mae = float(backtest.loc[0, "purchases_mae"])  # type: ignore[arg-type]
-    base_mae = float(backtest.loc[1, "purchases_mae"])  # type: ignore[arg-type]
-    if model_mae >= base_mae:
-        warnings.append(
-            f"The model does not beat the naive rate baseline on purchases MAE "
-            f"({model_mae:.3f} against {base_mae:.3f}); trust its rankings more than "
-            "its counts."
-        )
-    agg_rev = float(backtest.loc[0, "revenue_aggregate_error_pct"])  # type: ignore[arg-type]
+    agg_rev = float(backtest.set_index("method").loc[chosen, "revenue_aggregate_error_pct"])
     if np.isnan(agg_rev):
         warnings.append(
             "Nobody bought in the backtest window: the correlation and the aggregate errors "
@@ -310,14 +411,17 @@ def _backtest_warnings(backtest: pd.DataFrame) -> list[str]:
 
 def write_clv(result: ClvResult, out_dir: Path) -> list[Path]:
     """Write clv.csv, clv_personas.csv, clv_params.json, backtest.csv (if any) and clv.html."""
-    from custseg.reporting import clv_page
+    from custseg.clv_report import clv_page
 
     with staged_folder(out_dir, "--out") as stage:
         write_csv(result.customers, stage / "clv.csv")
         write_csv(result.personas, stage / "clv_personas.csv")
         write_json(result.params, stage / "clv_params.json")
+        write_json(result.saved_model, stage / "clv_model.json")
         if result.backtest is not None:
             write_csv(result.backtest, stage / "backtest.csv", safe=False)
+        for name, frame in result.evaluation.items():
+            write_csv(frame, stage / name, safe=False)
         (stage / "clv.html").write_text(clv_page(result), encoding="utf-8")
         write_json(result.log, stage / "run_log.json")
         if not result.audiences.empty:

@@ -15,14 +15,28 @@ __all__ = ["plan_campaigns", "write_plan"]
 def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
     """Read a YAML list of campaigns and a clv folder; apply the planner's formula to each.
 
+    Parameters
+    ----------
+    campaigns_file : pathlib.Path
+        A YAML list of campaigns, each with the keys of :class:`custseg.planner.Campaign`.
+    clv_dir : pathlib.Path
+        A folder written by ``custseg clv`` (its clv_personas.csv).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per campaign, in the file's order, with :data:`custseg.planner.COLUMNS`.
+
     Raises
     ------
     UserError
-        For an unreadable file, an unknown key, a bad value or an unknown persona.
+        For an unreadable file, an unknown key, the old ``response_rate`` key, a bad value,
+        an unknown persona, an uplift past 100%, or a clv_personas.csv without the
+        planner's columns (written by an older custseg).
     """
     import yaml
 
-    from custseg.planner import Campaign, plan_campaign
+    from custseg.planner import COLUMNS, Campaign, check_personas, plan_campaign
 
     try:
         entries = yaml.safe_load(Path(campaigns_file).read_text(encoding="utf-8"))
@@ -35,22 +49,7 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         raise UserError(
             f"{Path(clv_dir) / 'clv_personas.csv'} is not a CLV table ({exc}); rerun custseg clv."
         ) from exc
-    missing = {"persona", "customers", "expected_revenue"} - set(personas.columns)
-    if missing:
-        raise UserError(
-            f"{Path(clv_dir) / 'clv_personas.csv'} has no column "
-            f"{', '.join(sorted(missing))}; rerun custseg clv."
-        )
-    for column in ("customers", "expected_revenue"):
-        values = pd.to_numeric(personas[column], errors="coerce")
-        bad = personas.loc[values.isna() | (values < 0), column]
-        if len(bad):
-            raise UserError(
-                f"{Path(clv_dir) / 'clv_personas.csv'}: {column} holds "
-                f"{'an empty value' if pd.isna(bad.iloc[0]) else repr(str(bad.iloc[0]))}, "
-                "not a number of at least 0; rerun custseg clv."
-            )
-        personas[column] = values
+    personas = check_personas(personas, str(Path(clv_dir) / "clv_personas.csv"))
     if not isinstance(entries, list) or not entries:
         raise UserError(f"{campaigns_file} must hold a list of campaigns (name, persona, ...).")
     rows = []
@@ -60,7 +59,7 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         except TypeError as exc:
             raise UserError(f"{campaigns_file}, campaign {i}: {exc}.") from exc
         rows.append(plan_campaign(campaign, personas))
-    table: pd.DataFrame = pd.DataFrame(rows)
+    table: pd.DataFrame = pd.DataFrame(rows, columns=COLUMNS)
     return table
 
 

@@ -69,7 +69,8 @@ def main() -> None:
             return
         result = previous[0]
         st.caption(f"Showing the previous results. {previous[1]}")
-    from custseg.dashboard.pages import clv_ui, cohorts_ui, migration_ui, scoring_ui
+    from custseg.dashboard.clv_tab import clv_ui
+    from custseg.dashboard.pages import cohorts_ui, migration_ui, scoring_ui
 
     overview, k_tab, segments, customers, cohort_tab, scoring, migration, value = st.tabs(
         [

@@ -8,17 +8,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from custseg.charts import (
-    clv_persona_chart,
-    cohort_heatmap,
-    persona_retention_chart,
-    predicted_actual_chart,
-    sankey_chart,
-)
+from custseg.charts import cohort_heatmap, persona_retention_chart, sankey_chart
 from custseg.config import Settings
 from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
-    run_clv,
     run_migration,
     run_scoring,
     save_upload,
@@ -27,7 +20,7 @@ from custseg.errors import UserError
 from custseg.io import csv_safe
 from custseg.results import RunResult
 
-__all__ = ["clv_ui", "cohorts_ui", "migration_ui", "scoring_ui"]
+__all__ = ["cohorts_ui", "migration_ui", "scoring_ui"]
 
 
 def scoring_ui(result: RunResult, settings: Settings) -> None:
@@ -103,50 +96,6 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
         st.dataframe(moved, hide_index=True, width="stretch", key="mig-movers")
 
 
-def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
-    """Predict purchases and spend per customer and persona; optionally backtest."""
-    st.markdown(
-        "What each customer and persona is worth next: BG/NBD predicts purchase days, "
-        "Gamma-Gamma the spend per day, both by maximum likelihood (`custseg clv`)."
-    )
-    if path is None:
-        st.caption("No input.")
-        return
-    end = dt.datetime.fromisoformat(result.quality.last_purchase).date()
-    left, right = st.columns(2)
-    horizon = int(left.number_input("Horizon (days)", 7, 730, 90, key="clv-horizon"))
-    backtest = right.checkbox(
-        "Backtest the horizon before the last purchase",
-        help="Fit on the data up to `horizon` days before the last purchase and compare the "
-        "predictions with what customers then did.",
-        key="clv-backtest",
-    )
-    if not st.toggle("Compute lifetime value", key="clv-run"):
-        return
-    cut = (end - dt.timedelta(days=horizon)).isoformat() if backtest else None
-    try:
-        clv = run_clv(path, cut, horizon, settings)
-    except UserError as exc:
-        st.error(str(exc), icon=":material/error:")
-        return
-    for warning in clv.params["warnings"]:
-        st.warning(warning)
-    st.plotly_chart(clv_persona_chart(clv.personas, horizon), key="clv-chart")
-    st.dataframe(clv.personas, hide_index=True, width="stretch", key="clv-personas")
-    if clv.backtest is not None:
-        st.markdown(f"#### Backtest: calibration up to {cut}, the next {horizon} days")
-        st.dataframe(clv.backtest, hide_index=True, width="stretch", key="clv-backtest-table")
-        st.plotly_chart(predicted_actual_chart(clv.customers), key="clv-pa-chart")
-    _planner_ui(clv.personas)
-    st.download_button(
-        "Customer lifetime values (CSV)",
-        csv_safe(clv.customers).to_csv(index=False).encode(),
-        file_name="clv.csv",
-        mime="text/csv",
-        key="clv-download",
-    )
-
-
 def cohorts_ui(result: RunResult) -> None:
     """Draw the cohort retention heatmap and the per-persona retention curves."""
     if result.cohorts.empty:
@@ -165,36 +114,4 @@ def cohorts_ui(result: RunResult) -> None:
         file_name="cohorts.csv",
         mime="text/csv",
         key="cohort-download",
-    )
-
-
-def _planner_ui(personas: pd.DataFrame) -> None:
-    from custseg.planner import FORMULA, Campaign, plan_campaign, plan_table
-
-    st.markdown("#### What-if campaign planner")
-    st.caption(
-        "Arithmetic on your assumptions and the CLV figures above, not a causal estimate: "
-        "test the response rate with a holdout group before trusting it."
-    )
-    names = [str(p) for p in personas["persona"]]
-    c1, c2, c3, c4, c5 = st.columns(5)
-    persona = c1.selectbox("Persona", names, key="plan-persona")
-    contact = c2.number_input("Contact cost", 0.0, 1000.0, 0.10, 0.05, key="plan-contact")
-    offer = c3.number_input("Offer cost per responder", 0.0, 10000.0, 5.0, 1.0, key="plan-offer")
-    rate = c4.number_input("Response rate", 0.0, 1.0, 0.05, 0.01, key="plan-rate")
-    margin = c5.number_input("Margin", 0.0, 1.0, 0.30, 0.05, key="plan-margin")
-    campaign = Campaign("what-if", str(persona), contact, offer, rate, margin)
-    try:
-        one = plan_campaign(campaign, personas)
-    except UserError as exc:
-        st.error(str(exc))
-        return
-    st.code(FORMULA.replace("; ", "\n"), language=None, wrap_lines=True)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Incremental revenue", f"{one['incremental_revenue']:,.0f}")
-    m2.metric("Cost", f"{one['cost']:,.0f}")
-    m3.metric("Expected profit", f"{one['profit']:,.0f}")
-    st.markdown("The same campaign for every persona, best profit first:")
-    st.dataframe(
-        plan_table(campaign, personas).round(2), hide_index=True, width="stretch", key="plan-table"
     )

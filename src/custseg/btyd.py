@@ -1,0 +1,377 @@
+"""What the purchase-count models share: maximum likelihood, standard errors, parameter draws.
+
+Every model (BG/NBD and Gamma-Gamma in :mod:`custseg.clv`, Pareto/NBD in
+:mod:`custseg.pareto`, the modified BG/NBD in :mod:`custseg.mbg`) is fitted the same way:
+
+* the log-likelihood is summed over the distinct ``(x, t_x, T)`` triples, each weighted by
+  how many customers share it (a million customers have far fewer distinct triples);
+* parameters are searched on the log scale inside ``[LOWER, UPPER]`` (Nelder-Mead, then
+  L-BFGS-B);
+* standard errors come from the observed information matrix: the Hessian of the negative
+  log-likelihood in the log parameters, by central differences, inverted; the delta method
+  gives them on the natural scale (``se = value * se_log``). A parameter at a bound of the
+  search has no curvature to measure: its standard error is undefined (None), with the
+  reason, and its value is held fixed when parameters are drawn;
+* parameter draws for intervals come from the asymptotic normal distribution of the log
+  parameters (so every draw is positive).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import minimize
+
+__all__ = [
+    "LOWER",
+    "UPPER",
+    "CountModel",
+    "MlFit",
+    "bounded",
+    "fit_ml",
+    "maximise",
+    "triples",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Parameters are kept in [LOWER, UPPER]; one that ends at a bound is reported as such.
+LOWER, UPPER = 1e-6, 1e6
+#: A parameter within this factor of a bound is "at" it.
+_NEAR = 1.01
+#: Days to give up looking for a next purchase (ten years): beyond it, "not expected".
+_WAIT_CAP = 3650.0
+
+
+def bounded(theta: FloatArray) -> FloatArray:
+    """Map log parameters to the search box."""
+    out: FloatArray = np.clip(np.exp(theta), LOWER, UPPER)
+    return out
+
+
+def maximise(objective: Callable[[FloatArray], float], start: FloatArray) -> Any:
+    """Minimise a negative log-likelihood over log parameters: Nelder-Mead, then L-BFGS-B.
+
+    Nelder-Mead gets near the optimum from a rough start without gradients; L-BFGS-B then
+    polishes it.
+    """
+    result = minimize(
+        objective,
+        start,
+        method="Nelder-Mead",
+        options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9},
+    )
+    return minimize(objective, result.x, method="L-BFGS-B")
+
+
+def triples(
+    summary: pd.DataFrame,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """Return the distinct (x, t_x, T) of a summary, their counts and each customer's index.
+
+    Returns
+    -------
+    tuple
+        x, t_x, T of the distinct triples, the number of customers of each, and for each
+        customer the position of its triple (``x[inverse]`` is the customers' x).
+    """
+    stacked = summary[["frequency", "recency", "T"]].to_numpy(dtype=np.float64)
+    if len(stacked) == 0:
+        empty = np.zeros(0)
+        return empty, empty, empty, empty, np.zeros(0, dtype=np.intp)
+    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    return (
+        unique[:, 0].copy(),
+        unique[:, 1].copy(),
+        unique[:, 2].copy(),
+        counts.astype(np.float64),
+        inverse.reshape(-1),
+    )
+
+
+def _hessian(f: Callable[[FloatArray], float], theta: FloatArray, step: float) -> FloatArray:
+    """Return the Hessian of ``f`` at ``theta`` by central differences."""
+    k = len(theta)
+    hess = np.zeros((k, k))
+    base = f(theta)
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = step
+        hess[i, i] = (f(theta + ei) - 2 * base + f(theta - ei)) / step**2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = step
+            value = (
+                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
+            ) / (4 * step**2)
+            hess[i, j] = hess[j, i] = value
+    return hess
+
+
+@dataclass
+class MlFit:
+    """A maximum-likelihood fit: estimates, log-likelihood and their uncertainty.
+
+    Attributes
+    ----------
+    values : dict
+        Parameter name to estimate.
+    log_likelihood : float
+        At the estimates.
+    std_errors : dict
+        Parameter name to standard error on the natural scale, None where undefined.
+    notes : list of str
+        Why a standard error is undefined, and parameters at a bound.
+    log_cov : list of list of float
+        Covariance of the log parameters (rows and columns of fixed parameters are 0).
+    """
+
+    values: dict[str, float]
+    log_likelihood: float
+    std_errors: dict[str, float | None]
+    notes: list[str]
+    log_cov: list[list[float]]
+
+
+def fit_ml(
+    loglik: Callable[[FloatArray], FloatArray],
+    weights: FloatArray,
+    names: tuple[str, ...],
+    start: FloatArray,
+    label: str,
+) -> MlFit:
+    """Maximise ``sum(weights * loglik(params))``; measure the standard errors.
+
+    Parameters
+    ----------
+    loglik : callable
+        Natural parameters to the log-likelihood of each row (distinct triple).
+    weights : numpy.ndarray
+        Customers per row.
+    names : tuple of str
+        Parameter names, in the order ``loglik`` takes them.
+    start : numpy.ndarray
+        Starting natural parameters.
+    label : str
+        The model's name, for the notes.
+
+    Returns
+    -------
+    MlFit
+        Estimates, log-likelihood, standard errors (None where undefined, with notes).
+    """
+
+    def objective(theta: FloatArray) -> float:
+        with np.errstate(all="ignore"):
+            value = -float(np.sum(weights * loglik(bounded(theta))))
+        return value if np.isfinite(value) else 1e300
+
+    result = maximise(objective, np.log(start))
+    theta = np.log(bounded(result.x))
+    values = np.exp(theta)
+    at_bound = (values <= LOWER * _NEAR) | (values >= UPPER / _NEAR)
+    notes = [
+        f"{label}: {name} = {value:.3g} is at the bound of the search ({LOWER:g}..{UPPER:g}); "
+        "its standard error is undefined (the likelihood keeps rising towards the bound) and "
+        "it is held fixed in the intervals."
+        for name, value, bound in zip(names, values, at_bound, strict=True)
+        if bound
+    ]
+    free = np.flatnonzero(~at_bound)
+    k = len(names)
+    cov = np.zeros((k, k))
+    std_errors: dict[str, float | None] = dict.fromkeys(names)
+    if len(free):
+
+        def sub(part: FloatArray) -> float:
+            full = theta.copy()
+            full[free] = part
+            return objective(full)
+
+        hess = _hessian(sub, theta[free], 1e-4)
+        try:
+            chol = np.linalg.cholesky(hess)
+            inv = np.linalg.inv(chol)
+            cov_free = inv.T @ inv
+        except np.linalg.LinAlgError:
+            notes.append(
+                f"{label}: the observed information matrix is not positive definite (the "
+                "likelihood is flat in some direction at the optimum): standard errors are "
+                "undefined and the intervals carry no parameter uncertainty."
+            )
+        else:
+            cov[np.ix_(free, free)] = cov_free
+            for pos, i in enumerate(free):
+                std_errors[names[i]] = float(values[i] * np.sqrt(cov_free[pos, pos]))
+    return MlFit(
+        values={n: float(v) for n, v in zip(names, values, strict=True)},
+        log_likelihood=-float(result.fun),
+        std_errors=std_errors,
+        notes=notes,
+        log_cov=cov.tolist(),
+    )
+
+
+@dataclass(kw_only=True)
+class CountModel:
+    """A fitted purchase-count model; subclasses name the parameters and the formulas.
+
+    Time is in the summary's unit (days in custseg). ``x`` = repeat purchases, ``t_x`` = time
+    of the last purchase and ``T`` = the calibration length, both from the first purchase.
+    """
+
+    NAME: ClassVar[str] = ""
+    LABEL: ClassVar[str] = ""
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+
+    log_likelihood: float = float("nan")
+    customers: int = 0
+    warnings: list[str] = field(default_factory=list)
+    std_errors: dict[str, float | None] = field(default_factory=dict)
+    log_cov: list[list[float]] = field(default_factory=list)
+
+    @property
+    def params(self) -> FloatArray:
+        """The parameters as an array, in ``PARAMS`` order."""
+        return np.array([getattr(self, n) for n in self.PARAMS], dtype=np.float64)
+
+    @staticmethod
+    def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return each customer's log-likelihood under ``params``."""
+        raise NotImplementedError
+
+    @classmethod
+    def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return a starting point for the search."""
+        raise NotImplementedError
+
+    def log_likelihoods(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return the per-customer log-likelihood."""
+        return self.loglik(self.params, x, t_x, big_t)
+
+    def with_params(self, values: FloatArray) -> Any:
+        """Return the same model with other parameter values (for draws)."""
+        changes: dict[str, Any] = {n: float(v) for n, v in zip(self.PARAMS, values, strict=True)}
+        return dataclasses.replace(self, **changes)
+
+    def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return the probability that each customer is still active at T."""
+        raise NotImplementedError
+
+    def expected_purchases(
+        self, t: float, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        """Return each customer's expected purchases in the next ``t``."""
+        raise NotImplementedError
+
+    def expected_cumulative(self, t: FloatArray) -> FloatArray:
+        """Return E[X(t)], the expected repeat purchases of a new customer by time ``t``."""
+        raise NotImplementedError
+
+    def p_none_if_alive(
+        self, u: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        """Return P(no purchase in (T, T+u] | alive at T and the customer's history).
+
+        For BG/NBD and the modified BG/NBD a customer alive at T drops out only after a
+        purchase, and the posterior purchase rate is Gamma(r + x, alpha + T), so this is
+        ((alpha + T) / (alpha + T + u)) ** (r + x). Pareto/NBD overrides it.
+        """
+        r, alpha = self.params[0], self.params[1]
+        out: FloatArray = ((alpha + big_t) / (alpha + big_t + u)) ** (r + x)
+        return out
+
+    def p_purchase(self, u: float, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return the probability of at least one purchase in the next ``u``."""
+        u_arr = np.full_like(x, float(u))
+        out: FloatArray = self.p_alive(x, t_x, big_t) * (
+            1.0 - self.p_none_if_alive(u_arr, x, t_x, big_t)
+        )
+        return out
+
+    def median_wait(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        """Return the median time from T to the next purchase if the customer is alive.
+
+        NaN where, even alive, the customer is more likely never to buy again (Pareto/NBD)
+        or not within ten years. Solved by bisection on :meth:`p_none_if_alive`.
+        """
+        cap = np.full_like(x, _WAIT_CAP)
+        low, high = np.zeros_like(x), cap.copy()
+        never = self.p_none_if_alive(cap, x, t_x, big_t) > 0.5
+        for _ in range(50):
+            mid = (low + high) / 2
+            above = self.p_none_if_alive(mid, x, t_x, big_t) > 0.5
+            low = np.where(above, mid, low)
+            high = np.where(above, high, mid)
+        out: FloatArray = np.where(never, np.nan, (low + high) / 2)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Estimates, standard errors, log-likelihood, customers and warnings (JSON)."""
+        return {
+            "model": self.NAME,
+            **{n: float(getattr(self, n)) for n in self.PARAMS},
+            "std_errors": self.std_errors,
+            "log_likelihood": self.log_likelihood,
+            "customers": self.customers,
+            "warnings": self.warnings,
+            "log_cov": self.log_cov,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """Rebuild a fitted model from :meth:`as_dict` (a saved clv_model.json)."""
+        return cls(
+            **{n: float(data[n]) for n in cls.PARAMS},
+            log_likelihood=float(data.get("log_likelihood", float("nan"))),
+            customers=int(data.get("customers", 0)),
+            warnings=list(data.get("warnings", [])),
+            std_errors=dict(data.get("std_errors", {})),
+            log_cov=[list(map(float, row)) for row in data.get("log_cov", [])],
+        )
+
+    @classmethod
+    def fit(cls, summary: pd.DataFrame) -> Any:
+        """Fit by maximum likelihood on frequency, recency and T (see the module docstring)."""
+        x, t_x, big_t, weights, _ = triples(summary)
+        ml = fit_ml(
+            lambda params: cls.loglik(params, x, t_x, big_t),
+            weights,
+            cls.PARAMS,
+            cls.start(x, big_t),
+            cls.LABEL,
+        )
+        return cls(
+            **ml.values,
+            log_likelihood=ml.log_likelihood,
+            customers=int(weights.sum()),
+            warnings=list(ml.notes),
+            std_errors=ml.std_errors,
+            log_cov=ml.log_cov,
+        )
+
+    def draws(self, n: int, seed: int) -> FloatArray:
+        """Return ``n`` parameter vectors from the estimates' asymptotic normal (log scale)."""
+        rng = np.random.default_rng(seed)
+        cov = np.array(self.log_cov) if self.log_cov else np.zeros((len(self.PARAMS),) * 2)
+        z = rng.multivariate_normal(np.zeros(len(self.PARAMS)), cov, size=n, method="eigh")
+        out: FloatArray = bounded(np.log(self.params) + z)
+        return out
+
+    def interval(self, name: str, level: float = 0.9) -> tuple[float, float] | None:
+        """Return the ``level`` interval of one parameter (log-normal), None if undefined."""
+        from scipy.stats import norm
+
+        i = self.PARAMS.index(name)
+        se = self.std_errors.get(name)
+        if se is None or not self.log_cov:
+            return None
+        half = float(norm.ppf(0.5 + level / 2)) * float(np.sqrt(self.log_cov[i][i]))
+        value = float(getattr(self, name))
+        return value * float(np.exp(-half)), value * float(np.exp(half))
