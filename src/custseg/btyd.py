@@ -65,7 +65,7 @@ def maximise(objective: Callable[[FloatArray], float], start: FloatArray) -> Any
         objective,
         start,
         method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9},
+        options={"maxiter": 1500, "xatol": 1e-5, "fatol": 1e-7},
     )
     return minimize(objective, result.x, method="L-BFGS-B")
 

@@ -274,6 +274,47 @@ class ModelConfig(_Strict):
         return self
 
 
+class PredictionsConfig(_Strict):
+    """Per-customer predictions in run's outputs, and audience filters on them."""
+
+    with_clv: bool = Field(
+        default=False,
+        description="add custseg clv's prediction columns to customers.csv and expected "
+        "revenue and churn risk to the persona cards (about 3 s on the real workbook: off by "
+        "default)",
+    )
+    horizon_days: int = Field(default=90, ge=1, description="days predicted")
+    discount_rate: float = Field(default=0.1, ge=0, lt=10, description="annual, for clv")
+    draws: int = Field(default=200, ge=0, le=10_000, description="parameter draws for intervals")
+    audience_tiers: list[str] = Field(
+        default_factory=list,
+        description="write only customers of these value tiers to the audience files (top 1%, "
+        "1-5%, 5-10%, 10-25%, 25-50%, bottom 50%); empty: every tier",
+    )
+    audience_min_churn: float = Field(
+        default=0.0, ge=0, le=1, description="audience files: churn probability at least this"
+    )
+    audience_max_churn: float = Field(
+        default=1.0, ge=0, le=1, description="audience files: churn probability at most this"
+    )
+
+    @field_validator("audience_tiers")
+    @classmethod
+    def _known_tiers(cls, value: list[str]) -> list[str]:
+        if not value:
+            return value
+        from custseg.predictions import TIERS
+
+        names = [label for _, label in TIERS]
+        unknown = [v for v in value if v not in names]
+        if unknown:
+            raise ValueError(
+                f"unknown value tier(s) {', '.join(map(repr, unknown))}; the tiers are "
+                f"{', '.join(names)}"
+            )
+        return value
+
+
 class PlaybookEntry(_Strict):
     """What to do with one persona: the action, the channel and the timing."""
 
@@ -290,6 +331,7 @@ class Settings(_Strict):
     cleaning: CleaningConfig = CleaningConfig()
     model: ModelConfig = ModelConfig()
     engine: EngineConfig = EngineConfig()
+    predictions: PredictionsConfig = PredictionsConfig()
     as_of: dt.datetime | None = Field(
         default=None, description="Reference date; default: last kept purchase + 1 day."
     )

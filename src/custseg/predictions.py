@@ -20,7 +20,15 @@ import pandas as pd
 from custseg.btyd import CountModel, FloatArray, triples
 from custseg.clv import GammaGamma, gg_spend
 
-__all__ = ["COLUMNS", "TIERS", "alive_informative", "customer_predictions", "tiers"]
+__all__ = [
+    "COLUMNS",
+    "RUN_COLUMNS",
+    "TIERS",
+    "alive_informative",
+    "customer_predictions",
+    "tiers",
+    "with_predictions",
+]
 
 #: clv.csv's columns, with their meaning.
 COLUMNS: dict[str, str] = {
@@ -264,3 +272,57 @@ def customer_predictions(
     table["reason"] = _reasons(summary, spend_tiers)
     out: pd.DataFrame = table[list(COLUMNS)]
     return out
+
+
+#: clv.csv's columns that ``run --with-clv`` adds to customers.csv (``reason`` as clv_reason;
+#: frequency, recency and T are clv's purchase-day counts, not run's RFM: left out).
+RUN_COLUMNS = [
+    "p_alive",
+    "churn_probability",
+    "expected_purchases",
+    "expected_purchases_low",
+    "expected_purchases_high",
+    "expected_purchases_365d",
+    "p_purchase_30d",
+    "p_purchase_90d",
+    "expected_next_purchase",
+    "expected_spend_per_purchase",
+    "expected_revenue",
+    "clv",
+    "clv_low",
+    "clv_high",
+    "value_tier",
+    "clv_reason",
+]
+
+
+def with_predictions(
+    customers: pd.DataFrame,
+    segments: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    churn_informative: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the prediction columns to run's customers, and their sums to its personas.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        customers with :data:`RUN_COLUMNS`; segments with expected_revenue (sum over the
+        persona's customers) and churn_probability_mean (blank where the model cannot tell
+        active from lapsed customers: a mean of about 0 would say nobody is at risk).
+    """
+    extra = table.rename(columns={"reason": "clv_reason"})[["customer_id", *RUN_COLUMNS]]
+    extra = extra.assign(customer_id=extra["customer_id"].astype(str))
+    merged = customers.assign(customer_id=customers["customer_id"].astype(str)).merge(
+        extra, on="customer_id", how="left", validate="one_to_one"
+    )
+    merged["customer_id"] = customers["customer_id"].to_numpy()
+    per = merged.groupby("persona", sort=False).agg(
+        expected_revenue=("expected_revenue", "sum"),
+        churn_probability_mean=("churn_probability", "mean"),
+    )
+    if not churn_informative:
+        per["churn_probability_mean"] = float("nan")
+    out = segments.merge(per, left_on="persona", right_index=True, how="left")
+    return merged, out

@@ -224,6 +224,20 @@ def figure_html(fig: go.Figure, name: str) -> str:
     )
 
 
+def _prediction_line(row: Any) -> str:
+    """Return the card's line on expected revenue and churn risk (``--with-clv``), or ""."""
+    revenue = getattr(row, "expected_revenue", None)
+    if revenue is None or pd.isna(revenue):
+        return ""
+    churn = row.churn_probability_mean
+    risk = (
+        f"mean churn risk <b>{churn:.0%}</b>"
+        if pd.notna(churn)
+        else "churn risk not measurable here (the model sees nobody drop out)"
+    )
+    return f"<p>Expected revenue <b>{revenue:,.0f}</b> over the prediction horizon; {risk}</p>"
+
+
 def _cards(segments: pd.DataFrame) -> str:
     out = []
     for row in segments.itertuples():
@@ -235,7 +249,8 @@ def _cards(segments: pd.DataFrame) -> str:
             f"<b>{row.revenue_share:.1%}</b> of revenue</p>"
             f"<p>Mean recency {row.recency_days_mean:,.0f} days, {row.frequency_mean:,.1f} "
             f"orders, spend {row.monetary_mean:,.2f}</p>"
-            f"<p class='muted'>{html.escape(str(row.description))}</p>"
+            + _prediction_line(row)
+            + f"<p class='muted'>{html.escape(str(row.description))}</p>"
             f"<p><b>Suggested action:</b> {html.escape(str(row.action))}</p>"
             f"<p class='muted'>Channel: {html.escape(str(getattr(row, 'channel', '')))}; "
             f"when: {html.escape(str(getattr(row, 'timing', '')))}.</p></div>"

@@ -297,6 +297,8 @@ class RunResult:
     cohorts, persona_retention : pandas.DataFrame
         Cohort retention in long form and the per-persona retention curves (see
         :mod:`custseg.cohorts`).
+    audience_filter : object, optional
+        The value tiers and churn range the audience files keep (a ``PredictionsConfig``).
     """
 
     customers: pd.DataFrame
@@ -310,3 +312,4 @@ class RunResult:
     holdout: dict[str, Any] = field(default_factory=dict)
     cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
     persona_retention: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audience_filter: Any = None

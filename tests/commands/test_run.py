@@ -303,3 +303,50 @@ def test_times_with_offsets_give_the_wall_clock_segments(
     assert sum(r["customers"] for r in aware.model.holdout["table"]) == sum(
         r["customers"] for r in wall.model.holdout["table"]
     )
+
+
+def test_with_clv_adds_the_predictions_and_filters_audiences(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+    from custseg.predictions import RUN_COLUMNS
+
+    out, clv_out = tmp_path / "run", tmp_path / "clv"
+    config = tmp_path / "params.yml"
+    config.write_text(
+        "predictions:\n  audience_tiers: ['top 1%', '1-5%', '5-10%']\n  audience_max_churn: 0.5\n"
+    )
+    result = CliRunner().invoke(
+        app, ["run", str(synthetic), "--with-clv", "--config", str(config), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    assert list(customers.columns[-len(RUN_COLUMNS) :]) == RUN_COLUMNS
+    assert customers["expected_revenue"].notna().all()
+    segments = pd.read_csv(out / "segments.csv")
+    per = customers.groupby("persona")["expected_revenue"].sum()
+    for row in segments.itertuples():
+        assert row.expected_revenue == pytest.approx(per[row.persona])
+    # The same predictions as custseg clv without --calibration-end (run's cleaning drops
+    # the price-0 lines that clv counts: the synthetic data has none).
+    assert CliRunner().invoke(app, ["clv", str(synthetic), "--out", str(clv_out)]).exit_code == 0
+    clv = pd.read_csv(clv_out / "clv.csv", dtype={"customer_id": str}).set_index("customer_id")
+    mine = customers.set_index("customer_id").loc[clv.index]
+    np.testing.assert_allclose(mine["clv"], clv["clv"], rtol=1e-9)
+    assert (mine["value_tier"] == clv["value_tier"]).all()
+    # Audience files keep the top 10% by value with a churn risk of at most 50%.
+    audiences = pd.concat(pd.read_csv(p) for p in (out / "audiences").glob("*.csv"))
+    top = customers[customers["value_tier"].isin(["top 1%", "1-5%", "5-10%"])]
+    assert len(audiences) == int((top["churn_probability"] <= 0.5).sum()) > 0
+    assert set(audiences["value_tier"]) <= {"top 1%", "1-5%", "5-10%"}
+    report = (out / "report.html").read_text()
+    assert "over the prediction horizon" in report
+
+
+def test_an_unknown_value_tier_is_one_sentence(tmp_path: Path) -> None:
+    config = tmp_path / "params.yml"
+    config.write_text("predictions:\n  audience_tiers: ['top 2%']\n")
+    with pytest.raises(UserError, match=r"unknown value tier\(s\) 'top 2%'; the tiers are top 1%"):
+        load_settings(config, {})

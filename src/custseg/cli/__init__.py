@@ -160,6 +160,15 @@ def run(
     cleaning: CleaningOptions,
     as_of: AsOfOption,
     fit: ModelOptions,
+    with_clv: Annotated[
+        bool,
+        Opt(
+            "--with-clv",
+            help="Add custseg clv's predictions (P(alive), churn, expected purchases and "
+            "value, value tier, next purchase) to customers.csv and the persona cards; about "
+            "3 s on the real workbook (YAML: predictions.with_clv).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         Opt(
@@ -177,6 +186,9 @@ def run(
 
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
+        if with_clv:
+            predictions = settings.predictions.model_copy(update={"with_clv": True})
+            settings = settings.model_copy(update={"predictions": predictions})
         _say_ignored(settings, inputs, fit=fit)
         url = input_path is not None and "://" in input_path
         path, note = resolve_input(

@@ -75,6 +75,7 @@ class ClvResult:
     log: RunLog = field(default_factory=RunLog)
     evaluation: dict[str, pd.DataFrame] = field(default_factory=dict)
     saved_model: dict[str, Any] = field(default_factory=dict)
+    audience_filter: Any = None
 
 
 def lifetime_value(
@@ -170,34 +171,17 @@ def _lifetime_value(
     draws: int,
 ) -> ClvResult:
     from custseg.clv import summary_from_days
-    from custseg.clv_choice import MODELS, choose_model
     from custseg.predictions import alive_informative, customer_predictions
 
     settings, timer, source = session.settings, session.timer, session.source
     cleaned = session.cleaning()
     check_collectable(session, cleaned.customers, "clv")
     days = session.daily()
-    first_day, last_day, end = _window(days, source, calibration_end, horizon)
+    _, _, end = _window(days, source, calibration_end, horizon)
     zero_days = int((days["spend"] == 0).sum())
-    choice = None
     with timer.stage("models") as notes:
-        if saved is not None:
-            model, gg = saved["model"], saved["gamma_gamma"]
-            notes.append(f"{model.LABEL} and Gamma-Gamma read from {saved['path']}")
-        else:
-            automatic = calibration_end is None
-            cut = end if not automatic else _auto_cut(first_day, last_day)
-            window = horizon if not automatic else (last_day - cut).days
-            choice = choose_model(days, cut, window, automatic=automatic)
-            notes.append(choice.reason)
-            if automatic:  # the chosen model, refitted on all the data
-                everything = summary_from_days(days, end)
-                model = MODELS[choice.chosen].fit(everything)
-                from custseg.clv import fit_gamma_gamma
-
-                gg = fit_gamma_gamma(everything)
-            else:
-                model, gg = choice.models[choice.chosen], choice.gg
+        model, gg, choice, note = fit_models(days, calibration_end, horizon, saved)
+        notes.append(note)
     # Personas as a run as of the day after the calibration end would give them (midnight
     # of the calendar: the session reads as-of dates in its time zone). Customers without
     # spend (zero-amount purchases only) have no RFM persona.
@@ -284,10 +268,69 @@ def _lifetime_value(
         "gamma_gamma": gg.as_dict(),
     }
     return ClvResult(table, per, params, backtest, audiences, evaluation=evaluation,
-                     saved_model=saved_model)  # fmt: skip
+                     saved_model=saved_model, audience_filter=settings.predictions)  # fmt: skip
 
 
 NO_SPEND = "No spend"
+
+
+def fit_models(
+    days: pd.DataFrame,
+    calibration_end: dt.date | None,
+    horizon: int,
+    saved: dict[str, Any] | None = None,
+) -> tuple[Any, Any, Any, str]:
+    """Return the purchase model and Gamma-Gamma that predict, the backtest choice, a note.
+
+    With a saved model: its parameters, no choice. With ``calibration_end``: every model
+    fitted up to it and backtested on the next ``horizon`` days; the winner predicts. Without:
+    the choice is made on the automatic split and the winner refitted on all the days.
+    """
+    from custseg.clv import fit_gamma_gamma, summary_from_days
+    from custseg.clv_choice import MODELS, choose_model
+
+    if saved is not None:
+        model = saved["model"]
+        return (
+            model,
+            saved["gamma_gamma"],
+            None,
+            f"{model.LABEL} and Gamma-Gamma read from {saved['path']}",
+        )
+    first_day, last_day = days["day"].min().date(), days["day"].max().date()
+    automatic = calibration_end is None
+    cut = calibration_end if calibration_end is not None else _auto_cut(first_day, last_day)
+    window = horizon if not automatic else (last_day - cut).days
+    choice = choose_model(days, cut, window, automatic=automatic)
+    if not automatic:
+        return choice.models[choice.chosen], choice.gg, choice, choice.reason
+    everything = summary_from_days(days, last_day)  # the winner, refitted on all the days
+    model = MODELS[choice.chosen].fit(everything)
+    return model, fit_gamma_gamma(everything), choice, choice.reason
+
+
+def predict_for_run(
+    days: pd.DataFrame, horizon: int, discount_rate: float, draws: int
+) -> tuple[pd.DataFrame, str, bool]:
+    """Return ``run --with-clv``'s predictions, a sentence, and whether P(alive) is informative.
+
+    The model is chosen as ``custseg clv`` without --calibration-end chooses it, on the same
+    purchase days (run's kept lines: a line of amount 0 is dropped there, as in the segments).
+    """
+    from custseg.clv import summary_from_days
+    from custseg.predictions import alive_informative, customer_predictions
+
+    model, gg, _, reason = fit_models(days, None, horizon)
+    end = days["day"].max().date()
+    summary = summary_from_days(days, end)
+    table = customer_predictions(
+        model, gg, summary, end=end, horizon=horizon, discount_rate=discount_rate, draws=draws
+    )
+    informative, note = alive_informative(model, table["p_alive"].to_numpy())
+    sentence = f"{reason} Predictions for the {horizon} days after {end}."
+    if not informative:
+        sentence += " " + note
+    return table, sentence, informative
 
 
 def _auto_cut(first_day: dt.date, last_day: dt.date) -> dt.date:
@@ -425,5 +468,5 @@ def write_clv(result: ClvResult, out_dir: Path) -> list[Path]:
         (stage / "clv.html").write_text(clv_page(result), encoding="utf-8")
         write_json(result.log, stage / "run_log.json")
         if not result.audiences.empty:
-            write_audiences(result.audiences, stage / "audiences")
+            write_audiences(result.audiences, stage / "audiences", result.audience_filter)
     return [out_dir / n for n in CLV_FILES if (out_dir / n).exists()]

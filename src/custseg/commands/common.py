@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from custseg.config import Settings
+from custseg.config import PredictionsConfig, Settings
 from custseg.io.writers import write_csv
 
 __all__ = [
@@ -67,15 +67,39 @@ def audience_name(persona: str) -> str:
     return "-".join(slug.split()) + ".csv"
 
 
-def write_audiences(customers: pd.DataFrame, folder: Path) -> list[Path]:
-    """Write one formula-safe CSV per persona: every customer in exactly one file.
+#: Prediction columns an audience file carries when the customers have them.
+PREDICTED = ("expected_revenue", "clv", "value_tier", "p_alive", "churn_probability")
+
+
+def audience_filter(customers: pd.DataFrame, config: PredictionsConfig | None) -> pd.DataFrame:
+    """Keep the customers of the chosen value tiers and churn range (predictions only).
+
+    Without prediction columns, or with the defaults, every customer stays.
+    """
+    if config is None or "value_tier" not in customers:
+        return customers
+    keep = customers["churn_probability"].between(
+        config.audience_min_churn, config.audience_max_churn
+    )
+    if config.audience_tiers:
+        keep &= customers["value_tier"].isin(config.audience_tiers)
+    out: pd.DataFrame = customers[keep]
+    return out
+
+
+def write_audiences(
+    customers: pd.DataFrame, folder: Path, config: PredictionsConfig | None = None
+) -> list[Path]:
+    """Write one formula-safe CSV per persona: every (chosen) customer in exactly one file.
 
     Parameters
     ----------
     customers : pandas.DataFrame
-        With the :data:`AUDIENCE_COLUMNS`, and expected_revenue and p_alive if known.
+        With the :data:`AUDIENCE_COLUMNS`, and the :data:`PREDICTED` columns if known.
     folder : Path
         Created; one ``<persona>.csv`` per persona present.
+    config : PredictionsConfig, optional
+        Value tiers and churn range to keep (:func:`audience_filter`).
 
     Returns
     -------
@@ -83,7 +107,8 @@ def write_audiences(customers: pd.DataFrame, folder: Path) -> list[Path]:
         The files written.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    extra = [c for c in ("expected_revenue", "p_alive") if c in customers]
+    extra = [c for c in PREDICTED if c in customers]
+    customers = audience_filter(customers, config)
     return [
         write_csv(group[[*AUDIENCE_COLUMNS, *extra]], folder / audience_name(str(persona)))
         for persona, group in customers.groupby("persona", sort=False)

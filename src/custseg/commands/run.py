@@ -18,7 +18,7 @@ import pandas as pd
 
 from custseg.cleaning import CleaningResult
 from custseg.commands.common import write_audiences
-from custseg.config import Settings
+from custseg.config import PredictionsConfig, Settings
 from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
 from custseg.io.writers import json_text, staged_folder, write_csv
@@ -176,14 +176,20 @@ def fit_model(
 
 def segment_session(session: Session, timer: StageTimer, started: float) -> RunResult:
     """Do what :func:`segment` does with an open session."""
+    predictions = session.settings.predictions
+    # The purchase days come before the lines are released.
+    days = session.daily() if predictions.with_clv else None
     fitted = fit_model(session, session.settings, timer, then_release=True)
     fit = fitted.fit
+    customers, segments = fit.customers, fit.segments
+    if days is not None:
+        customers, segments = _predictions(customers, segments, days, fit, predictions, timer)
     with timer.stage("cohorts") as notes:
         cohorts, curves = _cohorts(session, fit)
         notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
     return RunResult(
-        customers=fit.customers,
-        segments=fit.segments,
+        customers=customers,
+        segments=segments,
         k_table=fit.table,
         quality=session.quality_record(fitted.cleaned, fit.n_customers),
         model=fitted.record,
@@ -193,7 +199,34 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
         holdout=fitted.holdout,
         cohorts=cohorts,
         persona_retention=curves,
+        audience_filter=predictions,
     )
+
+
+def _predictions(
+    customers: pd.DataFrame,
+    segments: pd.DataFrame,
+    days: pd.DataFrame,
+    fit: Segmentation,
+    config: PredictionsConfig,
+    timer: StageTimer,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add custseg clv's per-customer predictions (``--with-clv``)."""
+    from custseg.commands.clv import predict_for_run
+    from custseg.errors import UserError
+    from custseg.predictions import with_predictions
+
+    if fit.customers_spark is not None:
+        raise UserError(
+            "--with-clv needs the customer table on the driver, and this run segments it on "
+            "Spark MLlib: run custseg clv on the same input instead."
+        )
+    with timer.stage("clv") as notes:
+        table, sentence, informative = predict_for_run(
+            days, config.horizon_days, config.discount_rate, config.draws
+        )
+        notes.append(sentence)
+        return with_predictions(customers, segments, table, churn_informative=informative)
 
 
 def _cohorts(session: Session, fit: Segmentation) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -251,6 +284,6 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         write_csv(result.persona_retention, stage / "cohort_personas.csv")
         if result.customers_spark is None:
             # (On the MLlib path customers.parquet is already one folder per persona.)
-            write_audiences(result.customers, stage / "audiences")
+            write_audiences(result.customers, stage / "audiences", result.audience_filter)
         (stage / "report.html").write_text(report.result(), encoding="utf-8")
     return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]

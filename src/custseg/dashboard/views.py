@@ -122,6 +122,17 @@ def _card(row: Any) -> None:
             f"Mean recency **{row.recency_days_mean:,.0f} days** · "
             f"**{row.frequency_mean:,.1f} orders** · spend **{_money(row.monetary_mean)}**"
         )
+        revenue = getattr(row, "expected_revenue", None)
+        if revenue is not None and pd.notna(revenue):
+            churn = row.churn_probability_mean
+            risk = (
+                f"mean churn risk **{churn:.0%}**"
+                if pd.notna(churn)
+                else "churn risk not measurable here (the model sees nobody drop out)"
+            )
+            st.markdown(
+                f"Expected revenue **{_money(revenue)}** over the prediction horizon · {risk}"
+            )
         st.caption(row.description)
         st.markdown(f"**Suggested action:** {row.action}")
         st.caption(f"Channel: {row.channel}; when: {row.timing}.")
