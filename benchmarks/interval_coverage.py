@@ -13,9 +13,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from test_btyd import TRUTH, simulate_bg_nbd  # noqa: E402
-
-from custseg.clv import BgNbd  # noqa: E402
+from custseg.clv import BgNbd
+from test_btyd import TRUTH, simulate_bg_nbd
 
 
 def main(replications: int = 200, customers: int = 1500) -> None:
@@ -29,8 +28,10 @@ def main(replications: int = 200, customers: int = 1500) -> None:
     for name, got in hits.items():
         print(f"{name}: {np.mean(got):.3f}")
     total = [h for got in hits.values() for h in got]
-    print(f"all: {np.mean(total):.3f} of {len(total)} intervals ({replications} replications "
-          f"of {customers} customers)")
+    print(
+        f"all: {np.mean(total):.3f} of {len(total)} intervals ({replications} replications "
+        f"of {customers} customers)"
+    )
 
 
 if __name__ == "__main__":
