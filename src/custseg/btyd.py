@@ -43,8 +43,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Parameters are kept in [LOWER, UPPER]; one that ends at a bound is reported as such.
 LOWER, UPPER = 1e-6, 1e6
-#: A parameter within this factor of a bound is "at" it.
-_NEAR = 1.01
+#: A parameter within this factor of a bound is "at" it (1e-5 is a dropout of 0 in effect).
+_NEAR = 10.0
 #: Days to give up looking for a next purchase (ten years): beyond it, "not expected".
 _WAIT_CAP = 3650.0
 

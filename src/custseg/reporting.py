@@ -71,7 +71,7 @@ background:#fafafa}
 main{max-width:1150px;margin:0 auto;padding:24px 32px 64px}
 h1{margin-bottom:4px}h2{margin-top:40px;border-bottom:2px solid #eee;padding-bottom:6px}
 .meta{color:#666;font-size:.92rem}
-table{border-collapse:collapse;font-size:.9rem;margin:12px 0}
+table{border-collapse:collapse;font-size:.9rem;margin:12px 0}.wide{overflow-x:auto;max-width:100%}
 td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
 th{background:#f2f2f2}td.t{text-align:left}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:14px}
@@ -198,6 +198,8 @@ def _cell(value: Any) -> str:
         return f"<td class='t'>{'yes' if value else 'no'}</td>"
     if isinstance(value, (int, np.integer)):
         return f"<td>{value:,}</td>"
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return "<td></td>"  # undefined (a baseline's counts, a standard error at a bound)
     if isinstance(value, (float, np.floating)):
         return f"<td>{value:,.0f}</td>" if abs(value) >= 1000 else f"<td>{value:.4g}</td>"
     return f"<td class='t'>{html.escape(str(value))}</td>"
@@ -209,7 +211,11 @@ def table_html(frame: pd.DataFrame) -> str:
     rows = "".join(
         "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    # A table wider than the page scrolls inside its box instead of running off it.
+    return (
+        f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
+        "</table></div>"
+    )
 
 
 def figure_html(fig: go.Figure, name: str) -> str:

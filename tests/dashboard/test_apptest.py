@@ -72,6 +72,16 @@ def test_changing_k_resegments(at: AppTest) -> None:
     assert k_table.loc[k_table["chosen"], "k"].tolist() == [6]
 
 
+def test_predictions_on_the_persona_cards(at: AppTest) -> None:
+    assert "over the prediction horizon" not in _markdown(at)  # off by default
+    at.checkbox(key="with-clv").check().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    text = _markdown(at)
+    assert text.count("over the prediction horizon") == 4  # one line per persona card
+    result = at.session_state["last_result"][0]
+    assert "value_tier" in result.customers and result.customers["clv"].notna().all()
+
+
 def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     at.radio(key="source").set_value("Upload a file").run()
     data = _orders_csv(150, seed=9)

@@ -230,7 +230,14 @@ def _model_ui(base: Settings) -> dict[str, Any]:
         help="'auto' chooses by silhouette and Davies-Bouldin within 3..8 (see 'Choosing k').",
     )
     seed = st.sidebar.number_input("Seed", min_value=0, value=base.model.seed, step=1, key="seed")
-    return {"as_of": as_of, "k": k, "seed": int(seed)}
+    with_clv = st.sidebar.checkbox(
+        "Expected revenue and churn risk on the persona cards (--with-clv)",
+        value=base.predictions.with_clv,
+        key="with-clv",
+        help="Fits the lifetime-value models as custseg clv does (a few seconds more) and "
+        "adds each customer's predictions to the Customers table.",
+    )
+    return {"as_of": as_of, "k": k, "seed": int(seed), "with_clv": with_clv}
 
 
 def sidebar_ui() -> Choice:
@@ -262,6 +269,7 @@ def sidebar_ui() -> Choice:
         "cleaning": cleaning,
         "as_of": model["as_of"],
         "model": {"k": model["k"], "seed": model["seed"]},
+        "predictions": {"with_clv": model["with_clv"]},
     }
     try:
         settings = load_settings(None, overrides)
