@@ -60,3 +60,77 @@ def test_cheapest_assignment_is_optimal_and_scipy_s_answer_without_ties() -> Non
     assert cheapest_assignment(tied) == cheapest_assignment(tied.copy()) == [2, 1, 0]
     with pytest.raises(ValueError, match="cannot assign 3 rows to 2 columns"):
         cheapest_assignment(np.ones((3, 2)))
+
+
+def test_a_name_is_never_given_against_its_claims() -> None:
+    from custseg.personas import claims_fit
+
+    # Two clusters: the best (Champions) and one whose centroid is nearest to Promising
+    # (recent, little history) but whose median frequency is above everyone's.
+    centroids = np.array([[-1.0, 1.5, 1.5], [-0.6, -0.4, -0.1]])
+    overall = {"recency_days": 51.0, "frequency": 2.0, "monetary": 674.0}
+    medians = [
+        {"recency_days": 10.0, "frequency": 9.0, "monetary": 3000.0},
+        {"recency_days": 20.0, "frequency": 3.0, "monetary": 500.0},
+    ]
+    assert assign_personas(centroids) == ["Champions", "Promising"]
+    fits = claims_fit(medians, overall)
+    promising = [p.name for p in PERSONAS].index("Promising")
+    assert not fits[1, promising]  # "infrequent": 3 > 2
+    names = assign_personas(centroids, fits=fits)
+    assert names[0] == "Champions" and names[1] != "Promising"
+    got = PERSONAS[[p.name for p in PERSONAS].index(names[1])]
+    assert all(
+        {"recent": 20 < 51, "frequent": 3 > 2, "high_spend": False, "low_spend": True,
+         "lapsed": False, "infrequent": False}[c]
+        for c in got.claims
+    )  # fmt: skip
+
+
+def test_a_cluster_no_name_fits_is_mixed() -> None:
+    # Nothing fits either cluster (every claimed name forbidden, and Need Attention too).
+    fits = np.zeros((2, len(PERSONAS)), dtype=bool)
+    names = assign_personas(np.array([[-1.0, 1.5, 1.5], [1.0, -1.0, -1.0]]), fits=fits)
+    assert names == ["Mixed", "Mixed B"]
+
+
+def _contradictions(customers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from custseg.personas import CLAIMS, claim_holds, persona_by_name
+
+    overall = customers[["recency_days", "frequency", "monetary"]].median()
+    bad = []
+    for persona, group in customers.groupby("persona"):
+        medians = group[["recency_days", "frequency", "monetary"]].median()
+        for claim in persona_by_name(str(persona)).claims:
+            feature = CLAIMS[claim][0]
+            if not claim_holds(claim, medians[feature], overall[feature]):
+                bad.append((str(persona), claim))
+    return bad
+
+
+@pytest.mark.realdata
+def test_no_persona_contradicts_its_claims_on_the_real_data_at_any_k(real_parquet) -> None:  # type: ignore[no-untyped-def]
+    from custseg.config import load_settings
+    from custseg.segmentation import fit_fixed_k
+    from custseg.session import Session
+
+    settings = load_settings(None, {})
+    with Session(real_parquet, settings) as session:
+        rfm = session.rfm()
+    for k in range(2, 12):
+        customers, names = fit_fixed_k(rfm.copy(), k, settings.model, "real")
+        assert _contradictions(customers) == [], k
+        assert len(set(names)) == k
+
+
+def test_no_persona_contradicts_its_claims_on_synthetic_data_at_any_k(synthetic) -> None:  # type: ignore[no-untyped-def]
+    from custseg.config import load_settings
+    from custseg.segmentation import fit_fixed_k
+    from custseg.session import Session
+
+    settings = load_settings(None, {})
+    with Session(synthetic, settings) as session:
+        rfm = session.rfm()
+    for k in range(2, 12):
+        customers, _ = fit_fixed_k(rfm.copy(), k, settings.model, "synthetic")
+        assert _contradictions(customers) == [], k

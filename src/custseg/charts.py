@@ -44,6 +44,7 @@ PERSONA_COLORS: dict[str, str] = dict(
         strict=True,
     )
 )
+PERSONA_COLORS.update({"Mixed": "#8c8c8c", "Mixed B": "#a6a6a6", "Mixed C": "#bfbfbf"})
 
 _LAYOUT: dict[str, Any] = {
     "margin": {"l": 10, "r": 10, "t": 50, "b": 10},

@@ -47,6 +47,10 @@ class Persona:
         One line on who these customers are.
     action : str
         The suggested marketing action.
+    claims : tuple of str
+        What the name says of its customers, checked on their medians against all
+        customers' (see :data:`CLAIMS`); a cluster whose medians contradict one is never
+        given the name.
     """
 
     name: str
@@ -55,6 +59,7 @@ class Persona:
     m: float
     description: str
     action: str
+    claims: tuple[str, ...] = ()
 
 
 #: The vocabulary, as data. Champions must stay first (the best cluster takes it).
@@ -66,6 +71,7 @@ PERSONAS: tuple[Persona, ...] = (
         1.5,
         "Bought recently, buy often and spend the most.",
         "Reward them: early access, loyalty perks, ask for reviews and referrals.",
+        ("recent", "frequent", "high_spend"),
     ),
     Persona(
         "Loyal",
@@ -74,6 +80,7 @@ PERSONAS: tuple[Persona, ...] = (
         1.0,
         "Buy regularly and spend well; not quite the most recent.",
         "Upsell higher-value products and enrol them in the loyalty programme.",
+        ("frequent", "high_spend"),
     ),
     Persona(
         "Potential Loyalists",
@@ -82,6 +89,7 @@ PERSONAS: tuple[Persona, ...] = (
         0.3,
         "Recent customers with a few orders and average spend.",
         "Offer a membership or bundle to turn them into regulars.",
+        ("recent",),
     ),
     Persona(
         "New Customers",
@@ -90,6 +98,7 @@ PERSONAS: tuple[Persona, ...] = (
         -0.6,
         "Made their first purchase recently.",
         "Onboard them: welcome series, first-repeat-purchase incentive.",
+        ("recent", "infrequent"),
     ),
     Persona(
         "Promising",
@@ -98,14 +107,16 @@ PERSONAS: tuple[Persona, ...] = (
         -0.1,
         "Fairly recent buyers with little history yet.",
         "Build the relationship: recommendations based on their first purchases.",
+        ("recent", "infrequent"),
     ),
     Persona(
         "Need Attention",
         0.0,
         0.0,
         0.0,
-        "Average recency, frequency and spend.",
+        "Middling recency, frequency and spend: neither the best nor gone.",
         "Limited-time offers and personalised recommendations to re-engage.",
+        (),
     ),
     Persona(
         "About To Sleep",
@@ -114,6 +125,7 @@ PERSONAS: tuple[Persona, ...] = (
         -0.4,
         "Below-average recency and frequency; slipping away.",
         "Share popular products and a modest discount before they lapse.",
+        ("lapsed", "infrequent"),
     ),
     Persona(
         "At Risk",
@@ -122,6 +134,7 @@ PERSONAS: tuple[Persona, ...] = (
         0.5,
         "Used to buy often and spend well, but not for a while.",
         "Win them back: personalised reminders, renewals and helpful resources.",
+        ("lapsed", "frequent", "high_spend"),
     ),
     Persona(
         "Can't Lose Them",
@@ -130,6 +143,7 @@ PERSONAS: tuple[Persona, ...] = (
         1.2,
         "Were among the best customers, long gone quiet.",
         "Reach out personally with strong win-back offers; find out what changed.",
+        ("lapsed", "frequent", "high_spend"),
     ),
     Persona(
         "Hibernating",
@@ -138,6 +152,7 @@ PERSONAS: tuple[Persona, ...] = (
         -0.5,
         "Last bought long ago, few orders and low spend.",
         "Offer relevant products and special discounts; keep contact costs low.",
+        ("lapsed", "infrequent", "low_spend"),
     ),
     Persona(
         "Lost",
@@ -146,20 +161,93 @@ PERSONAS: tuple[Persona, ...] = (
         -1.0,
         "Lowest recency, frequency and spend: one-off buyers from long ago.",
         "Try one reactivation campaign, otherwise exclude them from paid channels.",
+        ("lapsed", "infrequent", "low_spend"),
     ),
 )
 
 
+#: The claims a name can make: (feature, comparison of the cluster's median with all
+#: customers' median). Frequency is a count, so "infrequent" allows the median itself.
+CLAIMS: dict[str, tuple[str, str]] = {
+    "recent": ("recency_days", "<"),
+    "lapsed": ("recency_days", ">"),
+    "frequent": ("frequency", ">"),
+    "infrequent": ("frequency", "<="),
+    "high_spend": ("monetary", ">"),
+    "low_spend": ("monetary", "<"),
+}
+
+#: Names for clusters that no persona's claims fit: they claim nothing.
+CATCH_ALL: tuple[Persona, ...] = tuple(
+    Persona(
+        name,
+        0.0,
+        0.0,
+        0.0,
+        "No single pattern: no persona's profile fits this group's recency, frequency and "
+        "spend together.",
+        "Look at the group's customers before a campaign; treat them as Need Attention meanwhile.",
+    )
+    for name in ("Mixed", "Mixed B", "Mixed C")
+)
+
+
+def claim_holds(claim: str, cluster: float, overall: float) -> bool:
+    """Return whether a cluster's median agrees with ``claim`` against all customers'."""
+    op = CLAIMS[claim][1]
+    return {"<": cluster < overall, ">": cluster > overall, "<=": cluster <= overall}[op]
+
+
+def claims_fit(
+    medians: Sequence[Mapping[str, float]],
+    overall: Mapping[str, float],
+    personas: Sequence[Persona] = PERSONAS,
+) -> npt.NDArray[np.bool_]:
+    """Return fits[i, j]: whether cluster i's medians satisfy every claim of persona j.
+
+    Parameters
+    ----------
+    medians : sequence of mapping
+        Per cluster: median recency_days, frequency and monetary of its customers.
+    overall : mapping
+        The same medians over all customers.
+    personas : sequence of Persona
+        The vocabulary.
+    """
+    return np.array(
+        [
+            [
+                all(
+                    claim_holds(c, float(m[CLAIMS[c][0]]), float(overall[CLAIMS[c][0]]))
+                    for c in p.claims
+                )
+                for p in personas
+            ]
+            for m in medians
+        ],
+        dtype=bool,
+    ).reshape(len(medians), len(personas))
+
+
 def persona_by_name(name: str) -> Persona:
     """Return the persona called ``name``."""
-    for persona in PERSONAS:
+    for persona in (*PERSONAS, *CATCH_ALL):
         if persona.name == name:
             return persona
     raise KeyError(name)
 
 
-def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONAS) -> list[str]:
-    """Name each cluster from its standardised centroid.
+def assign_personas(
+    centroids: FloatArray,
+    personas: Sequence[Persona] = PERSONAS,
+    fits: npt.NDArray[np.bool_] | None = None,
+) -> list[str]:
+    """Name each cluster from its standardised centroid, never against its numbers.
+
+    The best cluster is Champions if its medians bear the name's claims; the others get the
+    nearest prototypes by a minimum-cost assignment in which a name whose claims the
+    cluster's medians contradict is forbidden; a cluster left without a fitting name is
+    "Mixed" (then "Mixed B", "Mixed C").
 
     Parameters
     ----------
@@ -167,6 +255,9 @@ def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONA
         Standardised (recency, frequency, monetary) centroids.
     personas : sequence of Persona
         The vocabulary; the first entry goes to the best cluster.
+    fits : numpy.ndarray of bool, shape (k, len(personas)), optional
+        :func:`claims_fit` of the clusters (default: every name fits, as when only the
+        centroids are known).
 
     Returns
     -------
@@ -187,19 +278,35 @@ def assign_personas(centroids: FloatArray, personas: Sequence[Persona] = PERSONA
     k = len(centroids)
     if k > len(personas):
         raise ValueError(f"{k} clusters but only {len(personas)} persona names")
+    allowed = np.ones((k, len(personas)), dtype=bool) if fits is None else fits
     standing = np.column_stack([-centroids[:, 0], centroids[:, 1], centroids[:, 2]])
     score = np.round(value_score(centroids), 12)
     # Best combined standing; ties broken by coordinates so the choice never depends on order.
     best = int(np.lexsort([standing[:, 2], standing[:, 1], standing[:, 0], score])[-1])
     names = [""] * k
-    names[best] = personas[0].name
-    rest = [i for i in range(k) if i != best]
+    rest = list(range(k))
+    if allowed[best, 0]:
+        names[best] = personas[0].name
+        rest.remove(best)
     if rest:
         protos = np.array([[p.r, p.f, p.m] for p in personas[1:]])
         cost = ((standing[rest][:, None, :] - protos[None, :, :]) ** 2).sum(axis=2)
-        for row, col in enumerate(cheapest_assignment(np.round(cost, 12))):
-            names[rest[row]] = personas[1 + col].name
+        cost = np.where(allowed[rest][:, 1:], np.round(cost, 12), _FORBIDDEN)
+        spare = np.full((len(rest), len(CATCH_ALL)), _CATCH_ALL_COST)
+        mixed = []
+        for row, col in enumerate(cheapest_assignment(np.hstack([cost, spare]))):
+            if col < len(protos):
+                names[rest[row]] = personas[1 + col].name
+            else:
+                mixed.append(rest[row])
+        # "Mixed" for the best-standing of them, then "Mixed B", ...
+        for i, cluster in enumerate(sorted(mixed, key=lambda c: (-score[c], c))):
+            names[cluster] = CATCH_ALL[i].name
     return names
+
+
+#: Costs in the assignment: a contradicted name is never taken while a catch-all is free.
+_FORBIDDEN, _CATCH_ALL_COST = 1e12, 1e6
 
 
 def cheapest_assignment(cost: FloatArray) -> list[int]:

@@ -361,7 +361,7 @@ def fit_segments(
         )
     with timer.stage("segment") as notes:
         centroids, labels, inertia = relabel(choice.model, scaled)
-        names = assign_personas(centroids)
+        names = assign_personas(centroids, fits=name_fits(customers, labels, len(centroids)))
         customers["cluster"] = labels
         customers["persona"] = [names[i] for i in labels]
         customers = pd.concat([customers, rfm_scores(customers)], axis=1)
@@ -398,6 +398,16 @@ def fit_segments(
     )
 
 
+def name_fits(customers: pd.DataFrame, labels: np.ndarray, k: int) -> np.ndarray:
+    """Return which persona names each cluster's medians allow (:func:`claims_fit`)."""
+    from custseg.personas import claims_fit
+
+    features = customers[list(FEATURES)]
+    overall = features.median().to_dict()
+    medians = [features[labels == i].median().to_dict() for i in range(k)]
+    return claims_fit(medians, overall)
+
+
 def fit_fixed_k(
     customers: pd.DataFrame, k: int, cfg: ModelConfig, source: str
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -432,7 +442,7 @@ def fit_fixed_k(
     scaled = LogStandardScaler().fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
     model = fit_kmeans(scaled, k, seed=cfg.seed, n_init=cfg.n_init)
     centroids, labels, _ = relabel(model, scaled)
-    names = assign_personas(centroids)
+    names = assign_personas(centroids, fits=name_fits(customers, labels, k))
     out = customers.assign(cluster=labels, persona=[names[i] for i in labels])
     return out, names
 
