@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from typer.testing import CliRunner
 
-from custseg.migration import NEW, migration_matrix, movers
+from custseg.migration import NEW, migration_matrix, movements, movers
 
 runner = CliRunner()
 
@@ -38,9 +38,17 @@ def test_migration_matrix_and_movers_by_hand() -> None:
         {"from_persona": "Lost", "to_persona": "Lost", "customers": 1, "share": 1.0},
         {"from_persona": NEW, "to_persona": "Lost", "customers": 1, "share": 1.0},
     ]
-    moved = movers(before, after)
+    moved = movers(before, after, order)
     assert moved["customer_id"].tolist() == ["b"]
+    assert moved.loc[0, "steps"] == 2  # Champions (0) -> At Risk (2)
     assert moved.loc[0, "recency_days_before"] == 2 and moved.loc[0, "recency_days_after"] == 120
+    # Champions -> Need Attention-like moves count too: any step down the model's order.
+    after.loc[0, "persona"] = "Loyal"
+    assert movers(before, after, order)["customer_id"].tolist() == ["a", "b"]
+    after.loc[3, "persona"] = "At Risk"  # Lost -> At Risk: up
+    assert movements(before, after, order) == {
+        "moved_down": 2, "moved_up": 1, "stayed": 1, "new_customers": 1
+    }  # fmt: skip
 
 
 def test_holdout_table_by_hand() -> None:

@@ -287,3 +287,21 @@ def test_the_rfm_without_cut_off_comes_from_the_table_with_it(synthetic: Path) -
         assert [c for c in with_cut.columns if c.startswith("cut_")] == [
             "cut_recency_days", "cut_frequency", "cut_monetary"
         ]  # fmt: skip
+
+
+def test_zero_amount_lines_are_purchase_days_only_when_asked(tiny_csv: Path) -> None:
+    # Line 1007 (customer 3, 2011-01-08, price 0) is dropped as non_positive_price for every
+    # table, and counted in the cleaning record; custseg clv's purchase days include it
+    # with no spend.
+    with Session(tiny_csv, Settings()) as session:
+        assert session.cleaning().dropped["non_positive_price"] == 1
+        plain = session.daily()
+        free = session.daily(zero_amount=True)
+        rfm = session.rfm()
+    three = free[free["customer_id"] == "3"]
+    assert three["day"].dt.strftime("%Y-%m-%d").tolist() == ["2011-01-08", "2011-01-09"]
+    assert three["spend"].tolist() == [0.0, 16.0]
+    assert len(plain) == len(free) - 1 and "2011-01-08" not in set(
+        plain["day"].dt.strftime("%Y-%m-%d")
+    )
+    assert rfm.set_index("customer_id").loc["3", "frequency"] == 1  # one paid order

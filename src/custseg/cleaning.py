@@ -32,6 +32,7 @@ from custseg.rules import (
     EXAMPLES_PER_REASON,
     INVALID_REASONS,
     RULES,
+    ZERO_AMOUNT,
     Rule,
     applied_rules,
     cancel_pattern,
@@ -125,14 +126,11 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
         op = "=" if net else "<="
         whens.append(f"WHEN cs_quantity {op} 0 THEN {c['non_positive_quantity']}")
     if on["non_positive_price"]:
-        free = switches.zero_amount_purchases  # a line of amount 0 stays, as a purchase
-        if mapping.amount is not None:
-            amount_op = ("<" if not net else None) if free else ("=" if net else "<=")
-            if amount_op is not None:
-                whens.append(f"WHEN cs_amount {amount_op} 0 THEN {c['non_positive_price']}")
-        else:
-            op = "<" if free else "<="
-            whens.append(f"WHEN cs_price {op} 0 THEN {c['non_positive_price']}")
+        # Amount 0 gets its own code (counted as non_positive_price): clv's purchases.
+        column = "cs_amount" if mapping.amount is not None else "cs_price"
+        whens.append(f"WHEN {column} = 0 THEN {ZERO_AMOUNT}")
+        if mapping.amount is None or not net:
+            whens.append(f"WHEN {column} < 0 THEN {c['non_positive_price']}")
     whens.append(f"WHEN cs_ts IS NULL THEN {c['invalid_date']}")
     if mapping.quantity is not None:
         whens.append(f"WHEN {_invalid('cs_quantity')} THEN {c['invalid_quantity']}")
@@ -272,7 +270,13 @@ def examples_sql(
     )
 
 
-def kept_sql(facts: str, switches: CleaningConfig, as_of: dt.datetime | None) -> str:
+def kept_sql(
+    facts: str,
+    switches: CleaningConfig,
+    as_of: dt.datetime | None,
+    *,
+    zero_amount: bool = False,
+) -> str:
     """Return the order facts of the kept lines as of ``as_of``, with their fate.
 
     Parameters
@@ -284,6 +288,9 @@ def kept_sql(facts: str, switches: CleaningConfig, as_of: dt.datetime | None) ->
         has no purchase) is dropped whole (``net_non_positive_customer``).
     as_of : datetime, optional
         Lines at or after it are dropped (``after_as_of``).
+    zero_amount : bool
+        Also the lines of amount 0 (otherwise dropped as non_positive_price), with no
+        spend: custseg clv's purchases.
 
     Returns
     -------
@@ -294,9 +301,11 @@ def kept_sql(facts: str, switches: CleaningConfig, as_of: dt.datetime | None) ->
     after = f"ts >= {timestamp(as_of)}" if as_of is not None else "false"
     ret = "ret" if switches.returns == "net" else "false AS ret"
     dups = "dups" if switches.drop_duplicates else "0 AS dups"
+    kept = f"r IS NULL OR r = {ZERO_AMOUNT}" if zero_amount else "r IS NULL"
     base = (
-        f"SELECT customer, invoice, ts, {ret}, lines, {dups}, micro, "
-        f"CASE WHEN {after} THEN 'after_as_of' END AS fate FROM {facts} WHERE r IS NULL"
+        f"SELECT customer, invoice, ts, {ret}, lines, {dups}, "
+        f"{'coalesce(micro, 0) AS micro' if zero_amount else 'micro'}, "
+        f"CASE WHEN {after} THEN 'after_as_of' END AS fate FROM {facts} WHERE {kept}"
     )
     if switches.returns != "net":
         return base
@@ -531,7 +540,8 @@ def summarise(
     kept_lines, kept_dups, customers = fates.get("", (0, 0, 0))
     dropped = {rule.reason: 0 for rule in RULES}
     for code, lines in by_rule.items():
-        dropped[RULES[int(code) - 1].reason] = int(lines)
+        reason = "non_positive_price" if int(code) == ZERO_AMOUNT else RULES[int(code) - 1].reason
+        dropped[reason] += int(lines)
     after = fates.get("after_as_of", (0, 0, 0))
     net_out = fates.get("net_non_positive_customer", (0, 0, 0))
     dropped["after_as_of"] = int((after[0] or 0) + (after[1] or 0))
@@ -620,6 +630,8 @@ def example_rows(
     fields = [k for f in mapping.fields() if (k := mapping.example_key(f)) is not None]
     out: dict[str, list[dict[str, str | None]]] = {r: [] for r in reasons}
     for row in rows:
+        if int(row[0]) == ZERO_AMOUNT:
+            continue
         reason = RULES[int(row[0]) - 1].reason
         if reason in out:
             out[reason].append(dict(zip(fields, row[1:], strict=True)))

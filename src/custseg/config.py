@@ -140,12 +140,6 @@ class CleaningConfig(_Strict):
     )
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
-    zero_amount_purchases: bool = Field(
-        default=False,
-        description="keep lines of amount 0 as purchases without spend (custseg clv sets it: "
-        "a purchase-count model counts a free order as a purchase); only negative prices "
-        "are then dropped by the price rule",
-    )
     drop_duplicates: bool = False
     allow_large_drops: bool = Field(
         default=False,

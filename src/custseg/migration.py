@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custseg.personas import AT_RISK, VALUABLE
-
-__all__ = ["NEW", "holdout_table", "migration_matrix", "movers"]
+__all__ = ["NEW", "holdout_table", "migration_matrix", "movements", "movers"]
 
 #: The "from" persona of customers who had not bought yet at the first snapshot.
 NEW = "(not a customer yet)"
@@ -55,20 +53,43 @@ def migration_matrix(before: pd.DataFrame, after: pd.DataFrame, order: list[str]
     return out
 
 
-def movers(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Return the customers who moved from a valuable persona to an at-risk one.
+def movements(before: pd.DataFrame, after: pd.DataFrame, order: list[str]) -> dict[str, int]:
+    """Count the customers who moved down, up or stayed in the value order, and the new ones.
+
+    The value order is the model's: clusters are numbered by the combined standing of their
+    centroid (-recency + frequency + monetary, standardised), best first, and ``order`` lists
+    their personas in that order. Moving down is going to a persona later in it.
+    """
+    rank = {name: i for i, name in enumerate(order)}
+    both = before[["customer_id", "persona"]].merge(
+        after[["customer_id", "persona"]], on="customer_id", suffixes=("_before", "_after")
+    )
+    step = both["persona_after"].map(rank) - both["persona_before"].map(rank)
+    return {
+        "moved_down": int((step > 0).sum()),
+        "moved_up": int((step < 0).sum()),
+        "stayed": int((step == 0).sum()),
+        "new_customers": int(len(after) - len(both)),
+    }
+
+
+def movers(before: pd.DataFrame, after: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Return the customers who moved down the value order (see :func:`movements`).
 
     Returns
     -------
     pandas.DataFrame
-        customer_id, from_persona, to_persona, and recency_days, frequency, monetary at
-        both snapshots (suffixes ``_before`` and ``_after``), by customer id.
+        customer_id, from_persona, to_persona, steps (how many places down the order), and
+        recency_days, frequency, monetary at both snapshots (suffixes ``_before`` and
+        ``_after``), by customer id.
     """
+    rank = {name: i for i, name in enumerate(order)}
     cols = ["customer_id", "persona", "recency_days", "frequency", "monetary"]
     both = before[cols].merge(after[cols], on="customer_id", suffixes=("_before", "_after"))
-    moved = both[both["persona_before"].isin(VALUABLE) & both["persona_after"].isin(AT_RISK)]
+    steps = both["persona_after"].map(rank) - both["persona_before"].map(rank)
+    moved = both[steps > 0].assign(steps=steps[steps > 0].astype(int))
     moved = moved.rename(columns={"persona_before": "from_persona", "persona_after": "to_persona"})
-    first = ["customer_id", "from_persona", "to_persona"]
+    first = ["customer_id", "from_persona", "to_persona", "steps"]
     out: pd.DataFrame = moved[first + [c for c in moved.columns if c not in first]]
     result: pd.DataFrame = out.reset_index(drop=True)
     return result

@@ -167,9 +167,10 @@ PERSONAS: tuple[Persona, ...] = (
 
 
 #: The claims a name can make: (feature, comparison of the cluster's median with all
-#: customers' median). Frequency is a count, so "infrequent" allows the median itself.
+#: customers' median). Recency and frequency are whole counts (days, orders), so the
+#: median itself counts as recent and as infrequent.
 CLAIMS: dict[str, tuple[str, str]] = {
-    "recent": ("recency_days", "<"),
+    "recent": ("recency_days", "<="),
     "lapsed": ("recency_days", ">"),
     "frequent": ("frequency", ">"),
     "infrequent": ("frequency", "<="),

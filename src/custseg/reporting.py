@@ -34,7 +34,6 @@ from custseg.charts import (
 )
 from custseg.errors import UserError
 from custseg.io import staged_folder
-from custseg.migration import NEW
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import ModelRecord, QualityRecord, RunResult
 from custseg.scores import persona_crosstab
@@ -380,16 +379,15 @@ def html_page(title: str, heading: str, meta: str, body: str) -> str:
 def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, Any]) -> str:
     """Render migration.html: the Sankey chart, the matrix and the customers who slipped."""
     fig = sankey_chart(matrix, str(meta["as_of_before"])[:10], str(meta["as_of_after"])[:10])
-    stay = matrix[matrix["from_persona"] == matrix["to_persona"]]["customers"].sum()
-    known = matrix[matrix["from_persona"] != NEW]["customers"].sum()
+    order = " > ".join(html.escape(str(p)) for p in meta.get("value_order", []))
     body = (
         "<section><h2>Where each persona went</h2>"
-        f"<p>{html.escape(str(meta['sentence']))} {int(stay):,} of {int(known):,} existing "
-        f"customers kept their persona; {len(moved):,} moved from a valuable persona to an "
-        "at-risk one (movers.csv).</p>"
+        f"<p>{html.escape(str(meta['sentence']))}</p>"
+        f"<p class='muted'>Value order (the model's clusters by standing, best first): "
+        f"{order}.</p>"
         + figure_html(fig, "migration")
         + table_html(matrix)
-        + "</section><section><h2>Valuable customers now at risk</h2>"
+        + "</section><section><h2>Customers who moved down the value order</h2>"
         + (table_html(moved.head(200)) if len(moved) else "<p>None.</p>")
         + (f"<p class='muted'>First 200 of {len(moved):,}.</p>" if len(moved) > 200 else "")
         + "</section>"

@@ -86,6 +86,9 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 _CODE = {rule.reason: i + 1 for i, rule in enumerate(RULES)}
+#: Lines of amount exactly 0, dropped under non_positive_price but kept apart in the facts:
+#: custseg clv counts them as purchases without spend (the counts merge them back).
+ZERO_AMOUNT = 100
 
 #: Reasons for values that cannot be read; data_quality.json shows example rows of each.
 INVALID_REASONS = ("invalid_date", "invalid_quantity", "invalid_price", "invalid_amount")

@@ -401,8 +401,8 @@ class Session:
         )
         return dataclasses.replace(cleaned, non_product=summary)
 
-    def _kept(self, key: dt.datetime | None) -> str:
-        return kept_sql(self.facts.sql, self.settings.cleaning, key)
+    def _kept(self, key: dt.datetime | None, *, zero_amount: bool = False) -> str:
+        return kept_sql(self.facts.sql, self.settings.cleaning, key, zero_amount=zero_amount)
 
     def rfm(self, as_of: Any = _SETTINGS, cutoff: dt.datetime | None = None) -> pd.DataFrame:
         """Return one row per kept customer: customer_id, recency_days, frequency, monetary.
@@ -458,16 +458,21 @@ class Session:
             dialect=self.engine.dialect,
         )
 
-    def daily(self, as_of: Any = _SETTINGS) -> pd.DataFrame:
-        """Return the spend of each customer per purchase day (customer_id, day, spend)."""
+    def daily(self, as_of: Any = _SETTINGS, *, zero_amount: bool = False) -> pd.DataFrame:
+        """Return the spend of each customer per purchase day (customer_id, day, spend).
+
+        With ``zero_amount`` the lines of amount 0 (dropped as non_positive_price from
+        everything else) count as purchases without spend: custseg clv's purchase days.
+        """
         key = self._filter_date(as_of)
-        if key not in self._daily:
+        if (key, zero_amount) not in self._daily:
             self.cleaning(key)
-            query = daily_sql(self._kept(key), self.engine.dialect, self.zone)
+            kept = self._kept(key, zero_amount=zero_amount)
+            query = daily_sql(kept, self.engine.dialect, self.zone)
             days = self._guard(lambda: self.engine.frame(query))
             days["customer_id"] = id_text(days["customer_id"])
-            self._daily[key] = days
-        out: pd.DataFrame = self._daily[key].copy()
+            self._daily[key, zero_amount] = days
+        out: pd.DataFrame = self._daily[key, zero_amount].copy()
         return out
 
     def monthly(self, as_of: Any = _SETTINGS) -> Relation:

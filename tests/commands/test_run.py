@@ -329,8 +329,7 @@ def test_with_clv_adds_the_predictions_and_filters_audiences(
     per = customers.groupby("persona")["expected_revenue"].sum()
     for row in segments.itertuples():
         assert row.expected_revenue == pytest.approx(per[row.persona])
-    # The same predictions as custseg clv without --calibration-end (run's cleaning drops
-    # the price-0 lines that clv counts: the synthetic data has none).
+    # The same predictions as custseg clv without --calibration-end.
     assert CliRunner().invoke(app, ["clv", str(synthetic), "--out", str(clv_out)]).exit_code == 0
     clv = pd.read_csv(clv_out / "clv.csv", dtype={"customer_id": str}).set_index("customer_id")
     mine = customers.set_index("customer_id").loc[clv.index]

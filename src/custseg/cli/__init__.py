@@ -298,11 +298,7 @@ def migrate(
             written = command.write_migration(result, out_dir)
         log_outputs(written, out_dir)
     out.print(result.log["sentence"], soft_wrap=True)
-    out.print(
-        f"{len(result.moved):,} customers moved from a valuable persona to an at-risk one "
-        f"(movers.csv); the flows are in migration.csv and migration.html.",
-        soft_wrap=True,
-    )
+    out.print("The flows are in migration.csv and migration.html.", soft_wrap=True)
 
 
 @app.command()

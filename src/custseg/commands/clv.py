@@ -126,8 +126,6 @@ def lifetime_value(
     timer = StageTimer(progress)
     started = time.time()
     preload("scipy.optimize", "scipy.special", *FITTING, *REPORT)
-    cleaning = settings.cleaning.model_copy(update={"zero_amount_purchases": True})
-    settings = settings.model_copy(update={"cleaning": cleaning})
     with Session(input_path, settings, timer=timer) as session:
         result = _lifetime_value(session, calibration_end, horizon, discount_rate, saved, draws)
         result.log = session.log_record(timer, started)
@@ -176,19 +174,23 @@ def _lifetime_value(
     settings, timer, source = session.settings, session.timer, session.source
     cleaned = session.cleaning()
     check_collectable(session, cleaned.customers, "clv")
-    days = session.daily()
+    days = session.daily(zero_amount=True)
     _, _, end = _window(days, source, calibration_end, horizon)
     zero_days = int((days["spend"] == 0).sum())
     with timer.stage("models") as notes:
         model, gg, choice, note = fit_models(days, calibration_end, horizon, saved)
         notes.append(note)
-    # Personas as a run as of the day after the calibration end would give them (midnight
-    # of the calendar: the session reads as-of dates in its time zone). Customers without
-    # spend (zero-amount purchases only) have no RFM persona.
-    as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-    rfm = session.rfm(as_of)
+    # Personas as run gives them: without --calibration-end as of run's as-of date (the
+    # option, or the last kept purchase + 1 day), so every command tells the same story;
+    # with it, as of the midnight after the calibration end (the session reads as-of dates
+    # in its time zone). Customers without spend (zero-amount purchases only) have none.
+    as_of = (
+        settings.as_of
+        if calibration_end is None
+        else dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    )
     run = fit_segments(
-        rfm[rfm["monetary"] > 0].reset_index(drop=True),
+        session.rfm(as_of),
         settings.model_copy(update={"as_of": as_of}),
         source,
         timer,
@@ -315,7 +317,7 @@ def predict_for_run(
     """Return ``run --with-clv``'s predictions, a sentence, and whether P(alive) is informative.
 
     The model is chosen as ``custseg clv`` without --calibration-end chooses it, on the same
-    purchase days (run's kept lines: a line of amount 0 is dropped there, as in the segments).
+    purchase days (zero-amount lines included, without spend).
     """
     from custseg.clv import summary_from_days
     from custseg.predictions import alive_informative, customer_predictions

@@ -50,7 +50,7 @@ class Migration:
     matrix : pandas.DataFrame
         from_persona, to_persona, customers, share.
     moved : pandas.DataFrame
-        Customers who went from a valuable persona to an at-risk one.
+        Customers who moved down the value order (movers.csv).
     model : ModelRecord
         The model record used (fitted on the first snapshot unless one was given).
     log : dict
@@ -85,7 +85,7 @@ def migrate(
     UserError
         When the dates are not in order, or as the stages do.
     """
-    from custseg.migration import migration_matrix, movers
+    from custseg.migration import NEW, migration_matrix, movements, movers
 
     if as_of_before >= as_of_after:
         raise UserError(
@@ -106,7 +106,7 @@ def migrate(
             fitted = fit_model(session, settings.model_copy(update={"as_of": as_of_before}), timer)
             record = fitted.record
             model = record.model()
-            label = f"fitted on the snapshot before {as_of_before:%Y-%m-%d}"
+            label = f"fitted on snapshot A (the lines before {as_of_before:%Y-%m-%d})"
         snaps = [
             score_session(session, model, record, label, started, as_of=when)
             for when in (as_of_before, as_of_after)
@@ -114,11 +114,15 @@ def migrate(
         scans = session.scans
     order = list(dict.fromkeys(model.personas))
     matrix = migration_matrix(snaps[0].customers, snaps[1].customers, order)
-    moved = movers(snaps[0].customers, snaps[1].customers)
+    moved = movers(snaps[0].customers, snaps[1].customers, order)
+    counts = movements(snaps[0].customers, snaps[1].customers, order)
     sentence = (
         f"Customers as of {as_of_before:%Y-%m-%d} ({len(snaps[0].customers):,}) and as of "
         f"{as_of_after:%Y-%m-%d} ({len(snaps[1].customers):,}), both assigned by the model "
-        f"{label}."
+        f"{label}. Of the customers in both, {counts['moved_down']:,} moved down the value "
+        f"order (to a persona of lower standing: movers.csv), {counts['moved_up']:,} moved up "
+        f"and {counts['stayed']:,} kept their persona; {counts['new_customers']:,} first "
+        f"bought after {as_of_before:%Y-%m-%d} (from '{NEW}')."
     )
     log = {
         "input": str(input_path),
@@ -127,7 +131,8 @@ def migrate(
         "model": label,
         "customers_before": len(snaps[0].customers),
         "customers_after": len(snaps[1].customers),
-        "moved_valuable_to_at_risk": len(moved),
+        "value_order": order,
+        **counts,
         "sentence": sentence,
         "input_scans": scans,
     }

@@ -178,7 +178,7 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
     """Do what :func:`segment` does with an open session."""
     predictions = session.settings.predictions
     # The purchase days come before the lines are released.
-    days = session.daily() if predictions.with_clv else None
+    days = session.daily(zero_amount=True) if predictions.with_clv else None
     fitted = fit_model(session, session.settings, timer, then_release=True)
     fit = fitted.fit
     customers, segments = fit.customers, fit.segments

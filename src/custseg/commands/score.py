@@ -177,7 +177,7 @@ def score_session(
         customers = assign(customers, model)
         counts = customers["persona"].value_counts()
         notes.append(
-            f"{len(customers):,} customers assigned with {model_label} (no refit): "
+            f"{len(customers):,} customers assigned by the model {model_label} (no refit): "
             + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in dict.fromkeys(model.personas))
         )
     run_log = session.log_record(

@@ -91,7 +91,10 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     st.plotly_chart(sankey_chart(migration.matrix, str(before), str(after)), key="sankey-chart")
     st.dataframe(migration.matrix, hide_index=True, width="stretch", key="mig-matrix")
     moved: pd.DataFrame = migration.moved
-    st.markdown(f"**{len(moved):,} customers moved from a valuable persona to an at-risk one.**")
+    st.markdown(
+        f"**{len(moved):,} customers moved down the value order** (to a persona of lower "
+        "standing; personas in the model's order, best first)."
+    )
     if len(moved):
         st.dataframe(moved, hide_index=True, width="stretch", key="mig-movers")
 
