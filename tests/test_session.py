@@ -305,3 +305,24 @@ def test_zero_amount_lines_are_purchase_days_only_when_asked(tiny_csv: Path) -> 
         plain["day"].dt.strftime("%Y-%m-%d")
     )
     assert rfm.set_index("customer_id").loc["3", "frequency"] == 1  # one paid order
+
+
+def test_orders_without_an_invoice_column_are_said_to_be_customer_and_time(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer,date,amount\n"
+        "a,2011-01-01 10:00,5\na,2011-01-01 10:00,7\na,2011-01-02 09:00,3\nb,2011-01-03 08:00,4\n"
+    )
+    with Session(path, Settings()) as session:
+        cleaned = session.cleaning()
+        quality = session.quality_record(cleaned, cleaned.customers)
+    assert cleaned.orders == 3  # a's two lines at 10:00 are one order
+    assert quality.orders_counted_as.startswith("distinct (customer, timestamp) pairs")
+    from types import SimpleNamespace
+
+    from custseg.reporting import quality_notes
+
+    model = SimpleNamespace(k_selection=SimpleNamespace(warnings=[]))
+    assert any("no invoice column" in n for n in quality_notes(quality, model))  # type: ignore[arg-type]

@@ -136,6 +136,8 @@ def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
         notes.append(str(quality.returns["effect"]))
     if quality.non_product.get("lines") or quality.non_product.get("dropped"):
         notes.append(str(quality.non_product["effect"]))
+    if quality.orders_counted_as != "distinct invoice ids":
+        notes.append(f"Orders are {quality.orders_counted_as}.")
     if quality.input.layout not in ("none", "orders") or quality.input.currency:
         from custseg.io.layouts import layout_named
 

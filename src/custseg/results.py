@@ -104,6 +104,9 @@ class QualityRecord(Record):
         Where the as-of date came from.
     non_product : dict
         Kept lines whose stock codes are not products, and their spend (Online Retail).
+    orders_counted_as : str
+        What an order is: distinct invoice ids, or, without an invoice column, distinct
+        (customer, timestamp) pairs (said, since two orders at the same time become one).
     """
 
     input: InputRecord
@@ -122,6 +125,7 @@ class QualityRecord(Record):
     as_of: str
     as_of_source: str
     non_product: dict[str, object] = field(default_factory=dict)
+    orders_counted_as: str = "distinct invoice ids"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QualityRecord:

@@ -381,6 +381,8 @@ class Session:
                     notes.append(str(cleaned.returns["effect"]))
                 if cleaned.non_product.get("lines") and first:
                     notes.append(str(cleaned.non_product["effect"]))
+                if self.input.mapping.invoice is None and first:
+                    notes.append(f"Orders are {self.orders_counted_as}.")
             self._cleaned[key] = cleaned
         return self._cleaned[key]
 
@@ -587,6 +589,17 @@ class Session:
             as_of=cleaned.as_of.isoformat(timespec="seconds"),
             as_of_source=cleaned.as_of_source,
             non_product=cleaned.non_product,
+            orders_counted_as=self.orders_counted_as,
+        )
+
+    @property
+    def orders_counted_as(self) -> str:
+        """What an order is for this input (the frequency of RFM counts them)."""
+        if self.input.mapping.invoice is not None:
+            return "distinct invoice ids"
+        return (
+            "distinct (customer, timestamp) pairs: the input has no invoice column, so two "
+            "orders of one customer at the same time count as one (map one with --invoice-col)"
         )
 
     def log_record(self, timer: StageTimer, started: float, **facts: Any) -> RunLog:
