@@ -11,6 +11,7 @@ import pytest
 from custseg.cohorts import (
     cohort_counts_sql,
     cohort_table,
+    last_complete_month,
     persona_counts_sql,
     persona_retention,
 )
@@ -37,7 +38,9 @@ def _cohorts(
     curves = pd.DataFrame()
     if personas is not None:
         con.register("personas", personas)
-        curves = persona_retention(con.execute(persona_counts_sql("monthly", "personas")).df())
+        through = last_complete_month(last)
+        query = persona_counts_sql("monthly", "personas", through=through)
+        curves = persona_retention(con.execute(query).df(), through)
     return table, curves
 
 
@@ -67,11 +70,17 @@ def test_cohort_table_by_hand() -> None:
     full, _ = _cohorts(monthly, dt.datetime(2011, 3, 31, 18, 0))
     assert not full["partial"].any()  # data up to the month's last day: complete
     x = curves[curves["persona"] == "X"].set_index("month_index")
-    # Both X customers started in January: observable for months 0..2.
+    # March is partial: the curves count whole months, January and February. Both X
+    # customers started in January: observable for months 0..1; a's March return is not
+    # counted (it would be month 2, seen only in 9 days).
     assert x.loc[1, ["customers", "observable", "retention"]].tolist() == [1, 2, 0.5]
+    assert 2 not in x.index and set(curves["through_month"]) == {"2011-02"}
+    # c started in the partial month: no whole month of theirs, no curve.
+    assert (curves["persona"] == "Y").sum() == 0
+    _, whole = _cohorts(monthly, dt.datetime(2011, 3, 31, 18, 0), personas)  # March complete
+    x = whole[whole["persona"] == "X"].set_index("month_index")
     assert x.loc[2, ["customers", "observable", "retention"]].tolist() == [1, 2, 0.5]
-    y = curves[curves["persona"] == "Y"]
-    assert y["month_index"].tolist() == [0] and y["observable"].tolist() == [1]
+    assert whole.loc[whole["persona"] == "Y", "observable"].tolist() == [1]
 
 
 @pytest.mark.realdata
@@ -95,5 +104,8 @@ def test_real_cohorts_equal_an_independent_computation(real_parquet: Path) -> No
     first = result.cohorts[(result.cohorts["cohort"] == "2010-12")]
     assert first.iloc[0]["cohort_size"] == 885
     assert first.set_index("month_index").loc[1, "customers"] == 324
-    # December 2011 has 9 days of data: its cells are partial, nothing else is.
+    # December 2011 has 9 days of data: its cells are partial, nothing else is; the persona
+    # curves stop at November (no drop at the end that is only the data stopping).
     assert set(result.cohorts.loc[result.cohorts["partial"], "month"]) == {"2011-12"}
+    curves = result.persona_retention
+    assert set(curves["through_month"]) == {"2011-11"} and curves["month_index"].max() == 11

@@ -430,8 +430,12 @@ def persona_retention_chart(curves: pd.DataFrame) -> go.Figure:
                 line={"color": PERSONA_COLORS.get(str(persona), "#999999")},
             )
         )
+    through = (
+        str(curves["through_month"].iloc[0]) if "through_month" in curves and len(curves) else ""
+    )
     fig.update_layout(
-        title="Retention curve per persona (customers observable that many months)",
+        title="Retention curve per persona (whole months"
+        + (f" through {through}; the partial month after it is left out)" if through else ")"),
         xaxis_title="months since the first purchase",
         yaxis={"tickformat": ".0%", "title": "bought in that month"},
         height=420,

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pandas as pd
 
-from custseg.sql import DUCKDB, Dialect
+from custseg.sql import DUCKDB, Dialect, timestamp
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -69,8 +69,14 @@ def cohort_counts_sql(monthly: str, dialect: Dialect = DUCKDB) -> str:
     )
 
 
-def persona_counts_sql(monthly: str, personas: str, dialect: Dialect = DUCKDB) -> str:
+def persona_counts_sql(
+    monthly: str, personas: str, dialect: Dialect = DUCKDB, through: dt.datetime | None = None
+) -> str:
     """Count each persona's buying customers per month index, and who could be seen that long.
+
+    Only whole months count: with ``through`` (the first instant of the last complete month)
+    the partial month after it is left out, so a curve never ends in a drop that is only
+    the data stopping mid-month.
 
     Parameters
     ----------
@@ -80,26 +86,34 @@ def persona_counts_sql(monthly: str, personas: str, dialect: Dialect = DUCKDB) -
         SQL naming (customer, persona), the customer key as in ``monthly``.
     dialect : Dialect
         The engine.
+    through : datetime, optional
+        The last month counted (its first instant); default: the data's last month.
 
     Returns
     -------
     str
         SQL returning persona, month_index, customers (who bought in that month index) and
         observable: the persona's customers whose first month is at least month_index months
-        before the data's last month (so that month could be seen at all).
+        before the last month counted (so that month could be seen at all).
     """
     between = dialect.months_between("m.month", "s.start")
     span = dialect.months_between("l.last_month", "s.start")
     starts = f"({_starts(monthly)})"
+    last = (
+        f"(SELECT {timestamp(through)} AS last_month)"
+        if through is not None
+        else f"(SELECT max(month) AS last_month FROM {monthly})"
+    )
     counts = (
         f"SELECT p.persona, {between} AS month_index, count(*) AS customers "
         f"FROM {monthly} AS m JOIN {starts} AS s ON m.customer = s.customer "
-        f"JOIN {personas} AS p ON p.customer = s.customer GROUP BY p.persona, {between}"
+        f"JOIN {personas} AS p ON p.customer = s.customer CROSS JOIN {last} AS l "
+        f"WHERE m.month <= l.last_month GROUP BY p.persona, {between}"
     )
     spans = (
         f"SELECT p.persona, {span} AS span, count(*) AS n FROM {starts} AS s "
         f"JOIN {personas} AS p ON p.customer = s.customer "
-        f"CROSS JOIN (SELECT max(month) AS last_month FROM {monthly}) AS l "
+        f"CROSS JOIN {last} AS l "
         f"GROUP BY p.persona, {span}"
     )
     return (
@@ -146,7 +160,19 @@ def cohort_table(counts: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFra
     return out
 
 
-def persona_retention(counts: pd.DataFrame) -> pd.DataFrame:
+def last_complete_month(last_purchase: dt.datetime) -> dt.datetime:
+    """Return the first instant of the last whole month of data.
+
+    The month of the last purchase is whole only when that purchase is on its last day.
+    """
+    end = pd.Timestamp(last_purchase)
+    start = end.to_period("M").start_time
+    whole = end.normalize() == end.to_period("M").end_time.normalize()
+    out: dt.datetime = (start if whole else start - pd.DateOffset(months=1)).to_pydatetime()
+    return out
+
+
+def persona_retention(counts: pd.DataFrame, through: dt.datetime | None = None) -> pd.DataFrame:
     """Finish the persona counts into cohort_personas.csv (one retention curve per persona).
 
     Parameters
@@ -154,11 +180,15 @@ def persona_retention(counts: pd.DataFrame) -> pd.DataFrame:
     counts : pandas.DataFrame
         What :func:`persona_counts_sql` returns.
 
+    through : datetime, optional
+        The last month counted (:func:`last_complete_month`), written as ``through_month``.
+
     Returns
     -------
     pandas.DataFrame
         persona, month_index, customers (who bought in that month index), observable,
-        retention; by persona, then month index.
+        retention, through_month (YYYY-MM: the partial month after it is not counted); by
+        persona, then month index.
     """
     rows = [
         (
@@ -175,6 +205,7 @@ def persona_retention(counts: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         rows, columns=["persona", "month_index", "customers", "observable", "retention"]
     )
+    out["through_month"] = f"{through:%Y-%m}" if through is not None else ""
     result: pd.DataFrame = out.sort_values(
         ["persona", "month_index"], kind="mergesort"
     ).reset_index(drop=True)

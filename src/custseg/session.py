@@ -513,6 +513,7 @@ class Session:
         from custseg.cohorts import (
             cohort_counts_sql,
             cohort_table,
+            last_complete_month,
             persona_counts_sql,
             persona_retention,
         )
@@ -527,8 +528,9 @@ class Session:
         if customers is not None:
             personas = self.engine.register(self.persona_keys(customers, key), "personas")
         if personas is not None:
-            query = persona_counts_sql(monthly, personas.sql, dialect)
-            curves = persona_retention(self._guard(lambda: self.engine.frame(query)))
+            through = last_complete_month(cleaned.last_purchase)
+            query = persona_counts_sql(monthly, personas.sql, dialect, through)
+            curves = persona_retention(self._guard(lambda: self.engine.frame(query)), through)
         return table, curves
 
     def persona_keys(self, customers: pd.DataFrame, as_of: Any = _SETTINGS) -> pd.DataFrame:
