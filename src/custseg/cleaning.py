@@ -565,6 +565,12 @@ def summarise(
     shown = examples(invalid) if invalid and examples is not None else {}
     row = counts["kept"]
     if rows_kept == 0 or as_of is None or row[3] is None:
+        if dropped["after_as_of"] and as_of is not None:
+            raise UserError(
+                f"{source}: all {dropped['after_as_of']:,} rows that pass the cleaning rules are "
+                f"at or after the as-of date {as_of:%Y-%m-%d %H:%M}, so no purchase comes before "
+                "it: choose a later --as-of (or none: the last purchase + 1 day)."
+            )
         raise UserError(_nothing_left(source, rows_read, dropped, shown))
     net = switches.returns == "net"
     if net:

@@ -86,7 +86,8 @@ def test_config_file_is_used(tiny_csv: Path, tmp_path: Path) -> None:
         (["run", "{tiny}", "--encoding", "klingon"], r"Unknown --encoding 'klingon'"),
         (
             ["run", "{tiny}", "--as-of", "2010-01-01"],
-            r"0 valid purchases left after cleaning 12 rows",
+            r"all 6 rows that pass the cleaning rules are at or after the as-of date 2010-01-01 "
+            r"00:00, so no purchase comes before it: choose a later --as-of",
         ),
         (["run", "{garbage}"], r"not a valid \.xlsx file"),
         (["run", "{tiny}", "--config", "{badconf}"], r"unknown parameter 'modell'"),
@@ -458,3 +459,22 @@ def test_a_tilde_out_is_the_home_folder(tiny_csv: Path, tmp_path: Path, monkeypa
     assert result.exit_code == 0, result.output
     assert (tmp_path / "home" / "results" / "customers.csv").is_file()
     assert not (tmp_path / "~").exists()
+
+
+def test_help_shows_flags_without_a_type_and_plain_argument_names() -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    runner = CliRunner()
+    for command, usage in (
+        ("run", "custseg run [OPTIONS] [INPUT]"),
+        ("score", "custseg score [OPTIONS] ORDERS"),
+        ("report", "custseg report [OPTIONS] [RUN_DIR]"),
+    ):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "150"}).output
+        assert usage in text, text
+        assert "<bool>" not in text and "{" not in text.split("\n", 3)[1]
+        assert "[[" not in text
+    text = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    assert "pip install 'custseg[spark]'" in text

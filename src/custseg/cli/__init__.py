@@ -39,6 +39,31 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["app", "main"]
 
+
+def _plain_help() -> None:
+    """Write --help as click does: no type for an on/off flag, NAME and [NAME] in usage.
+
+    Typer 0.29 shows every flag's type as ``<bool>`` (``--quiet <bool>`` reads as if it took
+    a value) and a required argument as ``{ORDERS}`` in the usage line.
+    """
+    from typer import core
+
+    shown = core.TyperOption.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    def usage_name(self: Any) -> str:
+        name = str(self.display_name_raw)
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_help()
+
 app = typer.Typer(
     name="custseg",
     help="Customer segmentation from retail order lines: clean, RFM, K-Means, named personas.",
@@ -149,7 +174,7 @@ def run(
     input_path: Annotated[
         str | None,
         Arg(
-            metavar="[INPUT]",
+            metavar="INPUT",
             show_default=False,
             help=_INPUT_HELP + " Default: data/raw/online-retail.xlsx, else the synthetic default.",
         ),
@@ -375,10 +400,13 @@ def clv(
         with _forcing(force):
             written = command.write_clv(result, out_dir)
         log_outputs(written, out_dir)
-    out.print(result.personas.round(3).to_string(index=False))
+    from custseg.cli.console import clv_table
+
+    params = result.params
+    out.print(clv_table(result.personas, horizon, bool(params["p_alive_informative"])))
     if result.backtest is not None:
-        out.print(result.backtest.round(3).to_string(index=False))
-        out.print(result.params["choice"]["reason"], soft_wrap=True)
+        out.print(params["choice"]["reason"], soft_wrap=True)
+        out.print("The backtest of every model is in backtest.csv and clv.html.", soft_wrap=True)
 
 
 @app.command()
@@ -491,9 +519,9 @@ def plan(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run's output folder.")] = Path(
-        "data/processed"
-    ),
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="A run's output folder.")
+    ] = Path("data/processed"),
     figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
     html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
     force: ForceOption = False,

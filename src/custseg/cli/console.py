@@ -173,3 +173,36 @@ def summary_table(segments: Any) -> Table:
             f"{row.revenue_share:.1%}",
         )
     return table
+
+
+def clv_table(personas: Any, horizon: int, alive: bool) -> Table:
+    """Return clv_personas.csv as a table that fits 80 columns (churn only if informative)."""
+    table = Table(
+        title=f"Lifetime value by persona, next {horizon} days",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    headers = ["persona", "customers", "revenue", "share", "buy 30d", "per order", "clv"]
+    if alive:
+        headers.insert(5, "churn")
+    table.caption = (
+        "revenue: expected in the horizon; buy 30d: mean probability of a purchase in 30 days; "
+        "per order: expected spend per purchase; clv: discounted"
+        + ("; churn: mean churn probability" if alive else "")
+    )
+    for name in headers:
+        table.add_column(name, justify="left" if name == "persona" else "right", no_wrap=True)
+    for row in personas.itertuples():
+        cells = [
+            str(row.persona),
+            f"{row.customers:,}",
+            f"{row.expected_revenue:,.0f}",
+            f"{row.share:.1%}",
+            f"{row.p_purchase_30d:.0%}",
+            f"{row.expected_spend_per_purchase:,.0f}",
+            f"{row.clv:,.0f}",
+        ]
+        if alive:
+            cells.insert(5, f"{row.churn_probability_mean:.0%}")
+        table.add_row(*cells)
+    return table
