@@ -179,10 +179,19 @@ def test_mapping_error_shows_the_message(at: AppTest) -> None:
 def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
     at.checkbox(key="rule-duplicate_row").check().run()
     assert not at.exception and not at.error
-    at.multiselect(key="filter-persona").set_value(["Champions"]).run()
+    personas = next(m for m in at.multiselect if m.key.startswith("filter-persona-"))
+    personas.set_value(["Champions"]).run()
     shown = at.dataframe[-1].value
     assert set(shown["persona"]) == {"Champions"}
-    assert f"{len(shown):,} of 600 customers match." in [c.value for c in at.caption]
+    said = f"{len(shown):,} of 600 customers match the filters: personas (1 of 4)."
+    assert said in [c.value for c in at.caption]
+    # Another segmentation (k = 3) starts without the old filter, and says so.
+    at.selectbox(key="k").set_value(3).run()
+    assert "600 of 600 customers match (no filter)." in [c.value for c in at.caption]
+    at.selectbox(key="k").set_value("auto").run()
+    personas = next(m for m in at.multiselect if m.key.startswith("filter-persona-"))
+    personas.set_value(["Champions"]).run()
+    shown = at.dataframe[-1].value
     first = str(shown["customer_id"].iloc[0])
     at.text_input(key="filter-id").set_value(first).run()
     assert first in set(at.dataframe[-1].value["customer_id"])

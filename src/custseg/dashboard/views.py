@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
@@ -185,16 +186,30 @@ def customers_ui(result: RunResult) -> None:
     """Draw a filterable customer table and the downloads."""
     customers = result.customers
     personas = result.segments["persona"].tolist()
+    # The filters belong to one segmentation: a new one (another k, another file) starts
+    # with every customer shown instead of keeping a filter of personas that are gone.
+    run_key = hashlib.sha1(
+        ("|".join(personas) + f"|{len(customers)}").encode(), usedforsecurity=False
+    ).hexdigest()[:10]
     left, right = st.columns([2, 1])
-    chosen = left.multiselect("Personas", personas, default=personas, key="filter-persona")
+    chosen = left.multiselect(
+        "Personas", personas, default=personas, key=f"filter-persona-{run_key}"
+    )
     search = right.text_input("Customer id contains", key="filter-id")
     c1, c2, c3 = st.columns(3)
+    active = (
+        [] if set(chosen) == set(personas) else [f"personas ({len(chosen)} of {len(personas)})"]
+    )
+    if search:
+        active.append(f"id contains {search!r}")
 
     def bounds(col: Any, name: str, label: str) -> tuple[float, float]:
         lo, hi = float(customers[name].min()), float(customers[name].max())
         if lo == hi:
             return lo, hi
-        picked = col.slider(label, lo, hi, (lo, hi), key=f"filter-{name}")
+        picked = col.slider(label, lo, hi, (lo, hi), key=f"filter-{name}-{run_key}")
+        if (float(picked[0]), float(picked[1])) != (lo, hi):
+            active.append(f"{label.split(' (')[0].lower()} {picked[0]:,.0f} to {picked[1]:,.0f}")
         return float(picked[0]), float(picked[1])
 
     rec = bounds(c1, "recency_days", "Recency (days)")
@@ -209,7 +224,10 @@ def customers_ui(result: RunResult) -> None:
     if search:
         mask &= customers["customer_id"].str.contains(search, regex=False)
     shown = customers[mask]
-    st.caption(f"{len(shown):,} of {len(customers):,} customers match.")
+    st.caption(
+        f"{len(shown):,} of {len(customers):,} customers match"
+        + (f" the filters: {'; '.join(active)}." if active else " (no filter).")
+    )
     st.dataframe(shown, hide_index=True, width="stretch", height=420)
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button(
