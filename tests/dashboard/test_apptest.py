@@ -242,6 +242,16 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     counts, scored = tab.dataframe[0].value, tab.dataframe[1].value
     assert int(counts["customers"].sum()) == len(scored) > 0
     assert set(scored["persona"]) <= set(at.session_state["last_result"][0].segments["persona"])
+    # A file with other column names (Online Retail II's) is read by its own header, as
+    # `custseg score` reads it, not with the sidebar's mapping of the segmented file.
+    lines, _ = generate_orders(80, 6)
+    renamed = lines.rename(
+        columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+    )
+    upload = renamed.to_csv(index=False).encode()
+    at.file_uploader(key="score-upload").upload("renamed.csv", upload, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "customers scored** from renamed.csv" in "\n".join(m.value for m in at.tabs[5].markdown)
     at.toggle(key="mig-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     matrix = at.tabs[6].dataframe[0].value

@@ -40,8 +40,11 @@ def scoring_ui(result: RunResult, settings: Settings) -> None:
         st.caption("No file yet.")
         return
     path = save_upload(uploaded.name, uploaded.getvalue())
+    # The sidebar's column mapping names the columns of the file segmented there; this file
+    # is read as `custseg score ORDERS` reads it: its own columns recognised by their names.
+    own = settings.model_copy(update={"columns": type(settings.columns)()})
     try:
-        scored = run_scoring(path, result.model, settings)
+        scored = run_scoring(path, result.model, own)
     except UserError as exc:
         st.error(str(exc).replace(str(path), uploaded.name), icon=":material/error:")
         return
