@@ -94,6 +94,23 @@ def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     assert "### k = " + str(expected.model["k"]) in _markdown(at)
 
 
+def test_a_semicolon_decimal_comma_csv_and_its_dialect_settings(at: AppTest) -> None:
+    at.radio(key="source").set_value("Upload a file").run()
+    lines, _ = generate_orders(150, 9)
+    data = lines.to_csv(sep=";", decimal=",", index=False).encode()
+    at.file_uploader(key="upload").upload("euro.csv", data, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = segment(save_upload("euro.csv", data), load_settings(None, {}))
+    assert _metric(at, "Customers") == f"{len(expected.customers):,}"
+    # The dialect can be set in the sidebar; a wrong one is said in the sidebar's words.
+    decimal = next(t for t in at.text_input if t.key.startswith("csv-decimal-"))
+    assert "decimal separator" in decimal.help
+    decimal.set_value(".").run()
+    assert not at.exception and len(at.error) == 1
+    message = at.error[0].value
+    assert "Decimal separator (sidebar, CSV dialect)" in message and "--decimal" not in message
+
+
 def test_an_uploaded_workbook_split_by_year_is_read_whole(at: AppTest, tmp_path: Path) -> None:
     from tests.xlsx import xlsx_bytes
 
@@ -156,9 +173,12 @@ def test_bad_upload_shows_the_cli_sentence_and_keeps_results(
     assert not at.exception
     with pytest.raises(UserError) as cli:
         segment(save_upload(name, data), load_settings(None, {}))
-    # The same sentence as the command line's, naming the file as the user named it.
+    # The same sentence as the command line's, naming the file as the user named it and the
+    # sidebar's settings instead of the flags (--customer-col: the Column mapping's Customer).
+    from custseg.dashboard.sidebar import in_sidebar_words
+
     stored = str(save_upload(name, data))
-    assert [e.value for e in at.error] == [str(cli.value).replace(stored, name)]
+    assert [e.value for e in at.error] == [in_sidebar_words(str(cli.value).replace(stored, name))]
     assert stored not in at.error[0].value
     assert expected in str(cli.value)
     # The previous results stay visible.
@@ -344,3 +364,14 @@ def test_an_uploaded_shop_export_is_read_by_its_layout(at: AppTest) -> None:
     assert _metric(at, "Customers") == "120"
     notes = " ".join(w.value for w in at.warning)
     assert "Input read as: the Shopify orders export layout; spend in USD" in notes
+
+
+def test_flags_become_the_sidebar_settings() -> None:
+    from custseg.dashboard.sidebar import in_sidebar_words
+
+    said = in_sidebar_words("name it with --customer-col; or --date-format '%d/%m/%Y'.")
+    assert said == (
+        "name it with Customer id (sidebar, Column mapping); or Date format (sidebar, CSV "
+        "dialect) '%d/%m/%Y'."
+    )
+    assert in_sidebar_words("--k 3 and --date-column-x") == "--k 3 and --date-column-x"

@@ -21,11 +21,13 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import typer
 
 __all__ = [
+    "FLAG_OF",
     "AsOfOption",
     "CleaningOptions",
     "InputOptions",
     "ModelOptions",
     "Options",
+    "option_help",
     "shared",
 ]
 
@@ -358,3 +360,19 @@ def shared(func: F) -> F:
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper  # type: ignore[return-value]
+
+
+def option_help(group: type[Options], name: str) -> str:
+    """Return the --help text of one option of a group (the dashboard shows the same words)."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    info = typing.get_args(hints[name])[1]
+    return str(info.help or "").replace("\\[", "[")
+
+
+#: The command-line flag of each input option the dashboard's sidebar also sets.
+FLAG_OF = {
+    name: "--" + name.replace("_", "-")
+    for name in ("delimiter", "decimal", "encoding", "date_format", "customer_col", "invoice_col",
+                 "date_col", "quantity_col", "price_col", "amount_col", "sheet", "layout",
+                 "timezone")
+}  # fmt: skip

@@ -58,10 +58,74 @@ class Choice:
     error: str | None = None
 
     def named(self, message: str) -> str:
-        """Return ``message`` with an uploaded file's stored path replaced by its name."""
+        """Return ``message`` in the dashboard's words.
+
+        An uploaded file's stored path becomes its name, and a command-line flag the sidebar
+        also sets becomes the sidebar's setting (``--decimal`` -> "Decimal separator (CSV
+        dialect)").
+        """
         if self.path is not None and is_upload(self.path):
-            return message.replace(str(self.path), self.path.name.split("-", 1)[-1])
-        return message
+            message = message.replace(str(self.path), self.path.name.split("-", 1)[-1])
+        return in_sidebar_words(message)
+
+
+#: The sidebar's name for each input option (the flag's words where the sidebar has them).
+SIDEBAR_NAMES = {
+    "delimiter": "Delimiter (sidebar, CSV dialect)",
+    "decimal": "Decimal separator (sidebar, CSV dialect)",
+    "encoding": "Encoding (sidebar, CSV dialect)",
+    "date_format": "Date format (sidebar, CSV dialect)",
+    "customer_col": "Customer id (sidebar, Column mapping)",
+    "invoice_col": "Invoice / order id (sidebar, Column mapping)",
+    "date_col": "Order date (sidebar, Column mapping)",
+    "quantity_col": "Quantity (sidebar, Column mapping)",
+    "price_col": "Unit price (sidebar, Column mapping)",
+    "amount_col": "Line amount (sidebar, Column mapping)",
+    "sheet": "Excel sheet (sidebar, Column mapping)",
+    "layout": "Layout (sidebar, Column mapping)",
+    "timezone": "Time zone of the calendar (sidebar, Column mapping)",
+}
+
+
+def in_sidebar_words(message: str) -> str:
+    """Replace the command-line flags a message names by the sidebar's settings."""
+    import re
+
+    from custseg.cli.options import FLAG_OF
+
+    for name, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
+        message = re.sub(re.escape(flag) + r"(?![\w-])", SIDEBAR_NAMES[name], message)
+    return message
+
+
+_DIALECT = {
+    "delimiter": "Delimiter",
+    "decimal": "Decimal separator",
+    "encoding": "Encoding",
+    "date_format": "Date format",
+}
+
+
+def _dialect_ui(path: Path) -> dict[str, Any]:
+    """Draw the CSV dialect settings (CSV files only), with the command line's help texts."""
+    from custseg.cli.options import InputOptions, option_help
+
+    name = path.name.lower()
+    if not name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+        return {}
+    values: dict[str, Any] = {}
+    with st.sidebar.expander("CSV dialect", expanded=False):
+        st.caption("Detected from the file; fill one in to override the detection.")
+        for field, label in _DIALECT.items():
+            text = st.text_input(
+                label,
+                value="",
+                key=f"csv-{field}-{path.name}",
+                placeholder="detected",
+                help=option_help(InputOptions, field),
+            ).strip()
+            values[field] = text or None
+    return values
 
 
 def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
@@ -257,6 +321,9 @@ def sidebar_ui() -> Choice:
     if path is None:
         return Choice(None, note, None, error)
     try:
+        dialect = _dialect_ui(path)
+        if any(v is not None for v in dialect.values()):
+            base = load_settings(None, {"csv": dialect})
         mapping = _mapping_ui(path, base)
     except UserError as exc:
         choice = Choice(path, note, None)
@@ -265,6 +332,7 @@ def sidebar_ui() -> Choice:
     cleaning = _cleaning_ui(base)
     model = _model_ui(base)
     overrides = {
+        "csv": dialect,
         "columns": mapping,
         "cleaning": cleaning,
         "as_of": model["as_of"],
