@@ -18,6 +18,7 @@ from custseg.clv_charts import (
 )
 from custseg.config import Settings
 from custseg.dashboard.state import run_clv
+from custseg.dashboard.tables import show
 from custseg.errors import UserError
 from custseg.io import csv_safe
 from custseg.results import RunResult
@@ -64,7 +65,7 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
         if alive
         else clv.personas.drop(columns=["p_alive_mean", "churn_probability_mean"], errors="ignore")
     )
-    st.dataframe(shown, hide_index=True, width="stretch", key="clv-personas")
+    show(shown, key="clv-personas")
     _evaluation_ui(clv)
     _planner_ui(clv.personas)
     st.download_button(
@@ -85,7 +86,7 @@ def _evaluation_ui(clv: Any) -> None:
         f"#### Backtest: calibration up to {choice['calibration_end']}, the next "
         f"{choice['window_days']} days"
     )
-    st.dataframe(clv.backtest, hide_index=True, width="stretch", key="clv-backtest-table")
+    show(clv.backtest, key="clv-backtest-table")
     evaluation = clv.evaluation
     st.plotly_chart(frequency_chart(evaluation["clv_eval_frequency.csv"]), key="clv-freq")
     st.plotly_chart(tracking_chart(evaluation["clv_eval_tracking.csv"]), key="clv-track")
@@ -164,7 +165,7 @@ def _planner_ui(personas: pd.DataFrame) -> None:
     m2.metric("Cost", f"{one['cost']:,.0f}")
     m3.metric("Expected profit", f"{one['profit']:,.0f}")
     st.markdown("The same campaign for every persona, best profit first:")
-    st.dataframe(table.round(2), hide_index=True, width="stretch", key="plan-table")
+    show(table, key="plan-table")
     left_out = [p for p in names if p not in set(table["persona"])]
     if left_out:
         st.caption(

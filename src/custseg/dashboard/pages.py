@@ -16,6 +16,7 @@ from custseg.dashboard.state import (
     run_scoring,
     save_upload,
 )
+from custseg.dashboard.tables import show
 from custseg.errors import UserError
 from custseg.io import csv_safe
 from custseg.results import RunResult
@@ -53,8 +54,8 @@ def scoring_ui(result: RunResult, settings: Settings) -> None:
         customers["persona"].value_counts().rename_axis("persona").reset_index(name="customers")
     )
     st.markdown(f"**{len(customers):,} customers scored** from {uploaded.name}.")
-    st.dataframe(counts, hide_index=True, key="score-counts")
-    st.dataframe(customers, hide_index=True, width="stretch", key="score-table")
+    show(counts, key="score-counts", width="content")
+    show(customers, key="score-table")
     st.download_button(
         "Scored customers (CSV)",
         csv_safe(customers).to_csv(index=False).encode(),
@@ -92,14 +93,14 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
         return
     st.info(migration.log["sentence"], icon=":material/compare_arrows:")
     st.plotly_chart(sankey_chart(migration.matrix, str(before), str(after)), key="sankey-chart")
-    st.dataframe(migration.matrix, hide_index=True, width="stretch", key="mig-matrix")
+    show(migration.matrix, key="mig-matrix")
     moved: pd.DataFrame = migration.moved
     st.markdown(
         f"**{len(moved):,} customers moved down the value order** (to a persona of lower "
         "standing; personas in the model's order, best first)."
     )
     if len(moved):
-        st.dataframe(moved, hide_index=True, width="stretch", key="mig-movers")
+        show(moved, key="mig-movers")
 
 
 def cohorts_ui(result: RunResult) -> None:

@@ -19,6 +19,7 @@ from custseg.charts import (
     quality_chart,
     segment_share_chart,
 )
+from custseg.dashboard.tables import show
 from custseg.io import csv_safe
 from custseg.reporting import quality_notes, quality_table
 from custseg.results import RunResult
@@ -92,7 +93,7 @@ def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None
         if selection.silhouette_exact
         else f"Silhouette estimated on a seeded sample of {sample:,} customers."
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    show(table)
 
 
 def _card(row: Any) -> None:
@@ -167,13 +168,7 @@ def segments_ui(result: RunResult) -> None:
         if holdout["table"]:
             frame = pd.DataFrame(holdout["table"])
             st.plotly_chart(holdout_chart(frame, int(holdout["days"])), key="holdout-chart")
-            st.dataframe(
-                frame,
-                hide_index=True,
-                width="stretch",
-                key="holdout-table",
-                column_config={"bought_again": st.column_config.NumberColumn(format="percent")},
-            )
+            show(frame.rename(columns={"bought_again": "bought_again_share"}), key="holdout-table")
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -228,7 +223,7 @@ def customers_ui(result: RunResult) -> None:
         f"{len(shown):,} of {len(customers):,} customers match"
         + (f" the filters: {'; '.join(active)}." if active else " (no filter).")
     )
-    st.dataframe(shown, hide_index=True, width="stretch", height=420)
+    show(shown, height=420)
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button(
         "Filtered customers (CSV)",
