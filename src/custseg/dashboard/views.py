@@ -202,7 +202,17 @@ def customers_ui(result: RunResult) -> None:
         lo, hi = float(customers[name].min()), float(customers[name].max())
         if lo == hi:
             return lo, hi
-        picked = col.slider(label, lo, hi, (lo, hi), key=f"filter-{name}-{run_key}")
+        # Days and orders are whole numbers, spend is shown to the unit: no "1.00 / 374.00".
+        whole = name != "monetary"
+        picked = col.slider(
+            label,
+            lo,
+            hi,
+            (lo, hi),
+            step=1.0 if whole else None,
+            format="%d" if whole else "%.0f",
+            key=f"filter-{name}-{run_key}",
+        )
         if (float(picked[0]), float(picked[1])) != (lo, hi):
             active.append(f"{label.split(' (')[0].lower()} {picked[0]:,.0f} to {picked[1]:,.0f}")
         return float(picked[0]), float(picked[1])
