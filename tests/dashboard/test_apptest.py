@@ -375,3 +375,25 @@ def test_flags_become_the_sidebar_settings() -> None:
         "dialect) '%d/%m/%Y'."
     )
     assert in_sidebar_words("--k 3 and --date-column-x") == "--k 3 and --date-column-x"
+
+
+def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: AppTest) -> None:
+    tab = at.tabs[0]
+    summary = tab.dataframe[0].value
+    result = at.session_state["last_result"][0]
+    segments = result.segments.sort_values("revenue", ascending=False)
+    assert summary["persona"].tolist() == segments["persona"].tolist()
+    assert list(summary.columns) == [
+        "persona", "customers", "share", "revenue", "revenue_share", "what to do this week"
+    ]  # fmt: skip
+    top = segments.iloc[0]
+    assert f"**{top.persona}** ({top.customers:,} customers" in tab.markdown[0].value
+    assert tab.expander[0].label.startswith(f"Data quality: {result.quality.rows_read:,} rows read")
+    # After another k on the same file, the change per segment is shown.
+    at.selectbox(key="k").set_value(3).run()
+    summary = at.tabs[0].dataframe[0].value
+    assert summary.columns[2] == "change"
+    now = at.session_state["last_result"][0].segments.set_index("persona")["customers"]
+    before = result.segments.set_index("persona")["customers"]
+    for row in summary.itertuples():
+        assert row.change == now[row.persona] - before.get(row.persona, 0)

@@ -60,6 +60,9 @@ def main() -> None:
         except UserError as exc:
             error = choice.named(str(exc))
     if result is not None:
+        last = st.session_state.get("last_result")
+        if last is not None and last[0] is not result:
+            st.session_state["earlier_result"] = last[0]  # what changed since it
         st.session_state["last_result"] = (result, choice.note)
         st.info(choice.note, icon=":material/database:")
     else:
@@ -85,7 +88,7 @@ def main() -> None:
         ]
     )
     with overview:
-        overview_ui(result)
+        overview_ui(result, st.session_state.get("earlier_result"))
     with k_tab:
         k_selection_ui(result, _scores_of_every_k(choice, result))
     with segments:

@@ -36,15 +36,71 @@ def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def overview_ui(result: RunResult) -> None:
-    """Draw the headline figures and the data-quality accounting."""
+def this_week(segments: pd.DataFrame, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the summary a marketer reads first: each persona's size, revenue and action.
+
+    With ``previous`` (the segments of the run shown before, same personas' names), the
+    change in customers is given too.
+    """
+    table = segments[["persona", "customers", "share", "revenue", "revenue_share", "action"]]
+    table = table.sort_values("revenue", ascending=False, kind="mergesort").reset_index(drop=True)
+    if previous is not None:
+        before = previous.set_index("persona")["customers"]
+        table.insert(
+            2,
+            "change",
+            [
+                int(n - before.get(p, 0))
+                for p, n in zip(table["persona"], table["customers"], strict=True)
+            ],
+        )
+    out: pd.DataFrame = table.rename(columns={"action": "what to do this week"})
+    return out
+
+
+def overview_ui(result: RunResult, previous: RunResult | None = None) -> None:
+    """Draw the summary a marketer reads first; the data-quality accounting one click away."""
     q = result.quality
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric("Customers", f"{q.customers:,}")
-    cols[1].metric("Orders", f"{q.orders:,}" if q.orders is not None else "n/a")
+    cols[1].metric("Segments", f"{len(result.segments)}")
     cols[2].metric("Revenue", _money(q.revenue))
-    cols[3].metric("First purchase", q.first_purchase[:10])
-    cols[4].metric("Last purchase", q.last_purchase[:10])
+    cols[3].metric("Data up to", q.last_purchase[:10])
+    segments = result.segments
+    top = segments.sort_values("revenue", ascending=False, kind="mergesort").iloc[0]
+    st.markdown(
+        f"**{top.persona}** ({top.customers:,} customers, {top.share:.0%} of them) hold "
+        f"**{top.revenue_share:.0%} of revenue**. Each segment, largest revenue first, with "
+        "what to do this week:"
+    )
+    comparable = (
+        previous is not None
+        and previous.quality.input.sha256 == q.input.sha256
+        and previous.segments["persona"].tolist() != []
+    )
+    show(this_week(segments, previous.segments if comparable and previous else None), key="summary")
+    if comparable and previous is not None:
+        st.caption(
+            "Change: customers per segment against the segmentation of the same file shown "
+            f"before (k = {previous.model.k}, as of {previous.quality.as_of[:10]})."
+        )
+    else:
+        st.caption("No earlier segmentation of this file to compare with in this session.")
+    with st.expander(
+        f"Data quality: {q.rows_read:,} rows read, {q.rows_kept:,} kept "
+        f"({q.rows_read - q.rows_kept:,} dropped by the rules)",
+        expanded=False,
+    ):
+        _accounting_ui(result)
+
+
+def _accounting_ui(result: RunResult) -> None:
+    """Draw the data-quality accounting: dates, notes, the dropped rows by rule."""
+    q = result.quality
+    cols = st.columns(3)
+    cols[0].metric("Orders", f"{q.orders:,}" if q.orders is not None else "n/a")
+    cols[1].metric("First purchase", q.first_purchase[:10])
+    cols[2].metric("Last purchase", q.last_purchase[:10])
     st.caption(
         f"Recency is measured in whole days before the as-of date {q.as_of.replace('T', ' ')}"
         f" ({q.as_of_source}). Input: {q.input.path} ({q.input.format}), "
