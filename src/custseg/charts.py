@@ -305,6 +305,8 @@ def sankey_chart(matrix: pd.DataFrame, before: str, after: str) -> go.Figure:
     fig = _figure(
         go.Sankey(
             node={"label": labels, "color": colors, "pad": 14, "thickness": 16},
+            # Dark labels without Plotly's white halo, which made them grey on pale links.
+            textfont={"color": "#111111", "size": 13, "shadow": "none"},
             link={
                 "source": [left.index(p) for p in matrix["from_persona"]],
                 "target": [len(left) + right.index(p) for p in matrix["to_persona"]],
@@ -541,6 +543,9 @@ def customer_scatter(customers: pd.DataFrame, max_points: int = 6000, seed: int 
         xaxis_title="days since last order",
         yaxis_title="total spend (log scale)",
         yaxis_type="log",
+        # One tick per power of ten (1, 10, 100, 1k, ...): Plotly's default on a log axis
+        # adds 2 and 5 between them, unreadable in a small chart.
+        yaxis_dtick=1,
         height=520,
         legend={"itemsizing": "constant"},
         **_LAYOUT,
