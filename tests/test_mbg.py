@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from custseg.clv import BgNbd, summary_from_days
+from custseg.clv import BgNbd
 from custseg.mbg import ModifiedBgNbd, fit_modified_bg_nbd
 from custseg.pareto import ParetoNbd
 
@@ -118,15 +117,9 @@ def test_the_modified_model_matches_a_simulation_of_itself() -> None:
 
 @pytest.mark.realdata
 def test_the_modified_model_on_all_cdnow_customers(cdnow: Path) -> None:
-    raw = pd.read_csv(cdnow, dtype={"customer": str}, parse_dates=["date"])
-    days = (
-        raw.groupby(["customer", "date"], as_index=False)["amount"]
-        .sum()
-        .rename(columns={"customer": "customer_id", "date": "day", "amount": "spend"})
-    )
-    end = dt.date(1997, 9, 30)
-    summary = summary_from_days(days[days["day"] <= pd.Timestamp(end)], end)
-    summary[["recency", "T"]] /= 7
+    from tests.test_pareto import _cdnow_weeks
+
+    summary = _cdnow_weeks(cdnow)
     fitted = fit_modified_bg_nbd(summary)
     assert fitted.customers == 2357
     # The estimates the lifetimes package documents for its ModifiedBetaGeoFitter on the

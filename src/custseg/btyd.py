@@ -34,6 +34,7 @@ __all__ = [
     "CountModel",
     "MlFit",
     "bounded",
+    "draw_params",
     "fit_ml",
     "maximise",
     "triples",
@@ -112,6 +113,18 @@ def _hessian(f: Callable[[FloatArray], float], theta: FloatArray, step: float) -
             ) / (4 * step**2)
             hess[i, j] = hess[j, i] = value
     return hess
+
+
+def draw_params(values: FloatArray, log_cov: list[list[float]], n: int, seed: int) -> FloatArray:
+    """Return ``n`` draws of positive parameters: log values plus normal noise of ``log_cov``.
+
+    Without a covariance (none measured) every draw is the estimate itself.
+    """
+    rng = np.random.default_rng(seed)
+    cov = np.array(log_cov) if log_cov else np.zeros((len(values),) * 2)
+    z = rng.multivariate_normal(np.zeros(len(values)), cov, size=n, method="eigh")
+    out: FloatArray = bounded(np.log(values) + z)
+    return out
 
 
 @dataclass
@@ -358,11 +371,7 @@ class CountModel:
 
     def draws(self, n: int, seed: int) -> FloatArray:
         """Return ``n`` parameter vectors from the estimates' asymptotic normal (log scale)."""
-        rng = np.random.default_rng(seed)
-        cov = np.array(self.log_cov) if self.log_cov else np.zeros((len(self.PARAMS),) * 2)
-        z = rng.multivariate_normal(np.zeros(len(self.PARAMS)), cov, size=n, method="eigh")
-        out: FloatArray = bounded(np.log(self.params) + z)
-        return out
+        return draw_params(self.params, self.log_cov, n, seed)
 
     def interval(self, name: str, level: float = 0.9) -> tuple[float, float] | None:
         """Return the ``level`` interval of one parameter (log-normal), None if undefined."""

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, hyp2f1
 
-from custseg.btyd import CountModel, FloatArray, fit_ml
+from custseg.btyd import CountModel, FloatArray, draw_params, fit_ml
 
 __all__ = [
     "BgNbd",
@@ -189,13 +189,7 @@ class GammaGamma:
 
     def draws(self, n: int, seed: int) -> FloatArray:
         """Return ``n`` draws of (p, q, v) from the estimates' asymptotic normal (log scale)."""
-        from custseg.btyd import bounded
-
-        rng = np.random.default_rng(seed)
-        cov = np.array(self.log_cov) if self.log_cov else np.zeros((3, 3))
-        z = rng.multivariate_normal(np.zeros(3), cov, size=n, method="eigh")
-        out: FloatArray = bounded(np.log(self.params) + z)
-        return out
+        return draw_params(self.params, self.log_cov, n, seed)
 
     def as_dict(self) -> dict[str, Any]:
         """Estimates, standard errors, log-likelihood, customers and warnings (JSON)."""

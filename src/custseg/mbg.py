@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, hyp2f1
 
-from custseg.btyd import CountModel, FloatArray
+from custseg.btyd import FloatArray
+from custseg.clv import BgNbd
 
 __all__ = ["ModifiedBgNbd", "fit_modified_bg_nbd"]
 
@@ -38,27 +39,16 @@ def _mbg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArra
 
 
 @dataclass
-class ModifiedBgNbd(CountModel):
-    """A fitted modified BG/NBD model (r, alpha: purchase rates; a, b: dropout)."""
+class ModifiedBgNbd(BgNbd):
+    """A fitted modified BG/NBD model: BG/NBD's parameters, another likelihood."""
 
     NAME = "mbg_nbd"
     LABEL = "modified BG/NBD"
-    PARAMS = ("r", "alpha", "a", "b")
-
-    r: float
-    alpha: float
-    a: float
-    b: float
 
     @staticmethod
     def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return each customer's log-likelihood."""
         return _mbg_ll(params, x, t_x, big_t)
-
-    @classmethod
-    def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
-        """Return a starting point: r = a = b = 1, alpha = the mean T."""
-        return np.array([1.0, max(float(np.mean(big_t)) if len(big_t) else 1.0, 1.0), 1.0, 1.0])
 
     def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return P(alive at T) = 1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x)), for every x."""
