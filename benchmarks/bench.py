@@ -796,10 +796,11 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         *_goals_table(report.goals, quick),
         *report.lines,
     ]
-    # The lifetime-value fit times are measured by benchmarks/clv_fit.py: keep its block.
+    # Blocks measured by other scripts (clv_fit.py, dashboard.py) are kept.
     old = out_file.read_text(encoding="utf-8") if out_file.is_file() else ""
-    if CLV_BEGIN in old and CLV_END in old:
-        lines += ["", CLV_BEGIN + old.split(CLV_BEGIN, 1)[1].split(CLV_END, 1)[0] + CLV_END]
+    for begin, end in ((CLV_BEGIN, CLV_END), (DASH_BEGIN, DASH_END)):
+        if begin in old and end in old:
+            lines += ["", begin + old.split(begin, 1)[1].split(end, 1)[0] + end]
     out_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_file.with_name(out_file.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -811,6 +812,7 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
 
 
 CLV_BEGIN, CLV_END = "<!-- clv-fit: benchmarks/clv_fit.py -->", "<!-- /clv-fit -->"
+DASH_BEGIN, DASH_END = "<!-- dashboard: benchmarks/dashboard.py -->", "<!-- /dashboard -->"
 SPARK_BEGIN, SPARK_END = "<!-- spark: begin -->", "<!-- spark: end -->"
 
 

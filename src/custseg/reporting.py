@@ -34,6 +34,7 @@ from custseg.charts import (
 )
 from custseg.errors import UserError
 from custseg.io import staged_folder
+from custseg.labels import cell_text, kind, label
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import ModelRecord, QualityRecord, RunResult
 from custseg.scores import persona_crosstab
@@ -194,23 +195,26 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
     }
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, shown: str) -> str:
     if isinstance(value, (bool, np.bool_)):
         return f"<td class='t'>{'yes' if value else 'no'}</td>"
-    if isinstance(value, (int, np.integer)):
-        return f"<td>{value:,}</td>"
-    if isinstance(value, (float, np.floating)) and np.isnan(value):
-        return "<td></td>"  # undefined (a baseline's counts, a standard error at a bound)
-    if isinstance(value, (float, np.floating)):
-        return f"<td>{value:,.0f}</td>" if abs(value) >= 1000 else f"<td>{value:.4g}</td>"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        # Undefined numbers (a baseline's counts, a standard error at a bound) are blank.
+        return f"<td>{cell_text(shown, value)}</td>"
     return f"<td class='t'>{html.escape(str(value))}</td>"
 
 
 def table_html(frame: pd.DataFrame) -> str:
-    """Return a DataFrame as an HTML table (numbers formatted, text escaped)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    """Return a DataFrame as an HTML table: readable headers, numbers by kind, text escaped.
+
+    Shares and probabilities read as percentages, money with two decimals and separators,
+    counts as whole numbers (:mod:`custseg.labels`); the CSV files keep full precision.
+    """
+    kinds = [kind(str(c), frame[c]) for c in frame.columns]
+    head = "".join(f"<th>{html.escape(label(str(c)))}</th>" for c in frame.columns)
     rows = "".join(
-        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
+        "<tr>" + "".join(_cell(v, k) for v, k in zip(row, kinds, strict=True)) + "</tr>"
+        for row in frame.itertuples(index=False)
     )
     # A table wider than the page scrolls inside its box instead of running off it.
     return (

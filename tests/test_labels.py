@@ -1,10 +1,10 @@
-"""How the dashboard shows a table: each column's kind and header."""
+"""How a table column reads (dashboard and HTML pages): its kind, header and cells."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from custseg.dashboard.tables import kind, label
+from custseg.labels import cell_text, kind, label
 
 
 def test_each_column_is_shown_for_what_it_is() -> None:
@@ -36,3 +36,12 @@ def test_each_column_is_shown_for_what_it_is() -> None:
     assert label("p_purchase_30d") == "P(purchase in 30 days)"
     assert label("expected_spend_per_purchase") == "Expected spend per purchase"
     assert label("recency_days") == "Recency (days)"
+
+
+def test_cells_by_kind() -> None:
+    assert cell_text("percent", 0.1729) == "17.3%"
+    assert cell_text("percent_points", -24.5) == "-24.5%"
+    assert cell_text("money", 1306251.1031) == "1,306,251.10"
+    assert cell_text("count", 4338) == "4,338"
+    assert cell_text("number", 0.0123456) == "0.01235" and cell_text("number", 65572.3) == "65,572"
+    assert cell_text("number", float("nan")) == "" and cell_text("text", "x") == "x"

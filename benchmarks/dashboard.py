@@ -1,0 +1,156 @@
+"""How long the dashboard makes a user wait, measured in Chromium on the real workbook.
+
+Run: ``python benchmarks/dashboard.py`` (a few minutes; needs /usr/bin/chromium and the real
+workbook at ../shared/data/online_retail.xlsx). It starts ``streamlit run app.py`` in a
+scratch folder whose default input is the workbook, drives it with Playwright and replaces
+its block of BENCHMARKS.md (``bench.py`` keeps the block). Each figure is one run, wall time
+from the action until the app is idle again with its content drawn.
+
+Goals (issue 19): first open at most 5 s from the Parquet cache; every other interaction at
+most 2 s once a tab's results are cached; a first CLV fit may take longer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKBOOK = ROOT.parent / "shared" / "data" / "online_retail.xlsx"
+BEGIN, END = "<!-- dashboard: benchmarks/dashboard.py -->", "<!-- /dashboard -->"
+IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stSkeleton"]')
+        && !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-testid="stSpinner"]');
+}"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+           "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    env = {**os.environ, "XDG_CACHE_HOME": str(home / "cache")}  # its own workbook cache
+    proc = subprocess.Popen(
+        cmd, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
+                if resp.read() == b"ok":
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not start")
+
+
+def _timed(page: object, action: Callable[[], object], wait_for: str | None = None) -> float:
+    start = time.perf_counter()
+    action()
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.wait_for_function(IDLE, timeout=300_000)  # type: ignore[attr-defined]
+    if wait_for:
+        page.get_by_text(wait_for).first.wait_for(timeout=300_000)  # type: ignore[attr-defined]
+    return time.perf_counter() - start
+
+
+def _interactions(browser: object, url: str) -> list[tuple[str, float, str]]:
+    """Reopen, switch tabs, change k and fit lifetime value on a server with warm caches."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    rows = [
+        ("reopen (results cached)", _timed(page, lambda: page.goto(url), "Data quality"), "<= 2 s")
+    ]
+    for tab in ("Choosing k", "Segments", "Customers", "Cohorts"):
+        step = _timed(page, lambda tab=tab: page.get_by_role("tab", name=tab).click())
+        rows.append((f"switch to {tab}", step, "<= 2 s"))
+    k = page.get_by_test_id("stSidebarUserContent").get_by_text("auto")
+    step = _timed(page, lambda: k.click())
+    step += _timed(page, lambda: page.get_by_role("option", name="5").click())
+    rows.append(("change k to 5 (first time)", step, "<= 2 s"))
+    page.get_by_role("tab", name="Lifetime value").click()
+    step = _timed(
+        page, lambda: page.get_by_text("Compute lifetime value").click(), "What-if campaign planner"
+    )
+    rows.append(("lifetime value, first fit", step, "may be longer"))
+    return rows
+
+
+def measure() -> list[tuple[str, float, str]]:
+    """Return (step, seconds, goal) for each interaction."""
+    from playwright.sync_api import sync_playwright
+
+    home = Path(tempfile.mkdtemp(prefix="custseg-dash-bench-"))
+    (home / "data" / "raw").mkdir(parents=True)
+    os.symlink(WORKBOOK, home / "data" / "raw" / "online-retail.xlsx")
+    rows: list[tuple[str, float, str]] = []
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    try:
+        for label in ("first open, workbook not cached", "first open, Parquet cache warm"):
+            proc, url = _start(home)
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    seconds = _timed(
+                        page, lambda page=page, url=url: page.goto(url), "Data quality"
+                    )
+                    rows.append((label, seconds, "<= 5 s (cache warm)"))
+                    if label.endswith("warm"):
+                        rows += _interactions(browser, url)
+                    browser.close()
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    """Measure, then replace the block in BENCHMARKS.md."""
+    rows = measure()
+    block = [
+        BEGIN,
+        "## The dashboard in a browser",
+        "",
+        f"Measured by `benchmarks/dashboard.py` on {dt.date.today()}: `streamlit run app.py` "
+        "with the real workbook as the default input, driven by Playwright in Chromium; one "
+        "run each, from the action until the app is idle with its content drawn.",
+        "",
+        "| step | wall | goal |",
+        "|---|---|---|",
+        *[f"| {step} | {seconds:.1f} s | {goal} |" for step, seconds, goal in rows],
+        END,
+    ]
+    out = ROOT / "BENCHMARKS.md"
+    text = out.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + "\n".join(block) + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(block) + "\n"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    print("\n".join(block))
+
+
+if __name__ == "__main__":
+    main()
