@@ -9,7 +9,7 @@ CUSTSEG := $(BIN)/custseg
 RAW := data/raw/online-retail.xlsx
 OUT := data/processed
 
-.PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test test-fast lint typecheck pytest screenshot lock clean install-spark
+.PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test test-fast lint typecheck pytest screenshot lock clean install-spark docs
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,8 +63,8 @@ bench-quick: install ## A small benchmark run (under two minutes) into reports/b
 	$(BIN)/python benchmarks/bench.py --quick
 
 lint: install ## ruff (lint and format check)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
 typecheck: install ## mypy (strict) on the package
 	$(BIN)/mypy
@@ -75,14 +75,19 @@ pytest: install install-spark ## pytest only (the Spark tests need PySpark: inst
 test-fast: install ## The unit tests only (no end-to-end, browser or Spark tests): under two minutes
 	$(BIN)/pytest -m "not e2e and not spark" -q
 
-test: lint typecheck pytest ## ruff, mypy and pytest (what CI runs)
+test: lint typecheck docs pytest ## ruff, mypy, the documentation site (--strict) and pytest (what CI runs)
+
+docs: install ## Write docs/commands/ from the command line, build the site into reports/site (--strict)
+	$(BIN)/python docs/gen_commands.py > /dev/null
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 screenshot: install ## Re-make docs/dashboard.png with the browser test (needs /usr/bin/chromium)
 	CUSTSEG_UPDATE_DOCS=1 $(BIN)/pytest -q tests/dashboard/test_browser.py -k screenshot
 
-lock: ## Re-pin requirements.txt and requirements-spark.txt from pyproject.toml (needs network)
+lock: ## Re-pin requirements.txt and requirements-spark.txt from pyproject.toml (needs network); keeps today's pins unless UPGRADE=1
 	$(PYTHON) -m venv /tmp/custseg-lock && /tmp/custseg-lock/bin/pip install --quiet uv
-	/tmp/custseg-lock/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header --index-url https://pypi.org/simple
+	grep -v '^-e' requirements.txt > /tmp/custseg-lock/previous.txt
+	/tmp/custseg-lock/bin/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header --no-annotate --index-url https://pypi.org/simple $(if $(UPGRADE),,--constraint /tmp/custseg-lock/previous.txt)
 	grep -v '^-e' requirements.txt > /tmp/custseg-lock/constraints.txt
 	/tmp/custseg-lock/bin/uv pip compile requirements-spark.in -o requirements-spark.txt --constraint /tmp/custseg-lock/constraints.txt --python-version 3.11 --no-header --index-url https://pypi.org/simple
 

@@ -70,7 +70,7 @@ def test_a_parameter_at_its_bound_has_no_standard_error_and_says_why() -> None:
 def test_parameter_intervals_cover_the_truth_about_90_percent_of_the_time() -> None:
     # 40 replications of 1,500 simulated BG/NBD customers: each of the four 90% intervals
     # (160 in all) covers the true value. The measured coverage with 200 replications is in
-    # the README (Lifetime value, Uncertainty).
+    # docs/lifetime-value.md (Uncertainty).
     covered = []
     for seed in range(40):
         fitted = BgNbd.fit(simulate_bg_nbd(1500, seed))

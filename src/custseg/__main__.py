@@ -1,4 +1,4 @@
-"""``python -m custseg``, and the file ``spark-submit`` runs (see the README)."""
+"""``python -m custseg``, and the file ``spark-submit`` runs (see docs/spark.md)."""
 
 from custseg.cli import main
 

@@ -98,7 +98,7 @@ def baseline_column(window_days: int) -> str:
 
 @dataclass(frozen=True)
 class Campaign:
-    """One campaign's assumptions (defaults documented in the README).
+    """One campaign's assumptions (defaults documented in docs/campaigns.md).
 
     Every field after ``persona`` is keyword-only, so that a call written for the old
     fields cannot silently put a response rate where the uplift goes.

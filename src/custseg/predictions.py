@@ -1,6 +1,6 @@
 """Per-customer predictions from a fitted purchase model and Gamma-Gamma (clv.csv).
 
-Every column is documented in :data:`COLUMNS` (the README's table is the same). Purchase
+Every column is documented in :data:`COLUMNS` (docs/lifetime-value.md has the same table). Purchase
 quantities are computed once per distinct ``(x, t_x, T)`` triple; the intervals are computed
 in chunks of customers, so a million customers fit in memory.
 

@@ -401,13 +401,12 @@ def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: Ap
 
 def test_the_docs_show_the_apps_tabs(at: AppTest) -> None:
     # docs/dashboard.png is made by `make screenshot`, which writes the tabs it shows beside
-    # it; the README lists the same tabs, in bold, under "The dashboard".
+    # it; docs/dashboard.md lists the same tabs, in bold.
     import re
 
     tabs = [t.label for t in at.tabs]
     shown = (ROOT / "docs" / "dashboard.tabs").read_text().split("\n")
     assert [t for t in shown if t] == tabs, "run `make screenshot`: docs/dashboard.png is stale"
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## The dashboard", 1)[1].split("\n## ", 1)[0]
+    section = (ROOT / "docs" / "dashboard.md").read_text()
     listed = re.findall(r"^- \*\*([^*]+)\*\*", section, flags=re.MULTILINE)
     assert [t for t in listed if t != "Sidebar"] == tabs

@@ -8,7 +8,7 @@ WooCommerce and Stripe mark cancellations and refunds in a status column. For th
 ``cs_l_*`` columns the staging then reads.
 
 What each layout reads, and how it treats cancellations, refunds and time zones, is listed
-in the README ("Where your data comes from").
+in docs/data.md ("Where your data comes from").
 """
 
 from __future__ import annotations
