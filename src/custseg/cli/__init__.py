@@ -48,6 +48,10 @@ def _plain_help() -> None:
     """
     from typer import core
 
+    if not hasattr(core.TyperOption, "display_type_rich") or not hasattr(
+        core.TyperArgument, "_usage_display_name"
+    ):
+        return  # another Typer: its own rendering, nothing to correct
     shown = core.TyperOption.display_type_rich
 
     def display_type_rich(self: Any, ctx: Any) -> str | None:
