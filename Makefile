@@ -35,7 +35,7 @@ run: install ## Segment data/raw/online-retail.xlsx (downloaded, or the syntheti
 	fi
 	$(CUSTSEG) run --out $(OUT)
 	@mkdir -p models && cp $(OUT)/model.json models/model.json.tmp && mv models/model.json.tmp models/model.json
-	@echo "Outputs: $(OUT)/ (each file is listed on the outputs line above and in README.md), models/model.json"
+	@echo "Outputs: $(OUT)/ (each file is listed on the outputs line above and in docs/outputs.md), models/model.json"
 
 dashboard: install ## Open the Streamlit dashboard (streamlit run app.py) on http://localhost:8501
 	$(BIN)/streamlit run app.py
