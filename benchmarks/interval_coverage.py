@@ -1,7 +1,7 @@
 """Coverage of the 90% parameter intervals on simulated BG/NBD customers.
 
 Run: ``python benchmarks/interval_coverage.py [replications] [customers]``; prints the share
-of intervals that cover the true value, per parameter and in all. The README quotes it.
+of intervals that cover the true value, per parameter and in all. docs/lifetime-value.md quotes it.
 """
 
 from __future__ import annotations
