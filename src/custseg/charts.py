@@ -516,7 +516,7 @@ def customer_scatter(customers: pd.DataFrame, max_points: int = 6000, seed: int 
     for persona in order:
         part = shown[shown["persona"] == persona]
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(  # SVG: in the cartesian bundle, and drawn in ~0.3 s at 6,000 points
                 x=part["recency_days"],
                 y=part["monetary"],
                 mode="markers",
