@@ -892,18 +892,26 @@ def _spark_plan(per_core: float, duck_rate: float) -> list[str]:
     ]
 
 
-def update_spark_section(out_file: Path, work: Path, repeats: int) -> None:
-    """Re-measure only the Spark block of ``out_file`` (``bench.py --spark``)."""
-    block = "\n".join(spark_section(Bench(False, work, repeats)))
+def replace_block(out_file: Path, begin: str, end: str, block: str) -> None:
+    """Put ``block`` (its markers included) in place of the one between the markers.
+
+    A file without that block gets it at its end; the file is replaced atomically.
+    """
     text = out_file.read_text(encoding="utf-8") if out_file.is_file() else "# Benchmarks\n"
-    if SPARK_BEGIN in text and SPARK_END in text:
-        head, rest = text.split(SPARK_BEGIN, 1)
-        text = head + block + rest.split(SPARK_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     tmp = out_file.with_name(out_file.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out_file)
+
+
+def update_spark_section(out_file: Path, work: Path, repeats: int) -> None:
+    """Re-measure only the Spark block of ``out_file`` (``bench.py --spark``)."""
+    block = "\n".join(spark_section(Bench(False, work, repeats)))
+    replace_block(out_file, SPARK_BEGIN, SPARK_END, block)
     print(f"updated the Spark section of {out_file}")
 
 

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench import CLV_BEGIN, CLV_END  # noqa: E402
-from custseg.clv import fit_gamma_gamma, summary_from_days  # noqa: E402
+from bench import CLV_BEGIN, CLV_END, replace_block  # noqa: E402
+from custseg.clv import fit_gamma_gamma  # noqa: E402
 from custseg.clv_choice import MODELS  # noqa: E402
 from custseg.commands.clv import fit_models  # noqa: E402
 from custseg.config import load_settings  # noqa: E402
@@ -70,8 +70,7 @@ def main() -> None:
             _median(lambda: fit_models(days, None, 90)),
         )
     )
-    summary = summary_from_days(days, days["day"].max().date())
-    model, gg, _, _ = fit_models(days, None, 90)
+    model, gg, _, _, summary = fit_models(days, None, 90)
     end = days["day"].max().date()
     rows.append(
         (
@@ -131,16 +130,7 @@ def main() -> None:
         *[f"| {task} | {size} | {wall:.2f} s |" for task, size, wall in rows],
         CLV_END,
     ]
-    out = ROOT / "BENCHMARKS.md"
-    text = out.read_text(encoding="utf-8")
-    if CLV_BEGIN in text and CLV_END in text:
-        head, rest = text.split(CLV_BEGIN, 1)
-        text = head + "\n".join(block) + rest.split(CLV_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(block) + "\n"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    replace_block(ROOT / "BENCHMARKS.md", CLV_BEGIN, CLV_END, "\n".join(block))
     print("\n".join(block))
 
 

@@ -26,7 +26,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKBOOK = ROOT.parent / "shared" / "data" / "online_retail.xlsx"
-BEGIN, END = "<!-- dashboard: benchmarks/dashboard.py -->", "<!-- /dashboard -->"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench import DASH_BEGIN as BEGIN  # noqa: E402
+from bench import DASH_END as END  # noqa: E402
+from bench import replace_block  # noqa: E402
+
 IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -139,16 +144,7 @@ def main() -> None:
         *[f"| {step} | {seconds:.1f} s | {goal} |" for step, seconds, goal in rows],
         END,
     ]
-    out = ROOT / "BENCHMARKS.md"
-    text = out.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + "\n".join(block) + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(block) + "\n"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    replace_block(ROOT / "BENCHMARKS.md", BEGIN, END, "\n".join(block))
     print("\n".join(block))
 
 

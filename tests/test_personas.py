@@ -108,29 +108,25 @@ def _contradictions(customers) -> list[tuple[str, str]]:  # type: ignore[no-unty
     return bad
 
 
-@pytest.mark.realdata
-def test_no_persona_contradicts_its_claims_on_the_real_data_at_any_k(real_parquet) -> None:  # type: ignore[no-untyped-def]
+def _check_every_k(path, source: str) -> None:  # type: ignore[no-untyped-def]
+    """Fit every k the tool allows (2..11) on ``path``; no persona may contradict a claim."""
     from custseg.config import load_settings
     from custseg.segmentation import fit_fixed_k
     from custseg.session import Session
 
     settings = load_settings(None, {})
-    with Session(real_parquet, settings) as session:
+    with Session(path, settings) as session:
         rfm = session.rfm()
     for k in range(2, 12):
-        customers, names = fit_fixed_k(rfm.copy(), k, settings.model, "real")
+        customers, names = fit_fixed_k(rfm.copy(), k, settings.model, source)
         assert _contradictions(customers) == [], k
         assert len(set(names)) == k
 
 
-def test_no_persona_contradicts_its_claims_on_synthetic_data_at_any_k(synthetic) -> None:  # type: ignore[no-untyped-def]
-    from custseg.config import load_settings
-    from custseg.segmentation import fit_fixed_k
-    from custseg.session import Session
+@pytest.mark.realdata
+def test_no_persona_contradicts_its_claims_on_the_real_data_at_any_k(real_parquet) -> None:  # type: ignore[no-untyped-def]
+    _check_every_k(real_parquet, "real")
 
-    settings = load_settings(None, {})
-    with Session(synthetic, settings) as session:
-        rfm = session.rfm()
-    for k in range(2, 12):
-        customers, _ = fit_fixed_k(rfm.copy(), k, settings.model, "synthetic")
-        assert _contradictions(customers) == [], k
+
+def test_no_persona_contradicts_its_claims_on_synthetic_data_at_any_k(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _check_every_k(synthetic, "synthetic")

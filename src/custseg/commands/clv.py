@@ -168,7 +168,6 @@ def _lifetime_value(
     saved: dict[str, Any] | None,
     draws: int,
 ) -> ClvResult:
-    from custseg.clv import summary_from_days
     from custseg.predictions import alive_informative, customer_predictions
 
     settings, timer, source = session.settings, session.timer, session.source
@@ -178,7 +177,7 @@ def _lifetime_value(
     _, _, end = _window(days, source, calibration_end, horizon)
     zero_days = int((days["spend"] == 0).sum())
     with timer.stage("models") as notes:
-        model, gg, choice, note = fit_models(days, calibration_end, horizon, saved)
+        model, gg, choice, note, summary = fit_models(days, calibration_end, horizon, saved)
         notes.append(note)
     # Personas as run gives them: without --calibration-end as of run's as-of date (the
     # option, or the last kept purchase + 1 day), so every command tells the same story;
@@ -197,7 +196,6 @@ def _lifetime_value(
         every_k=False,
     )
     with timer.stage("clv") as notes:
-        summary = summary_from_days(days[days["day"] <= pd.Timestamp(end)], end)
         table = customer_predictions(
             model, gg, summary, end=end, horizon=horizon, discount_rate=discount_rate, draws=draws
         )
@@ -281,34 +279,39 @@ def fit_models(
     calibration_end: dt.date | None,
     horizon: int,
     saved: dict[str, Any] | None = None,
-) -> tuple[Any, Any, Any, str]:
-    """Return the purchase model and Gamma-Gamma that predict, the backtest choice, a note.
+) -> tuple[Any, Any, Any, str, pd.DataFrame]:
+    """Return the models that predict, the backtest choice, a note and the summary predicted.
 
     With a saved model: its parameters, no choice. With ``calibration_end``: every model
     fitted up to it and backtested on the next ``horizon`` days; the winner predicts. Without:
-    the choice is made on the automatic split and the winner refitted on all the days.
+    the choice is made on the automatic split and the winner refitted on all the days. The
+    summary is that of the days up to ``calibration_end`` (default: the last purchase day),
+    the one the fit used where there is one.
     """
     from custseg.clv import fit_gamma_gamma, summary_from_days
     from custseg.clv_choice import MODELS, choose_model
 
+    first_day, last_day = days["day"].min().date(), days["day"].max().date()
     if saved is not None:
+        end = calibration_end or last_day
         model = saved["model"]
         return (
             model,
             saved["gamma_gamma"],
             None,
             f"{model.LABEL} and Gamma-Gamma read from {saved['path']}",
+            summary_from_days(days[days["day"] <= pd.Timestamp(end)], end),
         )
-    first_day, last_day = days["day"].min().date(), days["day"].max().date()
     automatic = calibration_end is None
     cut = calibration_end if calibration_end is not None else _auto_cut(first_day, last_day)
     window = horizon if not automatic else (last_day - cut).days
     choice = choose_model(days, cut, window, automatic=automatic)
     if not automatic:
-        return choice.models[choice.chosen], choice.gg, choice, choice.reason
+        model = choice.models[choice.chosen]
+        return model, choice.gg, choice, choice.reason, choice.summary
     everything = summary_from_days(days, last_day)  # the winner, refitted on all the days
     model = MODELS[choice.chosen].fit(everything)
-    return model, fit_gamma_gamma(everything), choice, choice.reason
+    return model, fit_gamma_gamma(everything), choice, choice.reason, everything
 
 
 def predict_for_run(
@@ -319,12 +322,10 @@ def predict_for_run(
     The model is chosen as ``custseg clv`` without --calibration-end chooses it, on the same
     purchase days (zero-amount lines included, without spend).
     """
-    from custseg.clv import summary_from_days
     from custseg.predictions import alive_informative, customer_predictions
 
-    model, gg, _, reason = fit_models(days, None, horizon)
+    model, gg, _, reason, summary = fit_models(days, None, horizon)
     end = days["day"].max().date()
-    summary = summary_from_days(days, end)
     table = customer_predictions(
         model, gg, summary, end=end, horizon=horizon, discount_rate=discount_rate, draws=draws
     )
