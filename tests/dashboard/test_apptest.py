@@ -30,6 +30,13 @@ def _markdown(app: AppTest) -> str:
     return "\n".join(m.value for m in app.markdown)
 
 
+def _open(app: AppTest, tab: str) -> None:
+    """Open a tab: only the open tab is drawn (lazy tabs)."""
+    app.session_state["tab"] = tab
+    app.run()
+    assert not app.exception, app.exception
+
+
 def _metric(app: AppTest, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
 
@@ -42,11 +49,15 @@ def _orders_csv(customers: int, seed: int) -> bytes:
 def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
     assert not at.error
     assert "synthetic default (600 customers, seed 0)" in at.info[0].value
+    assert _metric(at, "Customers") == "600"
+    # Only the open tab is drawn: the persona cards are on Segments, the k on Choosing k.
+    assert "### k = 4" not in _markdown(at)
+    _open(at, "Segments")
     text = _markdown(at)
     for persona in ("Champions", "At Risk", "New Customers", "Hibernating"):
         assert persona in text
-    assert _metric(at, "Customers") == "600"
-    assert "### k = 4" in text
+    _open(at, "Choosing k")
+    assert "### k = 4" in _markdown(at)
     assert [t.label for t in at.tabs] == [
         "Overview",
         "Choosing k",
@@ -60,19 +71,21 @@ def test_default_page_shows_personas_and_says_which_data(at: AppTest) -> None:
 
 
 def test_changing_k_resegments(at: AppTest) -> None:
+    _open(at, "Choosing k")
     at.selectbox(key="k").set_value(6).run()
     assert not at.exception and not at.error
-    text = _markdown(at)
-    assert "### k = 6" in text
+    assert "### k = 6" in _markdown(at)
     assert "k=6 was set by the user" in at.info[1].value
-    assert text.count("Suggested action:") == 6
     # The run scored only k=6; the tab still compares every k (from the automatic choice).
     k_table = at.tabs[1].dataframe[0].value
     assert list(k_table["k"]) == list(range(2, 11))
     assert k_table.loc[k_table["chosen"], "k"].tolist() == [6]
+    _open(at, "Segments")
+    assert _markdown(at).count("Suggested action:") == 6
 
 
 def test_predictions_on_the_persona_cards(at: AppTest) -> None:
+    _open(at, "Segments")
     assert "over the prediction horizon" not in _markdown(at)  # off by default
     at.checkbox(key="with-clv").check().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -91,6 +104,7 @@ def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     path = save_upload("shop.csv", data)
     expected = segment(path, load_settings(None, {}))
     assert _metric(at, "Customers") == f"{len(expected.customers):,}"
+    _open(at, "Choosing k")
     assert "### k = " + str(expected.model["k"]) in _markdown(at)
 
 
@@ -197,6 +211,7 @@ def test_mapping_error_shows_the_message(at: AppTest) -> None:
 
 
 def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
+    _open(at, "Customers")
     at.checkbox(key="rule-duplicate_row").check().run()
     assert not at.exception and not at.error
     personas = next(m for m in at.multiselect if m.key.startswith("filter-persona-"))
@@ -216,15 +231,19 @@ def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
     at.text_input(key="filter-id").set_value(first).run()
     assert first in set(at.dataframe[-1].value["customer_id"])
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:5] == [
+    assert labels == [
         "Filtered customers (CSV)",
         "All assignments (CSV)",
         "All assignments (Parquet)",
         "Segment summary (CSV)",
         "Audience: Champions (86 customers, CSV)",
     ]
-    assert labels[5] == "Cohort table (CSV)"
     assert isinstance(shown, pd.DataFrame)
+    # The filters outlive a visit to another tab.
+    _open(at, "Cohorts")
+    assert [b.label for b in at.get("download_button")] == ["Cohort table (CSV)"]
+    _open(at, "Customers")
+    assert set(at.dataframe[-1].value["customer_id"]) == {first}
 
 
 def test_cancellation_pattern(at: AppTest) -> None:
@@ -254,6 +273,7 @@ def _cancelled(app: AppTest) -> int:
 
 def test_scoring_and_migration_tabs(at: AppTest) -> None:
     assert [t.label for t in at.tabs][5:7] == ["Score new orders", "Migration"]
+    _open(at, "Score new orders")
     data = _orders_csv(120, seed=5)
     at.file_uploader(key="score-upload").upload("new.csv", data, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -272,6 +292,7 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     at.file_uploader(key="score-upload").upload("renamed.csv", upload, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "customers scored** from renamed.csv" in "\n".join(m.value for m in at.tabs[5].markdown)
+    _open(at, "Migration")
     at.toggle(key="mig-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     matrix = at.tabs[6].dataframe[0].value
@@ -280,6 +301,7 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
 
 
 def test_lifetime_value_tab(at: AppTest) -> None:
+    _open(at, "Lifetime value")
     at.checkbox(key="clv-backtest").check()
     at.toggle(key="clv-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -322,9 +344,11 @@ def test_lifetime_value_tab(at: AppTest) -> None:
 
 
 def test_cohorts_tab_and_audience_download(at: AppTest) -> None:
+    _open(at, "Cohorts")
     tab = at.tabs[4]
     assert tab.label == "Cohorts"
     assert "Cohort = month of a customer's first kept purchase" in tab.markdown[0].value
+    _open(at, "Customers")
     labels = [b.label for b in at.get("download_button")]
     assert any(label.startswith("Audience: Champions (") for label in labels)
 

@@ -164,6 +164,7 @@ def test_cards_upload_download_and_screenshot(server_factory, browser, tmp_path:
     page.get_by_text("Uploaded file: shop.csv").wait_for(timeout=90_000)
     wait_idle(page)
     page.get_by_role("tab", name="Overview").click()
+    wait_idle(page)  # only the open tab is drawn: wait for the Overview's rerun
     assert _metric(page, "Customers") == f"{expected:,}"
 
     page.get_by_role("tab", name="Customers").click()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from custseg.results import RunResult
 
 __all__ = ["main"]
+
+#: Prefixes of the widget keys drawn inside tabs whose values outlive a tab switch.
+_KEPT = ("filter-", "clv-", "mig-", "plan-", "audience-")
 
 
 def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
@@ -41,6 +45,18 @@ def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
     return every
 
 
+def _keep_tab_settings() -> None:
+    """Keep the settings made in tabs that this rerun does not draw.
+
+    Streamlit forgets a widget's value when a run does not draw it; with only the open tab
+    drawn, a toggle or a filter would reset on every tab switch. Writing the value back
+    makes it session state of its own, which Streamlit keeps.
+    """
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(_KEPT):
+            st.session_state[key] = st.session_state[key]
+
+
 def main() -> None:
     """Draw the dashboard."""
     st.set_page_config(
@@ -51,6 +67,7 @@ def main() -> None:
     from custseg.dashboard.views import customers_ui, k_selection_ui, overview_ui, segments_ui
 
     st.title("Customer segments")
+    _keep_tab_settings()
     choice = sidebar_ui()
     result = None
     error = choice.error
@@ -60,10 +77,12 @@ def main() -> None:
         except UserError as exc:
             error = choice.named(str(exc))
     if result is not None:
+        # Each rerun gets a fresh copy from the cache: a new segmentation is told by its
+        # file and settings, not by the object.
         last = st.session_state.get("last_result")
-        if last is not None and last[0] is not result:
+        if last is not None and last[2] != choice.identity:
             st.session_state["earlier_result"] = last[0]  # what changed since it
-        st.session_state["last_result"] = (result, choice.note)
+        st.session_state["last_result"] = (result, choice.note, choice.identity)
         st.info(choice.note, icon=":material/database:")
     else:
         st.error(error or "Nothing to show yet.", icon=":material/error:")
@@ -75,33 +94,22 @@ def main() -> None:
     from custseg.dashboard.clv_tab import clv_ui
     from custseg.dashboard.pages import cohorts_ui, migration_ui, scoring_ui
 
-    overview, k_tab, segments, customers, cohort_tab, scoring, migration, value = st.tabs(
-        [
-            "Overview",
-            "Choosing k",
-            "Segments",
-            "Customers",
-            "Cohorts",
-            "Score new orders",
-            "Migration",
-            "Lifetime value",
-        ]
-    )
-    with overview:
-        overview_ui(result, st.session_state.get("earlier_result"))
-    with k_tab:
-        k_selection_ui(result, _scores_of_every_k(choice, result))
-    with segments:
-        segments_ui(result)
-    with customers:
-        customers_ui(result)
-    with cohort_tab:
-        cohorts_ui(result)
     settings = choice.settings or Settings()
-    with scoring:
-        scoring_ui(result, settings)
     current = choice.path if error is None else None
-    with migration:
-        migration_ui(result, current, settings)
-    with value:
-        clv_ui(result, current, settings)
+    pages: dict[str, Callable[[], None]] = {
+        "Overview": lambda: overview_ui(result, st.session_state.get("earlier_result")),
+        "Choosing k": lambda: k_selection_ui(result, _scores_of_every_k(choice, result)),
+        "Segments": lambda: segments_ui(result),
+        "Customers": lambda: customers_ui(result),
+        "Cohorts": lambda: cohorts_ui(result),
+        "Score new orders": lambda: scoring_ui(result, settings),
+        "Migration": lambda: migration_ui(result, current, settings),
+        "Lifetime value": lambda: clv_ui(result, current, settings),
+    }
+    # Only the open tab is computed and sent: a tab's content costs nothing until it is
+    # shown, and its results stay cached for the next visit.
+    tabs = st.tabs(list(pages), key="tab", on_change="rerun")
+    for tab, draw in zip(tabs, pages.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()

@@ -15,6 +15,7 @@ from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
     columns_of,
     default_input,
+    fingerprint,
     save_upload,
 )
 from custseg.dashboard.uploads import is_upload
@@ -56,6 +57,13 @@ class Choice:
     note: str
     settings: Settings | None
     error: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Tell one segmentation from another: the file (path, size, mtime) and settings."""
+        if self.path is None or self.settings is None:
+            return ""
+        return f"{fingerprint(self.path)}|{self.settings.model_dump_json()}"
 
     def named(self, message: str) -> str:
         """Return ``message`` in the dashboard's words.

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_UPLOAD_MB",
     "columns_of",
     "default_input",
+    "fingerprint",
     "run_clv",
     "run_migration",
     "run_scoring",
@@ -37,7 +38,8 @@ def default_input(synthetic_customers: int) -> tuple[str, str]:
     return str(path), note
 
 
-def _fingerprint(path: Path) -> str:
+def fingerprint(path: Path) -> str:
+    """Return a file's identity for the caches: its resolved path, size and mtime."""
     stat = path.stat()
     return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
@@ -54,7 +56,7 @@ def columns_of(
     path: Path, settings: Settings, sheet: str | None
 ) -> tuple[InputFormat, list[str], list[str]]:
     """Return (format, columns, sheets) of ``path``, cached by its size and mtime."""
-    return _columns_cached(str(path), _fingerprint(path), settings.model_dump_json(), sheet)
+    return _columns_cached(str(path), fingerprint(path), settings.model_dump_json(), sheet)
 
 
 @st.cache_data(show_spinner="Segmenting the customers...", max_entries=16)
@@ -70,7 +72,7 @@ def run_segmentation(path: Path, settings: Settings) -> RunResult:
     UserError
         As :func:`custseg.commands.run.segment` does.
     """
-    return _segment_cached(str(path), _fingerprint(path), settings.model_dump_json())
+    return _segment_cached(str(path), fingerprint(path), settings.model_dump_json())
 
 
 @st.cache_data(show_spinner="Scoring the uploaded orders with the current model...", max_entries=8)
@@ -101,7 +103,7 @@ def run_scoring(path: Path, record: ModelRecord, settings: Settings) -> RunResul
 
     return _score_cached(
         str(path),
-        _fingerprint(path),
+        fingerprint(path),
         json.dumps(record.to_dict(), sort_keys=True),
         settings.model_dump_json(),
     )
@@ -125,7 +127,7 @@ def _migrate_cached(
 
 def run_migration(path: Path, before: str, after: str, settings: Settings) -> Any:
     """Compare two snapshots of ``path`` (see :func:`custseg.commands.migrate.migrate`), cached."""
-    return _migrate_cached(str(path), _fingerprint(path), before, after, settings.model_dump_json())
+    return _migrate_cached(str(path), fingerprint(path), before, after, settings.model_dump_json())
 
 
 @st.cache_data(show_spinner="Fitting BG/NBD and Gamma-Gamma...", max_entries=8)
@@ -146,4 +148,4 @@ def _clv_cached(
 
 def run_clv(path: Path, end: str | None, horizon: int, settings: Settings) -> Any:
     """Lifetime value of ``path``'s customers (see :func:`custseg.commands.clv.lifetime_value`)."""
-    return _clv_cached(str(path), _fingerprint(path), end, horizon, settings.model_dump_json())
+    return _clv_cached(str(path), fingerprint(path), end, horizon, settings.model_dump_json())

@@ -239,8 +239,10 @@ def customers_ui(result: RunResult) -> None:
     personas = result.segments["persona"].tolist()
     # The filters belong to one segmentation: a new one (another k, another file) starts
     # with every customer shown instead of keeping a filter of personas that are gone.
+    ranges = customers[["recency_days", "frequency", "monetary"]].agg(["min", "max"])
     run_key = hashlib.sha1(
-        ("|".join(personas) + f"|{len(customers)}").encode(), usedforsecurity=False
+        ("|".join(personas) + f"|{len(customers)}|{ranges.to_numpy().tolist()}").encode(),
+        usedforsecurity=False,
     ).hexdigest()[:10]
     left, right = st.columns([2, 1])
     chosen = left.multiselect(

@@ -25,6 +25,7 @@ from custseg.config import ColumnsConfig, CsvConfig
 from custseg.errors import UserError, first_line
 from custseg.io.cache import cache_file, file_sha256, read_cached, write_cache
 from custseg.io.columns import COLUMN_CANDIDATES, ColumnMapping, resolve_columns
+from custseg.io.xlsx_header import sheet_header
 from custseg.progress import logger
 from custseg.sql import sql_literal
 
@@ -653,11 +654,15 @@ def read_columns(
     fmt = detect_format(path)
     if fmt == "xlsx":
         sheet, reader = _excel_sheet(path, sheet)
-        try:
-            header = reader.load_sheet(sheet, n_rows=1)  # type: ignore[attr-defined]
-            names = [c.name for c in header.available_columns()]
-        except Exception as exc:
-            raise UserError(f"{path} (sheet {sheet!r}): cannot read the sheet ({exc}).") from exc
+        names = sheet_header(path, sheet)  # milliseconds; calamine parses the whole sheet
+        if names is None:
+            try:
+                header = reader.load_sheet(sheet, n_rows=1)  # type: ignore[attr-defined]
+                names = [c.name for c in header.available_columns()]
+            except Exception as exc:
+                raise UserError(
+                    f"{path} (sheet {sheet!r}): cannot read the sheet ({exc})."
+                ) from exc
         return fmt, names, list(reader.sheet_names)  # type: ignore[attr-defined]
     con = duckdb.connect()
     try:
