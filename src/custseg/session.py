@@ -183,7 +183,14 @@ class Session:
         kind = (types.get(mapping.date) or "VARCHAR").upper()
         aware = kind.startswith("TIMESTAMP WITH")
         if kind == "VARCHAR" and date_format is None:
-            aware = detect_offsets(self.engine, raw, mapping.date, self.source)
+            aware = detect_offsets(
+                self.engine,
+                raw,
+                mapping.date,
+                self.source,
+                shown=mapping.raw("date"),
+                order=mapping.invoice if mapping.sources else None,  # a platform's orders
+            )
         zone = self.settings.columns.timezone
         if not aware:
             if zone is not None:

@@ -66,6 +66,12 @@ class Dialect:
             return f"regexp_like({text}, {self.literal(f'^(?:{pattern})$')})"
         return f"regexp_full_match({text}, {sql_literal(pattern)})"
 
+    def row_number(self) -> str:
+        """Return SQL numbering the rows of a scan in the order read (1, 2, ...)."""
+        if self.name == "spark":
+            return "row_number() OVER (ORDER BY monotonically_increasing_id())"
+        return "row_number() OVER ()"
+
     def plus_seconds(self, stamp: str, seconds: str) -> str:
         """Return ``stamp`` plus a (fractional) number of seconds."""
         if self.name == "spark":

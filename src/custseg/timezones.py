@@ -26,7 +26,13 @@ OFFSET_PATTERN = (
 
 
 def detect_offsets(
-    engine: Engine, relation: str, column: str, source: str, sample: int = 50_000
+    engine: Engine,
+    relation: str,
+    column: str,
+    source: str,
+    sample: int = 50_000,
+    shown: str | None = None,
+    order: str | None = None,
 ) -> bool:
     """Tell whether a text date column holds UTC offsets, refusing a mix with naive times.
 
@@ -39,35 +45,52 @@ def detect_offsets(
     source : str
         The input's name, for messages.
     sample : int
-        How many leading rows to look at; beyond it a time without an offset in a file
-        with offsets is counted as an invalid date.
+        How many leading rows decide whether the times carry offsets. Where they do, every
+        row is then checked, so a time without an offset anywhere in the file is refused.
+    shown : str, optional
+        The column's name in the user's file (default: ``column``), for messages.
+    order : str, optional
+        The order id column of a platform export, whose rows are regrouped by order before
+        this check: examples then name an order instead of a row.
 
     Returns
     -------
     bool
-        True when the sampled values carry offsets.
+        True when the times carry offsets.
 
     Raises
     ------
     UserError
-        When some sampled values carry an offset and others do not (two examples named).
+        When some values carry an offset and others do not, naming one row of each kind.
     """
     dialect = engine.dialect
     text = f"trim(CAST({sql_ident(column)} AS STRING))"
     aware = dialect.full_match("d", OFFSET_PATTERN)
-    rows = engine.rows(
-        f"SELECT count(CASE WHEN {aware} THEN 1 END), count(CASE WHEN NOT {aware} THEN 1 END), "
-        f"min(CASE WHEN {aware} THEN d END), min(CASE WHEN NOT {aware} THEN d END) "
+    n_aware = engine.rows(
+        f"SELECT count(CASE WHEN {aware} THEN 1 END) "
         f"FROM (SELECT {text} AS d FROM {relation} LIMIT {int(sample)}) AS s WHERE d <> ''"
-    )
-    n_aware, n_naive, with_offset, without = rows[0]
-    if n_aware and n_naive:
+    )[0][0]
+    if not n_aware:
+        return False  # wall-clock times (a later offset is no date there: invalid_date)
+    # Offsets: one row without one anywhere makes every time's zone a guess.
+    key = f"CAST({sql_ident(order)} AS STRING)" if order else dialect.row_number()
+    first_aware, with_offset, first_naive, without = engine.rows(
+        f"SELECT min(CASE WHEN {aware} THEN n END), min_by(d, CASE WHEN {aware} THEN n END), "
+        f"min(CASE WHEN NOT {aware} THEN n END), min_by(d, CASE WHEN NOT {aware} THEN n END) "
+        f"FROM (SELECT {text} AS d, {key} AS n FROM {relation}) AS s WHERE d <> ''"
+    )[0]
+    if first_naive is not None:
+
+        def where(n: object) -> str:
+            return f"order {n!r}" if order else f"row {n}"
+
         raise UserError(
-            f"{source}: column {column!r} mixes times with a UTC offset (such as "
-            f"{with_offset!r}) and without one (such as {without!r}); the zone of the second "
-            "kind is unknown. Export every time with its offset, or none."
+            f"{source}: column {shown or column!r} mixes times with a UTC offset "
+            f"({where(first_aware)}: {with_offset!r}) and without one ({where(first_naive)}: "
+            f"{without!r}); the zone of the second kind is unknown. Export every time with "
+            "its offset, or none."
         )
-    return bool(n_aware)
+    return True
 
 
 def instant_sql(text: str, dialect: Dialect) -> str:

@@ -349,3 +349,33 @@ def test_an_unknown_value_tier_is_one_sentence(tmp_path: Path) -> None:
     config.write_text("predictions:\n  audience_tiers: ['top 2%']\n")
     with pytest.raises(UserError, match=r"unknown value tier\(s\) 'top 2%'; the tiers are top 1%"):
         load_settings(config, {})
+
+
+def test_with_clv_on_four_days_skips_the_predictions_in_one_line(tmp_path: Path) -> None:
+    # Too short to hold out a quarter of the days: the segments are written, the
+    # predictions are skipped with the reason, and no library warning reaches stderr.
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(4)
+    rows = [
+        f"{n},c{rng.integers(40)},2011-01-0{1 + n % 4} 10:00,{1 + n % 3},{2.5 + n % 7}"
+        for n in range(400)
+    ]
+    path = tmp_path / "four_days.csv"
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows))
+    exe = Path(sys.executable).with_name("custseg")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [str(exe), "run", str(path), "--with-clv", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    skipped = [line for line in proc.stderr.splitlines() if "clv      skipped" in line]
+    assert len(skipped) == 1
+    assert "The purchase days run from 2011-01-01 to 2011-01-04: too short" in skipped[0]
+    assert "Warning:" not in proc.stderr and "RuntimeWarning" not in proc.stderr
+    customers = pd.read_csv(out / "customers.csv")
+    assert "clv" not in customers.columns and customers["customer_id"].nunique() == 40

@@ -143,6 +143,27 @@ def test_stripe_payments_export(tmp_path: Path) -> None:
     assert session.quality_record(session.cleaning(), 0).input.currency == "USD"
 
 
+def test_a_shopify_order_with_cancelled_at_alone_is_counted_out(tmp_path: Path) -> None:
+    # #1006 is paid, but has a Cancelled at time: the layout's own column decides.
+    text = SHOPIFY.replace(
+        "2023-03-14 02:00:00 +0000,3,Card,5.00,CARD-1,0.00,,0.00,6",
+        "2023-03-14 02:00:00 +0000,3,Card,5.00,CARD-1,0.00,2023-03-14 03:00:00 +0000,0.00,6",
+    )
+    session = _session(tmp_path, text, "orders_export.csv")
+    cleaned = session.cleaning()
+    assert cleaned.dropped["cancelled_order"] == 3  # #1003, #1005 and #1006
+    assert "carol@example.com" not in _rfm(session)
+
+
+def test_stripe_partial_refund_is_netted_only_with_returns_net(tmp_path: Path) -> None:
+    session = _session(
+        tmp_path, STRIPE, "unified_payments.csv", cleaning=CleaningConfig(returns="net")
+    )
+    # ch_3: 30.00 less its 10.00 refund; ch_2 (refunded in full) and ch_4 (failed) stay out.
+    assert session.cleaning().dropped["cancelled_order"] == 2
+    assert _rfm(session)["cus_B"] == (2, 1, 20.0)
+
+
 def test_layout_none_reads_columns_by_name(tmp_path: Path) -> None:
     # Read as a plain table, Shopify's export has no customer column custseg knows.
     with pytest.raises(UserError, match=r"no customer column found"):

@@ -57,3 +57,20 @@ def test_non_product_codes_on_spark(spark, tmp_path: Path) -> None:
                 cleaned = session.cleaning()
                 found.append((cleaned.dropped["non_product"], cleaned.non_product["lines"]))
     assert found == [(0, 3), (3, 0), (0, 3), (3, 0)]
+
+
+def test_a_mix_of_naive_and_offset_times_is_refused_alike(spark, tmp_path: Path) -> None:
+    from custseg.errors import UserError
+
+    path = tmp_path / "mixed.csv"
+    path.write_text(MIXED_OFFSETS + "4,c,2024-07-01 09:00:00,3\n", encoding="utf-8")
+    said = []
+    for engine in ("duckdb", "spark"):
+        with pytest.raises(UserError) as err:
+            Session(path, load_settings(None, {"engine": {"name": engine}}))
+        said.append(str(err.value))
+    assert said[0] == said[1]
+    assert (
+        "(row 1: '2024-06-30T23:30:00Z') and without one (row 4: '2024-07-01 09:00:00')"
+        in (said[0])
+    )

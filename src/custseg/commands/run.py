@@ -23,7 +23,7 @@ from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
 from custseg.io.writers import json_text, staged_folder, write_csv
 from custseg.lazy import FITTING, REPORT, preload
-from custseg.progress import ProgressFactory, StageTimer
+from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import ModelRecord, RunResult
 from custseg.segmentation import Segmentation, fit_segments, model_record
 from custseg.session import Session
@@ -222,9 +222,13 @@ def _predictions(
             "Spark MLlib: run custseg clv on the same input instead."
         )
     with timer.stage("clv") as notes:
-        table, sentence, informative = predict_for_run(
-            days, config.horizon_days, config.discount_rate, config.draws
-        )
+        try:
+            table, sentence, informative = predict_for_run(
+                days, config.horizon_days, config.discount_rate, config.draws
+            )
+        except UserError as exc:  # too little data to choose a model: the segments stand
+            logger.warning("clv      skipped: %s", exc)
+            return customers, segments
         notes.append(sentence)
         return with_predictions(customers, segments, table, churn_informative=informative)
 
