@@ -16,7 +16,6 @@ from custseg.charts import (
     holdout_chart,
     k_selection_chart,
     profile_heatmap,
-    quality_chart,
     segment_share_chart,
 )
 from custseg.dashboard.tables import show
@@ -108,8 +107,10 @@ def _accounting_ui(result: RunResult) -> None:
     )
     for note in quality_notes(q, result.model):
         st.warning(note)
-    st.plotly_chart(quality_chart(q), key="quality-chart")
+    # The rows dropped as bars inside the table: no chart library on the first screen (the
+    # report draws the same figures as a chart).
     table = quality_table(q)
+    table.insert(4, "share of rows read", table["rows dropped"] / max(q.rows_read, 1))
     st.markdown(
         f"**{q.rows_read:,} rows read = {q.rows_kept:,} kept + "
         f"{q.rows_read - q.rows_kept:,} dropped.** Each row is counted under the first "
@@ -119,7 +120,12 @@ def _accounting_ui(result: RunResult) -> None:
         table,
         hide_index=True,
         width="stretch",
-        column_config={"rows dropped": st.column_config.NumberColumn(format="localized")},
+        column_config={
+            "rows dropped": st.column_config.NumberColumn(format="localized"),
+            "share of rows read": st.column_config.ProgressColumn(
+                "share of rows read", format="percent", min_value=0.0, max_value=1.0
+            ),
+        },
     )
     mapping = ", ".join(f"{k} = `{v}`" for k, v in q["input"]["mapping"].items() if v)
     st.caption(f"Columns used: {mapping}.")
