@@ -37,7 +37,22 @@ def test_a_tie_goes_to_the_first_model_in_order() -> None:
     chosen, reason = _choose(
         _table({"bg_nbd": 1.5190, "mbg_nbd": 1.5189, "pareto_nbd": 1.60, "baseline_rate": 1.7})
     )
-    assert chosen == "bg_nbd" and "(bg_nbd, mbg_nbd within 0.5% of each other" in reason
+    assert chosen == "bg_nbd" and "(bg_nbd, mbg_nbd within 0.5% or 0.0005 purchases" in reason
+
+
+def test_when_nobody_buys_in_the_holdout_every_model_ties() -> None:
+    # Every RMSE is about 0: a relative distance would pick whichever is a hair lower.
+    chosen, reason = _choose(
+        _table({"bg_nbd": 3e-7, "mbg_nbd": 2e-7, "pareto_nbd": 1e-9, "baseline_rate": 0.0})
+    )
+    assert chosen == "bg_nbd"
+    assert "no model beat the naive rate baseline's holdout RMSE of purchases (0.000)" in reason
+    assert "(bg_nbd, mbg_nbd, pareto_nbd within 0.5% or 0.0005 purchases" in reason
+    # A model equal to the baseline to three decimals does not beat it.
+    chosen, reason = _choose(
+        _table({"bg_nbd": 1.6001, "mbg_nbd": 1.70, "pareto_nbd": 1.599, "baseline_rate": 1.5994})
+    )
+    assert chosen == "bg_nbd" and "no model beat" in reason
 
 
 def test_every_model_is_backtested_beside_the_baselines() -> None:
