@@ -67,6 +67,11 @@ def test_tampered_or_foreign_model_is_a_clear_error() -> None:
         # centroids (4.85 GiB of distances), a persona name of a megabyte.
         ({**good, "scaler": {"mean": [0, 0, 0], "scale": [1e308, 1, 1]}}, "out of range"),
         ({**good, "scaler": {"mean": [0, 0, 0], "scale": [float("inf"), 1, 1]}}, "out of range"),
+        # Scales and means no fit gives: too small, too large, a negative log1p mean.
+        ({**good, "scaler": {"mean": [0, 0, 0], "scale": [1e-300, 1, 1]}}, "out of range"),
+        ({**good, "scaler": {"mean": [0, 0, 0], "scale": [999, 1, 1]}}, "out of range"),
+        ({**good, "scaler": {"mean": [-1, 0, 0], "scale": [1, 1, 1]}}, "out of range"),
+        ({**good, "personas": {"0": "Lost", "1": "Lost"}}, "both named 'Lost'"),
         ({**good, "centroids": [[0.0, 0, 0]] * 50_000}, "it has 50,000 segments"),
         ({**good, "centroids": [[1e9, 0, 0], [0, 0, 0]]}, "out of range"),
         (

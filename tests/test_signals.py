@@ -62,6 +62,52 @@ def test_sigterm_while_writing_leaves_the_old_outputs_and_no_debris(
     assert (out / "customers.csv").read_text() == "old"
 
 
+def test_a_stop_a_library_swallowed_is_not_committed(handlers, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from custseg import signals
+
+    out = tmp_path / "out"
+    with pytest.raises(Terminated), staged_folder(out, "--out") as stage:
+        (stage / "customers.csv").write_text("new")
+        signals._received.append(signal.SIGTERM)  # received, then caught by a library
+    assert not (out / "customers.csv").exists()
+    assert [p.name for p in out.iterdir()] == []
+
+
+STUCK = """
+import sys, time
+from pathlib import Path
+from custseg.io.writers import staged_folder
+from custseg.signals import Terminated, install
+install()
+with staged_folder(Path(sys.argv[1]), "--out") as stage:
+    (stage / "customers.csv").write_text("half")
+    print("writing", flush=True)
+    while True:  # stuck: a first stop is caught and ignored, as a hung library would
+        try:
+            time.sleep(0.05)
+        except Terminated:
+            print("ignored", flush=True)
+"""
+
+
+def test_a_second_signal_ends_a_stuck_run_at_once_without_debris(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUCK, str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stdout.readline().strip() == "ignored"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM (asked twice)" in (proc.stderr.read() if proc.stderr else "")
+    assert list(out.iterdir()) == []  # the staging folder went with it
+
+
 def test_a_signal_during_the_move_waits_for_the_whole_set(
     handlers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

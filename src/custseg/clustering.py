@@ -163,10 +163,14 @@ def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
 MODEL_FORMAT = "custseg-model/1"
 
 #: Bounds a saved model must keep (see :meth:`SegmentModel.from_dict`): segments (one
-#: persona name each), |standardised centroid|, |log1p mean| and log1p scale, name length.
+#: persona name each), |standardised centroid|, the log1p mean and scale, name length.
+#: log1p of any recency, order count or spend custseg accepts (amounts under 1e12) is
+#: between 0 and 30, so a mean lies there and a standard deviation is at most 15 (MAX_LOG
+#: leaves room); a scale under MIN_SCALE would need a million customers alike to 1e-9.
 MAX_SEGMENTS = 11
 MAX_STANDARD = 1e3
-MAX_LOG = 1e3
+MAX_LOG = 30.0
+MIN_SCALE = 1e-9
 MAX_NAME = 100
 
 
@@ -245,9 +249,9 @@ class SegmentModel:
             and np.isfinite(centroids).all()
             and (np.abs(centroids) <= MAX_STANDARD).all()
             and np.isfinite(scaler.mean_).all()
-            and (np.abs(scaler.mean_) <= MAX_LOG).all()
+            and ((scaler.mean_ >= 0) & (scaler.mean_ <= MAX_LOG)).all()
             and np.isfinite(scaler.scale_).all()
-            and ((scaler.scale_ > 0) & (scaler.scale_ <= MAX_LOG)).all()
+            and ((scaler.scale_ >= MIN_SCALE) & (scaler.scale_ <= MAX_LOG)).all()
         ):
             raise UserError(
                 f"{source} is not a valid custseg model (centroids or scaler are "
@@ -261,5 +265,11 @@ class SegmentModel:
             raise UserError(
                 f"{source} is not a valid custseg model: a persona name of {len(odd):,} "
                 f"characters (names are custseg's own or at most {MAX_NAME} characters)."
+            )
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise UserError(
+                f"{source} is not a valid custseg model: two segments are both named "
+                f"{twice!r} (each segment has its own persona)."
             )
         return cls(scaler, centroids, names)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-__all__ = ["FITTING", "REPORT", "preload"]
+T = TypeVar("T")
+
+__all__ = ["FITTING", "REPORT", "background", "preload"]
 
 #: What fitting segments imports.
 FITTING = ("sklearn.cluster", "sklearn.metrics", "scipy.spatial.distance")
@@ -44,3 +48,36 @@ def preload(*names: str) -> threading.Thread:
     thread = threading.Thread(target=_load, args=(names,), name="custseg-preload", daemon=True)
     thread.start()
     return thread
+
+
+def background(work: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``work(*args)`` in a daemon thread; return a function that waits for its result.
+
+    Unlike a thread pool's worker, the thread never holds the process open: a command
+    stopped by a signal exits even if the work is stuck (a signal that interrupts an import
+    in the main thread can leave that module's import lock held for good).
+
+    Returns
+    -------
+    callable
+        Called with no arguments: waits, then returns the result or raises its exception.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work(*args)
+        except BaseException as exc:  # handed to the waiting caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="custseg-background", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        value: T = box["value"]
+        return value
+
+    return result

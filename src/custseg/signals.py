@@ -10,11 +10,19 @@ never holds a mix of two runs' files.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Terminated", "deferred", "install", "pid_alive", "stopped_by"]
+__all__ = [
+    "CLEANUPS",
+    "Terminated",
+    "deferred",
+    "install",
+    "pid_alive",
+    "raise_for",
+    "stopped_by",
+]
 
 
 def pid_alive(pid: int) -> bool:
@@ -58,18 +66,41 @@ def stopped_by() -> int | None:
     return _received[0] if _received else None
 
 
+def raise_for(signum: int) -> None:
+    """Raise what the signal ``signum`` raises: ``KeyboardInterrupt`` or :class:`Terminated`."""
+    _raise(signum)
+
+
 def _raise(signum: int) -> None:
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
 
 
+#: Work to do before the process ends at once on a second signal (remove staging folders).
+CLEANUPS: list[Callable[[], None]] = []
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
     del frame
+    again = bool(_received)
     _received.append(signum)
     if _deferring[0]:
         _held.append(signum)
         return
+    if again:
+        # Asked twice: the first stop is stuck (a library ignoring it, a lock never freed).
+        # Remove what is half-written, then end now, with the same exit status.
+        import contextlib
+        import os
+        import sys
+
+        for cleanup in CLEANUPS:
+            with contextlib.suppress(Exception):  # best effort: the process ends either way
+                cleanup()
+
+        sys.stderr.write(f"stopped by {signal.Signals(signum).name} (asked twice)\n")
+        os._exit(128 + signum)
     _raise(signum)
 
 

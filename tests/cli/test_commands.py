@@ -452,6 +452,31 @@ def test_an_out_folder_holding_the_input_is_refused(tiny_csv: Path, tmp_path: Pa
     assert result.exit_code == 2 and "holds the input" in result.stderr
 
 
+def test_an_out_folder_holding_a_model_or_a_run_read_is_refused(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    # A model read with --model, a run read by report, a clv folder read by plan: writing
+    # the outputs over them would replace what is being read.
+    run_dir = tmp_path / "run"
+    assert _run("run", str(tiny_csv), "--out", str(run_dir), "--k", "2").exit_code == 0
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    model = run_dir / "model.json"
+    for command in ("score", "cohorts", "migrate"):
+        args = [command, str(tiny_csv), "--model", str(model), "--out", str(run_dir)]
+        if command == "migrate":
+            args += ["--as-of", "2011-01-01", "--as-of", "2011-06-01"]
+        result = _run(*args)
+        assert result.exit_code == 2, (command, result.output)
+        assert f"--out {run_dir} holds the input {model}" in result.stderr
+    result = _run("report", str(run_dir), "--figures", str(run_dir))
+    assert result.exit_code == 2 and f"--figures {run_dir} holds the input" in result.stderr
+    campaigns = tmp_path / "campaigns.yml"
+    campaigns.write_text("- persona: Champions\n")
+    result = _run("plan", str(campaigns), "--clv", str(run_dir), "--out", str(run_dir))
+    assert result.exit_code == 2 and f"--out {run_dir} holds the input {run_dir}" in result.stderr
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
 def test_a_tilde_out_is_the_home_folder(tiny_csv: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)

@@ -48,3 +48,33 @@ def test_uploads_are_private_to_the_process_and_stale_ones_removed(
     path = save_upload("n.csv", b"new")
     assert path.read_bytes() == b"new" and not path.is_symlink()
     assert target.read_text() == "keep"
+
+
+def test_stale_uploads_go_at_start_up_and_a_process_removes_its_own_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    from custseg.dashboard import uploads
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(uploads, "_CHECKED", [])
+    # A dashboard process saves an upload and exits: its folder goes with it.
+    code = (
+        "import tempfile, sys; tempfile.tempdir = sys.argv[1]\n"
+        "from custseg.dashboard.uploads import save_upload\n"
+        "print(save_upload('a.csv', b'x,y\\n').parent)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    folder = Path(done.stdout.strip())
+    assert folder.parent == tmp_path and not folder.exists()
+    # One left by a killed process is removed when a dashboard starts, before any upload.
+    stale = tmp_path / f"{uploads.UPLOAD_PREFIX}{int(folder.name.split('-')[2])}-zzz"
+    stale.mkdir()
+    (stale / "orders.csv").write_text("customer data")
+    uploads.remove_stale_uploads()
+    assert not stale.exists()

@@ -83,8 +83,10 @@ def test_clear_cache_removes_only_custsegs_files(tmp_path: Path) -> None:
     book, cache = _book(tmp_path), tmp_path / "cache"
     _open(book, cache).rfm()
     (cache / "notes.txt").write_text("mine")
-    assert clear_cache(cache) == 2
-    assert [p.name for p in cache.iterdir()] == ["notes.txt"]
+    (cache / "my-data.parquet").write_text("mine too")  # a Parquet file of the user's
+    (cache / ".orders-0123456789abcdef01234567.parquet.k2x_9ab1.tmp").write_text("")  # ours
+    assert clear_cache(cache) == 3
+    assert sorted(p.name for p in cache.iterdir()) == ["my-data.parquet", "notes.txt"]
     assert clear_cache(tmp_path / "absent") == 0
 
 

@@ -60,16 +60,39 @@ def test_the_projects_folders_and_earlier_versions_outputs_are_custsegs(tmp_path
     (legacy / "audiences").mkdir(parents=True)
     (legacy / "run_log.json").write_text("{}")
     (legacy / "customers.csv").write_text("old")
-    (legacy / "audiences" / "lost.csv").write_text("old")
+    (legacy / "audiences" / "champions.csv").write_text("old")
+    (legacy / "audiences" / "my-list.csv").write_text("keep")  # not a persona's name
     (legacy / "my notes.txt").write_text("keep")
-    assert previous_outputs(legacy) == {"run_log.json", "customers.csv", "audiences/lost.csv"}
+    assert previous_outputs(legacy) == {
+        "run_log.json",
+        "customers.csv",
+        "audiences/champions.csv",
+    }
     _write(legacy, {"customers.csv": "new", "run_log.json": "{}"})
     assert sorted(p.name for p in legacy.iterdir()) == [
         MANIFEST,
+        "audiences",
         "customers.csv",
         "my notes.txt",
         "run_log.json",
     ]
+    assert [p.name for p in (legacy / "audiences").iterdir()] == ["my-list.csv"]
+
+
+def test_a_manifest_cannot_name_files_outside_its_folder(tmp_path: Path) -> None:
+    folder, victim = tmp_path / "out", tmp_path / "victim.txt"
+    _write(folder, {"customers.csv": "x"})
+    victim.write_text("keep")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "v2.txt").write_text("keep")
+    os.symlink(tmp_path / "elsewhere", folder / "link")
+    crafted = ["../victim.txt", str(victim), "link/v2.txt", "customers.csv", 7]
+    (folder / MANIFEST).write_text(json.dumps({"files": crafted}))
+    assert previous_outputs(folder) == {"customers.csv"}
+    _write(folder, {"segments.csv": "y"})
+    assert victim.read_text() == "keep"
+    assert (tmp_path / "elsewhere" / "v2.txt").read_text() == "keep"
+    assert not (folder / "customers.csv").exists()  # custseg's own, replaced by the new set
 
 
 def test_a_move_that_fails_midway_puts_everything_back(
@@ -199,3 +222,30 @@ def test_files_named_like_outputs_are_not_enough_to_be_custsegs(tmp_path: Path) 
     figures.mkdir()
     (figures / "k_selection.png").write_bytes(b"png")
     assert previous_outputs(figures) == {"k_selection.png"}  # custseg report's, earlier
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "dir_mode"), [(0o077, 0o600, 0o700), (0o022, 0o644, 0o755)]
+)
+def test_outputs_follow_the_users_umask(
+    tiny_csv: Path, tmp_path: Path, umask: int, file_mode: int, dir_mode: int
+) -> None:
+    # Files holding customer ids get the mode a plain open() gives under the user's umask
+    # (docs/outputs.md): 0600 for a private umask.
+    import stat
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    exe = Path(sys.executable).with_name("custseg")
+    subprocess.run(
+        [str(exe), "run", str(tiny_csv), "--k", "2", "--out", str(out), "-q"],
+        check=True,
+        capture_output=True,
+        preexec_fn=lambda: os.umask(umask),
+    )
+    assert stat.S_IMODE((out / "customers.csv").stat().st_mode) == file_mode
+    assert stat.S_IMODE((out / "model.json").stat().st_mode) == file_mode
+    assert stat.S_IMODE((out / "audiences").stat().st_mode) == dir_mode
+    for audience in (out / "audiences").iterdir():
+        assert stat.S_IMODE(audience.stat().st_mode) == file_mode

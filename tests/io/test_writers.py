@@ -130,14 +130,7 @@ def test_record_breaks_become_spaces_and_downloads_are_the_same_bytes(tmp_path: 
 HOSTILE_IDS = ["ab\r=2+3", "cd\n+1", "e\x00f", " =SUM(A1)", "\t@x", "\x01-2", "plain", "=1"]
 
 
-def test_hostile_ids_through_every_csv_output(tmp_path: Path) -> None:
-    import csv
-
-    import duckdb
-
-    from custseg.config import load_settings
-    from custseg.pipeline import segment, write_outputs
-
+def _hostile_orders(tmp_path: Path) -> Path:
     rows = []
     for i, cid in enumerate(HOSTILE_IDS):
         for j in range(i % 3 + 1):
@@ -148,12 +141,25 @@ def test_hostile_ids_through_every_csv_output(tmp_path: Path) -> None:
     orders["InvoiceDate"] = pd.to_datetime(orders["InvoiceDate"])
     source = tmp_path / "orders.parquet"
     orders.to_parquet(source)
-    out = tmp_path / "out"
-    write_outputs(segment(source, load_settings(None, {"model": {"k": 2, "k_max": 2}})), out)
-    written = sorted(out.rglob("*.csv"))
-    assert len(written) >= 8  # customers, segments, k_selection, holdout, cohorts, audiences...
-    ids_seen: list[str] = []
-    for path in written:
+    return source
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_csvs(folder: Path) -> dict[str, list[list[str]]]:
+    """Check every CSV under ``folder`` is structure- and formula-safe; return the records."""
+    import csv
+
+    import duckdb
+
+    found = {}
+    for path in sorted(folder.rglob("*.csv")):
         raw = path.read_bytes()
         assert b"\x00" not in raw and b"\r" not in raw, path.name
         with path.open(newline="", encoding="utf-8") as fh:
@@ -164,15 +170,59 @@ def test_hostile_ids_through_every_csv_output(tmp_path: Path) -> None:
         assert count[0][0] == len(records) - 1, path.name
         for record in records[1:]:
             for cell in record:
-                assert not cell.lstrip("".join(chr(c) for c in range(33))).startswith(
-                    ("=", "+", "-", "@")
-                ) or cell.startswith("'"), (path.name, cell)
-        if path.name == "customers.csv":
-            ids_seen = [r[0] for r in records[1:]]
+                assert (
+                    not cell.lstrip("".join(chr(c) for c in range(33))).startswith(
+                        ("=", "+", "-", "@")
+                    )
+                    or cell.startswith("'")
+                    or _number(cell)  # -25.3 is a number to a spreadsheet, not a formula
+                ), (path.name, cell)
+        found[path.relative_to(folder).as_posix()] = records
+    return found
+
+
+SAFE_IDS = ["ab =2+3", "cd +1", "e f", "'=SUM(A1)", "'\t@x", "'\x01-2", "plain", "'=1"]
+
+
+def test_hostile_ids_through_every_csv_output(tmp_path: Path) -> None:
+    from custseg.config import load_settings
+    from custseg.pipeline import segment, write_outputs
+
+    source = _hostile_orders(tmp_path)
+    out = tmp_path / "out"
+    write_outputs(segment(source, load_settings(None, {"model": {"k": 2, "k_max": 2}})), out)
+    found = _check_csvs(out)
+    assert len(found) >= 8  # customers, segments, k_selection, holdout, cohorts, audiences...
     # Ids are trimmed of spaces when read (" =SUM(A1)" is the customer "=SUM(A1)").
-    assert sorted(ids_seen) == sorted(
-        ["ab =2+3", "cd +1", "e f", "'=SUM(A1)", "'\t@x", "'\x01-2", "plain", "'=1"]
-    )
+    assert sorted(r[0] for r in found["customers.csv"][1:]) == sorted(SAFE_IDS)
+
+
+def test_hostile_ids_through_score_clv_and_migrate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    source = _hostile_orders(tmp_path)
+    run = CliRunner().invoke(app, ["run", str(source), "--k", "2", "--out", str(tmp_path / "r")])
+    assert run.exit_code == 0, run.output
+    model = str(tmp_path / "r" / "model.json")
+    commands = {
+        "score": ["score", str(source), "--model", model],
+        "clv": ["clv", str(source), "--draws", "0"],
+        "migrate": [
+            *("migrate", str(source), "--model", model),
+            *("--as-of", "2020-02-01", "--as-of", "2020-04-01"),
+        ],
+    }
+    for name, args in commands.items():
+        out = tmp_path / name
+        result = CliRunner().invoke(app, [*args, "--out", str(out)])
+        assert result.exit_code == 0, (name, result.output)
+        found = _check_csvs(out)
+        assert found, name
+        if name != "migrate":
+            table = found["customers.csv" if name == "score" else "clv.csv"]
+            assert sorted(r[0] for r in table[1:]) == sorted(SAFE_IDS), name
 
 
 def test_a_large_table_keeps_its_row_order(tmp_path: Path) -> None:

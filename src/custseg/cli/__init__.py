@@ -118,15 +118,19 @@ def _say_engine(settings: Settings, command: str) -> None:
         )
 
 
-def _check_out(source: Path | str, out_dir: Path, force: bool) -> None:
-    """Refuse, before any work, an --out that holds the input or is not custseg's.
+def _check_out(source: Path | str, out_dir: Path, force: bool, model: Path | None = None) -> None:
+    """Refuse, before any work, an --out that holds an input or is not custseg's.
 
-    See :func:`custseg.io.writers.check_out_dir` and :mod:`custseg.io.outputs`.
+    The inputs are the order lines and, where given, the model file (``--model``): outputs
+    written over ``R/model.json`` would replace the model being read. See
+    :func:`custseg.io.writers.check_out_dir` and :mod:`custseg.io.outputs`.
     """
     from custseg.io.outputs import forcing, writable
     from custseg.io.writers import check_out_dir
 
     check_out_dir(source, out_dir)
+    if model is not None:
+        check_out_dir(model, out_dir)
     if out_dir.expanduser().is_dir():
         with forcing(force):
             writable(out_dir.expanduser(), "--out")
@@ -264,7 +268,7 @@ def score(
     with user_errors():
         settings = _settings(inputs, as_of)
         _say_ignored(settings, inputs)
-        _check_out(input_path, out_dir, force)
+        _check_out(input_path, out_dir, force, model)
         _say_engine(settings, "score")
         with progress_bars(not quiet) as bars:
             result = command.score(input_path, model, settings, progress=bars)
@@ -317,7 +321,7 @@ def migrate(
         assert parsed[0] is not None and parsed[1] is not None
         settings = _settings(inputs, cleaning, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
-        _check_out(input_path, out_dir, force)
+        _check_out(input_path, out_dir, force, model)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
@@ -388,7 +392,7 @@ def clv(
             raise UserError(
                 f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
             )
-        _check_out(input_path, out_dir, force)
+        _check_out(input_path, out_dir, force, saved_model)
         _say_engine(settings, "clv")
         with progress_bars(not quiet) as bars:
             result = command.lifetime_value(
@@ -442,7 +446,7 @@ def cohorts(
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
-        _check_out(input_path, out_dir, force)
+        _check_out(input_path, out_dir, force, model)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)
@@ -512,8 +516,12 @@ def plan(
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     setup_logging(False)
     from custseg.commands.plan import plan_campaigns, write_plan
+    from custseg.io.writers import check_out_dir
 
+    campaigns, clv_dir, out_dir = (p.expanduser() for p in (campaigns, clv_dir, out_dir))
     with user_errors():
+        check_out_dir(campaigns, out_dir)
+        check_out_dir(clv_dir, out_dir)  # the folder read is not the folder written
         table = plan_campaigns(campaigns, clv_dir)
         with _forcing(force):
             written = write_plan(table, out_dir)
@@ -534,10 +542,14 @@ def report(
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
     setup_logging(quiet)
     from custseg.io import atomic_write_text
+    from custseg.io.writers import check_out_dir
     from custseg.reporting import load_run, render_report, write_figures
 
     log = logging.getLogger("custseg")
+    run_dir, figures = run_dir.expanduser(), figures.expanduser()
+    html_out = html_out.expanduser() if html_out is not None else None
     with user_errors():
+        check_out_dir(run_dir, figures, "--figures")  # figures over the run would replace it
         result = load_run(run_dir)
         if html_out is not None:
             atomic_write_text(html_out, render_report(result))

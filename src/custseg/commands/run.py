@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,15 +258,14 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     list of Path
         The files written.
     """
+    from custseg.lazy import background
     from custseg.reporting import render_report
 
     # The report is Python (Plotly) work; the tables are written by DuckDB and Arrow, which
-    # release the GIL: drawing it on a second thread meanwhile saves most of its time.
-    with (
-        staged_folder(out_dir, "--out") as stage,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-report") as pool,
-    ):
-        report = pool.submit(render_report, result)
+    # release the GIL: drawing it on a second thread meanwhile saves most of its time. A
+    # daemon thread: a stopped run never waits for it.
+    with staged_folder(out_dir, "--out") as stage:
+        report = background(render_report, result)
         customers = result.customers
         if result.customers_spark is not None:
             # Too many customers for the driver: the executors write a partitioned folder.
@@ -289,5 +287,5 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         if result.customers_spark is None:
             # (On the MLlib path customers.parquet is already one folder per persona.)
             write_audiences(result.customers, stage / "audiences", result.audience_filter)
-        (stage / "report.html").write_text(report.result(), encoding="utf-8")
+        (stage / "report.html").write_text(report(), encoding="utf-8")
     return [out_dir / name for name in OUTPUT_FILES if (out_dir / name).exists()]

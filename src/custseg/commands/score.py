@@ -53,13 +53,15 @@ def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
         If the file is missing, not JSON, or not a valid custseg model.
     """
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_MODEL_BYTES:
+        # Read at most one byte past the limit: a device or a growing file has no size.
+        with Path(path).expanduser().open("rb") as fh:
+            data = fh.read(MAX_MODEL_BYTES + 1)
+        if len(data) > MAX_MODEL_BYTES:
             raise UserError(
-                f"The model {path} (--model) is {size / 2**20:,.1f} MB; a custseg model is "
-                f"well under {MAX_MODEL_BYTES >> 20} MB. Is it the right file?"
+                f"The model {path} (--model) is over {MAX_MODEL_BYTES >> 20} MB; a custseg "
+                "model is well under that. Is it the right file?"
             )
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        record = json.loads(data.decode("utf-8"))
     except OSError as exc:
         raise UserError(f"Cannot read the model {path} (--model): {exc.strerror}.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

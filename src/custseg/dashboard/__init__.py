@@ -64,6 +64,9 @@ def main() -> None:
     )
     from custseg.dashboard.sidebar import sidebar_ui
     from custseg.dashboard.state import run_segmentation
+    from custseg.dashboard.uploads import remove_stale_uploads
+
+    remove_stale_uploads()  # left by a dashboard that was killed (once per process)
     from custseg.dashboard.views import customers_ui, k_selection_ui, overview_ui, segments_ui
 
     st.title("Customer segments")

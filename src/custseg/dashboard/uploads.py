@@ -21,7 +21,7 @@ from pathlib import Path
 
 from custseg.signals import pid_alive
 
-__all__ = ["UPLOAD_PREFIX", "is_upload", "save_upload", "upload_folder"]
+__all__ = ["UPLOAD_PREFIX", "is_upload", "remove_stale_uploads", "save_upload", "upload_folder"]
 
 #: Name prefix of the upload folders in the system temp folder.
 UPLOAD_PREFIX = "custseg-uploads-"
@@ -36,6 +36,16 @@ def _remove_stale(root: Path) -> None:
             pid = int(folder.name[len(UPLOAD_PREFIX) :].split("-", 1)[0])
             if folder.is_dir() and folder.stat().st_uid == os.getuid() and not pid_alive(pid):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+_CHECKED: list[bool] = []
+
+
+def remove_stale_uploads() -> None:
+    """At the dashboard's start, once per process: remove upload folders of dead processes."""
+    if not _CHECKED:
+        _CHECKED.append(True)
+        _remove_stale(Path(tempfile.gettempdir()))
 
 
 def upload_folder() -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -118,6 +119,15 @@ def write_cache(table: object, cached: Path) -> None:
                 os.unlink(tmp)
 
 
+#: The names :func:`cache_file` and :func:`write_cache` give: a copy, its note, and their
+#: temporary names while written (``.<name>.<random>[.tmp]``). A user's own Parquet file in
+#: the folder does not match.
+_OURS = re.compile(
+    r"[^/]+-[0-9a-f]{24}\.parquet(\.sha256)?"
+    r"|\.[^/]+-[0-9a-f]{24}\.parquet(\.sha256)?\.[a-z0-9_]+(\.tmp)?"
+)
+
+
 def clear_cache(cache_dir: Path) -> int:
     """Remove the cached copies (and their notes and temporary files) custseg wrote.
 
@@ -128,11 +138,7 @@ def clear_cache(cache_dir: Path) -> int:
     if not cache_dir.is_dir():
         return 0
     for item in cache_dir.iterdir():
-        name = item.name.lstrip(".")
-        ours = name.endswith((".parquet", ".parquet.sha256")) or (
-            ".parquet." in name and name.endswith(".tmp")
-        )
-        if item.is_file() and ours:
+        if item.is_file() and _OURS.fullmatch(item.name):
             item.unlink()
             removed += 1
     return removed

@@ -27,7 +27,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from custseg.errors import UserError
 
@@ -96,16 +96,38 @@ def forcing(force: bool) -> Iterator[None]:
         _FORCE.reset(token)
 
 
+def _legacy_audiences() -> set[str]:
+    """Return the audience files an earlier version could write: one per persona name."""
+    from custseg.commands.common import audience_name
+    from custseg.personas import CATCH_ALL, PERSONAS
+
+    return {f"audiences/{audience_name(p.name)}" for p in (*PERSONAS, *CATCH_ALL)}
+
+
 def _files(folder: Path, names: set[str]) -> set[str]:
-    """Return the files (relative paths) of the named entries of ``folder``."""
+    """Return the files (relative paths) of the named entries of an earlier version's folder.
+
+    In ``audiences/`` only the files named after custseg's personas count as its own: a
+    list the user keeps there is not custseg's to replace or delete.
+    """
     out = set()
     for name in names:
         entry = folder / name
         if entry.is_dir() and not entry.is_symlink():
-            out |= {p.relative_to(folder).as_posix() for p in entry.rglob("*") if p.is_file()}
+            found = {p.relative_to(folder).as_posix() for p in entry.rglob("*") if p.is_file()}
+            out |= found & _legacy_audiences() if name == "audiences" else found
         elif entry.exists() or entry.is_symlink():
             out.add(name)
     return out
+
+
+def _inside(folder: Path, name: str) -> bool:
+    """Tell whether a manifest entry names a file inside ``folder`` (not ``../x``, ``/x``)."""
+    parts = PurePosixPath(name).parts
+    if not name or name.startswith("/") or ".." in parts:
+        return False
+    root = folder.resolve()
+    return root in (folder / name).resolve().parents
 
 
 def previous_outputs(folder: Path) -> set[str] | None:
@@ -114,7 +136,8 @@ def previous_outputs(folder: Path) -> set[str] | None:
         return set()
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return {str(f) for f in data["files"]}
+        # A manifest is a file anyone could edit: only entries inside the folder count.
+        return {str(f) for f in data["files"] if isinstance(f, str) and _inside(folder, f)}
     except FileNotFoundError:
         pass
     except (OSError, ValueError, KeyError, TypeError):

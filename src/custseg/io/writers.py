@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import pandas as pd
 
 from custseg.errors import UserError, first_line
 from custseg.io.outputs import commit, writable
-from custseg.signals import deferred, pid_alive
+from custseg.signals import CLEANUPS, deferred, pid_alive, raise_for, stopped_by
 
 if TYPE_CHECKING:
     import duckdb
@@ -118,8 +119,13 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         raise UserError(
             f"Cannot write to {folder} ({option}): {exc.strerror or first_line(exc)}."
         ) from exc
+    cleanup = functools.partial(shutil.rmtree, stage, ignore_errors=True)
+    CLEANUPS.append(cleanup)  # a second signal ends the process at once: no debris either
     try:
         yield stage
+        received = stopped_by()
+        if received is not None:
+            raise_for(received)  # a stop a library swallowed: nothing is committed
         # Held signals (SIGTERM, SIGHUP, Ctrl-C) are raised once every file is in place.
         with deferred():
             commit(stage, folder, option, previous, _plain_mode(), 0o777 & ~_umask())
@@ -130,6 +136,7 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
             "the outputs there are as they were."
         ) from exc
     finally:
+        CLEANUPS.remove(cleanup)
         shutil.rmtree(stage, ignore_errors=True)
 
 
