@@ -121,6 +121,31 @@ def test_a_move_that_fails_midway_puts_everything_back(
     assert not list(tmp_path.glob(".custseg-*-*"))
 
 
+def test_an_old_file_that_cannot_be_put_back_is_kept_not_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with forcing(True):
+        _write(tmp_path, {"a.csv": "old a", "b.csv": "old b"})
+    real = os.replace
+
+    def failing(src: object, dst: object) -> None:
+        if str(dst).endswith("b.csv") and ".custseg-staging-" in str(src):
+            raise OSError(28, "No space left on device")  # the move in fails...
+        if str(dst) == str(tmp_path / "a.csv") and ".custseg-old-" in str(src):
+            raise OSError(5, "Input/output error")  # ...and so does putting a.csv back
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(UserError, match="No space left on device"):
+        _write(tmp_path, {"a.csv": "new a", "b.csv": "new b"})
+    monkeypatch.setattr(os, "replace", real)
+    kept = list(tmp_path.glob("custseg-earlier-outputs-*"))
+    assert len(kept) == 1 and (kept[0] / "a.csv").read_text() == "old a"
+    assert "could not be put back" in caplog.text
+    assert (tmp_path / "b.csv").read_text() == "old b"
+
+
 def _token(folder_fd: int) -> tuple[str, str]:
     def read(name: str) -> str:
         fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)

@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 
 from custseg.errors import UserError
+from custseg.progress import logger
 
 __all__ = ["MANIFEST", "commit", "forcing", "previous_outputs", "writable"]
 
@@ -225,16 +226,30 @@ def commit(
             os.chmod(stage / name, mode)
             os.replace(stage / name, target)
     except BaseException:
+        lost = False  # an old file that could not be put back stays in ``aside``
         for name, kept in reversed(done):
-            with contextlib.suppress(OSError):
+            try:
                 if (folder / name).exists():
                     os.replace(folder / name, stage / name)
                 if kept:
                     os.replace(aside / name, folder / name)
+            except OSError:
+                lost = lost or kept
         for where in reversed(made):
             with contextlib.suppress(OSError):
                 where.rmdir()
-        shutil.rmtree(aside, ignore_errors=True)
+        if lost:  # kept under a visible name that no later run removes as stale
+            kept_in = folder / f"custseg-earlier-outputs-{os.getpid()}"
+            with contextlib.suppress(OSError):
+                os.replace(aside, kept_in)
+                aside = kept_in
+            logger.warning(
+                "outputs  some earlier outputs could not be put back in %s; they are kept in %s",
+                folder,
+                aside,
+            )
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
         raise
     shutil.rmtree(aside, ignore_errors=True)
     # The previous set's files that the new one lacks are custseg's: removed. Others stay.
