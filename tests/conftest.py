@@ -85,3 +85,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = Path(str(item.fspath))
         if e2e in where.parents or where == browser:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for this test session (see tests/postgres.py)."""
+    from tests.postgres import start_server
+
+    yield from start_server()

@@ -16,6 +16,7 @@ ELSEWHERE = {
     "cli/__init__.py": "tests/cli/test_commands.py",
     "cli/console.py": "tests/cli/test_commands.py (messages, exit codes, progress)",
     "commands/__init__.py": "a docstring only",
+    "commands/to_db.py": "tests/io/test_db_out.py (--to-db on run, clv, cohorts and migrate)",
     "io/__init__.py": "re-exports only",
     "dashboard/__init__.py": "tests/dashboard/test_apptest.py and test_browser.py",
     "dashboard/pages.py": "tests/dashboard/test_apptest.py",

@@ -64,6 +64,14 @@ class ColumnsConfig(_Strict):
         description="IANA time zone of the calendar (days, months, cut-offs) for timestamps "
         "with a UTC offset; default UTC. Ignored for timestamps without offsets.",
     )
+    table: str | None = Field(
+        default=None,
+        description="A database input's table of order lines (name or schema.name).",
+    )
+    query: str | None = Field(
+        default=None,
+        description="A database input's query that returns the order lines (instead of table).",
+    )
 
     @field_validator("layout")
     @classmethod

@@ -23,6 +23,7 @@ from custseg.config import EngineConfig, Settings
 from custseg.errors import UserError
 from custseg.io.cache import file_sha256
 from custseg.io.columns import ColumnMapping, detect_date_format
+from custseg.io.database import is_database, source_of, stage_source
 from custseg.io.readers import detect_format, load_orders
 from custseg.sql import DUCKDB, Dialect, sql_literal
 
@@ -242,6 +243,12 @@ class DuckDBEngine:
             For a missing, unreadable or unmappable input.
         """
         path = Path(source)
+        shown = source
+        if is_database(source):
+            # The lines are staged as Parquet in this command's folder, read like any file.
+            db = source_of(source, settings.columns.table, settings.columns.query)
+            path, _ = stage_source(db, Path(self._work.name))
+            shown = db.shown
         raw = Relation.new("lines")
         engine = self.settings
         if engine.memory_limit is None and path.is_file():
@@ -258,19 +265,24 @@ class DuckDBEngine:
             # Otherwise only the record needs it: hashed while the engine scans (637 MB take
             # half a second; both release the GIL).
             sha = _hasher.submit(file_sha256, path) if path.is_file() else ""
-        loaded = load_orders(
-            self.con,
-            path,
-            settings.columns,
-            settings.csv,
-            cache=cache,
-            workdir=Path(self._work.name),
-            relation=raw.sql,
-        )
+        try:
+            loaded = load_orders(
+                self.con,
+                path,
+                settings.columns,
+                settings.csv,
+                cache=cache,
+                workdir=Path(self._work.name),
+                relation=raw.sql,
+            )
+        except UserError as exc:
+            if shown == source:
+                raise
+            raise UserError(str(exc).replace(str(path), shown)) from exc  # the staged copy
         types = dict(self.rows(f"SELECT column_name, column_type FROM (DESCRIBE {raw})"))
         detected = None
         if settings.csv.date_format is None and types.get(loaded.mapping.date) == "VARCHAR":
-            detected = detect_date_format(self.con, loaded.mapping.date, source, relation=raw.sql)
+            detected = detect_date_format(self.con, loaded.mapping.date, shown, relation=raw.sql)
         options = {k: v for k, v in loaded.options.items() if k not in ("cache", "sniff")}
         mapped = ", ".join(f"{k}={v!r}" for k, v in loaded.mapping.as_dict().items() if v)
         return InputInfo(
@@ -283,7 +295,11 @@ class DuckDBEngine:
             sha_pending=sha,
             cache=loaded.options.get("cache", "not a workbook"),
             raw=raw,
-            note=f"{loaded.format} file {path}; columns {mapped}",
+            note=(
+                f"database {shown}; columns {mapped}"
+                if shown != source
+                else f"{loaded.format} file {path}; columns {mapped}"
+            ),
             sniff=loaded.options.get("sniff", ""),
         )
 

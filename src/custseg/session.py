@@ -40,6 +40,7 @@ from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.io.columns import ColumnMapping
+from custseg.io.database import is_database, source_of
 from custseg.io.decimals import detect_decimal_comma
 from custseg.io.layouts import layout_named, prepare_sql, prepared_types
 from custseg.progress import ProgressFactory, StageTimer, logger
@@ -96,7 +97,26 @@ class Session:
         timer: StageTimer | None = None,
         progress: ProgressFactory | None = None,
     ) -> None:
-        self.source = str(source)
+        #: Where the lines are, as given (a database URL may hold a password) ...
+        self.location = str(source)
+        #: ... and as every message and output names it (no password; the table or query).
+        self.source = self.location
+        if is_database(self.location):
+            self.source = source_of(
+                self.location, settings.columns.table, settings.columns.query
+            ).shown
+            if settings.engine.name == "spark":
+                raise UserError(
+                    f"{self.source}: --engine spark reads files, folders and s3a:// or hdfs:// "
+                    "URLs, not databases; read the database on DuckDB (the default engine), or "
+                    "export the table to Parquet for Spark."
+                )
+        elif settings.columns.table is not None or settings.columns.query is not None:
+            logger.warning(
+                "note     --table and --query apply to a database input "
+                "(postgresql://... or sqlite:///...); ignored for %s",
+                self.source,
+            )
         self.settings = settings
         self.timer = timer or StageTimer(progress)
         self.scans = 0
@@ -132,8 +152,9 @@ class Session:
         settings = self.settings
         with self.timer.stage("ingest") as notes:
             # Reading a workbook takes seconds and reports no progress of its own: a timer.
-            done = self.timer.progress(f"reading {Path(self.source).name}", 1)
-            info = self.engine.read(self.source, settings)
+            name = self.source if self.source != self.location else Path(self.source).name
+            done = self.timer.progress(f"reading {name}", 1)
+            info = self.engine.read(self.location, settings)
             done(1)
             date_format = settings.csv.date_format or info.date_format
             if info.date_format is not None:

@@ -30,6 +30,7 @@ from custseg.cli.options import (
     InputOptions,
     ModelOptions,
     Options,
+    ToDbOption,
     shared,
 )
 from custseg.errors import UserError
@@ -142,6 +143,30 @@ def _forcing(force: bool) -> Any:
     return forcing(force)
 
 
+def _check_db(url: str | None) -> None:
+    """Refuse, before any work, a --to-db that is no database URL custseg writes."""
+    from custseg.io.database import is_database, redact
+
+    if url is not None and not is_database(url):
+        raise UserError(
+            f"--to-db {redact(url)}: give a database URL, postgresql://user@host/db or "
+            "sqlite:///file.db."
+        )
+
+
+def _to_db(url: str | None, command: str, result: Any, settings: Settings, source: Any) -> None:
+    """Write the results into --to-db's database too (see custseg.commands.to_db)."""
+    if url is None:
+        return
+    from custseg.commands.to_db import write_to_db
+    from custseg.io.database import is_database, source_of
+
+    shown = str(source)
+    if is_database(shown):
+        shown = source_of(shown, settings.columns.table, settings.columns.query).shown
+    write_to_db(url, command, result, settings, shown)
+
+
 #: Options that set DuckDB, which Spark does not read.
 DUCKDB_ONLY = ("memory_limit", "temp_dir", "threads", "cache")
 
@@ -210,6 +235,7 @@ def run(
         ),
     ] = False,
     force: ForceOption = False,
+    to_db: ToDbOption = None,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
@@ -230,6 +256,7 @@ def run(
         logging.getLogger("custseg").info(note)
         if not dry_run:
             _check_out(path, out_dir, force)
+            _check_db(to_db)
         _say_engine(settings, "run")
         if dry_run:
             _inspect(path, settings, None, quiet)
@@ -239,6 +266,7 @@ def run(
         with _forcing(force):
             written = command.write_outputs(result, out_dir)
         log_outputs(written, out_dir)
+        _to_db(to_db, "run", result, settings, path)
     out.print(summary_table(result.segments))
     chosen = result.model.k_selection.reason
     out.print(f"Why k={result.model.k}: {chosen}", soft_wrap=True)
@@ -306,6 +334,7 @@ def migrate(
     cleaning: CleaningOptions,
     fit: ModelOptions,
     force: ForceOption = False,
+    to_db: ToDbOption = None,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
@@ -322,6 +351,7 @@ def migrate(
         settings = _settings(inputs, cleaning, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _check_out(input_path, out_dir, force, model)
+        _check_db(to_db)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
@@ -330,6 +360,7 @@ def migrate(
         with _forcing(force):
             written = command.write_migration(result, out_dir)
         log_outputs(written, out_dir)
+        _to_db(to_db, "migrate", result, settings, input_path)
     out.print(result.log["sentence"], soft_wrap=True)
     out.print("The flows are in migration.csv and migration.html.", soft_wrap=True)
 
@@ -366,6 +397,7 @@ def clv(
     as_of: AsOfOption,
     fit: ModelOptions,
     force: ForceOption = False,
+    to_db: ToDbOption = None,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Predict each customer's purchases, churn risk and value (the backtest's best model)."""
@@ -393,6 +425,7 @@ def clv(
                 f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
             )
         _check_out(input_path, out_dir, force, saved_model)
+        _check_db(to_db)
         _say_engine(settings, "clv")
         with progress_bars(not quiet) as bars:
             result = command.lifetime_value(
@@ -408,6 +441,7 @@ def clv(
         with _forcing(force):
             written = command.write_clv(result, out_dir)
         log_outputs(written, out_dir)
+        _to_db(to_db, "clv", result, settings, input_path)
     from custseg.cli.console import clv_table
 
     params = result.params
@@ -437,6 +471,7 @@ def cohorts(
     as_of: AsOfOption,
     fit: ModelOptions,
     force: ForceOption = False,
+    to_db: ToDbOption = None,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
@@ -447,12 +482,14 @@ def cohorts(
         settings = _settings(inputs, cleaning, as_of, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _check_out(input_path, out_dir, force, model)
+        _check_db(to_db)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)
         with _forcing(force):
             written = command.write_cohorts(result, out_dir)
         log_outputs(written, out_dir)
+        _to_db(to_db, "cohorts", result, settings, input_path)
     first = result.cohorts[result.cohorts["month_index"] == 1]
     out.print(
         f"{result.cohorts['cohort'].nunique()} cohorts; on average "

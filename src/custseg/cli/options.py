@@ -27,6 +27,7 @@ __all__ = [
     "InputOptions",
     "ModelOptions",
     "Options",
+    "ToDbOption",
     "option_help",
     "shared",
 ]
@@ -107,6 +108,18 @@ class InputOptions(Options):
     sheet: Annotated[
         str | None, Opt(help="Excel sheet to read alone (default: every sheet with the columns).")
     ] = None
+    table: Annotated[
+        str | None,
+        Opt(
+            metavar="NAME",
+            help="With a database INPUT (postgresql://user@host/db or sqlite:///file.db): the "
+            "table of order lines.",
+        ),
+    ] = None
+    query: Annotated[
+        str | None,
+        Opt(metavar="SQL", help="With a database INPUT: a query returning the order lines."),
+    ] = None
     delimiter: Annotated[
         str | None, Opt(help="CSV delimiter (default: sniffed); 'tab' for tab.")
     ] = None
@@ -167,6 +180,8 @@ class InputOptions(Options):
         "price_col": ("columns", "price"),
         "amount_col": ("columns", "amount"),
         "sheet": ("columns", "sheet"),
+        "table": ("columns", "table"),
+        "query": ("columns", "query"),
         "layout": ("columns", "layout"),
         "timezone": ("columns", "timezone"),
         "delimiter": ("csv", "delimiter"),
@@ -376,3 +391,16 @@ FLAG_OF = {
                  "date_col", "quantity_col", "price_col", "amount_col", "sheet", "layout",
                  "timezone")
 }  # fmt: skip
+
+
+#: ``--to-db URL`` (run, clv, cohorts, migrate): the results also go into a database.
+ToDbOption = Annotated[
+    str | None,
+    Opt(
+        "--to-db",
+        metavar="URL",
+        help="Also write the results into this database (postgresql://user@host/db or "
+        "sqlite:///file.db) in one transaction: custseg_* tables, every run kept in "
+        "custseg_runs (docs/database.md). Passwords from PGPASSWORD or ~/.pgpass.",
+    ),
+]

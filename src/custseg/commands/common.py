@@ -48,7 +48,9 @@ def resolve_input(path: Path | str | None, settings: Settings) -> tuple[Path | s
         The input and a sentence saying which it is.
     """
     if path is not None:
-        return path, f"input: {path}"
+        from custseg.io.database import redact
+
+        return path, f"input: {redact(str(path))}"
     if DEFAULT_INPUT.is_file():
         return DEFAULT_INPUT, f"input: {DEFAULT_INPUT} (the UCI Online Retail workbook)"
     from custseg.synth import write_synthetic

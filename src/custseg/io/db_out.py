@@ -1,0 +1,200 @@
+"""Results written into a database (``--to-db URL``), in one transaction, with a schema version.
+
+Tables (all names start ``custseg_``; the schema is documented in docs/database.md):
+
+- ``custseg_schema``: one row, the schema ``version`` these tables follow.
+- ``custseg_runs``: every run, kept (run_id, command, started_at, recorded_at (when its
+  results were written, to the microsecond), input, as_of, k, parameters as JSON).
+- ``custseg_persona_history``: (run_id, customer_id, persona) of every run that assigns
+  personas, kept: a BI tool charts movement over time with plain SQL.
+- The latest results, replaced by each run of the command that writes them, each row with
+  its run_id: ``custseg_customers``, ``custseg_segments``, ``custseg_k_selection`` (run),
+  ``custseg_clv`` and ``custseg_clv_personas`` (clv), ``custseg_cohorts`` and
+  ``custseg_cohort_personas`` (cohorts), ``custseg_migration`` and ``custseg_movers``
+  (migrate).
+
+Everything is written in one transaction: a failure (or a killed process) leaves the
+previous results whole. A database whose tables a newer custseg wrote is refused in one
+sentence; tables of an older schema are migrated in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from custseg.errors import UserError
+from custseg.io.database import DatabaseSource, connect, redact, sentence
+from custseg.progress import logger
+
+__all__ = ["SCHEMA_VERSION", "write_results"]
+
+#: The version of the tables' layout this custseg writes.
+SCHEMA_VERSION = 1
+
+_RUNS_COLUMNS = (
+    "run_id",
+    "command",
+    "started_at",
+    "recorded_at",
+    "input",
+    "as_of",
+    "k",
+    "parameters",
+)
+
+
+def _arrow(frame: pd.DataFrame, run_id: str) -> Any:
+    """Return ``frame`` with its run_id as an Arrow table of plain types (text, numbers)."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            out[name] = column.astype("string")
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            out[name] = column.dt.tz_localize(None) if column.dt.tz is not None else column
+    out.insert(0, "run_id", run_id)
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def _schema(cursor: Any, shown: str) -> None:
+    """Create or check the schema version (in the caller's transaction)."""
+    cursor.execute("CREATE TABLE IF NOT EXISTS custseg_schema (version INTEGER NOT NULL)")
+    cursor.execute("SELECT max(version) FROM custseg_schema")
+    found = cursor.fetchone()[0]
+    if found is None:
+        cursor.execute(f"INSERT INTO custseg_schema (version) VALUES ({SCHEMA_VERSION})")
+    elif int(found) > SCHEMA_VERSION:
+        raise UserError(
+            f"--to-db {shown}: its custseg tables follow schema version {found}, written by a "
+            f"newer custseg (this one writes version {SCHEMA_VERSION}); upgrade custseg, or "
+            "write to another database."
+        )
+    elif int(found) < SCHEMA_VERSION:  # no older schema exists yet: nothing to migrate
+        cursor.execute(f"UPDATE custseg_schema SET version = {SCHEMA_VERSION}")
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS custseg_runs (run_id TEXT PRIMARY KEY, command TEXT NOT "
+        "NULL, started_at TEXT NOT NULL, recorded_at TEXT NOT NULL, input TEXT NOT NULL, "
+        "as_of TEXT, k BIGINT, parameters TEXT NOT NULL)"
+    )
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS custseg_persona_history (run_id TEXT NOT NULL, "
+        "customer_id TEXT NOT NULL, persona TEXT NOT NULL)"
+    )
+
+
+def write_results(
+    url: str,
+    *,
+    command: str,
+    started_at: str,
+    source: str,
+    as_of: str | None,
+    k: int | None,
+    parameters: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame],
+    personas: pd.DataFrame | None = None,
+) -> str:
+    """Write one run's results into the database at ``url`` in one transaction.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://...`` or ``sqlite:///...`` (a password comes from PGPASSWORD or
+        ``~/.pgpass``, or the URL; it is never written or shown).
+    command : str
+        The command that produced the results (run, clv, cohorts, migrate).
+    started_at, source, as_of, k, parameters
+        The run's record (``custseg_runs``); ``source`` is the input as shown (no password).
+    tables : mapping of str to DataFrame
+        The latest results: table name (without ``custseg_``) to its rows; each replaces
+        the table of that name.
+    personas : DataFrame, optional
+        ``customer_id`` and ``persona`` of the run, appended to the persona history.
+
+    Returns
+    -------
+    str
+        The run's id in ``custseg_runs``.
+
+    Raises
+    ------
+    UserError
+        When the database cannot be reached or written (nothing is changed), or its tables
+        follow a newer schema.
+    """
+    import pyarrow as pa
+
+    shown = redact(url)
+    text = json.dumps(parameters, sort_keys=True, default=str)
+    # Two runs of the same command on the same input within a second are two runs.
+    run_id = f"{started_at}-{command}-{uuid.uuid4().hex[:12]}"
+    recorded_at = dt.datetime.now(dt.timezone.utc).isoformat()
+    target = DatabaseSource(url, table="custseg_runs")
+    conn = connect(target, create=True)
+    try:
+        cursor = conn.cursor()
+        try:
+            _schema(cursor, shown)
+            row = dict(
+                zip(
+                    _RUNS_COLUMNS,
+                    (run_id, command, started_at, recorded_at, source, as_of, k, text),
+                    strict=True,
+                )
+            )
+            runs = pa.Table.from_pylist([row], schema=_runs_schema())
+            cursor.adbc_ingest("custseg_runs", runs, mode="append")
+            for name, frame in tables.items():
+                cursor.adbc_ingest(f"custseg_{name}", _arrow(frame, run_id), mode="replace")
+            if personas is not None:
+                history = personas[["customer_id", "persona"]]
+                cursor.adbc_ingest(
+                    "custseg_persona_history", _arrow(history, run_id), mode="append"
+                )
+            conn.commit()
+        except BaseException as exc:
+            conn.rollback()
+            if isinstance(exc, UserError):
+                raise
+            if isinstance(exc, Exception):
+                raise UserError(
+                    sentence(target, exc).replace(target.shown, f"--to-db {shown}")
+                    + " Nothing was written there."
+                ) from exc
+            raise
+        finally:
+            cursor.close()
+    finally:
+        conn.close()
+    logger.info(
+        "database %s written to %s (run %s)",
+        ", ".join(f"custseg_{n}" for n in tables) or "custseg_runs",
+        shown,
+        run_id,
+    )
+    return run_id
+
+
+def _runs_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("command", pa.string()),
+            ("started_at", pa.string()),
+            ("recorded_at", pa.string()),
+            ("input", pa.string()),
+            ("as_of", pa.string()),
+            ("k", pa.int64()),
+            ("parameters", pa.string()),
+        ]
+    )
