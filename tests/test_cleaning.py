@@ -22,6 +22,7 @@ def test_counts_by_first_rule(tiny_csv: Path) -> None:
     assert result.rows_kept == 6
     assert result.dropped == {
         "missing_customer_id": 2,
+        "suppressed": 0,
         "cancelled_invoice": 1,
         "cancelled_order": 0,
         "other_currency": 0,

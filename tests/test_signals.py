@@ -81,9 +81,12 @@ from custseg.signals import Terminated, install
 install()
 with staged_folder(Path(sys.argv[1]), "--out") as stage:
     (stage / "customers.csv").write_text("half")
-    print("writing", flush=True)
+    said = False
     while True:  # stuck: a first stop is caught and ignored, as a hung library would
         try:
+            if not said:  # said inside the try: a signal right after it is caught too
+                said = True
+                print("writing", flush=True)
             time.sleep(0.05)
         except Terminated:
             print("ignored", flush=True)

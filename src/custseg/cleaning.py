@@ -113,6 +113,8 @@ def reason_sql(mapping: ColumnMapping, switches: CleaningConfig | None = None) -
     net = switches.returns == "net"
     c = _CODE
     whens = [f"WHEN cs_customer IS NULL THEN {c['missing_customer_id']}"]
+    if on["suppressed"]:
+        whens.append(f"WHEN cs_sup THEN {c['suppressed']}")
     if on["cancelled_invoice"]:
         whens.append(f"WHEN cs_cancelled THEN {c['cancelled_invoice']}")
     if on["cancelled_order"]:

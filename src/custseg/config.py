@@ -149,6 +149,11 @@ class CleaningConfig(_Strict):
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_duplicates: bool = False
+    suppress: str | None = Field(
+        default=None,
+        description="a file of customers who objected to profiling, one id or email per "
+        "line: their lines are dropped (rule 'suppressed') before any feature is computed",
+    )
     allow_large_drops: bool = Field(
         default=False,
         description="go on when a validity rule drops more than half of the rows that reach "

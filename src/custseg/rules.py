@@ -46,6 +46,11 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("missing_customer_id", "customer id is empty"),
     Rule(
+        "suppressed",
+        "with --suppress FILE: the customer objected to profiling (their id or email is in "
+        "the file); they appear in no output",
+    ),
+    Rule(
         "cancelled_invoice",
         "invoice id is a cancellation: it matches --cancelled-pattern in full (default: "
         "the layout's convention, Online Retail's 'C' and digits as in C536379); with "
@@ -119,6 +124,7 @@ def applied_rules(mapping: ColumnMapping, switches: CleaningConfig) -> dict[str,
     """
     return {
         "missing_customer_id": True,
+        "suppressed": switches.suppress is not None,
         "cancelled_invoice": mapping.invoice is not None
         and cancel_pattern(mapping, switches) is not None
         and switches.drop_cancelled

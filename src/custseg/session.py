@@ -47,6 +47,7 @@ from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import InputRecord, QualityRecord, RunLog
 from custseg.sql import sql_ident
 from custseg.staging import free_name, staging_sql
+from custseg.suppress import Suppression, read_suppression
 from custseg.timezones import calendar_to_utc, detect_offsets
 
 __all__ = ["Session"]
@@ -187,9 +188,24 @@ class Session:
                 cancelled_pattern=pattern,
                 aware=self.zone is not None,
                 dialect=self.engine.dialect,
+                suppression=self._suppression(),
             )
             notes.append(info.note)
         return info
+
+    def _suppression(self) -> Suppression | None:
+        """Read the suppression list (--suppress), saying how many keys it holds."""
+        path = self.settings.cleaning.suppress
+        if path is None:
+            return None
+        suppression = read_suppression(path)
+        logger.info(
+            "suppress %s customer key(s) from %s: their lines are dropped before anything "
+            "is computed",
+            f"{len(suppression):,}",
+            path,
+        )
+        return suppression
 
     def _say_layout(self, mapping: ColumnMapping) -> None:
         layout = layout_named(mapping.layout)

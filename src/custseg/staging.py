@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from custseg.config import CANCELLED_PATTERN
 from custseg.io.columns import ColumnMapping
 from custseg.sql import DUCKDB, Dialect, sql_ident
+from custseg.suppress import Suppression, suppressed_sql
 from custseg.timezones import instant_sql
 
 __all__ = ["NUMERIC_TYPES", "cancelled_sql", "comma_number", "staging_sql"]
@@ -111,6 +112,7 @@ def staging_sql(
     cancelled_pattern: str | None = CANCELLED_PATTERN,
     aware: bool = False,
     dialect: Dialect = DUCKDB,
+    suppression: Suppression | None = None,
 ) -> str:
     """Build the SELECT that turns the order lines into the canonical ``cs_*`` columns.
 
@@ -140,12 +142,14 @@ def staging_sql(
         (:mod:`custseg.timezones`).
     dialect : Dialect
         The SQL engine the query is for.
+    suppression : Suppression, optional
+        Customers whose lines are dropped under ``suppressed`` (``cs_sup``).
 
     Returns
     -------
     str
         ``SELECT ... AS cs_customer, cs_invoice, cs_cancelled, cs_ts, cs_quantity,
-        cs_price, cs_amount, cs_void, cs_currency, cs_np, cs_src_0 ... (the mapped columns
+        cs_price, cs_amount, cs_void, cs_currency, cs_np, cs_sup, cs_src_0 ... (the mapped columns
         as read, see :func:`source_columns`) [, cs_n] FROM relation``.
     """
 
@@ -206,12 +210,14 @@ def staging_sql(
         f", {sql_ident(c)} AS cs_src_{i}" for i, c in enumerate(source_columns(mapping))
     )
     count = f", {sql_ident(multiplicity)} AS cs_n" if multiplicity is not None else ""
+    customer = _id_expr(mapping.customer, kind_of(mapping.customer))
+    suppressed = suppressed_sql(customer, kind_of(mapping.customer), suppression, dialect)
     return (
-        f"SELECT {_id_expr(mapping.customer, kind_of(mapping.customer))} AS cs_customer, "
+        f"SELECT {customer} AS cs_customer, "
         f"{invoice} AS cs_invoice, {cancelled} AS cs_cancelled, "
         f"{ts} AS cs_ts, {quantity} AS cs_quantity, {price} AS cs_price, "
         f"{amount} AS cs_amount, {void} AS cs_void, {currency} AS cs_currency, "
-        f"{non_product} AS cs_np"
+        f"{non_product} AS cs_np, {suppressed} AS cs_sup"
         f"{sources}{count} FROM {relation}"
     )
 

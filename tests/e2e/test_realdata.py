@@ -13,6 +13,7 @@ pytestmark = pytest.mark.realdata
 
 CANONICAL_DROPPED = {
     "missing_customer_id": 135_080,
+    "suppressed": 0,
     "cancelled_invoice": 8_905,
     "cancelled_order": 0,
     "other_currency": 0,

@@ -108,6 +108,14 @@ class InputOptions(Options):
     sheet: Annotated[
         str | None, Opt(help="Excel sheet to read alone (default: every sheet with the columns).")
     ] = None
+    suppress: Annotated[
+        str | None,
+        Opt(
+            metavar="FILE",
+            help="Customers who objected to profiling, one id or email per line: their "
+            "lines are dropped before any feature and counted as 'suppressed'.",
+        ),
+    ] = None
     table: Annotated[
         str | None,
         Opt(
@@ -180,6 +188,7 @@ class InputOptions(Options):
         "price_col": ("columns", "price"),
         "amount_col": ("columns", "amount"),
         "sheet": ("columns", "sheet"),
+        "suppress": ("cleaning", "suppress"),
         "table": ("columns", "table"),
         "query": ("columns", "query"),
         "layout": ("columns", "layout"),

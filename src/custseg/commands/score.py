@@ -75,7 +75,9 @@ def model_settings(settings: Settings, record: ModelRecord) -> Settings:
     recorded = record.settings.get("cleaning")
     if recorded is None:
         return settings
-    return settings.model_copy(update={"cleaning": CleaningConfig(**recorded)})
+    # The model's rules, with this run's suppression list (who objected is not the model's).
+    rules = {**recorded, "suppress": settings.cleaning.suppress}
+    return settings.model_copy(update={"cleaning": CleaningConfig(**rules)})
 
 
 def check_collectable(session: Session, customers: int, command: str) -> None:

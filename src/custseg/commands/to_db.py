@@ -66,6 +66,11 @@ def write_to_db(url: str, command: str, result: Any, settings: Settings, source:
     else:  # pragma: no cover - the CLI offers --to-db on these four only
         raise ValueError(command)
     started = getattr(getattr(result, "run_log", None), "started_at", "") or _now()
+    forget: frozenset[str] = frozenset()
+    if settings.cleaning.suppress is not None:
+        from custseg.suppress import read_suppression
+
+        forget = read_suppression(settings.cleaning.suppress).as_written()
     return write_results(
         url,
         command=command,
@@ -76,4 +81,5 @@ def write_to_db(url: str, command: str, result: Any, settings: Settings, source:
         parameters=parameters,
         tables=tables,
         personas=personas,
+        forget=forget,
     )

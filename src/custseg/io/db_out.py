@@ -101,6 +101,7 @@ def write_results(
     parameters: Mapping[str, Any],
     tables: Mapping[str, pd.DataFrame],
     personas: pd.DataFrame | None = None,
+    forget: frozenset[str] = frozenset(),
 ) -> str:
     """Write one run's results into the database at ``url`` in one transaction.
 
@@ -118,6 +119,9 @@ def write_results(
         the table of that name.
     personas : DataFrame, optional
         ``customer_id`` and ``persona`` of the run, appended to the persona history.
+    forget : frozenset of str
+        Customer keys of the suppression list (lowercase): their rows of earlier runs'
+        persona history are deleted in the same transaction.
 
     Returns
     -------
@@ -154,6 +158,11 @@ def write_results(
             cursor.adbc_ingest("custseg_runs", runs, mode="append")
             for name, frame in tables.items():
                 cursor.adbc_ingest(f"custseg_{name}", _arrow(frame, run_id), mode="replace")
+            if forget:
+                keys = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(forget))
+                cursor.execute(
+                    f"DELETE FROM custseg_persona_history WHERE lower(customer_id) IN ({keys})"
+                )
             if personas is not None:
                 history = personas[["customer_id", "persona"]]
                 cursor.adbc_ingest(
