@@ -10,6 +10,9 @@ A command opens one :class:`custseg.session.Session` on its input: the engine
 :mod:`custseg.migration`. :mod:`custseg.commands` composes them, one module per command;
 :mod:`custseg.reporting` draws the pages; :mod:`custseg.results` defines what is written.
 Shells: :mod:`custseg.cli`, :mod:`custseg.dashboard` and the notebook.
+
+From Python: ``custseg.segment``, ``custseg.lifetime_value``, ``custseg.cohort_retention``,
+``custseg.migrate`` and ``custseg.synthetic_orders`` (:mod:`custseg.api`, loaded on first use).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -19,4 +22,22 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "cohort_retention",
+    "lifetime_value",
+    "migrate",
+    "segment",
+    "synthetic_orders",
+]
+
+_API = ("cohort_retention", "lifetime_value", "migrate", "segment", "synthetic_orders")
+
+
+def __getattr__(name: str) -> object:
+    """Load the Python API (:mod:`custseg.api`) on first use: ``import custseg`` stays light."""
+    if name in _API:
+        from custseg import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'custseg' has no attribute {name!r}")
