@@ -25,13 +25,23 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "__version__",
     "cohort_retention",
+    "default_input",
+    "exploration",
     "lifetime_value",
     "migrate",
     "segment",
     "synthetic_orders",
 ]
 
-_API = ("cohort_retention", "lifetime_value", "migrate", "segment", "synthetic_orders")
+_API = (
+    "cohort_retention",
+    "default_input",
+    "exploration",
+    "lifetime_value",
+    "migrate",
+    "segment",
+    "synthetic_orders",
+)
 
 
 def __getattr__(name: str) -> object:

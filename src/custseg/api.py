@@ -46,6 +46,8 @@ __all__ = [
     "Migration",
     "Segmentation",
     "cohort_retention",
+    "default_input",
+    "exploration",
     "lifetime_value",
     "migrate",
     "segment",
@@ -140,6 +142,36 @@ class Segmentation:
         """The model record (model.json), as a dict."""
         data: dict[str, Any] = self.result.model.to_dict()
         return data
+
+    @property
+    def scaled(self) -> Any:
+        """The features the clusters were fitted on: log1p, then standardised (n x 3)."""
+        return self.result.scaled
+
+    def quality_table(self) -> pd.DataFrame:
+        """Return the cleaning rules in order, what each drops and how many rows."""
+        from custseg.reporting import quality_table
+
+        return quality_table(self.result.quality)
+
+    def figures(self) -> dict[str, Any]:
+        """Return the report's Plotly figures by name (data_quality, k_selection, ...)."""
+        from custseg.reporting import figures
+
+        found: dict[str, Any] = figures(self.result)
+        return found
+
+    def predict(self, customers: pd.DataFrame) -> pd.Series:
+        """Assign customers (recency_days, frequency, monetary) to this model's personas."""
+        from custseg.clustering import SegmentModel
+
+        model = SegmentModel.from_dict(self.model)
+        features = customers[["recency_days", "frequency", "monetary"]].to_numpy(dtype=float)
+        clusters = model.predict(features)
+        personas: pd.Series = pd.Series(
+            [model.personas[c] for c in clusters], index=customers.index
+        )
+        return personas
 
     def write(self, folder: str | Path, force: bool = False) -> list[Path]:
         """Write every output file into ``folder`` as ``custseg run --out`` does."""
@@ -321,6 +353,33 @@ def migrate(
     settings = _settings(config, options)
     dates = [_settings(None, {"as_of": d}).as_of for d in (before, after)]
     return Migration(run(_path(source), dates[0], dates[1], settings))
+
+
+def default_input(synthetic_customers: int = 4000) -> tuple[Path, str]:
+    """Return the input ``custseg run`` takes without one, and the sentence saying which.
+
+    The downloaded workbook (data/raw/online-retail.xlsx) if present, else synthetic lines
+    (written to data/raw/ on first use).
+    """
+    from custseg.commands.common import resolve_input
+    from custseg.config import Settings
+
+    path, note = resolve_input(None, Settings(synthetic_customers=synthetic_customers))
+    return Path(path), note
+
+
+def exploration(source: str | Path, *, config: str | Path | None = None, **options: Any) -> Any:
+    """Explore the order lines before any cleaning (:func:`custseg.explore.explore`).
+
+    Returns
+    -------
+    custseg.explore.Exploration
+        ``.facts``, ``.monthly``, ``.countries``, ``.baskets``, ``.outliers`` and
+        ``.chart()`` (orders, revenue and customers per month).
+    """
+    from custseg.explore import explore
+
+    return explore(_path(source), _settings(config, options))
 
 
 def synthetic_orders(target: str | Path, customers: int = 4000, seed: int = 0) -> Path:

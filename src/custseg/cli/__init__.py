@@ -637,6 +637,10 @@ def download(
     logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
 
 
+# custseg export: audiences for the campaign tools (its own module).
+from custseg.cli import export as _export  # noqa: E402, F401
+
+
 @app.command("clear-cache")
 def clear_cache(
     config: Annotated[

@@ -1,0 +1,192 @@
+"""custseg export end to end: a tiny run, then its audiences in each tool's format."""
+
+import hashlib
+import typing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import custseg.cli
+import custseg.cli.export  # adds the command to the app (custseg.cli imports it too)
+from custseg.cli import app
+from tests.conftest import TINY_CSV
+
+runner = CliRunner()
+
+#: Contacts for tests/conftest.py's TINY_CSV, by customer id (4 and the lines without a
+#: customer are dropped by the cleaning; 2's number has no country code).
+CONTACTS = {
+    "1": (" Ann@Example.com ", "+44 7700 900123"),
+    "2": ("", "07700 900456"),
+    "3": ("cy@example.org", "0033 6 12 34 56 78"),
+    "4": ("dee@example.net", "+447700900999"),
+    "": ("nobody@example.com", ""),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """TINY_CSV with Email and Phone columns, and the folder custseg run wrote from it."""
+    folder = tmp_path_factory.mktemp("export")
+    lines = TINY_CSV.splitlines()
+    rows = [lines[0] + ",Email,Phone"]
+    for line in lines[1:]:
+        email, phone = CONTACTS[line.split(",")[6]]
+        rows.append(f"{line},{email},{phone}")
+    orders = folder / "orders.csv"
+    orders.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    run = folder / "run"
+    args = ["run", str(orders), "--out", str(run), "--k", "2", "--as-of", "2011-01-12", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return orders, run
+
+
+def _export(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["export", *args])
+
+
+def test_the_run_has_two_personas(tiny_run: tuple[Path, Path]) -> None:
+    _, run = tiny_run
+    lines = (run / "customers.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert sorted({line.split(",")[5] for line in lines[1:]}) == ["Champions", "Lost"]
+
+
+def test_google_hashed_from_the_order_lines(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
+    orders, run = tiny_run
+    out = tmp_path / "exports"
+    result = _export(
+        str(run),
+        "--format",
+        "google",
+        "--hash",
+        "--orders",
+        str(orders),
+        "--email-col",
+        "Email",
+        "--phone-col",
+        "phone",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
+    assert (out / "audiences" / "champions.csv").read_text() == (
+        f"Email,Phone\n{sha('ann@example.com')},{sha('+447700900123')}\n"
+        f"{sha('cy@example.org')},{sha('+33612345678')}\n"
+    )
+    assert (out / "audiences" / "lost.csv").read_text() == "Email,Phone\n"
+    raw = {value.strip() for pair in CONTACTS.values() for value in pair if value.strip()}
+    raw |= {"ann@example.com", "+447700900123", "447700900123", "+447700900456", "7700900456"}
+    raw |= {"+33612345678", "33612345678", "@", "example"}
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) == 4  # two audiences, export_log.json, custseg's manifest
+    for path in files:
+        text = path.read_text()
+        assert not [value for value in raw if value in text], path
+    assert "export   champions.csv: 2 customer(s); 0 without a usable contact left out" in (
+        result.stderr
+    )
+    assert "export   lost.csv: 0 customer(s); 1 without a usable contact left out" in (
+        result.stderr
+    )
+    assert "note     1 customer(s) have a phone number without a country code" in result.stderr
+    assert result.stdout.strip() == (
+        f"2 audience file(s) (google, hashed) with 2 customer(s) in {out / 'audiences'}."
+    )
+
+
+def test_klaviyo_for_one_persona(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
+    orders, run = tiny_run
+    out = tmp_path / "klaviyo"
+    result = _export(
+        str(run),
+        "-f",
+        "klaviyo",
+        "--persona",
+        "lost",
+        "--orders",
+        str(orders),
+        "--email-col",
+        "Email",
+        "--phone-col",
+        "Phone",
+        "--default-country-code",
+        "+44",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (out / "audiences").iterdir()] == ["lost.csv"]
+    assert (out / "audiences" / "lost.csv").read_text() == (
+        "Email,Phone Number,External ID,custseg persona\n,+447700900456,2,Lost\n"
+    )
+
+
+def test_the_plain_csv_keeps_customers_without_contacts(
+    tiny_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    orders, run = tiny_run
+    out = tmp_path / "csv"
+    args = [str(run), "--orders", str(orders), "--email-col", "Email", "--out", str(out)]
+    result = _export(*args, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert (out / "audiences" / "lost.csv").read_text() == (
+        "customer_id,persona,email,phone,recency_days,frequency,monetary\n2,Lost,,,6,1,7.5\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "klaviyo", "--hash"], "Klaviyo imports plain values"),
+        (
+            [],
+            "run's customer ids are neither emails nor phone numbers (3 of 3, such as '1'): "
+            "give --orders FILE with --email-col or --phone-col.",
+        ),
+        (["--persona", "Loyal"], "--persona 'Loyal' is not a persona of"),
+        (["--orders", "{orders}", "--email-col", "Mail"], "column 'Mail' (--email-col) not found"),
+        (["--out", "{run}"], "holds the input"),
+    ],
+)
+def test_user_errors_end_in_one_line_and_exit_2(
+    tiny_run: tuple[Path, Path], tmp_path: Path, args: list[str], message: str
+) -> None:
+    orders, run = tiny_run
+    args = [a.format(orders=orders, run=run) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    result = _export(str(run), *args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+    assert result.stderr.startswith("error: ") and not (tmp_path / "out").exists()
+
+
+def test_a_folder_of_the_users_needs_force(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
+    orders, run = tiny_run
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = [str(run), "--orders", str(orders), "--email-col", "Email", "--out", str(out)]
+    assert _export(*args).exit_code == 2
+    result = _export(*args, "--force")
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "audiences" / "champions.csv").is_file()
+
+
+def test_force_says_what_every_command_says() -> None:
+    ours = typing.get_args(custseg.cli.export.ForceOption)[1]
+    theirs = typing.get_args(custseg.cli.ForceOption)[1]
+    assert ours.help == theirs.help and ours.param_decls == theirs.param_decls
+
+
+def test_the_help_lists_the_formats() -> None:
+    result = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for word in ("--format", "klaviyo", "Customer Match", "--hash", "--default-country-code"):
+        assert word in result.stdout
