@@ -355,16 +355,15 @@ def migrate(
     return Migration(run(_path(source), dates[0], dates[1], settings))
 
 
-def default_input(synthetic_customers: int = 4000) -> tuple[Path, str]:
+def default_input(*, config: str | Path | None = None) -> tuple[Path, str]:
     """Return the input ``custseg run`` takes without one, and the sentence saying which.
 
     The downloaded workbook (data/raw/online-retail.xlsx) if present, else synthetic lines
-    (written to data/raw/ on first use).
+    (written to data/raw/ on first use, as many customers as the parameters say).
     """
     from custseg.commands.common import resolve_input
-    from custseg.config import Settings
 
-    path, note = resolve_input(None, Settings(synthetic_customers=synthetic_customers))
+    path, note = resolve_input(None, _settings(config, {}))
     return Path(path), note
 
 

@@ -56,6 +56,10 @@ class Exploration:
     facts: dict[str, Any] = field(default_factory=dict)
     columns: dict[str, str | None] = field(default_factory=dict)
 
+    def chart(self) -> go.Figure:
+        """Draw revenue and customers per month (:func:`monthly_chart`)."""
+        return monthly_chart(self)
+
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'

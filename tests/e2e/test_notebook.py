@@ -1,6 +1,7 @@
 """The notebook executes, top to bottom, on the synthetic default."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def test_no_pipeline_logic_in_cells() -> None:
     source = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"])
     for forbidden in ("KMeans(", "groupby(", "log1p(", "silhouette_score", "duckdb"):
         assert forbidden not in source, forbidden
+    # custseg is used only through its Python API (import custseg; custseg.segment, ...).
+    imports = re.findall(r"^\s*(?:from\s+(custseg\S*)\s+import|import\s+(custseg\S*))", source,
+                         flags=re.MULTILINE)  # fmt: skip
+    assert [a or b for a, b in imports] == ["custseg"]
 
 
 @pytest.mark.slow
@@ -37,7 +42,7 @@ def test_executes_on_the_synthetic_default(tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "synthetic default (800 customers, seed 0)" in text
-    assert "800 customers re-assigned, all to the same cluster" in text
+    assert "800 customers re-assigned, all to the same persona" in text
     plots = [
         o
         for o in outputs
