@@ -796,9 +796,9 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         *_goals_table(report.goals, quick),
         *report.lines,
     ]
-    # Blocks measured by other scripts (clv_fit.py, dashboard.py) are kept.
+    # Blocks measured by other scripts (clv_fit.py, dashboard.py, database.py) are kept.
     old = out_file.read_text(encoding="utf-8") if out_file.is_file() else ""
-    for begin, end in ((CLV_BEGIN, CLV_END), (DASH_BEGIN, DASH_END)):
+    for begin, end in ((CLV_BEGIN, CLV_END), (DASH_BEGIN, DASH_END), (DB_BEGIN, DB_END)):
         if begin in old and end in old:
             lines += ["", begin + old.split(begin, 1)[1].split(end, 1)[0] + end]
     out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -813,6 +813,7 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
 
 CLV_BEGIN, CLV_END = "<!-- clv-fit: benchmarks/clv_fit.py -->", "<!-- /clv-fit -->"
 DASH_BEGIN, DASH_END = "<!-- dashboard: benchmarks/dashboard.py -->", "<!-- /dashboard -->"
+DB_BEGIN, DB_END = "<!-- database: benchmarks/database.py -->", "<!-- /database -->"
 SPARK_BEGIN, SPARK_END = "<!-- spark: begin -->", "<!-- spark: end -->"
 
 

@@ -185,3 +185,16 @@ def test_postgresql_mistakes_are_one_sentence_without_the_password(
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path.name
     assert PASSWORD not in result.output
+
+
+def test_inspect_names_the_table_and_saves_it(
+    shop: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    monkeypatch.chdir(shop[1].parent)
+    saved = tmp_path / "shop.yml"
+    result = _run("inspect", "sqlite:///shop.db", "--table", "order_lines", "--save", str(saved))
+    assert result.exit_code == 0, result.output
+    assert "sqlite:///shop.db (table order_lines)" in result.stdout
+    assert yaml.safe_load(saved.read_text())["columns"]["table"] == "order_lines"

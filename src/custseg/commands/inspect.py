@@ -63,7 +63,12 @@ def inspect_input(
         date_format = info.date_format or settings.csv.date_format
         date_type = info.types.get(mapping.date, "")
         rows = [
-            ("input", f"{source} ({info.format})"),
+            (
+                "input",
+                session.source
+                if session.source != session.location
+                else f"{source} ({info.format})",
+            ),
             ("layout", mapping.layout),
             *[(f"column {k}", str(v)) for k, v in mapping.as_dict().items() if v is not None],
         ]
@@ -100,6 +105,9 @@ def inspect_input(
         columns.update({k: v for k, v in mapping.as_dict().items() if v is not None})
     if settings.columns.sheet is not None:
         columns["sheet"] = settings.columns.sheet
+    for key in ("table", "query"):  # a database input's rows
+        if getattr(settings.columns, key) is not None:
+            columns[key] = getattr(settings.columns, key)
     if session.zone is not None:
         columns["timezone"] = session.zone
     csv: dict[str, Any] = {}
