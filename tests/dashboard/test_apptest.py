@@ -434,3 +434,17 @@ def test_the_docs_show_the_apps_tabs(at: AppTest) -> None:
     section = (ROOT / "docs" / "dashboard.md").read_text()
     listed = re.findall(r"^- \*\*([^*]+)\*\*", section, flags=re.MULTILINE)
     assert [t for t in listed if t != "Sidebar"] == tabs
+
+
+def test_a_suppression_list_leaves_its_customers_out(at: AppTest) -> None:
+    result = at.session_state["last_result"][0]
+    gone = result.customers["customer_id"].head(2).tolist()
+    at.file_uploader(key="suppress-upload").upload(
+        "objected.txt", ("\n".join(gone) + "\n").encode(), "text/plain"
+    ).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _metric(at, "Customers") == "598"
+    now = at.session_state["last_result"][0]
+    assert not set(gone) & set(now.customers["customer_id"])
+    assert now.quality.dropped["suppressed"] > 0
+    assert "Customers who objected" in at.file_uploader(key="suppress-upload").label

@@ -398,7 +398,7 @@ FLAG_OF = {
     name: "--" + name.replace("_", "-")
     for name in ("delimiter", "decimal", "encoding", "date_format", "customer_col", "invoice_col",
                  "date_col", "quantity_col", "price_col", "amount_col", "sheet", "layout",
-                 "timezone")
+                 "timezone", "suppress")
 }  # fmt: skip
 
 

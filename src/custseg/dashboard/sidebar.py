@@ -92,6 +92,7 @@ SIDEBAR_NAMES = {
     "sheet": "Excel sheet (sidebar, Column mapping)",
     "layout": "Layout (sidebar, Column mapping)",
     "timezone": "Time zone of the calendar (sidebar, Column mapping)",
+    "suppress": "Customers who objected to profiling (sidebar, Cleaning rules)",
 }
 
 
@@ -273,6 +274,16 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
             help="Keep only lines in this currency (e.g. EUR); needed when a file has several.",
         ).strip()
         switches["currency"] = currency or None
+        from custseg.cli.options import InputOptions, option_help
+
+        objected = st.file_uploader(
+            "Customers who objected to profiling",
+            type=["txt", "csv"],
+            key="suppress-upload",
+            help=option_help(InputOptions, "suppress"),
+        )
+        if objected is not None:
+            switches["suppress"] = str(save_upload(objected.name, objected.getvalue()))
         switches["allow_large_drops"] = st.checkbox(
             "Go on when one rule drops most rows (--allow-large-drops)",
             value=base.cleaning.allow_large_drops,
