@@ -76,6 +76,7 @@ def _package_outputs() -> set[str]:
     """Return every file name the commands write into a folder, as the package lists them."""
     from custseg.commands.clv import CLV_FILES
     from custseg.commands.cohorts import COHORT_FILES
+    from custseg.commands.export import EXPORT_FILES
     from custseg.commands.migrate import MIGRATION_FILES
     from custseg.commands.run import OUTPUT_FILES
     from custseg.commands.score import SCORE_FILES
@@ -84,7 +85,7 @@ def _package_outputs() -> set[str]:
     # plan.csv: `custseg plan` has no list of its one file (the examples check it too).
     return {
         *outputs.KNOWN_OUTPUTS, *outputs._FIGURES, outputs.MANIFEST, *OUTPUT_FILES,
-        *CLV_FILES, *MIGRATION_FILES, *SCORE_FILES, *COHORT_FILES, "plan.csv",
+        *CLV_FILES, *MIGRATION_FILES, *SCORE_FILES, *COHORT_FILES, *EXPORT_FILES, "plan.csv",
     }  # fmt: skip
 
 
@@ -173,6 +174,8 @@ class Example:
             return "spark"
         if words[1] == "download" and not any(w.startswith("--url") for w in words):
             return "network"
+        if any(w.startswith("postgresql://") for w in words):
+            return "postgres"
         return ""
 
 
@@ -308,6 +311,14 @@ def _write_inputs(project: Path, scratch: Path) -> None:
 
     write_synthetic(project / "new-orders.csv", customers=200, seed=7)
 
+    # A SQLite shop database (docs/database.md) and a suppression list of two customers.
+    import sqlite3
+
+    con = sqlite3.connect(project / "shop.db")
+    lines.assign(InvoiceDate=stamp).to_sql("order_lines", con, index=False)
+    con.close()
+    (project / "objected.txt").write_text("12346\n12347\n")
+
 
 def _project(tmp_path: Path, real_xlsx: Path, real_parquet: Path) -> tuple[Path, dict[str, str]]:
     """Lay out a scratch project and the files its examples read; return it and the env."""
@@ -325,12 +336,16 @@ def _project(tmp_path: Path, real_xlsx: Path, real_parquet: Path) -> tuple[Path,
     return project, {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
-def _run(example: Example, project: Path, env: dict[str, str]) -> None:
-    """Run one example as written; check its exit status (and a failure's documented error)."""
+def _run(example: Example, project: Path, env: dict[str, str], url: str | None = None) -> None:
+    """Run one example as written; check its exit status (and a failure's documented error).
+
+    ``url`` replaces the example's ``postgresql://`` URL (the test server's).
+    """
     custseg = Path(sys.executable).parent / "custseg"
+    words = [url if url and w.startswith("postgresql://") else w for w in example.words[1:]]
     done = subprocess.run(
-        [str(custseg), *example.words[1:]], cwd=project, env=env, capture_output=True,
-        text=True, timeout=600,
+        [str(custseg), *words], cwd=project, env=env, capture_output=True, text=True,
+        timeout=600,
     )  # fmt: skip
     said = f"{example.where}: {example.line}\n{done.stderr[-3000:]}"
     assert done.returncode == example.exit, said
@@ -357,6 +372,34 @@ def test_every_docs_example_runs(tmp_path: Path, real_xlsx: Path, real_parquet: 
     assert (project / "data" / "plan" / "plan.csv").is_file()
     assert (project / "reports" / "figures" / "customers.png").is_file()
     assert _check_outputs_documented(project) >= 50
+
+
+@pytest.mark.e2e
+@pytest.mark.realdata
+def test_the_database_examples_run(
+    postgres, tmp_path: Path, real_xlsx: Path, real_parquet: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # The postgresql:// lines, against a real server holding the real data as order_lines.
+    import adbc_driver_postgresql.dbapi as pg
+    import pyarrow.parquet as pq
+
+    from tests.postgres import PASSWORD
+
+    examples = [e for e in _examples() if e.needs == "postgres"]
+    assert examples
+    with pg.connect(postgres.url(password=True)) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS order_lines")
+        cur.adbc_ingest("order_lines", pq.read_table(real_parquet), mode="create")
+        conn.commit()
+    project, env = _project(tmp_path, real_xlsx, real_parquet)
+    for example in examples:
+        _run(example, project, {**env, "PGPASSWORD": PASSWORD}, url=postgres.url())
+    quality = json.loads(
+        (project / "data" / "processed" / "postgres" / "data_quality.json").read_text()
+    )
+    assert quality["customers"] == 4_338 and quality["input"]["path"].endswith(
+        "(table order_lines)"
+    )
 
 
 @pytest.mark.spark

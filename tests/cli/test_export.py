@@ -144,7 +144,7 @@ def test_the_plain_csv_keeps_customers_without_contacts(
     [
         (["--format", "klaviyo", "--hash"], "Klaviyo imports plain values"),
         (
-            [],
+            ["--format", "google"],
             "run's customer ids are neither emails nor phone numbers (3 of 3, such as '1'): "
             "give --orders FILE with --email-col or --phone-col.",
         ),
@@ -190,3 +190,18 @@ def test_the_help_lists_the_formats() -> None:
     assert result.exit_code == 0
     for word in ("--format", "klaviyo", "Customer Match", "--hash", "--default-country-code"):
         assert word in result.stdout
+
+
+def test_a_plain_csv_of_ids_without_contacts_is_written_and_said(
+    tiny_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The plain CSV needs no contact: ids that are not emails or phones stay, and a warning
+    # says the file has none (the tools' formats refuse them, above).
+    _, run = tiny_run
+    out = tmp_path / "plain"
+    result = _export(str(run), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "customer ids are not contacts (3 of 3, such as '1')" in result.stderr
+    lost = (out / "audiences" / "lost.csv").read_text().splitlines()
+    assert lost[0] == "customer_id,persona,email,phone,recency_days,frequency,monetary"
+    assert lost[1].startswith("2,Lost,,,")

@@ -485,19 +485,30 @@ def contacts_from_orders(
 
 
 def _contacts_from_ids(
-    customers: pd.DataFrame, run_dir: Path, country_code: str | None
+    customers: pd.DataFrame, run_dir: Path, country_code: str | None, required: bool = True
 ) -> tuple[pd.DataFrame, list[str], int]:
-    """Use the customer ids as contacts; refuse ids that are neither emails nor phones."""
+    """Use the customer ids as contacts; refuse ids that are neither emails nor phones.
+
+    For the plain CSV (``required`` False) such ids are kept without a contact, and said.
+    """
     ids = customers["customer_id"]
     emails = ids.map(normalise_email)
     phone_like = ids.map(is_phone).astype(bool) & emails.isna()
     others = ~(emails.notna() | phone_like)
     if others.any():
         count = f"{int(others.sum()):,} of {len(ids):,}, such as {ids[others].iloc[0]!r}"
-        raise UserError(
-            f"{run_dir}'s customer ids are neither emails nor phone numbers ({count}): give "
-            "--orders FILE with --email-col or --phone-col."
-        )
+        if not required:
+            logger.warning(
+                "export   %s's customer ids are not contacts (%s): the plain CSV has no email "
+                "or phone for them; give --orders FILE with --email-col or --phone-col",
+                run_dir,
+                count,
+            )
+        else:
+            raise UserError(
+                f"{run_dir}'s customer ids are neither emails nor phone numbers ({count}): "
+                "give --orders FILE with --email-col or --phone-col."
+            )
     phones = ids.where(phone_like).map(lambda v: e164(v, country_code), na_action="ignore")
     national = 0
     if country_code is None:
@@ -563,7 +574,9 @@ def export_audiences(
     chosen = _chosen_personas(customers, personas, run_dir)
     customers = customers[customers["persona"].isin(chosen)].reset_index(drop=True)
     if orders is None:
-        customers, kinds, national = _contacts_from_ids(customers, run_dir, code)
+        customers, kinds, national = _contacts_from_ids(
+            customers, run_dir, code, required=fmt != "csv"
+        )
         source: dict[str, Any] = {"from": "customer ids"}
     else:
         found, lacking, fold = contacts_from_orders(
