@@ -274,3 +274,31 @@ def test_outputs_follow_the_users_umask(
     assert stat.S_IMODE((out / "audiences").stat().st_mode) == dir_mode
     for audience in (out / "audiences").iterdir():
         assert stat.S_IMODE(audience.stat().st_mode) == file_mode
+
+
+def test_a_file_output_that_becomes_a_folder_moves_in_or_stays_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run that wrote customers.parquet as a file, then one that writes it as a folder of
+    # parts (the MLlib path), into a folder holding a file of the user's (moved one by one).
+    (tmp_path / "notes.txt").write_text("mine")
+    with forcing(True):
+        _write(tmp_path, {"customers.parquet": "file", "segments.csv": "old"})
+    new = {"customers.parquet/persona=A/part-0.parquet": "a", "segments.csv": "new"}
+    real = os.replace
+
+    def failing(src: object, dst: object) -> None:
+        if str(dst).endswith("segments.csv") and ".custseg-staging-" in str(src):
+            raise OSError(28, "No space left on device")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(UserError, match="No space left on device"):
+        _write(tmp_path, new)
+    monkeypatch.setattr(os, "replace", real)
+    assert (tmp_path / "customers.parquet").read_text() == "file"  # the old set, whole
+    assert (tmp_path / "segments.csv").read_text() == "old"
+    _write(tmp_path, new)
+    assert (tmp_path / "customers.parquet" / "persona=A" / "part-0.parquet").read_text() == "a"
+    assert (tmp_path / "segments.csv").read_text() == "new"
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -215,11 +215,18 @@ def commit(
     aside = Path(tempfile.mkdtemp(dir=folder, prefix=f".custseg-old-{os.getpid()}-"))
     done: list[tuple[str, bool]] = []  # (path, an old file was set aside)
     made: list[Path] = []  # folders created in ``folder``
+    displaced: list[str] = []  # earlier output files where the new set has a folder
     try:
         for name in new:
             target = folder / name
             for parent in reversed(target.relative_to(folder).parents[:-1]):
                 where = folder / parent
+                if parent.as_posix() in previous and (where.is_file() or where.is_symlink()):
+                    # customers.parquet was a file and is now a folder of parts (or the
+                    # like): the earlier file is set aside first, and put back on failure.
+                    (aside / parent).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(where, aside / parent)
+                    displaced.append(parent.as_posix())
                 if not where.is_dir():
                     where.mkdir(mode=dir_mode)
                     made.append(where)
@@ -243,6 +250,11 @@ def commit(
         for where in reversed(made):
             with contextlib.suppress(OSError):
                 where.rmdir()
+        for name in reversed(displaced):
+            try:
+                os.replace(aside / name, folder / name)
+            except OSError:
+                lost = True
         if lost:  # kept under a visible name that no later run removes as stale
             kept_in = folder / f"custseg-earlier-outputs-{os.getpid()}"
             with contextlib.suppress(OSError):
