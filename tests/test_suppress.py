@@ -16,6 +16,26 @@ from custseg.suppress import read_suppression, suppressed_sql
 from tests.conftest import TINY_CSV
 from tests.io.exports import SHOPIFY, STRIPE, WOOCOMMERCE
 
+TINY_II = TINY_CSV.replace(
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",
+    "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country",
+)
+ORDERS = (
+    "order_id,customer_id,order_date,total\n"
+    "1,client-a,2024-01-02,10\n2,client-b,2024-01-03,5\n3,Client-B,2024-01-05,7\n"
+    "4,client-c,2024-01-06,3\n"
+)
+
+
+LAYOUT_OF = {
+    "tiny.csv": "online-retail",
+    "online_retail_II.csv": "online-retail-ii",
+    "orders.csv": "orders",
+    "orders_export.csv": "shopify",
+    "woo.csv": "woocommerce",
+    "unified_payments.csv": "stripe",
+}
+
 
 def test_the_list_is_read_as_keys_and_numbers(tmp_path: Path) -> None:
     path = tmp_path / "objected.txt"
@@ -48,6 +68,10 @@ def _suppressed(tmp_path: Path, text: str, name: str, keys: str, **extra: object
         # twice and 1002 of customer 1 are kept lines, C1003 is also theirs: 4; 1006-1008 x2
         # of customer 3: 4 lines).
         (TINY_CSV, "tiny.csv", "1\n3.0\n", 8, {"1", "3"}, {"2"}),
+        # Online Retail II: the same lines under its own column names.
+        (TINY_II, "online_retail_II.csv", "4\n2\n", 2, {"2", "4"}, {"1", "3"}),
+        # A plain order table (customer, order, date, total): text ids, any case.
+        (ORDERS, "orders.csv", "CLIENT-B\n", 2, {"client-b"}, {"client-a", "client-c"}),
         # Shopify: the key is the email, whatever its case in the list.
         (
             SHOPIFY,
@@ -83,6 +107,7 @@ def test_every_layout_drops_the_listed_customers_first(
     extra = {"currency": "EUR"} if name == "woo.csv" else {}
     session = _suppressed(tmp_path, text, name, keys, **extra)
     cleaned = session.cleaning()
+    assert session.input.mapping.layout == LAYOUT_OF[name]  # every layout custseg reads
     assert cleaned.dropped["suppressed"] == lines
     customers = set(session.rfm()["customer_id"])
     assert customers == left and not customers & gone
