@@ -39,16 +39,25 @@ LAYOUT_OF = {
 
 def test_the_list_is_read_as_keys_and_numbers(tmp_path: Path) -> None:
     path = tmp_path / "objected.txt"
-    path.write_text("\ufeff12346\n# a comment\n\n  Ann@Example.COM \n12347.0\n")
-    found = read_suppression(path)
-    assert found.texts == {"12346", "ann@example.com", "12347.0"}
-    assert found.numbers == {12346.0, 12347.0}
-    assert found.as_written() == {"12346", "12347", "12347.0", "ann@example.com"}
-    assert suppressed_sql("c", "DOUBLE", found, DUCKDB) == (
-        "coalesce(CAST(c AS DOUBLE) IN (12346.0, 12347.0), false)"
+    path.write_text(
+        "\ufeff12346\n# a comment\n\n  Ann@Example.COM ,Ann,UK\n12347.0\n"
+        '9007199254740993\n"bo@x.org";Bo\n1_000\n'
     )
-    assert suppressed_sql("c", "VARCHAR", found, DUCKDB) == (
-        "coalesce(lower(CAST(c AS STRING)) IN ('12346', '12347.0', 'ann@example.com'), false)"
+    found = read_suppression(path)
+    assert found.texts == {
+        "12346", "ann@example.com", "12347.0", "9007199254740993", "bo@x.org", "1_000"
+    }  # fmt: skip
+    assert found.integers == {12346, 12347, 9007199254740993}  # exact, beyond 2**53 too
+    assert found.numbers == {12346.0, 12347.0, 9007199254740992.0}
+    assert found.as_written() == found.texts | {"12347"}
+    assert suppressed_sql("c", "DOUBLE", found, DUCKDB) == (
+        "coalesce(CAST(c AS DOUBLE) IN (12346.0, 12347.0, 9007199254740992.0), false)"
+    )
+    assert suppressed_sql("c", "BIGINT", found, DUCKDB) == (
+        "coalesce(CAST(c AS DECIMAL(38, 0)) IN (12346, 12347, 9007199254740993), false)"
+    )
+    assert suppressed_sql("c", "VARCHAR", found, DUCKDB).startswith(
+        "coalesce(lower(CAST(c AS STRING)) IN ('12346', '12347.0', '1_000', "
     )
     assert suppressed_sql("c", "VARCHAR", None, DUCKDB) == "false"
 
@@ -145,3 +154,14 @@ def test_suppressed_customers_appear_in_no_output_and_leave_the_history(
     runs = con.execute("SELECT count(*) FROM custseg_runs").fetchone()[0]
     con.close()
     assert runs == 2 and not history & set(ids[:3]) and set(ids[3:]) <= history
+
+
+def test_a_list_that_matches_nobody_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        session = _suppressed(tmp_path, TINY_CSV, "tiny.csv", "someone@else.com\n")
+        assert session.cleaning().dropped["suppressed"] == 0
+    assert "no line of" in caplog.text and "belongs to a customer of" in caplog.text

@@ -377,7 +377,13 @@ def exploration(source: str | Path, *, config: str | Path | None = None, **optio
         ``.chart()`` (orders, revenue and customers per month).
     """
     from custseg.explore import explore
+    from custseg.io.database import is_database, redact
 
+    if is_database(source):
+        raise UserError(
+            f"exploration reads files; for {redact(str(source))} use custseg.segment, or "
+            "export the table to a file first."
+        )
     return explore(_path(source), _settings(config, options))
 
 

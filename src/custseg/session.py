@@ -427,6 +427,17 @@ class Session:
                     notes.append(str(cleaned.non_product["effect"]))
                 if self.input.mapping.invoice is None and first:
                     notes.append(f"Orders are {self.orders_counted_as}.")
+                if (
+                    first
+                    and self.settings.cleaning.suppress
+                    and not cleaned.dropped.get("suppressed")
+                ):
+                    logger.warning(
+                        "suppress no line of %s belongs to a customer of %s: check that it "
+                        "lists this file's customer ids (or emails, where they are the ids)",
+                        self.source,
+                        self.settings.cleaning.suppress,
+                    )
             self._cleaned[key] = cleaned
         return self._cleaned[key]
 

@@ -341,6 +341,14 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     assert row["profit"] == pytest.approx(row["incremental_revenue"] * 0.3 - row["cost"], abs=0.02)
     assert any("incremental_buyers = customers x uplift_pp / 100" in c.value for c in tab.code)
     assert any("Baseline: buy within 30 days" in m.label for m in tab.metric)
+    # Another planner setting, a visit to another tab and back: the settings stay, and
+    # nothing the tab drew (its download button) is written back into its state.
+    at.number_input(key="plan-margin").set_value(0.4).run()
+    assert not at.exception, at.exception
+    _open(at, "Segments")
+    _open(at, "Lifetime value")
+    assert at.toggle(key="clv-run").value is True
+    assert at.number_input(key="plan-margin").value == 0.4
 
 
 def test_cohorts_tab_and_audience_download(at: AppTest) -> None:

@@ -46,6 +46,12 @@ def test_a_password_is_never_shown() -> None:
         "postgresql://ann@db.example:5432/shop"
     )
     assert redact("postgresql://ann@db/shop") == "postgresql://ann@db/shop"
+    # A password as a query parameter, an IPv6 host, a port that is no number.
+    assert redact("postgresql://ann@db/shop?sslmode=require&password=s3cret") == (
+        "postgresql://ann@db/shop?sslmode=require"
+    )
+    assert redact("postgresql://ann:pw@[::1]:5432/shop") == "postgresql://ann@[::1]:5432/shop"
+    assert redact("postgresql://ann:pw@db:port/shop") == "postgresql://ann@db:port/shop"
     source = DatabaseSource("postgresql://ann:hunter2@db/shop", table="sales.lines")
     assert source.shown == "postgresql://ann@db/shop (table sales.lines)"
     assert source.sql() == 'SELECT * FROM "sales"."lines"'
@@ -162,6 +168,7 @@ def test_postgresql_mistakes_are_one_sentence_without_the_password(
     wrong = loaded.url().replace("custseg_test@", "custseg_test:wrong-pw@")
     cases = [
         ([wrong, "--table", "order_lines"], "refused the password of custseg_test"),
+        ([loaded.url() + "?password=wrong-pw", "--table", "order_lines"], "refused the password"),
         ([loaded.url(password=True), "--table", "nope"], "no such table"),
         (
             [loaded.url(password=True).replace(str(loaded.port), "1"), "--table", "t"],

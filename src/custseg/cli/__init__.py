@@ -164,7 +164,10 @@ def _to_db(url: str | None, command: str, result: Any, settings: Settings, sourc
     shown = str(source)
     if is_database(shown):
         shown = source_of(shown, settings.columns.table, settings.columns.query).shown
-    write_to_db(url, command, result, settings, shown)
+    try:
+        write_to_db(url, command, result, settings, shown)
+    except UserError as exc:  # the files are in --out already: say so
+        raise UserError(f"{exc} The files in --out were written.") from exc
 
 
 #: Options that set DuckDB, which Spark does not read.

@@ -635,8 +635,9 @@ def export_audiences(
 def write_exports(result: ExportResult, out_dir: Path) -> list[Path]:
     """Write the audience files (``audiences/<persona>.csv``) and ``export_log.json``.
 
-    The files are written as the platforms read them: not through the spreadsheet formula
-    guard (a phone stays ``+44...``); every file in the folder is replaced at once.
+    The tools' files are written as the platforms read them, not through the spreadsheet
+    formula guard (a phone stays ``+44...``); the plain CSV, meant for a spreadsheet, is
+    guarded as every custseg CSV. Every file in the folder is replaced at once.
 
     Parameters
     ----------
@@ -653,7 +654,10 @@ def write_exports(result: ExportResult, out_dir: Path) -> list[Path]:
     with staged_folder(out_dir, "--out") as stage:
         folder = stage / "audiences"
         folder.mkdir()
+        # The plain CSV is opened in spreadsheets: its cells get the formula guard (a
+        # phone reads '+44...); the tools' files keep their own format.
+        plain = result.format == "csv"
         for name, table in result.files.items():
-            write_csv(table, folder / name, safe=False)
+            write_csv(table, folder / name, safe=plain)
         write_json(result.log, stage / "export_log.json")
     return [out_dir / "audiences" / name for name in result.files] + [out_dir / "export_log.json"]

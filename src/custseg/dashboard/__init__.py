@@ -21,8 +21,19 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-#: Prefixes of the widget keys drawn inside tabs whose values outlive a tab switch.
-_KEPT = ("filter-", "clv-", "mig-", "plan-", "audience-")
+#: The value widgets drawn inside tabs whose values outlive a tab switch (the customer
+#: filters by their prefix). Buttons, uploads and charts are not: Streamlit refuses to have
+#: their state written.
+_KEPT = frozenset(
+    {
+        "audience-persona",
+        "clv-horizon", "clv-backtest", "clv-run",
+        "mig-before", "mig-after", "mig-run",
+        "plan-persona", "plan-window", "plan-uplift", "plan-redemption", "plan-contact",
+        "plan-offer", "plan-margin",
+    }
+)  # fmt: skip
+_KEPT_PREFIX = "filter-"
 
 
 def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
@@ -53,7 +64,7 @@ def _keep_tab_settings() -> None:
     makes it session state of its own, which Streamlit keeps.
     """
     for key in list(st.session_state.keys()):
-        if isinstance(key, str) and key.startswith(_KEPT):
+        if isinstance(key, str) and (key in _KEPT or key.startswith(_KEPT_PREFIX)):
             st.session_state[key] = st.session_state[key]
 
 

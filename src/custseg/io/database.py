@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from custseg.errors import UserError, first_line
 from custseg.progress import logger
@@ -45,14 +45,37 @@ def is_database(source: str | Path) -> bool:
 
 
 def redact(url: str) -> str:
-    """Return ``url`` without its password (``postgresql://ann@host/db``), for every message."""
+    """Return ``url`` without its password, for every message and output.
+
+    Both places libpq takes one are cleared: ``user:secret@host`` becomes ``user@host`` and
+    a ``password=`` (or ``passfile=``) query parameter is dropped.
+    """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}{port}" if user else host + port))
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}@{hostport}" if at else parts.netloc
+    query = "&".join(
+        item
+        for item in parts.query.split("&")
+        if item and item.split("=", 1)[0].lower() not in ("password", "passfile")
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to hide (and sqlite:///x keeps its three slashes)
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
+
+
+def _secrets(url: str) -> list[str]:
+    """Return the password(s) written in ``url``, to scrub them from any message."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    for item in parts.query.split("&"):
+        key, _, value = item.partition("=")
+        if key.lower() == "password" and value:
+            found.append(value)
+    return found
 
 
 @dataclass(frozen=True)
@@ -141,9 +164,8 @@ def connect(source: DatabaseSource, create: bool = False) -> Any:
 def sentence(source: DatabaseSource, exc: BaseException) -> str:
     """Say a database error in one sentence, never with the password."""
     text = first_line(exc)
-    password = urlsplit(source.url).password
-    if password:
-        text = text.replace(password, "***")
+    for secret in _secrets(source.url):
+        text = text.replace(secret, "***")
     lower = text.lower()
     if "password authentication failed" in lower or "no password supplied" in lower:
         user = urlsplit(source.url).username or "the user"

@@ -58,8 +58,8 @@ def _arrow(frame: pd.DataFrame, run_id: str) -> Any:
         column = out[name]
         if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
             out[name] = column.astype("string")
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            out[name] = column.dt.tz_localize(None) if column.dt.tz is not None else column
+        elif pd.api.types.is_datetime64_any_dtype(column) and column.dt.tz is not None:
+            out[name] = column.dt.tz_convert("UTC").dt.tz_localize(None)  # an instant, in UTC
     out.insert(0, "run_id", run_id)
     return pa.Table.from_pandas(out, preserve_index=False)
 
@@ -120,8 +120,8 @@ def write_results(
     personas : DataFrame, optional
         ``customer_id`` and ``persona`` of the run, appended to the persona history.
     forget : frozenset of str
-        Customer keys of the suppression list (lowercase): their rows of earlier runs'
-        persona history are deleted in the same transaction.
+        Customer keys of the suppression list (lowercase): their rows of earlier runs (the
+        persona history and the per-customer tables) are deleted in the same transaction.
 
     Returns
     -------
@@ -158,11 +158,10 @@ def write_results(
             cursor.adbc_ingest("custseg_runs", runs, mode="append")
             for name, frame in tables.items():
                 cursor.adbc_ingest(f"custseg_{name}", _arrow(frame, run_id), mode="replace")
-            if forget:
+            if forget:  # customers who objected leave every table of earlier runs
                 keys = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(forget))
-                cursor.execute(
-                    f"DELETE FROM custseg_persona_history WHERE lower(customer_id) IN ({keys})"
-                )
+                for table in _tables_with_customers(cursor, url):
+                    cursor.execute(f"DELETE FROM {table} WHERE lower(customer_id) IN ({keys})")
             if personas is not None:
                 history = personas[["customer_id", "persona"]]
                 cursor.adbc_ingest(
@@ -190,6 +189,23 @@ def write_results(
         run_id,
     )
     return run_id
+
+
+#: The tables that hold one row per customer (and so a customer_id column).
+_PER_CUSTOMER = ("custseg_persona_history", "custseg_customers", "custseg_clv", "custseg_movers")
+
+
+def _tables_with_customers(cursor: Any, url: str) -> list[str]:
+    """Return those of :data:`_PER_CUSTOMER` that exist in the database."""
+    names = ", ".join(f"'{t}'" for t in _PER_CUSTOMER)
+    if url.startswith("sqlite:"):
+        cursor.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({names})")
+    else:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            f"current_schema() AND table_name IN ({names})"
+        )
+    return sorted(str(row[0]) for row in cursor.fetchall())
 
 
 def _runs_schema() -> Any:
