@@ -158,9 +158,8 @@ def test_cards_upload_download_and_screenshot(server_factory, browser, tmp_path:
     expected = lines["CustomerID"].dropna().nunique()
     page.get_by_text("Upload a file").click()
     wait_idle(page)
-    page.get_by_test_id("stSidebarUserContent").get_by_test_id(
-        "stFileUploaderDropzoneInput"
-    ).set_input_files(str(upload))
+    dropzone = page.locator(".st-key-upload").get_by_test_id("stFileUploaderDropzoneInput")
+    dropzone.set_input_files(str(upload))
     page.get_by_text("Uploaded file: shop.csv").wait_for(timeout=90_000)
     wait_idle(page)
     page.get_by_role("tab", name="Overview").click()
@@ -193,9 +192,8 @@ def test_upload_size_limit(server_factory, browser, tmp_path: Path) -> None:  # 
     wait_idle(page)
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * (1024 * 1024 + 1024))
-    page.get_by_test_id("stSidebarUserContent").get_by_test_id(
-        "stFileUploaderDropzoneInput"
-    ).set_input_files(str(big))
+    dropzone = page.locator(".st-key-upload").get_by_test_id("stFileUploaderDropzoneInput")
+    dropzone.set_input_files(str(big))
     page.get_by_text("File must be 1.0MB or smaller").wait_for(timeout=30_000)
     assert "Uploaded file" not in page.content()
     page.close()
