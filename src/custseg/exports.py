@@ -16,8 +16,9 @@ a persona's customers as the platform's import file (:func:`audience_table`).
   out when the customer ids are themselves the contacts).
 
 A contact column appears only when the export has that kind of contact (emails, phones or
-both). These files are not passed through the spreadsheet formula guard
-(:func:`custseg.io.writers.csv_safe`): a phone stays ``+447700900123``, as the tools expect.
+both). The tools' files are not passed through the spreadsheet formula guard
+(:func:`custseg.io.writers.csv_safe`): a phone stays ``+447700900123``, as the tools expect;
+the plain ``csv``, meant for a spreadsheet, is (when written).
 Carriage returns, line feeds and NULs in text still become spaces, so that a cell never
 breaks a record.
 """
