@@ -33,15 +33,7 @@ __all__ = [
     "synthetic_orders",
 ]
 
-_API = (
-    "cohort_retention",
-    "default_input",
-    "exploration",
-    "lifetime_value",
-    "migrate",
-    "segment",
-    "synthetic_orders",
-)
+_API = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> object:

@@ -1,14 +1,11 @@
 """custseg export end to end: a tiny run, then its audiences in each tool's format."""
 
 import hashlib
-import typing
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import custseg.cli
-import custseg.cli.export  # adds the command to the app (custseg.cli imports it too)
 from custseg.cli import app
 from tests.conftest import TINY_CSV
 
@@ -177,12 +174,6 @@ def test_a_folder_of_the_users_needs_force(tiny_run: tuple[Path, Path], tmp_path
     assert result.exit_code == 0, result.output
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "audiences" / "champions.csv").is_file()
-
-
-def test_force_says_what_every_command_says() -> None:
-    ours = typing.get_args(custseg.cli.export.ForceOption)[1]
-    theirs = typing.get_args(custseg.cli.ForceOption)[1]
-    assert ours.help == theirs.help and ours.param_decls == theirs.param_decls
 
 
 def test_the_help_lists_the_formats() -> None:

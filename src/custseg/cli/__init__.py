@@ -27,6 +27,7 @@ from custseg.cli.console import (
 from custseg.cli.options import (
     AsOfOption,
     CleaningOptions,
+    ForceOption,
     InputOptions,
     ModelOptions,
     Options,
@@ -78,16 +79,6 @@ app = typer.Typer(
 )
 Opt = typer.Option
 Arg = typer.Argument
-
-#: ``--force``: shared by every command that writes an output folder.
-ForceOption = Annotated[
-    bool,
-    Opt(
-        "--force",
-        help="Write into a folder that holds files custseg did not write (they are never "
-        "replaced or deleted).",
-    ),
-]
 
 _INPUT_HELP = (
     "Order lines: .xlsx, .csv, .csv.gz or .parquet (with --engine spark also a folder or URL)."

@@ -13,21 +13,11 @@ import typer
 
 from custseg.cli import app
 from custseg.cli.console import log_outputs, out, setup_logging, user_errors
+from custseg.cli.options import ForceOption
 
-__all__ = ["ForceOption", "export"]
+__all__ = ["export"]
 
 Opt = typer.Option
-
-#: ``--force``, as every command that writes an output folder declares it (the same words as
-#: ``custseg.cli.ForceOption``, declared here so that this module needs only ``app``).
-ForceOption = Annotated[
-    bool,
-    Opt(
-        "--force",
-        help="Write into a folder that holds files custseg did not write (they are never "
-        "replaced or deleted).",
-    ),
-]
 
 
 @app.command()

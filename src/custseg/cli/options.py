@@ -24,6 +24,7 @@ __all__ = [
     "FLAG_OF",
     "AsOfOption",
     "CleaningOptions",
+    "ForceOption",
     "InputOptions",
     "ModelOptions",
     "Options",
@@ -401,6 +402,16 @@ FLAG_OF = {
                  "timezone", "suppress")
 }  # fmt: skip
 
+
+#: ``--force``: shared by every command that writes an output folder.
+ForceOption = Annotated[
+    bool,
+    Opt(
+        "--force",
+        help="Write into a folder that holds files custseg did not write (they are never "
+        "replaced or deleted).",
+    ),
+]
 
 #: ``--to-db URL`` (run, clv, cohorts, migrate): the results also go into a database.
 ToDbOption = Annotated[

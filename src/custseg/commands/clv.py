@@ -401,17 +401,10 @@ def read_model_file(path: Path) -> dict[str, Any]:
 
     from custseg.clv import GammaGamma
     from custseg.clv_choice import MODELS
-    from custseg.commands.score import MAX_MODEL_BYTES
+    from custseg.commands.score import read_limited
 
     try:
-        with Path(path).expanduser().open("rb") as fh:
-            raw = fh.read(MAX_MODEL_BYTES + 1)
-        if len(raw) > MAX_MODEL_BYTES:
-            raise UserError(
-                f"--model {path} is over {MAX_MODEL_BYTES >> 20} MB; a clv_model.json is well "
-                "under that. Is it the right file?"
-            )
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(read_limited(path, f"--model {path}").decode("utf-8"))
         name = data["model"]
         model = MODELS[name].from_dict(data[name])
         gg = GammaGamma.from_dict(data["gamma_gamma"])

@@ -26,6 +26,7 @@ __all__ = [
     "check_collectable",
     "load_model_file",
     "model_settings",
+    "read_limited",
     "score",
     "score_session",
     "score_with_model",
@@ -37,6 +38,28 @@ SCORE_FILES = ("customers.csv", "customers.parquet", "data_quality.json", "score
 
 #: The largest model.json read (one written by custseg is tens of kilobytes).
 MAX_MODEL_BYTES = 10 << 20
+
+
+def read_limited(path: Path, named: str) -> bytes:
+    """Read a model file, refusing one over :data:`MAX_MODEL_BYTES`.
+
+    At most one byte past the limit is read: a device or a growing file has no size.
+
+    Raises
+    ------
+    UserError
+        Saying that the file (``named``, e.g. "The model m.json (--model)") is too large.
+    OSError
+        When it cannot be read.
+    """
+    with Path(path).expanduser().open("rb") as fh:
+        data = fh.read(MAX_MODEL_BYTES + 1)
+    if len(data) > MAX_MODEL_BYTES:
+        raise UserError(
+            f"{named} is over {MAX_MODEL_BYTES >> 20} MB; a custseg model is well under that. "
+            "Is it the right file?"
+        )
+    return data
 
 
 def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
@@ -53,15 +76,7 @@ def load_model_file(path: Path) -> tuple[SegmentModel, ModelRecord]:
         If the file is missing, not JSON, or not a valid custseg model.
     """
     try:
-        # Read at most one byte past the limit: a device or a growing file has no size.
-        with Path(path).expanduser().open("rb") as fh:
-            data = fh.read(MAX_MODEL_BYTES + 1)
-        if len(data) > MAX_MODEL_BYTES:
-            raise UserError(
-                f"The model {path} (--model) is over {MAX_MODEL_BYTES >> 20} MB; a custseg "
-                "model is well under that. Is it the right file?"
-            )
-        record = json.loads(data.decode("utf-8"))
+        record = json.loads(read_limited(path, f"The model {path} (--model)").decode("utf-8"))
     except OSError as exc:
         raise UserError(f"Cannot read the model {path} (--model): {exc.strerror}.") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
