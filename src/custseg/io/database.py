@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from custseg.errors import UserError, first_line
 from custseg.progress import logger
+from custseg.sql import sql_ident
 
 __all__ = [
     "DatabaseSource",
@@ -113,7 +114,7 @@ def quote_table(name: str) -> str:
     parts = name.split(".")
     if not all(parts) or len(parts) > 2:
         raise UserError(f"--table {name!r} is not a table name (use name or schema.name).")
-    return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+    return ".".join(sql_ident(p) for p in parts)
 
 
 def source_of(url: str, table: str | None, query: str | None) -> DatabaseSource:

@@ -31,6 +31,7 @@ import pandas as pd
 from custseg.errors import UserError
 from custseg.io.database import DatabaseSource, connect, redact, sentence
 from custseg.progress import logger
+from custseg.sql import sql_literal
 
 __all__ = ["SCHEMA_VERSION", "write_results"]
 
@@ -159,7 +160,7 @@ def write_results(
             for name, frame in tables.items():
                 cursor.adbc_ingest(f"custseg_{name}", _arrow(frame, run_id), mode="replace")
             if forget:  # customers who objected leave every table of earlier runs
-                keys = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(forget))
+                keys = ", ".join(sql_literal(k) for k in sorted(forget))
                 for table in _tables_with_customers(cursor, url):
                     cursor.execute(f"DELETE FROM {table} WHERE lower(customer_id) IN ({keys})")
             if personas is not None:
@@ -197,7 +198,7 @@ _PER_CUSTOMER = ("custseg_persona_history", "custseg_customers", "custseg_clv", 
 
 def _tables_with_customers(cursor: Any, url: str) -> list[str]:
     """Return those of :data:`_PER_CUSTOMER` that exist in the database."""
-    names = ", ".join(f"'{t}'" for t in _PER_CUSTOMER)
+    names = ", ".join(sql_literal(t) for t in _PER_CUSTOMER)
     if url.startswith("sqlite:"):
         cursor.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({names})")
     else:
