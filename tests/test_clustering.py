@@ -1,6 +1,15 @@
 import numpy as np
+import pytest
 
-from custseg.clustering import SegmentModel, canonical_order, fit_kmeans, nearest_centroid, relabel
+from custseg.clustering import (
+    SegmentModel,
+    canonical_order,
+    fit_kmeans,
+    nearest_centroid,
+    one_thread,
+    refit_labels,
+    relabel,
+)
 from custseg.preprocessing import LogStandardScaler
 
 
@@ -82,3 +91,23 @@ def test_tampered_or_foreign_model_is_a_clear_error() -> None:
     for data, message in cases:
         with pytest.raises(UserError, match=message):
             SegmentModel.from_dict(data, source="model.json")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", [2, 3, 6, 10])
+def test_refit_labels_equal_scikit_learns_estimator(k: int) -> None:
+    """The stability measure's lean fit gives exactly KMeans(n_init=1).fit(sample).predict."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(k)
+    points = np.concatenate([rng.normal(c, 1.0, size=(300, 3)) for c in range(4)])
+    with threadpool_limits(limits=1, user_api="blas"), one_thread():
+        for seed in range(5):
+            sample = points[rng.integers(0, len(points), len(points))]
+            expected = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(sample)
+            got = refit_labels(sample, points, k, seed=seed)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, expected.predict(points))
+    # A resample with fewer distinct points than k still gives k labels' worth of answer.
+    tiny = np.repeat(points[:2], 5, axis=0)
+    assert set(refit_labels(tiny, points[:10], 3, seed=0)) <= {0, 1, 2}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,11 +12,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
-from custseg.clustering import fit_kmeans, one_thread, refit
+from custseg.clustering import fit_kmeans, one_thread, refit, refit_labels
 from custseg.config import ModelConfig
 
 __all__ = [
@@ -87,19 +85,15 @@ def stability(
         points = x[np.sort(rng.choice(len(x), max_points, replace=False))]
     target = reference.predict(points)
     scores = []
-    for _ in range(resamples):
-        pick = rng.integers(0, len(points), len(points))
-        with warnings.catch_warnings():
-            # A resample of tiny data can hold fewer distinct points than k: scikit-learn
-            # warns, and the lower agreement is the honest answer.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted = fit_kmeans(
-                points[pick],
-                reference.n_clusters,
-                seed=int(rng.integers(2**31 - 1)),
-                n_init=STABILITY_N_INIT,
+    with one_thread():
+        for _ in range(resamples):
+            pick = rng.integers(0, len(points), len(points))
+            # One k-means++ start (STABILITY_N_INIT); a resample of tiny data may hold fewer
+            # distinct points than k, and the lower agreement is the honest answer.
+            labels = refit_labels(
+                points[pick], points, reference.n_clusters, seed=int(rng.integers(2**31 - 1))
             )
-        scores.append(rand_index(target, fitted.predict(points)))
+            scores.append(rand_index(target, labels))
     return float(np.mean(scores))
 
 
