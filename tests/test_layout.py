@@ -21,7 +21,6 @@ ELSEWHERE = {
     "dashboard/__init__.py": "tests/dashboard/test_apptest.py and test_browser.py",
     "dashboard/pages.py": "tests/dashboard/test_apptest.py",
     "dashboard/clv_tab.py": "tests/dashboard/test_apptest.py (the Lifetime value tab)",
-    "dashboard/tables.py": "tests/test_labels.py and tests/dashboard/test_apptest.py",
     "dashboard/sidebar.py": "tests/dashboard/test_apptest.py",
     "dashboard/state.py": "tests/dashboard/test_apptest.py",
     "dashboard/views.py": "tests/dashboard/test_apptest.py",

@@ -141,11 +141,11 @@ def test_an_uploaded_workbook_split_by_year_is_read_whole(at: AppTest, tmp_path:
     expected = segment(save_upload("book.xlsx", data), load_settings(None, {}))
     assert expected.quality["rows_read"] == len(rows)
     assert _metric(at, "Customers") == f"{len(expected.customers):,}"
-    assert f"{len(rows):,} rows read" in _markdown(at)
+    assert f"{len(rows):,} rows read" in at.tabs[0].expander[0].label
     # One sheet alone: its rows only.
     at.selectbox(key="sheet-" + save_upload("book.xlsx", data).name).set_value("Y2").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert f"{len(rows) - half:,} rows read" in _markdown(at)
+    assert f"{len(rows) - half:,} rows read" in at.tabs[0].expander[0].label
 
 
 HEADER = "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
@@ -267,6 +267,9 @@ def test_cancellation_pattern(at: AppTest) -> None:
 
 
 def _cancelled(app: AppTest) -> int:
+    if not app.session_state["quality-open"]:  # the accounting is drawn when opened
+        app.session_state["quality-open"] = True
+        app.run()
     table = next(t.value for t in app.dataframe if "rows dropped" in t.value.columns)
     return int(table.loc[table["rule"] == "cancelled_invoice", "rows dropped"].iloc[0])
 
@@ -394,6 +397,10 @@ def test_an_uploaded_shop_export_is_read_by_its_layout(at: AppTest) -> None:
     # Shopify's own "Total" is not taken as a line amount: the layout computes spend.
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert _metric(at, "Customers") == "120"
+    assert not at.warning  # the notes are in the data-quality accounting, one click away
+    assert at.tabs[0].expander[0].label.endswith("; 2 notes")
+    at.session_state["quality-open"] = True
+    at.run()
     notes = " ".join(w.value for w in at.warning)
     assert "Input read as: the Shopify orders export layout; spend in USD" in notes
 
@@ -409,26 +416,46 @@ def test_flags_become_the_sidebar_settings() -> None:
     assert in_sidebar_words("--k 3 and --date-column-x") == "--k 3 and --date-column-x"
 
 
+def _summary(app: AppTest) -> list[list[str]]:
+    """Return the Overview's summary table (Markdown) as rows of cells, the header first."""
+    table = next(m.value for m in app.tabs[0].markdown if m.value.startswith("| Persona"))
+    lines = table.splitlines()
+    assert set(lines[1]) <= set("|-:"), lines[1]
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in lines[:1] + lines[2:]]
+
+
 def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: AppTest) -> None:
     tab = at.tabs[0]
-    summary = tab.dataframe[0].value
+    head, *rows = _summary(at)
     result = at.session_state["last_result"][0]
     segments = result.segments.sort_values("revenue", ascending=False)
-    assert summary["persona"].tolist() == segments["persona"].tolist()
-    assert list(summary.columns) == [
-        "persona", "customers", "share", "revenue", "revenue_share", "what to do this week"
+    assert head == [
+        "Persona", "Customers", "Share", "Revenue", "Revenue share", "What to do this week"
     ]  # fmt: skip
+    assert [r[0] for r in rows] == segments["persona"].tolist()
+    for row, seg in zip(rows, segments.itertuples(), strict=True):
+        assert row[1:5] == [
+            f"{seg.customers:,}", f"{seg.share:.1%}", f"{seg.revenue:,.2f}",
+            f"{seg.revenue_share:.1%}",
+        ]  # fmt: skip
+        assert row[5] == seg.action
     top = segments.iloc[0]
     assert f"**{top.persona}** ({top.customers:,} customers" in tab.markdown[0].value
+    # The accounting is drawn when its expander is opened, not before.
     assert tab.expander[0].label.startswith(f"Data quality: {result.quality.rows_read:,} rows read")
-    # After another k on the same file, the change per segment is shown.
+    assert not tab.dataframe and not [m for m in tab.metric if m.label == "Orders"]
+    at.session_state["quality-open"] = True
+    at.run()
+    drops = at.tabs[0].dataframe[0].value
+    assert int(drops["rows dropped"].sum()) == result.quality.rows_read - result.quality.rows_kept
+    # After another k on the same file, the change per segment is shown, with its sign.
     at.selectbox(key="k").set_value(3).run()
-    summary = at.tabs[0].dataframe[0].value
-    assert summary.columns[2] == "change"
+    head, *rows = _summary(at)
+    assert head[2] == "Change"
     now = at.session_state["last_result"][0].segments.set_index("persona")["customers"]
     before = result.segments.set_index("persona")["customers"]
-    for row in summary.itertuples():
-        assert row.change == now[row.persona] - before.get(row.persona, 0)
+    for row in rows:
+        assert row[2] == f"{now[row[0]] - before.get(row[0], 0):+,}"
 
 
 def test_the_docs_show_the_apps_tabs(at: AppTest) -> None:

@@ -18,7 +18,7 @@ from custseg.charts import (
     profile_heatmap,
     segment_share_chart,
 )
-from custseg.dashboard.tables import show
+from custseg.dashboard.tables import markdown_table, show
 from custseg.io import csv_safe
 from custseg.reporting import quality_notes, quality_table
 from custseg.results import RunResult
@@ -77,7 +77,8 @@ def overview_ui(result: RunResult, previous: RunResult | None = None) -> None:
         and previous.quality.input.sha256 == q.input.sha256
         and previous.segments["persona"].tolist() != []
     )
-    show(this_week(segments, previous.segments if comparable and previous else None), key="summary")
+    summary = this_week(segments, previous.segments if comparable and previous else None)
+    st.markdown(markdown_table(summary))
     if comparable and previous is not None:
         st.caption(
             "Change: customers per segment against the segmentation of the same file shown "
@@ -85,12 +86,19 @@ def overview_ui(result: RunResult, previous: RunResult | None = None) -> None:
         )
     else:
         st.caption("No earlier segmentation of this file to compare with in this session.")
-    with st.expander(
+    # Drawn only when opened: the accounting's table is not on the first screen.
+    notes = len(quality_notes(q, result.model))
+    quality = st.expander(
         f"Data quality: {q.rows_read:,} rows read, {q.rows_kept:,} kept "
-        f"({q.rows_read - q.rows_kept:,} dropped by the rules)",
+        f"({q.rows_read - q.rows_kept:,} dropped by the rules)"
+        + (f"; {notes} note{'s' if notes > 1 else ''}" if notes else ""),
         expanded=False,
-    ):
-        _accounting_ui(result)
+        key="quality-open",
+        on_change="rerun",
+    )
+    if quality.open:
+        with quality:
+            _accounting_ui(result)
 
 
 def _accounting_ui(result: RunResult) -> None:

@@ -1,0 +1,29 @@
+import pandas as pd
+
+from custseg.dashboard.tables import markdown_table
+
+
+def test_markdown_table_formats_like_the_data_grid_and_aligns_numbers() -> None:
+    frame = pd.DataFrame(
+        {
+            "persona": ["Champions", "At Risk"],
+            "customers": [1234, 5],
+            "change": [12, -3],
+            "share": [0.1729, 0.0004],
+            "revenue": [1306251.1031, 0.5],
+        }
+    )
+    assert markdown_table(frame).splitlines() == [
+        "| Persona | Customers | Change | Share | Revenue |",
+        "|---|---:|---:|---:|---:|",
+        "| Champions | 1,234 | +12 | 17.3% | 1,306,251.10 |",
+        "| At Risk | 5 | -3 | 0.0% | 0.50 |",
+    ]
+
+
+def test_markdown_table_cells_cannot_break_the_table_or_carry_markup() -> None:
+    frame = pd.DataFrame({"persona": ["a|b", "*x* <b>$1$</b>\nnext"], "customers": [1, 2]})
+    rows = markdown_table(frame).splitlines()
+    assert len(rows) == 4  # the line break in a cell stays inside its row
+    assert rows[2] == "| a\\|b | 1 |"
+    assert rows[3] == "| \\*x\\* \\<b\\>\\$1\\$\\</b\\> next | 2 |"
