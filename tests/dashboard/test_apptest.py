@@ -37,6 +37,12 @@ def _open(app: AppTest, tab: str) -> None:
     assert not app.exception, app.exception
 
 
+def _section(app: AppTest, key: str, open_: bool = True) -> None:
+    """Open (or close) a sidebar section: its widgets are drawn only while it is open."""
+    app.session_state[key] = open_
+    app.run()
+
+
 def _metric(app: AppTest, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
 
@@ -117,6 +123,7 @@ def test_a_semicolon_decimal_comma_csv_and_its_dialect_settings(at: AppTest) -> 
     expected = segment(save_upload("euro.csv", data), load_settings(None, {}))
     assert _metric(at, "Customers") == f"{len(expected.customers):,}"
     # The dialect can be set in the sidebar; a wrong one is said in the sidebar's words.
+    _section(at, "dialect-open")
     decimal = next(t for t in at.text_input if t.key.startswith("csv-decimal-"))
     assert "decimal separator" in decimal.help
     decimal.set_value(".").run()
@@ -143,6 +150,7 @@ def test_an_uploaded_workbook_split_by_year_is_read_whole(at: AppTest, tmp_path:
     assert _metric(at, "Customers") == f"{len(expected.customers):,}"
     assert f"{len(rows):,} rows read" in at.tabs[0].expander[0].label
     # One sheet alone: its rows only.
+    _section(at, "mapping-open")
     at.selectbox(key="sheet-" + save_upload("book.xlsx", data).name).set_value("Y2").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert f"{len(rows) - half:,} rows read" in at.tabs[0].expander[0].label
@@ -201,6 +209,7 @@ def test_bad_upload_shows_the_cli_sentence_and_keeps_results(
 
 
 def test_mapping_error_shows_the_message(at: AppTest) -> None:
+    _section(at, "mapping-open")
     field = next(s for s in at.selectbox if s.label == "Quantity")
     field.set_value("Description").run()
     assert not at.exception
@@ -212,6 +221,7 @@ def test_mapping_error_shows_the_message(at: AppTest) -> None:
 
 def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
     _open(at, "Customers")
+    _section(at, "cleaning-open")
     at.checkbox(key="rule-duplicate_row").check().run()
     assert not at.exception and not at.error
     personas = next(m for m in at.multiselect if m.key.startswith("filter-persona-"))
@@ -249,6 +259,7 @@ def test_cleaning_toggle_and_customer_filters(at: AppTest) -> None:
 def test_cancellation_pattern(at: AppTest) -> None:
     dropped = _cancelled(at)
     assert dropped > 0
+    _section(at, "cleaning-open")
     at.text_input(key="cancelled-pattern").set_value("C[").run()
     assert not at.exception
     assert [e.value for e in at.error] == [
@@ -259,6 +270,18 @@ def test_cancellation_pattern(at: AppTest) -> None:
     at.text_input(key="cancelled-pattern").set_value("X[0-9]+").run()
     assert not at.exception and not at.error
     assert _cancelled(at) == 0
+    # Closed, the section keeps its settings (its widgets are not drawn); reopened, it
+    # shows them.
+    _section(at, "cleaning-open", False)
+    assert not [t for t in at.text_input if t.key == "cancelled-pattern"]
+    _open(at, "Segments")
+    _open(at, "Overview")
+    assert _cancelled(at) == 0
+    assert at.session_state["last_result"][0].model.settings["cleaning"]["cancelled_pattern"] == (
+        "X[0-9]+"
+    )
+    _section(at, "cleaning-open")
+    assert at.text_input(key="cancelled-pattern").value == "X[0-9]+"
     # Invoices ending 0-7 (about 80%) as cancellations: the guard stops, the checkbox goes on.
     at.text_input(key="cancelled-pattern").set_value("[0-9]*[0-7]").run()
     assert len(at.error) == 1 and "the rule cancelled_invoice drops" in at.error[0].value
@@ -367,6 +390,7 @@ def test_cohorts_tab_and_audience_download(at: AppTest) -> None:
 def test_layout_and_currency_choices(at: AppTest) -> None:
     assert _cancelled(at) > 0
     # Read as no layout, the synthetic Online Retail lines have no cancellation convention.
+    _section(at, "mapping-open")
     layout = next(s for s in at.selectbox if s.key.startswith("layout-"))
     assert layout.value == "(recognised by the header)"
     layout.set_value("none").run()

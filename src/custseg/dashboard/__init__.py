@@ -57,14 +57,19 @@ def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
 
 
 def _keep_tab_settings() -> None:
-    """Keep the settings made in tabs that this rerun does not draw.
+    """Keep the settings made in tabs and sidebar sections that this rerun does not draw.
 
     Streamlit forgets a widget's value when a run does not draw it; with only the open tab
-    drawn, a toggle or a filter would reset on every tab switch. Writing the value back
-    makes it session state of its own, which Streamlit keeps.
+    (and the open sidebar sections) drawn, a toggle or a filter would reset on every tab
+    switch. Writing the value back makes it session state of its own, which Streamlit keeps.
     """
+    from custseg.dashboard.sidebar import KEPT_KEYS
+
+    sections = st.session_state.get(KEPT_KEYS, set())
     for key in list(st.session_state.keys()):
-        if isinstance(key, str) and (key in _KEPT or key.startswith(_KEPT_PREFIX)):
+        if isinstance(key, str) and (
+            key in _KEPT or key.startswith(_KEPT_PREFIX) or key in sections
+        ):
             st.session_state[key] = st.session_state[key]
 
 
