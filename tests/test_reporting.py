@@ -85,6 +85,30 @@ def test_a_page_with_another_trace_gets_the_full_bundle() -> None:
     assert "(cartesian" not in full[:200] and len(full) > 4_000_000
 
 
+def test_every_chart_is_drawn_once_the_page_is_parsed(run_dir: Path) -> None:
+    # Drawing a chart while the page is parsed laid it out again each time (the report
+    # opened in 2.4 s instead of 1.8 s): each Plotly.newPlot waits for DOMContentLoaded.
+    text = (run_dir / "report.html").read_text(encoding="utf-8")
+    calls = re.findall(r"<script[^>]*>([^<]*Plotly\.newPlot[^<]*)</script>", text)
+    assert len(calls) == text.count("Plotly.newPlot(") >= 10
+    for call in calls:
+        assert call.startswith('document.addEventListener("DOMContentLoaded", function () {')
+        assert call.endswith("});")
+
+
+def test_histograms_are_counted_into_equal_bins() -> None:
+    import numpy as np
+
+    from custseg.charts import _histogram_bars
+
+    bars = _histogram_bars(np.array([0.0, 1.0, 1.0, 4.0, np.nan]), "#000", bins=4)
+    assert list(bars.y) == [1, 2, 0, 1]  # bins [0,1) [1,2) [2,3) [3,4], the NaN left out
+    assert list(bars.x) == [0.5, 1.5, 2.5, 3.5]
+    assert list(bars.width) == [1.0, 1.0, 1.0, 1.0]
+    assert [list(edge) for edge in bars.customdata] == [[0, 1], [1, 2], [2, 3], [3, 4]]
+    assert len(_histogram_bars(np.array([np.nan]), "#000").y) == 0
+
+
 def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
     result = load_run(run_dir)
     assert render_report(result) == (run_dir / "report.html").read_text(encoding="utf-8")
