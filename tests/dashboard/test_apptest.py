@@ -83,9 +83,11 @@ def test_changing_k_resegments(at: AppTest) -> None:
     assert "### k = 6" in _markdown(at)
     assert "k=6 was set by the user" in at.info[1].value
     # The run scored only k=6; the tab still compares every k (from the automatic choice).
-    k_table = at.tabs[1].dataframe[0].value
-    assert list(k_table["k"]) == list(range(2, 11))
-    assert k_table.loc[k_table["chosen"], "k"].tolist() == [6]
+    head, *rows = _summary(at, 1, "k")
+    assert head[0] == "k" and head[3] == "Davies-Bouldin (lower is better)"
+    assert head[-1] == "Chosen"
+    assert [r[0] for r in rows] == [str(k) for k in range(2, 11)]
+    assert [r[0] for r in rows if r[-1] == "chosen"] == ["6"]
     _open(at, "Segments")
     assert _markdown(at).count("Suggested action:") == 6
 
@@ -440,9 +442,9 @@ def test_flags_become_the_sidebar_settings() -> None:
     assert in_sidebar_words("--k 3 and --date-column-x") == "--k 3 and --date-column-x"
 
 
-def _summary(app: AppTest) -> list[list[str]]:
-    """Return the Overview's summary table (Markdown) as rows of cells, the header first."""
-    table = next(m.value for m in app.tabs[0].markdown if m.value.startswith("| Persona"))
+def _summary(app: AppTest, tab: int = 0, first: str = "Persona") -> list[list[str]]:
+    """Return a tab's Markdown table (the Overview's summary) as rows of cells, header first."""
+    table = next(m.value for m in app.tabs[tab].markdown if m.value.startswith(f"| {first} |"))
     lines = table.splitlines()
     assert set(lines[1]) <= set("|-:"), lines[1]
     return [[c.strip() for c in line.strip("|").split(" | ")] for line in lines[:1] + lines[2:]]

@@ -163,7 +163,9 @@ def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None
         if selection.silhouette_exact
         else f"Silhouette estimated on a seeded sample of {sample:,} customers."
     )
-    show(table)
+    # Nine rows to read, not to sort: Markdown, no data grid to load for this tab.
+    shown = table.assign(chosen=table["chosen"].map({True: "chosen", False: ""}))
+    st.markdown(markdown_table(shown))
 
 
 def _card(row: Any) -> None:
