@@ -500,10 +500,13 @@ def _clv(bench: Bench, report: Report, data: Path, folder: Path) -> None:
     report.add(
         "## Customer lifetime value (`custseg clv`), cache warm",
         "",
-        "BG/NBD and Gamma-Gamma fitted by maximum likelihood, 90 days predicted, on the same "
-        "input (the workbook cache warm: see its column). custseg also fits the personas "
-        "(the k sweep) and writes clv.csv, clv_personas.csv, clv_params.json, clv.html and "
-        f"the audiences. The naive peer: {_naive_reader(data)}, the canonical cleaning, the "
+        "Lifetime value, 90 days predicted, on the same input (the workbook cache warm: see "
+        "its column). custseg chooses the count model: BG/NBD, modified BG/NBD and "
+        "Pareto/NBD (with Gamma-Gamma) are each fitted by maximum likelihood up to an "
+        "automatic split and backtested on the days after it, and the winner is refitted on "
+        "all the days; it also fits the personas (the k sweep) and writes clv.csv, "
+        "clv_personas.csv, clv_params.json, clv.html and the audiences. The naive peer "
+        f"fits BG/NBD and Gamma-Gamma once: {_naive_reader(data)}, the canonical cleaning, the "
         "purchase-day summary per customer by groupby with lambdas, both log-likelihoods "
         "written as the lifetimes library writes them, `scipy.optimize.minimize` "
         "(BFGS), the 90-day prediction, one CSV; it fits no personas.",
