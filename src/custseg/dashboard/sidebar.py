@@ -51,7 +51,7 @@ _FOLLOWERS = ("cancelled_order", "other_currency")
 _RECOGNISED = "(recognised by the header)"
 
 #: Session-state key: the widgets of the sidebar's sections, whose values are kept while
-#: their section is closed (see :func:`custseg.dashboard.keep_settings`).
+#: their section is closed (written back each run by ``custseg.dashboard._keep_tab_settings``).
 KEPT_KEYS = "sidebar-kept"
 
 
