@@ -41,12 +41,6 @@ AUTO_RULE = (
     "the smallest sum of the ranks, ties going to the higher silhouette, then the smaller k."
 )
 
-#: Bootstrap fits use one k-means++ start (the full-data fits use n_init). Three starts cost
-#: three times as much (2.3 s of a 6 s run on the real data) and measured much the same;
-#: starting from the full-data centroids instead was cheaper still but measured something
-#: else: 0.82 on pure noise at k=6, where a fresh start says 0.45.
-STABILITY_N_INIT = 1
-
 
 def stability(
     x: FloatArray,
@@ -65,7 +59,7 @@ def stability(
     reference : sklearn.cluster.KMeans
         The full-data solution.
     resamples : int
-        Bootstrap resamples (each fitted with :data:`STABILITY_N_INIT` initialisations).
+        Bootstrap resamples, each fitted with one k-means++ start (:func:`refit_labels`).
     seed : int
         Seeds the resampling and the fits.
     max_points : int
@@ -88,8 +82,12 @@ def stability(
     with one_thread():
         for _ in range(resamples):
             pick = rng.integers(0, len(points), len(points))
-            # One k-means++ start (STABILITY_N_INIT); a resample of tiny data may hold fewer
-            # distinct points than k, and the lower agreement is the honest answer.
+            # One k-means++ start (the full-data fits use n_init): three starts cost three
+            # times as much (2.3 s of a 6 s run on the real data) and measured much the same;
+            # starting from the full-data centroids was cheaper still but measured something
+            # else (0.82 on pure noise at k=6, where a fresh start says 0.45). A resample of
+            # tiny data may hold fewer distinct points than k, and the lower agreement is the
+            # honest answer.
             labels = refit_labels(
                 points[pick], points, reference.n_clusters, seed=int(rng.integers(2**31 - 1))
             )
