@@ -71,3 +71,23 @@ def test_real_data_matches_an_independent_count(real_parquet: Path) -> None:
     ).fetchall()
     assert cleaned.non_product["lines"] == lines == 1544
     assert cleaned.non_product["spend"] == pytest.approx(spend, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("85123A", False),  # starts with a digit: a product, without trimming
+        ("1POST", False),
+        (" post ", True),  # trimmed and upper-cased
+        ("Gift_0001_40", True),
+        ("BANK CHARGES", True),
+        ("POSTAGE", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_non_product_sql_on_single_codes(code: str | None, expected: bool) -> None:
+    from custseg.products import non_product_sql
+
+    query = f"SELECT {non_product_sql('c')} FROM (SELECT CAST(? AS VARCHAR) AS c)"
+    assert duckdb.connect().execute(query, [code]).fetchone() == (expected,)

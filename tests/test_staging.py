@@ -45,3 +45,23 @@ def test_typed_columns_and_day_first_text_dates() -> None:
     # NaN ids are missing; a date in the wrong layout is no date; numeric invoices are
     # never cancellations.
     assert rows[1][:4] == (None, 6, False, None)
+
+
+def test_cancelled_sql_tests_the_pattern_only_behind_its_prefix() -> None:
+    from custseg.staging import cancelled_sql
+
+    sql = cancelled_sql("i", "C[0-9]+")
+    assert sql.startswith("CASE WHEN i LIKE 'C%' THEN regexp_full_match(i, 'C[0-9]+')")
+    con = duckdb.connect()
+    got = {
+        text: con.execute(f"SELECT {sql} FROM (SELECT CAST(? AS VARCHAR) AS i)", [text]).fetchone()
+        for text in ("C536379", "C", "CX1", "536365", "c536379", None)
+    }
+    assert got == {
+        "C536379": (True,),
+        "C": (False,),
+        "CX1": (False,),
+        "536365": (False,),
+        "c536379": (False,),
+        None: (False,),
+    }

