@@ -134,8 +134,10 @@ class BgNbd(CountModel):
 
 def _bg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
     r, alpha, a, b = params
+    beta_x = betaln(a, b + x)  # computed once: the fits evaluate this thousands of times
+    beta_0 = betaln(a, b)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
+    a2 = beta_x - beta_0
     a3 = -(r + x) * np.log(alpha + big_t)
     with np.errstate(divide="ignore", invalid="ignore"):
         a4 = np.where(
@@ -143,8 +145,8 @@ def _bg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
             np.log(a)
             - np.log(np.maximum(b + x - 1, 1e-300))
             - (r + x) * np.log(alpha + t_x)
-            + betaln(a, b + x)
-            - betaln(a, b),
+            + beta_x
+            - beta_0,
             -np.inf,
         )
     ll: FloatArray = a1 + np.logaddexp(a2 + a3, a4)
