@@ -116,3 +116,17 @@ def test_p_alive_is_called_uninformative_when_dropout_is_at_its_bound() -> None:
     ok, why = alive_informative(fine, np.linspace(0.1, 1.0, 10))
     # 0.1 .. 0.8 are below 0.9: 80% of customers.
     assert ok and why.startswith("BG/NBD separates active from lapsed customers: 80%")
+
+
+def test_percentiles_equal_numpys_nan_aware_ones() -> None:
+    from custseg.predictions import percentiles
+
+    rng = np.random.default_rng(3)
+    draws = rng.gamma(2.0, 3.0, size=(200, 50))
+    draws[4, 7] = np.nan  # one hole
+    draws[:, 9] = np.nan  # a column of holes only
+    got = percentiles(draws, [5, 95])
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanpercentile(draws, [5, 95], axis=0)
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert np.isnan(got[:, 9]).all() and not np.isnan(got[:, 7]).any()
