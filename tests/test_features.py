@@ -1,6 +1,7 @@
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from custseg.config import CleaningConfig, ColumnsConfig, Settings
@@ -62,8 +63,9 @@ def test_numeric_ids_sort_numerically(tmp_path: Path) -> None:
 
 def test_rfm_sql_is_portable_text() -> None:
     sql = rfm_sql("kept", dt.datetime(2011, 12, 10, 12, 50), has_invoice=True)
-    assert "extract(DAY FROM (TIMESTAMP '2011-12-10 12:50:00' - max(ts)))" in sql
+    assert "extract(DAY FROM (TIMESTAMP '2011-12-10 12:50:00' - max(last)))" in sql
     assert "date_diff" not in sql and "epoch" not in sql
+    assert "DISTINCT" not in sql  # orders are counted per customer after a GROUP BY order
 
 
 def test_day_first_dates_decimal_comma_and_semicolons(tmp_path: Path) -> None:
@@ -212,3 +214,47 @@ def test_ids_as_text() -> None:
     assert id_text(ids).tolist() == ["12346", "1.5", "-3", "1.152921504606847e+18", "0", "nan"]
     assert id_text(ids).dtype == object
     assert id_text(pd.Series(["a", "b"])).tolist() == ["a", "b"]
+
+
+def _kept_facts(con: duckdb.DuckDBPyConnection, returns: bool) -> str:
+    rows = [
+        ("A", "1", "2011-01-01 10:00", False, 1_000_000, None),
+        ("A", "1", "2011-01-01 10:01", False, 2_000_000, None),  # one order, two minutes
+        ("A", "2", "2011-03-01 10:00", False, 5_000_000, None),
+        ("A", None, "2011-03-05 10:00", False, 500_000, None),  # no invoice: no order
+        ("B", "4", "2011-02-01 10:00", False, 3_000_000, None),
+        ("B", "5", "2011-02-02 10:00", False, 1_000_000, "after_as_of"),
+    ]
+    if returns:
+        rows += [
+            ("A", "C3", "2011-03-10 10:00", True, -1_500_000, None),
+            ("C", "C6", "2011-02-01 10:00", True, -2_000_000, None),  # returns only
+        ]
+    con.execute(
+        "CREATE TABLE kept (customer VARCHAR, invoice VARCHAR, ts TIMESTAMP, ret BOOLEAN, "
+        "micro BIGINT, fate VARCHAR)"
+    )
+    con.executemany("INSERT INTO kept VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return "SELECT * FROM kept"
+
+
+def test_rfm_sql_orders_cutoff_and_net_returns_hand_computed() -> None:
+    as_of, cut = dt.datetime(2011, 4, 1), dt.datetime(2011, 2, 15)
+    con = duckdb.connect()
+    sql = rfm_sql(_kept_facts(con, returns=False), as_of, has_invoice=True, cutoff=cut)
+    # A: last purchase 5 Mar 10:00 (26 days 14 h before 1 Apr), orders 1 and 2 (the line
+    # without an invoice is spend but no order), 1 + 2 + 5 + 0.5; before 15 Feb: order 1 only,
+    # its last line 1 Jan 10:01 (44 days 13 h 59 min before). B's order 5 is after the as-of.
+    assert con.execute(sql).fetchall() == [
+        ("A", 26, 2, 8.5, 44, 1, 3.0),
+        ("B", 58, 1, 3.0, 13, 1, 3.0),
+    ]
+    con = duckdb.connect()
+    sql = rfm_sql(_kept_facts(con, returns=True), as_of, has_invoice=True, net_returns=True)
+    # Returns lower the spend but are neither orders nor purchases for recency; C returned
+    # only: no recency, no order, negative spend.
+    assert con.execute(sql).fetchall() == [
+        ("A", 26, 2, 7.0),
+        ("B", 58, 1, 3.0),
+        ("C", None, 0, -2.0),
+    ]

@@ -70,27 +70,38 @@ def rfm_sql(
     calendar-day boundaries instead (``date_diff('day', ...)``) differs for 2,269 of the 4,338
     customers of the Online Retail data. Spend is summed exactly, in millionths, so the total
     does not depend on the order of parallel addition.
+
+    The facts are summed per order first, then per customer: the orders are then a plain
+    count, where ``count(DISTINCT ...)`` kept a set of orders per customer for each count
+    (with the cut-off's count beside it, 3.0 s against 1.9 s at 100M lines; the same values).
     """
-    orders = "count(DISTINCT invoice)" if has_invoice else "count(DISTINCT ts)"
-    last = "max(ts)"
-    if net_returns:
-        orders += " FILTER (WHERE NOT ret)"
-        last += " FILTER (WHERE NOT ret)"
-    spend = dialect.money(dialect.exact_sum("micro"))
-    cut = ""
+    key = "invoice" if has_invoice else "ts"
+    last = "max(ts) FILTER (WHERE NOT ret)" if net_returns else "max(ts)"
+    cut_inner = cut = ""
     if cutoff is not None:
         stamp = timestamp(cutoff)
         before = f"FILTER (WHERE ts < {stamp})"
-        cut = (
-            f", CAST(extract(DAY FROM ({stamp} - max(ts) {before})) AS BIGINT) AS cut_recency_days"
-            f", {orders} {before} AS cut_frequency"
-            f", {dialect.money(dialect.exact_sum('micro') + ' ' + before)} AS cut_monetary"
+        cut_inner = (
+            f", max(ts) {before} AS cut_last, {dialect.exact_sum('micro')} {before} AS cut_spend"
         )
+        cut = (
+            f", CAST(extract(DAY FROM ({stamp} - max(cut_last))) AS BIGINT) AS cut_recency_days"
+            ", count(order_key) FILTER (WHERE cut_last IS NOT NULL) AS cut_frequency"
+            f", {dialect.money(dialect.exact_sum('cut_spend'))} AS cut_monetary"
+        )
+    # An order's "last" is NULL only when it holds returns alone (--returns net): it is then
+    # not an order, and its date no purchase. A NULL order key is no order either.
+    orders = (
+        f"SELECT customer, {key} AS order_key, {last} AS last, "
+        f"{dialect.exact_sum('micro')} AS spend{cut_inner} "
+        f"FROM ({kept}) AS k WHERE fate IS NULL GROUP BY customer, {key}"
+    )
     return (
         "SELECT customer AS customer_id, "
-        f"CAST(extract(DAY FROM ({timestamp(as_of)} - {last})) AS BIGINT) AS recency_days, "
-        f"{orders} AS frequency, {spend} AS monetary{cut} "
-        f"FROM ({kept}) AS k WHERE fate IS NULL GROUP BY customer {CUSTOMER_ORDER}"
+        f"CAST(extract(DAY FROM ({timestamp(as_of)} - max(last))) AS BIGINT) AS recency_days, "
+        "count(order_key) FILTER (WHERE last IS NOT NULL) AS frequency, "
+        f"{dialect.money(dialect.exact_sum('spend'))} AS monetary{cut} "
+        f"FROM ({orders}) AS o GROUP BY customer {CUSTOMER_ORDER}"
     )
 
 
