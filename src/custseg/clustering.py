@@ -152,10 +152,15 @@ def refit_labels(sample: FloatArray, points: FloatArray, k: int, *, seed: int) -
     try:
         return _lean_labels(sample, points, k, seed)
     except (ImportError, TypeError):  # pragma: no cover - another scikit-learn's layout
-        from sklearn.cluster import KMeans
+        import warnings
 
-        with one_thread():
-            fitted = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(sample)
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            # A resample of tiny data may hold fewer distinct points than k: the estimator
+            # warns (the private steps do not), and the lower agreement is the honest answer.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fitted = fit_kmeans(sample, k, seed=seed, n_init=1)
         return np.asarray(fitted.predict(points), dtype=np.int64)
 
 
