@@ -87,22 +87,22 @@ def overview_ui(result: RunResult, previous: RunResult | None = None) -> None:
     else:
         st.caption("No earlier segmentation of this file to compare with in this session.")
     # Drawn only when opened: the accounting's table is not on the first screen.
-    notes = len(quality_notes(q, result.model))
+    notes = quality_notes(q, result.model)
     quality = st.expander(
         f"Data quality: {q.rows_read:,} rows read, {q.rows_kept:,} kept "
         f"({q.rows_read - q.rows_kept:,} dropped by the rules)"
-        + (f"; {notes} note{'s' if notes > 1 else ''}" if notes else ""),
+        + (f"; {len(notes)} note{'s' if len(notes) > 1 else ''}" if notes else ""),
         expanded=False,
         key="quality-open",
         on_change="rerun",
     )
     if quality.open:
         with quality:
-            _accounting_ui(result)
+            _accounting_ui(result, notes)
 
 
-def _accounting_ui(result: RunResult) -> None:
-    """Draw the data-quality accounting: dates, notes, the dropped rows by rule."""
+def _accounting_ui(result: RunResult, notes: list[str]) -> None:
+    """Draw the data-quality accounting: dates, ``notes`` (:func:`quality_notes`), drops."""
     q = result.quality
     cols = st.columns(3)
     cols[0].metric("Orders", f"{q.orders:,}" if q.orders is not None else "n/a")
@@ -113,7 +113,7 @@ def _accounting_ui(result: RunResult) -> None:
         f" ({q.as_of_source}). Input: {q.input.path} ({q.input.format}), "
         f"sha256 {q.input.sha256[:12]}..."
     )
-    for note in quality_notes(q, result.model):
+    for note in notes:
         st.warning(note)
     # The rows dropped as bars inside the table: no chart library on the first screen (the
     # report draws the same figures as a chart).
