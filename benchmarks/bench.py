@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -214,57 +214,95 @@ TASKS: dict[str, Callable[..., dict[str, Any]]] = {
 # ----------------------------------------------------------------------------- measuring
 
 
-def _measure(
-    argv: list[str],
-    label: str,
-    *,
-    repeats: int,
-    read: Callable[[str], dict[str, Any]],
-    before: Callable[[], None] = lambda: None,
-) -> dict[str, Any]:
-    """Run ``argv`` ``repeats`` times in fresh processes; return medians and what ``read`` saw.
+@dataclass
+class Probe:
+    """One command to time in fresh processes.
 
-    ``before`` runs before each repeat, outside the timing; ``read`` turns the stdout of the
-    last run into facts (rows, customers, input scans). ``label`` names the run on stdout.
+    ``before`` runs before each run, outside the timing; ``read`` turns the stdout of the
+    last run into facts (rows, customers, input scans); ``label`` names it on stdout.
     """
-    walls, cpus, rss = [], [], []
-    info: dict[str, Any] = {}
+
+    argv: list[str]
+    label: str
+    read: Callable[[str], dict[str, Any]]
+    before: Callable[[], None] = lambda: None
+
+
+def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
+    """Run ``probe`` once; return wall, CPU, peak RSS (GiB) and its facts, or the error."""
+    probe.before()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(probe.argv, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text, error = out.read().decode(), err.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        return (error.strip().splitlines() or ["failed"])[-1][:200]
+    rss = usage.ru_maxrss / 2**20  # KiB -> GiB
+    return wall, usage.ru_utime + usage.ru_stime, rss, probe.read(text)
+
+
+def side_by_side(probes: Sequence[Probe], repeats: int) -> list[dict[str, Any]]:
+    """Run ``probes`` in turn, round after round (A B C A B C ...); return each one's medians.
+
+    Taking turns keeps the rows of one table comparable when the machine's speed drifts
+    during the run (a naive peer took 68.8 s in one run and 81.9 s in the one before): each
+    row keeps its walls by round, and :func:`_speedup` takes the median of the per-round
+    ratios. A probe that fails is not run again; its row says why.
+    """
+    walls: list[list[float]] = [[] for _ in probes]
+    cpus: list[list[float]] = [[] for _ in probes]
+    rss: list[list[float]] = [[] for _ in probes]
+    infos: list[dict[str, Any]] = [{} for _ in probes]
+    errors: dict[int, str] = {}
     for _ in range(repeats):
-        before()
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            out.seek(0)
-            err.seek(0)
-            text, error = out.read().decode(), err.read().decode()
-        if proc.returncode != 0:
-            return {"error": (error.strip().splitlines() or ["failed"])[-1][:200]}
-        info = read(text)
-        walls.append(wall)
-        cpus.append(usage.ru_utime + usage.ru_stime)
-        rss.append(usage.ru_maxrss / 2**20)  # KiB -> GiB
-    print(f"{statistics.median(walls):8.2f} s  {label[:110]}", flush=True)
-    return {
-        **info,
-        "wall": statistics.median(walls),
-        "wall_max": max(walls),
-        "cpu": statistics.median(cpus),
-        "rss_gib": max(rss),
-        "runs": repeats,
-    }
+        for i, probe in enumerate(probes):
+            if i in errors:
+                continue
+            got = _run_once(probe)
+            if isinstance(got, str):
+                errors[i] = got
+                continue
+            walls[i].append(got[0])
+            cpus[i].append(got[1])
+            rss[i].append(got[2])
+            infos[i] = got[3]
+    results: list[dict[str, Any]] = []
+    for i, probe in enumerate(probes):
+        if i in errors:
+            print(f"  failed  {probe.label[:110]}: {errors[i]}", flush=True)
+            results.append({"error": errors[i]})
+            continue
+        print(f"{statistics.median(walls[i]):8.2f} s  {probe.label[:110]}", flush=True)
+        results.append(
+            {
+                **infos[i],
+                "wall": statistics.median(walls[i]),
+                "walls": walls[i],
+                "wall_max": max(walls[i]),
+                "cpu": statistics.median(cpus[i]),
+                "rss_gib": max(rss[i]),
+                "runs": repeats,
+            }
+        )
+    return results
+
+
+def task_probe(task: str, *args: str) -> Probe:
+    """Return the probe of a child task of this file (its facts: its last stdout line)."""
+    return Probe(
+        [sys.executable, __file__, "_child", task, *args],
+        " ".join([task, *args]),
+        read=lambda text: json.loads(text.strip().splitlines()[-1]),
+    )
 
 
 def measure(task: str, *args: str, repeats: int = 3) -> dict[str, Any]:
     """Run a child task of this file in fresh processes; return medians and its output."""
-    return _measure(
-        [sys.executable, __file__, "_child", task, *args],
-        " ".join([task, *args]),
-        repeats=repeats,
-        read=lambda text: json.loads(text.strip().splitlines()[-1]),
-    )
+    return side_by_side([task_probe(task, *args)], repeats)[0]
 
 
 def _cli_facts(out: Path | None) -> dict[str, Any]:
@@ -318,15 +356,14 @@ class Bench:
         """Measure a child task of this file ``repeats`` times."""
         return measure(task, *map(str, args), repeats=self.repeats)
 
-    def cli(
-        self,
-        args: list[Any],
-        out: Path | None = None,
-        *,
-        repeats: int | None = None,
-        before: Callable[[], None] = lambda: None,
-    ) -> dict[str, Any]:
-        """Measure ``custseg ARGS --out OUT -q --config ...`` (``out`` emptied before each run)."""
+    def task_probe(self, task: str, *args: Any) -> Probe:
+        """Return the probe of a child task of this file, for :meth:`together`."""
+        return task_probe(task, *map(str, args))
+
+    def cli_probe(
+        self, args: list[Any], out: Path | None = None, *, before: Callable[[], None] = lambda: None
+    ) -> Probe:
+        """Return the probe of ``custseg ARGS --out OUT -q --config ...`` (``out`` emptied)."""
         argv = [str(CUSTSEG), *map(str, args)]
         if out is not None:
             argv += ["--out", str(out), "-q", "--config", str(self.config)]
@@ -336,13 +373,24 @@ class Bench:
                 shutil.rmtree(out, ignore_errors=True)
             before()
 
-        return _measure(
-            argv,
-            " ".join(["custseg", *argv[1:]]),
-            repeats=repeats or self.repeats,
-            read=lambda _: _cli_facts(out),
-            before=prepare,
+        return Probe(
+            argv, " ".join(["custseg", *argv[1:]]), read=lambda _: _cli_facts(out), before=prepare
         )
+
+    def cli(
+        self,
+        args: list[Any],
+        out: Path | None = None,
+        *,
+        repeats: int | None = None,
+        before: Callable[[], None] = lambda: None,
+    ) -> dict[str, Any]:
+        """Measure ``custseg ARGS --out OUT -q --config ...`` (``out`` emptied before each run)."""
+        return side_by_side([self.cli_probe(args, out, before=before)], repeats or self.repeats)[0]
+
+    def together(self, *probes: Probe) -> list[dict[str, Any]]:
+        """Measure ``probes`` taking turns, ``repeats`` rounds (:func:`side_by_side`)."""
+        return side_by_side(probes, self.repeats)
 
     def clear_cache(self) -> None:
         """Delete the workbook cache (the Parquet copies of workbooks read)."""
@@ -412,10 +460,17 @@ def _fmt(value: float | None, unit: str = "s") -> str:
 
 
 def _speedup(row: dict[str, Any], naive: dict[str, Any]) -> float | None:
-    """Naive wall time over ``row``'s (None when either failed)."""
-    if "wall" in row and "wall" in naive:
-        return float(naive["wall"] / row["wall"])
-    return None
+    """Naive wall time over ``row``'s (None when either failed).
+
+    Rows measured taking turns (:func:`side_by_side`) give the median of the per-round
+    ratios; others the ratio of the medians.
+    """
+    if "wall" not in row or "wall" not in naive:
+        return None
+    ours, theirs = row.get("walls", []), naive.get("walls", [])
+    if ours and len(ours) == len(theirs):
+        return float(statistics.median(t / o for o, t in zip(ours, theirs, strict=True)))
+    return float(naive["wall"] / row["wall"])
 
 
 def _failed(row: dict[str, Any], cells: int) -> str:
@@ -465,9 +520,11 @@ def real_data(bench: Bench, report: Report) -> None:
         report.add("The real data (`../shared/data/online_retail.*`) is absent: not measured.", "")
         return
     folder = bench.work / "real"
-    first = bench.cli(["run", data], folder / "run-first", before=bench.clear_cache)
-    second = bench.cli(["run", data, "--seed", 1], folder / "run-second")
-    naive = bench.task("naive_workbook", data, folder / "naive-run")
+    first, second, naive = bench.together(
+        bench.cli_probe(["run", data], folder / "run-first", before=bench.clear_cache),
+        bench.cli_probe(["run", data, "--seed", 1], folder / "run-second"),
+        bench.task_probe("naive_workbook", data, folder / "naive-run"),
+    )
     report.add(
         "## The real data, end to end",
         "",
@@ -495,8 +552,10 @@ def real_data(bench: Bench, report: Report) -> None:
 
 
 def _clv(bench: Bench, report: Report, data: Path, folder: Path) -> None:
-    ours = bench.cli(["clv", data], folder / "clv")
-    naive = bench.task("naive_clv", data, folder / "naive-clv")
+    ours, naive = bench.together(
+        bench.cli_probe(["clv", data], folder / "clv"),
+        bench.task_probe("naive_clv", data, folder / "naive-clv"),
+    )
     report.add(
         "## Customer lifetime value (`custseg clv`), cache warm",
         "",
@@ -524,9 +583,11 @@ def _clv(bench: Bench, report: Report, data: Path, folder: Path) -> None:
 
 
 def _cohorts(bench: Bench, report: Report, data: Path, folder: Path, model: Path) -> None:
-    fitted = bench.cli(["cohorts", data], folder / "cohorts")
-    saved = bench.cli(["cohorts", data, "--model", model], folder / "cohorts-model")
-    naive = bench.task("naive_cohorts", data, folder / "naive-cohorts")
+    fitted, saved, naive = bench.together(
+        bench.cli_probe(["cohorts", data], folder / "cohorts"),
+        bench.cli_probe(["cohorts", data, "--model", model], folder / "cohorts-model"),
+        bench.task_probe("naive_cohorts", data, folder / "naive-cohorts"),
+    )
     report.add(
         "## Cohort retention (`custseg cohorts`), cache warm",
         "",
@@ -563,9 +624,11 @@ def repeated_real(bench: Bench, report: Report) -> None:
     check = "as expected" if found == expected else f"expected {expected[0]:,} and {expected[1]:,}"
     print(f"{data.name}: {found[0]:,} order lines, {found[1]:,} customers ({check})")
     folder = bench.work / f"real-x{copies}"
-    ours = bench.cli(["run", data, "--k", 4], folder / "run")
-    naive = bench.task("naive_fixed_k", data, folder / "naive", 4, "naive")
-    done_well = bench.task("naive_fixed_k", data, folder / "vectorised", 4, "vectorised")
+    ours, naive, done_well = bench.together(
+        bench.cli_probe(["run", data, "--k", 4], folder / "run"),
+        bench.task_probe("naive_fixed_k", data, folder / "naive", 4, "naive"),
+        bench.task_probe("naive_fixed_k", data, folder / "vectorised", 4, "vectorised"),
+    )
     report.add(
         f"## {expected[0]:,} order lines, k fixed",
         "",
@@ -794,7 +857,9 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         f"Every figure is the median of {repeats} run(s) unless said otherwise, each in a "
         "fresh process (imports included); CPU = user + system time; peak RSS = the "
         "process's maximum resident set; input scans = passes over the order lines, from the "
-        "command's run_log.json. Ratios compare rows measured side by side in this one run.",
+        "command's run_log.json. The rows of a comparison table take turns, round after "
+        "round (custseg, its peers, custseg, ...), and each speed-up is the median of the "
+        "per-round ratios: a drift of the machine's speed during the run slows both sides.",
         "",
         *_goals_table(report.goals, quick),
         *report.lines,
