@@ -52,7 +52,20 @@ class StageTimer:
         notes: list[str] = []
         start = time.perf_counter()
         yield notes
-        elapsed = time.perf_counter() - start
+        self.record(name, time.perf_counter() - start, notes)
+
+    def record(self, name: str, elapsed: float, notes: list[str]) -> None:
+        """Keep and log the duration of a stage timed elsewhere (e.g. on another thread).
+
+        Parameters
+        ----------
+        name : str
+            Stage name (a key of ``timings``).
+        elapsed : float
+            Its seconds.
+        notes : list of str
+            Messages to log.
+        """
         # A stage run twice (the cleaning of two snapshots) adds up.
         self.timings[name] = round(self.timings.get(name, 0.0) + elapsed, 3)
         summary = (

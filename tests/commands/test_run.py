@@ -379,3 +379,55 @@ def test_with_clv_on_four_days_skips_the_predictions_in_one_line(tmp_path: Path)
     assert "Warning:" not in proc.stderr and "RuntimeWarning" not in proc.stderr
     customers = pd.read_csv(out / "customers.csv")
     assert "clv" not in customers.columns and customers["customer_id"].nunique() == 40
+
+
+def test_work_alongside_runs_while_the_holdout_is_checked(
+    synthetic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import custseg.commands.run as run_module
+    from custseg.commands.run import fit_model
+    from custseg.progress import StageTimer
+    from custseg.session import Session
+
+    settings = load_settings(None, {"model": {"k": 3}})
+    with Session(synthetic, settings) as session:
+        alone = fit_model(session, settings, StageTimer())
+    # The holdout check waits until the work alongside has started: it must run meanwhile.
+    started = threading.Event()
+    check = run_module.holdout_check
+
+    def waiting_check(*args: object, **kwargs: object) -> dict[str, object]:
+        assert started.wait(timeout=60), "the work alongside did not run during the check"
+        return check(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run_module, "holdout_check", waiting_check)
+    seen: list[int] = []
+
+    def alongside(fit: object) -> None:
+        started.set()
+        seen.append(fit.k)  # type: ignore[attr-defined]
+
+    timer = StageTimer()
+    with Session(synthetic, settings) as session:
+        fitted = fit_model(session, settings, timer, alongside=alongside)
+    assert seen == [3]
+    assert fitted.holdout == alone.holdout and fitted.holdout["table"]
+    assert timer.timings["holdout"] > 0
+
+
+def test_a_stage_timed_elsewhere_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from custseg.progress import StageTimer
+
+    timer = StageTimer()
+    with caplog.at_level(logging.INFO, logger="custseg"):
+        timer.record("holdout", 0.25, ["first.", "second."])
+        timer.record("holdout", 0.5, [])
+    assert timer.timings == {"holdout": 0.75}
+    assert [r.getMessage() for r in caplog.records] == [
+        "holdout  first; second. (0.25 s)",
+        "holdout  done (0.50 s)",
+    ]

@@ -8,10 +8,12 @@ cohort tables.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -51,6 +53,8 @@ OUTPUT_FILES = (
     "cohort_personas.csv",
     "audiences",
 )
+T = TypeVar("T")
+
 HOLDOUT_COLUMNS = [
     "persona",
     "customers",
@@ -115,14 +119,23 @@ class Fitted:
 
 
 def fit_model(
-    session: Session, settings: Settings, timer: StageTimer, *, then_release: bool = False
+    session: Session,
+    settings: Settings,
+    timer: StageTimer,
+    *,
+    then_release: bool = False,
+    alongside: Callable[[Segmentation], None] | None = None,
 ) -> Fitted:
     """Segment the session's customers as of ``settings.as_of`` and check on the holdout.
 
     ``settings`` are the session's, but for the as-of date (``migrate`` fits on its first
     snapshot). With ``then_release`` the order lines are released once every table the
     run needs from them is computed (the monthly spend included), before the modelling.
+    ``alongside(fit)`` runs while the holdout is checked on a second thread: the check's
+    K-Means and the engine's queries both release the GIL (``run``'s cohorts: 0.2 s less
+    at 20M lines).
     """
+    from custseg.lazy import background
     from custseg.timezones import utc_to_calendar
 
     as_of = settings.as_of
@@ -155,22 +168,34 @@ def fit_model(
         mapping=session.input.mapping.as_dict(),
     )
     holdout: dict[str, Any] = {}
+    pending = None
     if settings.model.holdout_days and fit.customers_spark is None:
-        with timer.stage("holdout") as notes:
-            assert before is not None  # set above whenever the holdout runs
-            holdout = holdout_check(
-                before,
-                fit.customers,
-                settings,
-                cleaned.as_of,
-                fit.k,
-                session.source,
-                first_purchase=cleaned.first_purchase,
-                zone=session.zone,
-            )
-            notes.append(str(holdout["sentence"]))
+        assert before is not None  # set above whenever the holdout runs
+        check = functools.partial(
+            holdout_check,
+            before,
+            fit.customers,
+            settings,
+            cleaned.as_of,
+            fit.k,
+            session.source,
+            first_purchase=cleaned.first_purchase,
+            zone=session.zone,
+        )
+        pending = background(timed, check)
+    if alongside is not None:
+        alongside(fit)
+    if pending is not None:
+        holdout, seconds = pending()
+        timer.record("holdout", seconds, [str(holdout["sentence"])])
         record = dataclasses.replace(record, holdout=holdout)
     return Fitted(cleaned, fit, record, holdout)
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """Return ``work()`` and the seconds it took (for a stage run on another thread)."""
+    start = time.perf_counter()
+    return work(), time.perf_counter() - start
 
 
 def segment_session(session: Session, timer: StageTimer, started: float) -> RunResult:
@@ -178,14 +203,20 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
     predictions = session.settings.predictions
     # The purchase days come before the lines are released.
     days = session.daily(zero_amount=True) if predictions.with_clv else None
-    fitted = fit_model(session, session.settings, timer, then_release=True)
+    tables: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+
+    def cohorts_of(fit: Segmentation) -> None:
+        with timer.stage("cohorts") as notes:
+            tables.append(_cohorts(session, fit))
+            notes.append(f"{tables[0][0]['cohort'].nunique()} monthly cohorts")
+
+    # The cohorts are computed while the holdout is checked.
+    fitted = fit_model(session, session.settings, timer, then_release=True, alongside=cohorts_of)
     fit = fitted.fit
+    (cohorts, curves) = tables[0]
     customers, segments = fit.customers, fit.segments
     if days is not None:
         customers, segments = _predictions(customers, segments, days, fit, predictions, timer)
-    with timer.stage("cohorts") as notes:
-        cohorts, curves = _cohorts(session, fit)
-        notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
     return RunResult(
         customers=customers,
         segments=segments,
