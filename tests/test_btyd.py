@@ -117,3 +117,51 @@ def test_a_saved_model_is_the_same_model() -> None:
     fitted = BgNbd.fit(simulate_bg_nbd(800, 3))
     again = BgNbd.from_dict(fitted.as_dict())
     assert again == fitted
+
+
+def test_likelihoods_from_distinct_counts_are_the_same_to_the_bit() -> None:
+    from scipy.special import betaln, gammaln
+
+    from custseg.btyd import distinct
+    from custseg.clv import _gg_ll
+
+    summary = simulate_bg_nbd(3000, seed=4)
+    x, t_x, big_t, _, _ = triples(summary)
+    values, where = distinct(x)
+    assert len(values) < len(x) / 10  # repeat counts take few values
+    assert np.array_equal(values[where], x)
+    params = np.array([0.7, 12.0, 0.9, 2.2])
+    for model in (BgNbd, ModifiedBgNbd, ParetoNbd):
+        given = model.loglik(params, x, t_x, big_t, (values, where))
+        assert np.array_equal(given, model.loglik(params, x, t_x, big_t)), model.NAME
+        # The straightforward per-row form: gammaln(r + x) of every row.
+        if model is BgNbd:
+            r, alpha, a, b = params
+            rows = x > 0
+            a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            a2 = betaln(a, b + x) - betaln(a, b)
+            a3 = -(r + x) * np.log(alpha + big_t)
+            a4 = np.full_like(x, -np.inf)
+            a4[rows] = (
+                np.log(a)
+                - np.log(b + x[rows] - 1)
+                - (r + x[rows]) * np.log(alpha + t_x[rows])
+                + betaln(a, b + x[rows])
+                - betaln(a, b)
+            )
+            assert np.array_equal(given, a1 + np.logaddexp(a2 + a3, a4))
+    spend = np.array([3.0, 1.0, 3.0, 2.0])
+    mean = np.array([20.0, 35.5, 12.25, 40.0])
+    gg = np.array([2.1, 3.4, 15.0])
+    p, q, v = gg
+    direct = (
+        gammaln(p * spend + q)
+        - gammaln(p * spend)
+        - gammaln(q)
+        + q * np.log(v)
+        + (p * spend - 1) * np.log(mean)
+        + p * spend * np.log(spend)
+        - (p * spend + q) * np.log(spend * mean + v)
+    )
+    assert np.array_equal(_gg_ll(gg, spend, mean), direct)
+    assert distinct(spend)[0].tolist() == [1.0, 2.0, 3.0]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, hyp2f1
 
-from custseg.btyd import CountModel, FloatArray, draw_params, fit_ml
+from custseg.btyd import CountModel, Distinct, FloatArray, distinct, draw_params, fit_ml
 
 __all__ = [
     "BgNbd",
@@ -87,9 +87,15 @@ class BgNbd(CountModel):
     b: float
 
     @staticmethod
-    def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    def loglik(
+        params: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        big_t: FloatArray,
+        counts: Distinct | None = None,
+    ) -> FloatArray:
         """Return each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
-        return _bg_ll(params, x, t_x, big_t)
+        return _bg_ll(params, x, t_x, big_t, counts)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
@@ -132,11 +138,19 @@ class BgNbd(CountModel):
         return out
 
 
-def _bg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+def _bg_ll(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> FloatArray:
     r, alpha, a, b = params
-    beta_x = betaln(a, b + x)  # computed once: the fits evaluate this thousands of times
+    values, where = counts if counts is not None else distinct(x)
+    # Functions of x alone on its distinct values (see btyd.distinct); betaln once, not twice.
+    beta_x = betaln(a, b + values)[where]
     beta_0 = betaln(a, b)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a1 = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha)
     a2 = beta_x - beta_0
     a3 = -(r + x) * np.log(alpha + big_t)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -237,11 +251,15 @@ def gg_spend(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
     return out
 
 
-def _gg_ll(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+def _gg_ll(
+    params: FloatArray, x: FloatArray, m: FloatArray, counts: Distinct | None = None
+) -> FloatArray:
     p, q, v = params
+    values, where = counts if counts is not None else distinct(x)
+    px = p * values
     ll: FloatArray = (
-        gammaln(p * x + q)
-        - gammaln(p * x)
+        gammaln(px + q)[where]
+        - gammaln(px)[where]
         - gammaln(q)
         + q * np.log(v)
         + (p * x - 1) * np.log(m)
@@ -263,8 +281,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     repeat = summary[usable]
     m = repeat["monetary"].to_numpy(dtype=np.float64)
     start = np.array([1.0, 1.0, max(float(np.mean(m)) if len(m) else 1.0, 1.0)])
-    ml = fit_ml(lambda params: _gg_ll(params, x, m), np.ones_like(x), ("p", "q", "v"), start,
-                "Gamma-Gamma")  # fmt: skip
+    counts = distinct(x)
+    ml = fit_ml(lambda params: _gg_ll(params, x, m, counts), np.ones_like(x), ("p", "q", "v"),
+                start, "Gamma-Gamma")  # fmt: skip
     p, q, v = ml.values["p"], ml.values["q"], ml.values["v"]
     warnings = list(ml.notes)
     if q <= 1:

@@ -17,19 +17,26 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, hyp2f1
 
-from custseg.btyd import FloatArray
+from custseg.btyd import Distinct, FloatArray, distinct
 from custseg.clv import BgNbd
 
 __all__ = ["ModifiedBgNbd", "fit_modified_bg_nbd"]
 
 
-def _mbg_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+def _mbg_ll(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> FloatArray:
     r, alpha, a, b = params
+    values, where = counts if counts is not None else distinct(x)
     head = (
-        gammaln(r + x)
+        gammaln(r + values)[where]
         - gammaln(r)
         + r * np.log(alpha)
-        + betaln(a, b + x + 1)
+        + betaln(a, b + values + 1)[where]
         - betaln(a, b)
         - (r + x) * np.log(alpha + big_t)
     )
@@ -46,9 +53,15 @@ class ModifiedBgNbd(BgNbd):
     LABEL = "modified BG/NBD"
 
     @staticmethod
-    def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    def loglik(
+        params: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        big_t: FloatArray,
+        counts: Distinct | None = None,
+    ) -> FloatArray:
         """Return each customer's log-likelihood."""
-        return _mbg_ll(params, x, t_x, big_t)
+        return _mbg_ll(params, x, t_x, big_t, counts)
 
     def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return P(alive at T) = 1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x)), for every x."""

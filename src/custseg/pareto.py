@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1, logsumexp
 
-from custseg.btyd import CountModel, FloatArray
+from custseg.btyd import CountModel, Distinct, FloatArray, distinct
 
 __all__ = ["ParetoNbd", "fit_pareto_nbd"]
 
@@ -102,9 +102,16 @@ def _log_alive(params: FloatArray, x: FloatArray, big_t: FloatArray) -> FloatArr
     return out
 
 
-def _pareto_ll(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+def _pareto_ll(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> FloatArray:
     r, alpha, s, beta = params
-    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    values, where = counts if counts is not None else distinct(x)
+    head = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     tail = np.logaddexp(_log_alive(params, x, big_t), _log_dead(params, x, t_x, big_t))
     ll: FloatArray = head + tail
     return ll
@@ -124,9 +131,15 @@ class ParetoNbd(CountModel):
     beta: float
 
     @staticmethod
-    def loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    def loglik(
+        params: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        big_t: FloatArray,
+        counts: Distinct | None = None,
+    ) -> FloatArray:
         """Return each customer's log-likelihood."""
-        return _pareto_ll(params, x, t_x, big_t)
+        return _pareto_ll(params, x, t_x, big_t, counts)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
