@@ -182,7 +182,7 @@ def fit_model(
             first_purchase=cleaned.first_purchase,
             zone=session.zone,
         )
-        pending = background(timed, check)
+        pending = background(_timed, check)
     if alongside is not None:
         alongside(fit)
     if pending is not None:
@@ -192,7 +192,7 @@ def fit_model(
     return Fitted(cleaned, fit, record, holdout)
 
 
-def timed(work: Callable[[], T]) -> tuple[T, float]:
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
     """Return ``work()`` and the seconds it took (for a stage run on another thread)."""
     start = time.perf_counter()
     return work(), time.perf_counter() - start
@@ -213,7 +213,7 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
     # The cohorts are computed while the holdout is checked.
     fitted = fit_model(session, session.settings, timer, then_release=True, alongside=cohorts_of)
     fit = fitted.fit
-    (cohorts, curves) = tables[0]
+    cohorts, curves = tables[0]
     customers, segments = fit.customers, fit.segments
     if days is not None:
         customers, segments = _predictions(customers, segments, days, fit, predictions, timer)
