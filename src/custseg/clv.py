@@ -73,6 +73,35 @@ def summary_from_days(days: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     return out
 
 
+def _bg_ll(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> FloatArray:
+    r, alpha, a, b = params
+    values, where = counts if counts is not None else distinct(x)
+    # Functions of x alone on its distinct values (see btyd.distinct); betaln once, not twice.
+    beta_x = betaln(a, b + values)[where]
+    beta_0 = betaln(a, b)
+    a1 = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha)
+    a2 = beta_x - beta_0
+    a3 = -(r + x) * np.log(alpha + big_t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(
+            x > 0,
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-300))
+            - (r + x) * np.log(alpha + t_x)
+            + beta_x
+            - beta_0,
+            -np.inf,
+        )
+    ll: FloatArray = a1 + np.logaddexp(a2 + a3, a4)
+    return ll
+
+
 @dataclass
 class BgNbd(CountModel):
     """A fitted BG/NBD model (r, alpha: purchase rates; a, b: dropout after a purchase)."""
@@ -86,16 +115,8 @@ class BgNbd(CountModel):
     a: float
     b: float
 
-    @staticmethod
-    def loglik(
-        params: FloatArray,
-        x: FloatArray,
-        t_x: FloatArray,
-        big_t: FloatArray,
-        counts: Distinct | None = None,
-    ) -> FloatArray:
-        """Return each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
-        return _bg_ll(params, x, t_x, big_t, counts)
+    #: Each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6).
+    loglik = staticmethod(_bg_ll)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
@@ -136,35 +157,6 @@ class BgNbd(CountModel):
         hyper = hyp2f1(r, b, a + b - 1, t / (alpha + t))
         out: FloatArray = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyper)
         return out
-
-
-def _bg_ll(
-    params: FloatArray,
-    x: FloatArray,
-    t_x: FloatArray,
-    big_t: FloatArray,
-    counts: Distinct | None = None,
-) -> FloatArray:
-    r, alpha, a, b = params
-    values, where = counts if counts is not None else distinct(x)
-    # Functions of x alone on its distinct values (see btyd.distinct); betaln once, not twice.
-    beta_x = betaln(a, b + values)[where]
-    beta_0 = betaln(a, b)
-    a1 = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha)
-    a2 = beta_x - beta_0
-    a3 = -(r + x) * np.log(alpha + big_t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(
-            x > 0,
-            np.log(a)
-            - np.log(np.maximum(b + x - 1, 1e-300))
-            - (r + x) * np.log(alpha + t_x)
-            + beta_x
-            - beta_0,
-            -np.inf,
-        )
-    ll: FloatArray = a1 + np.logaddexp(a2 + a3, a4)
-    return ll
 
 
 def fit_bg_nbd(summary: pd.DataFrame) -> BgNbd:

@@ -52,16 +52,8 @@ class ModifiedBgNbd(BgNbd):
     NAME = "mbg_nbd"
     LABEL = "modified BG/NBD"
 
-    @staticmethod
-    def loglik(
-        params: FloatArray,
-        x: FloatArray,
-        t_x: FloatArray,
-        big_t: FloatArray,
-        counts: Distinct | None = None,
-    ) -> FloatArray:
-        """Return each customer's log-likelihood."""
-        return _mbg_ll(params, x, t_x, big_t, counts)
+    #: Each customer's log-likelihood.
+    loglik = staticmethod(_mbg_ll)
 
     def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return P(alive at T) = 1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x)), for every x."""

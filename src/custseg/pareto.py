@@ -130,16 +130,8 @@ class ParetoNbd(CountModel):
     s: float
     beta: float
 
-    @staticmethod
-    def loglik(
-        params: FloatArray,
-        x: FloatArray,
-        t_x: FloatArray,
-        big_t: FloatArray,
-        counts: Distinct | None = None,
-    ) -> FloatArray:
-        """Return each customer's log-likelihood."""
-        return _pareto_ll(params, x, t_x, big_t, counts)
+    #: Each customer's log-likelihood.
+    loglik = staticmethod(_pareto_ll)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
