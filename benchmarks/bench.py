@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -242,7 +243,15 @@ def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
     if os.waitstatus_to_exitcode(status) != 0:
         return (error.strip().splitlines() or ["failed"])[-1][:200]
     rss = usage.ru_maxrss / 2**20  # KiB -> GiB
-    return wall, usage.ru_utime + usage.ru_stime, rss, probe.read(text)
+    try:
+        facts = probe.read(text)
+    except Exception as exc:  # no output, or not what was expected: that row's error
+        return f"unreadable output: {exc}"[:200]
+    return wall, usage.ru_utime + usage.ru_stime, rss, facts
+
+
+#: Numbers the calls of :func:`side_by_side`: only rows of one call are paired by round.
+_TOGETHER = itertools.count()
 
 
 def side_by_side(probes: Sequence[Probe], repeats: int) -> list[dict[str, Any]]:
@@ -253,6 +262,7 @@ def side_by_side(probes: Sequence[Probe], repeats: int) -> list[dict[str, Any]]:
     row keeps its walls by round, and :func:`_speedup` takes the median of the per-round
     ratios. A probe that fails is not run again; its row says why.
     """
+    together = next(_TOGETHER)
     walls: list[list[float]] = [[] for _ in probes]
     cpus: list[list[float]] = [[] for _ in probes]
     rss: list[list[float]] = [[] for _ in probes]
@@ -282,6 +292,7 @@ def side_by_side(probes: Sequence[Probe], repeats: int) -> list[dict[str, Any]]:
                 **infos[i],
                 "wall": statistics.median(walls[i]),
                 "walls": walls[i],
+                "together": together,
                 "wall_max": max(walls[i]),
                 "cpu": statistics.median(cpus[i]),
                 "rss_gib": max(rss[i]),
@@ -468,7 +479,8 @@ def _speedup(row: dict[str, Any], naive: dict[str, Any]) -> float | None:
     if "wall" not in row or "wall" not in naive:
         return None
     ours, theirs = row.get("walls", []), naive.get("walls", [])
-    if ours and len(ours) == len(theirs):
+    paired = row.get("together") is not None and row.get("together") == naive.get("together")
+    if paired and len(ours) == len(theirs):
         return float(statistics.median(t / o for o, t in zip(ours, theirs, strict=True)))
     return float(naive["wall"] / row["wall"])
 

@@ -131,8 +131,10 @@ def test_likelihoods_from_distinct_counts_are_the_same_to_the_bit() -> None:
     assert len(values) < len(x) / 10  # repeat counts take few values
     assert np.array_equal(values[where], x)
     params = np.array([0.7, 12.0, 0.9, 2.2])
+    per_row = (x, np.arange(len(x)))  # every row its own "distinct" value
     for model in (BgNbd, ModifiedBgNbd, ParetoNbd):
         given = model.loglik(params, x, t_x, big_t, (values, where))
+        assert np.array_equal(given, model.loglik(params, x, t_x, big_t, per_row)), model.NAME
         assert np.array_equal(given, model.loglik(params, x, t_x, big_t)), model.NAME
         # The straightforward per-row form: gammaln(r + x) of every row.
         if model is BgNbd:
@@ -165,3 +167,5 @@ def test_likelihoods_from_distinct_counts_are_the_same_to_the_bit() -> None:
     )
     assert np.array_equal(_gg_ll(gg, spend, mean), direct)
     assert distinct(spend)[0].tolist() == [1.0, 2.0, 3.0]
+    # The positions keep the shape of what is given.
+    assert distinct(np.array([[2.0], [0.0], [2.0]]))[1].tolist() == [[1], [0], [1]]

@@ -74,7 +74,7 @@ def distinct(x: FloatArray) -> Distinct:
     ([0.0, 2.0], [1, 0, 1])
     """
     values, where = np.unique(x, return_inverse=True)
-    return values, where.reshape(-1)
+    return values, where.reshape(np.shape(x))
 
 
 def maximise(objective: Callable[[FloatArray], float], start: FloatArray) -> Any:

@@ -394,19 +394,22 @@ def test_work_alongside_runs_while_the_holdout_is_checked(
     settings = load_settings(None, {"model": {"k": 3}})
     with Session(synthetic, settings) as session:
         alone = fit_model(session, settings, StageTimer())
-    # The holdout check waits until the work alongside has started: it must run meanwhile.
-    started = threading.Event()
+    # A handshake: the check waits for the work alongside, which waits for the check; each
+    # side goes on only if both run at the same time.
+    checking, alongside_running = threading.Event(), threading.Event()
     check = run_module.holdout_check
 
     def waiting_check(*args: object, **kwargs: object) -> dict[str, object]:
-        assert started.wait(timeout=60), "the work alongside did not run during the check"
+        checking.set()
+        assert alongside_running.wait(timeout=30), "the work alongside did not run meanwhile"
         return check(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(run_module, "holdout_check", waiting_check)
     seen: list[int] = []
 
     def alongside(fit: object) -> None:
-        started.set()
+        alongside_running.set()
+        assert checking.wait(timeout=30), "the holdout was not being checked meanwhile"
         seen.append(fit.k)  # type: ignore[attr-defined]
 
     timer = StageTimer()
@@ -415,6 +418,22 @@ def test_work_alongside_runs_while_the_holdout_is_checked(
     assert seen == [3]
     assert fitted.holdout == alone.holdout and fitted.holdout["table"]
     assert timer.timings["holdout"] > 0
+
+    # Work alongside that fails: its error goes on once the check has finished.
+    finished = threading.Event()
+
+    def finishing_check(*args: object, **kwargs: object) -> dict[str, object]:
+        out = check(*args, **kwargs)  # type: ignore[arg-type]
+        finished.set()
+        return out
+
+    def failing(fit: object) -> None:
+        raise RuntimeError("cohorts failed")
+
+    monkeypatch.setattr(run_module, "holdout_check", finishing_check)
+    with Session(synthetic, settings) as session, pytest.raises(RuntimeError, match="cohorts"):
+        fit_model(session, settings, StageTimer(), alongside=failing)
+    assert finished.is_set()
 
 
 def test_a_stage_timed_elsewhere_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,6 +7,7 @@ cohort tables.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import time
@@ -28,6 +29,8 @@ from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import ModelRecord, RunResult
 from custseg.segmentation import Segmentation, fit_segments, model_record
 from custseg.session import Session
+
+T = TypeVar("T")
 
 __all__ = [
     "HOLDOUT_COLUMNS",
@@ -53,8 +56,6 @@ OUTPUT_FILES = (
     "cohort_personas.csv",
     "audiences",
 )
-T = TypeVar("T")
-
 HOLDOUT_COLUMNS = [
     "persona",
     "customers",
@@ -132,8 +133,8 @@ def fit_model(
     snapshot). With ``then_release`` the order lines are released once every table the
     run needs from them is computed (the monthly spend included), before the modelling.
     ``alongside(fit)`` runs while the holdout is checked on a second thread: the check's
-    K-Means and the engine's queries both release the GIL (``run``'s cohorts: 0.2 s less
-    at 20M lines).
+    K-Means and the engine's queries run outside the GIL (``run``'s cohorts: 0.2 s less at
+    20M lines). If it fails, the check is waited for before the error goes on.
     """
     from custseg.lazy import background
     from custseg.timezones import utc_to_calendar
@@ -183,8 +184,14 @@ def fit_model(
             zone=session.zone,
         )
         pending = background(_timed, check)
-    if alongside is not None:
-        alongside(fit)
+    try:
+        if alongside is not None:
+            alongside(fit)
+    except BaseException:
+        if pending is not None:  # leave no K-Means running behind the error
+            with contextlib.suppress(Exception):
+                pending()
+        raise
     if pending is not None:
         holdout, seconds = pending()
         timer.record("holdout", seconds, [str(holdout["sentence"])])
