@@ -24,7 +24,7 @@ from custseg.config import PredictionsConfig, Settings
 from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
 from custseg.io.writers import json_text, staged_folder, write_csv
-from custseg.lazy import FITTING, REPORT, preload
+from custseg.lazy import FITTING, REPORT, background, preload
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import ModelRecord, RunResult
 from custseg.segmentation import Segmentation, fit_segments, model_record
@@ -136,7 +136,6 @@ def fit_model(
     K-Means and the engine's queries run outside the GIL (``run``'s cohorts: 0.2 s less at
     20M lines). If it fails, the check is waited for before the error goes on.
     """
-    from custseg.lazy import background
     from custseg.timezones import utc_to_calendar
 
     as_of = settings.as_of
@@ -214,8 +213,9 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
 
     def cohorts_of(fit: Segmentation) -> None:
         with timer.stage("cohorts") as notes:
-            tables.append(_cohorts(session, fit))
-            notes.append(f"{tables[0][0]['cohort'].nunique()} monthly cohorts")
+            cohorts, curves = _cohorts(session, fit)
+            tables.append((cohorts, curves))
+            notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
 
     # The cohorts are computed while the holdout is checked.
     fitted = fit_model(session, session.settings, timer, then_release=True, alongside=cohorts_of)
