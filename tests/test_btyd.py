@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,14 +59,17 @@ def test_standard_errors_of_a_normal_mean_are_the_textbook_ones() -> None:
 
 
 def test_a_parameter_at_its_bound_has_no_standard_error_and_says_why() -> None:
-    # Nobody drops out (a dropout probability of 0 for everyone), so a -> 0.
+    # Nobody drops out (a dropout probability of 0 for everyone): the mean dropout
+    # a / (a + b) goes to 0, here with b at its upper bound (a = 35, b = 7.9e5; the search
+    # without gradients stopped lower, at a = 1e-6 and b = 1e6, 0.37 below in likelihood).
     summary = simulate_bg_nbd(3000, 2, {**TRUTH, "a": 1e-12})
     model = fit_bg_nbd(summary)
-    assert model.a < 1e-5 and model.std_errors["a"] is None
+    assert model.a / (model.a + model.b) < 1e-4
+    assert model.b > 1e5 and model.std_errors["b"] is None
     assert model.std_errors["r"] is not None and model.std_errors["r"] > 0
-    assert any("a = " in w and "standard error is undefined" in w for w in model.warnings)
+    assert any("b = " in w and "standard error is undefined" in w for w in model.warnings)
     draws = model.draws(50, seed=1)
-    assert np.all(draws[:, 2] == model.a)  # held fixed
+    assert np.all(draws[:, 3] == model.b)  # held fixed
 
 
 def test_parameter_intervals_cover_the_truth_about_90_percent_of_the_time() -> None:
@@ -169,3 +174,95 @@ def test_likelihoods_from_distinct_counts_are_the_same_to_the_bit() -> None:
     assert distinct(spend)[0].tolist() == [1.0, 2.0, 3.0]
     # The positions keep the shape of what is given.
     assert distinct(np.array([[2.0], [0.0], [2.0]]))[1].tolist() == [[1], [0], [1]]
+
+
+def _central(f: Any, params: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Each row's derivative of ``f`` in each parameter, by central differences."""
+    columns = []
+    for i in range(len(params)):
+        e = np.zeros(len(params))
+        e[i] = step * params[i]
+        columns.append((f(params + e) - f(params - e)) / (2 * e[i]))
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize("model", [BgNbd, ModifiedBgNbd, ParetoNbd], ids=lambda m: m.NAME)
+@pytest.mark.parametrize("params", [[0.24, 4.4, 0.79, 2.4], [2.4, 40.0, 7.9, 0.4]])
+def test_each_models_gradient_is_the_derivative_of_its_likelihood(
+    model: Any, params: list[float]
+) -> None:
+    summary = simulate_bg_nbd(1500, seed=5)
+    x, t_x, big_t, _, _ = triples(summary)
+    t_x[np.argmax(x)] = big_t[np.argmax(x)]  # a last purchase at T: no dropout term
+    theta = np.array(params)
+    value, grad = model.gradient(theta, x, t_x, big_t)
+    assert grad.shape == (len(x), 4)
+    assert value == pytest.approx(model.loglik(theta, x, t_x, big_t), rel=1e-12, abs=1e-12)
+    numeric = _central(lambda p: model.loglik(p, x, t_x, big_t), theta)
+    assert np.abs(grad - numeric).max(axis=0) / np.abs(numeric).max(axis=0) == pytest.approx(
+        0.0, abs=1e-6
+    )
+
+
+def test_gamma_gammas_gradient_is_the_derivative_of_its_likelihood() -> None:
+    from custseg.clv import _gg_grad, _gg_ll
+
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 40, 500).astype(np.float64)
+    spend = rng.gamma(2.0, 30.0, 500)
+    for params in ([6.2, 3.9, 15.4], [0.6, 13.9, 1.4]):
+        theta = np.array(params)
+        value, grad = _gg_grad(theta, x, spend)
+        assert np.array_equal(value, _gg_ll(theta, x, spend))
+        numeric = _central(lambda p: _gg_ll(p, x, spend), theta)
+        scale = np.abs(numeric).max(axis=0)
+        assert np.abs(grad - numeric).max(axis=0) / scale == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("model", [BgNbd, ModifiedBgNbd, ParetoNbd], ids=lambda m: m.NAME)
+def test_the_gradient_search_reaches_the_gradient_free_optimum(model: Any) -> None:
+    summary = simulate_bg_nbd(2000, seed=7)
+    x, t_x, big_t, weights, _ = triples(summary)
+    values: list[int] = []
+
+    def loglik(p: np.ndarray) -> np.ndarray:
+        values.append(1)
+        return model.loglik(p, x, t_x, big_t)
+
+    def fit(with_gradient: bool) -> Any:
+        values.clear()
+        return fit_ml(
+            loglik,
+            weights,
+            model.PARAMS,
+            model.start(x, big_t),
+            model.LABEL,
+            (lambda p: model.gradient(p, x, t_x, big_t)) if with_gradient else None,
+        )
+
+    followed = fit(True)
+    # The search used the gradient alone: the value is computed once at the optimum and 33
+    # times for the Hessian of the standard errors.
+    assert len(values) == 34
+    searched = fit(False)
+    assert len(values) > 200
+    assert followed.log_likelihood >= searched.log_likelihood - 1e-6
+    for name in model.PARAMS:
+        assert followed.values[name] == pytest.approx(searched.values[name], rel=1e-3), name
+        assert followed.std_errors[name] == pytest.approx(searched.std_errors[name], rel=1e-2)
+
+
+def test_a_gradient_that_fails_falls_back_to_the_search_without_it() -> None:
+    summary = simulate_bg_nbd(1000, seed=8)
+    x, t_x, big_t, weights, _ = triples(summary)
+    calls = []
+
+    def broken(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(p)
+        return BgNbd.loglik(p, x, t_x, big_t), np.full((len(x), 4), np.nan)
+
+    args = (lambda p: BgNbd.loglik(p, x, t_x, big_t), weights, BgNbd.PARAMS)
+    fell_back = fit_ml(*args, BgNbd.start(x, big_t), "BG/NBD", broken)
+    plain = fit_ml(*args, BgNbd.start(x, big_t), "BG/NBD")
+    assert calls  # the gradient was tried
+    assert fell_back.values == plain.values and fell_back.log_likelihood == plain.log_likelihood

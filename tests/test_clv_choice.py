@@ -6,8 +6,10 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from custseg.clv_choice import MODELS, _choose, choose_model
+from custseg.errors import UserError
 
 
 def _table(rmse: dict[str, float]) -> pd.DataFrame:
@@ -31,6 +33,16 @@ def test_when_no_model_beats_the_baseline_the_closest_is_chosen_and_said() -> No
     )
     assert chosen == "pareto_nbd"
     assert "no model beat the naive rate baseline" in reason and "Trust its rankings" in reason
+
+
+def test_a_model_without_finite_predictions_cannot_be_chosen_and_is_named() -> None:
+    chosen, reason = _choose(
+        _table({"bg_nbd": np.nan, "mbg_nbd": 1.80, "pareto_nbd": 1.65, "baseline_rate": 1.70})
+    )
+    assert chosen == "pareto_nbd"
+    assert reason.endswith("mbg_nbd 1.800; bg_nbd left out: its predictions are not finite.")
+    with pytest.raises(UserError, match="no purchase model gives finite predictions"):
+        _choose(_table({**dict.fromkeys(MODELS, np.nan), "baseline_rate": 1.7}))
 
 
 def test_a_tie_goes_to_the_first_model_in_order() -> None:

@@ -5,8 +5,9 @@ Every model (BG/NBD and Gamma-Gamma in :mod:`custseg.clv`, Pareto/NBD in
 
 * the log-likelihood is summed over the distinct ``(x, t_x, T)`` triples, each weighted by
   how many customers share it (a million customers have far fewer distinct triples);
-* parameters are searched on the log scale inside ``[LOWER, UPPER]`` (Nelder-Mead, then
-  L-BFGS-B);
+* parameters are searched on the log scale inside ``[LOWER, UPPER]``: L-BFGS-B on each
+  model's exact gradient (``gradient``, beside its ``loglik``), or Nelder-Mead and then
+  L-BFGS-B where there is none or it does not converge;
 * standard errors come from the observed information matrix: the Hessian of the negative
   log-likelihood in the log parameters, by central differences, inverted; the delta method
   gives them on the natural scale (``se = value * se_log``). A parameter at a bound of the
@@ -34,6 +35,7 @@ __all__ = [
     "CountModel",
     "Distinct",
     "MlFit",
+    "ValueAndGradient",
     "bounded",
     "distinct",
     "draw_params",
@@ -77,12 +79,41 @@ def distinct(x: FloatArray) -> Distinct:
     return values, where.reshape(np.shape(x))
 
 
-def maximise(objective: Callable[[FloatArray], float], start: FloatArray) -> Any:
-    """Minimise a negative log-likelihood over log parameters: Nelder-Mead, then L-BFGS-B.
+#: Largest gradient (of the mean per customer, in log parameters) accepted as converged.
+_GTOL = 1e-6
+#: A function of the log parameters giving the objective and its gradient.
+ValueAndGradient = Callable[[FloatArray], tuple[float, FloatArray]]
 
-    Nelder-Mead gets near the optimum from a rough start without gradients; L-BFGS-B then
-    polishes it.
+
+def maximise(
+    objective: Callable[[FloatArray], float],
+    start: FloatArray,
+    gradient: ValueAndGradient | None = None,
+) -> Any:
+    """Minimise a negative log-likelihood over log parameters.
+
+    With ``gradient`` (the objective and its exact gradient): L-BFGS-B inside the search box,
+    from the start. Every model of custseg has one; on the real workbook it reaches the
+    optimum in a tenth of the evaluations Nelder-Mead needs. Without it, or when it does not
+    converge: Nelder-Mead gets near the optimum from a rough start without gradients, and
+    L-BFGS-B (on numerical gradients) polishes it.
     """
+    if gradient is not None:
+        box = [(np.log(LOWER), np.log(UPPER))] * len(start)
+        result = minimize(
+            gradient,
+            np.clip(start, np.log(LOWER), np.log(UPPER)),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=box,
+            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-8},
+        )
+        # Converged where the gradient vanishes, but for parameters held at a bound.
+        low, high = result.x <= np.log(LOWER), result.x >= np.log(UPPER)
+        free = np.where((low & (result.jac > 0)) | (high & (result.jac < 0)), 0.0, result.jac)
+        if result.success and result.fun < 1e300 and np.max(np.abs(free)) < _GTOL:
+            return result
+        start = result.x if result.fun < 1e300 else start
     result = minimize(
         objective,
         start,
@@ -179,6 +210,7 @@ def fit_ml(
     names: tuple[str, ...],
     start: FloatArray,
     label: str,
+    gradient: Callable[[FloatArray], tuple[FloatArray, FloatArray]] | None = None,
 ) -> MlFit:
     """Maximise ``sum(weights * loglik(params))``; measure the standard errors.
 
@@ -194,6 +226,10 @@ def fit_ml(
         Starting natural parameters.
     label : str
         The model's name, for the notes.
+    gradient : callable, optional
+        Natural parameters to each row's log-likelihood and its gradient (one row per
+        distinct triple, one column per parameter): the search then follows the gradient
+        (:func:`maximise`).
 
     Returns
     -------
@@ -206,7 +242,22 @@ def fit_ml(
             value = -float(np.sum(weights * loglik(bounded(theta))))
         return value if np.isfinite(value) else 1e300
 
-    result = maximise(objective, np.log(start))
+    # The search follows the mean per customer: its gradient has the size of one customer's,
+    # so the first step (the gradient itself) stays near the start.
+    scale = 1.0 / max(float(np.sum(weights)), 1.0)
+
+    def value_and_gradient(theta: FloatArray) -> tuple[float, FloatArray]:
+        assert gradient is not None
+        params = bounded(theta)
+        with np.errstate(all="ignore"):
+            ll, grad = gradient(params)
+            value = -float(np.sum(weights * ll)) * scale
+            slope: FloatArray = -(weights @ grad) * params * scale  # d/d log(param)
+        if not (np.isfinite(value) and np.all(np.isfinite(slope))):
+            return 1e300, np.zeros_like(theta)
+        return value, slope
+
+    result = maximise(objective, np.log(start), value_and_gradient if gradient else None)
     theta = np.log(bounded(result.x))
     values = np.exp(theta)
     at_bound = (values <= LOWER * _NEAR) | (values >= UPPER / _NEAR)
@@ -245,7 +296,7 @@ def fit_ml(
                 std_errors[names[i]] = float(values[i] * np.sqrt(cov_free[pos, pos]))
     return MlFit(
         values={n: float(v) for n, v in zip(names, values, strict=True)},
-        log_likelihood=-float(result.fun),
+        log_likelihood=-objective(result.x),
         std_errors=std_errors,
         notes=notes,
         log_cov=cov.tolist(),
@@ -288,6 +339,9 @@ class CountModel:
         ``counts`` is ``distinct(x)``, computed once by a fit that evaluates thousands of times.
         """
         raise NotImplementedError
+
+    #: Each customer's log-likelihood and its gradient (``loglik``'s arguments), or None.
+    gradient: ClassVar[Callable[..., tuple[FloatArray, FloatArray]] | None] = None
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
@@ -384,12 +438,14 @@ class CountModel:
         """Fit by maximum likelihood on frequency, recency and T (see the module docstring)."""
         x, t_x, big_t, weights, _ = triples(summary)
         counts = distinct(x)
+        gradient = cls.gradient
         ml = fit_ml(
             lambda params: cls.loglik(params, x, t_x, big_t, counts),
             weights,
             cls.PARAMS,
             cls.start(x, big_t),
             cls.LABEL,
+            None if gradient is None else lambda p: gradient(p, x, t_x, big_t, counts),
         )
         return cls(
             **ml.values,

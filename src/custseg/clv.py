@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from custseg.btyd import CountModel, Distinct, FloatArray, distinct, draw_params, fit_ml
 
@@ -102,6 +102,44 @@ def _bg_ll(
     return ll
 
 
+def _bg_grad(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Return :func:`_bg_ll` and its gradient in (r, alpha, a, b), one row per customer.
+
+    With ``w`` the weight of the term of a customer who has lapsed (``a4`` above, 0 when
+    x = 0), the derivatives are those of ``a1``, plus ``1 - w`` times those of ``a2 + a3``
+    and ``w`` times those of ``a4``.
+    """
+    r, alpha, a, b = params
+    values, where = counts if counts is not None else distinct(x)
+    ll = _bg_ll(params, x, t_x, big_t, (values, where))
+    # d betaln(a, b + x) - betaln(a, b), on the distinct x.
+    d_beta_a = (digamma(a + b) - digamma(a + b + values))[where]
+    d_beta_b = (digamma(b + values) - digamma(a + b + values))[where] - digamma(b) + digamma(a + b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a1 = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha)
+        alive = betaln(a, b + values)[where] - betaln(a, b) - (r + x) * np.log(alpha + big_t)
+        w = np.where(x > 0, -np.expm1(alive - (ll - a1)), 0.0)
+        grad = np.stack(
+            [
+                (digamma(r + values) - digamma(r))[where]
+                + np.log(alpha)
+                - (1 - w) * np.log(alpha + big_t)
+                - w * np.log(alpha + t_x),
+                r / alpha - (1 - w) * (r + x) / (alpha + big_t) - w * (r + x) / (alpha + t_x),
+                d_beta_a + w / a,
+                d_beta_b - w / np.maximum(b + x - 1, 1e-300),
+            ],
+            axis=1,
+        )
+    return ll, grad
+
+
 @dataclass
 class BgNbd(CountModel):
     """A fitted BG/NBD model (r, alpha: purchase rates; a, b: dropout after a purchase)."""
@@ -117,6 +155,8 @@ class BgNbd(CountModel):
 
     #: Each customer's log-likelihood (Fader, Hardie & Lee 2005, eq. 6).
     loglik = staticmethod(_bg_ll)
+    #: ... and its gradient.
+    gradient = staticmethod(_bg_grad)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
@@ -261,6 +301,27 @@ def _gg_ll(
     return ll
 
 
+def _gg_grad(
+    params: FloatArray, x: FloatArray, m: FloatArray, counts: Distinct | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Return :func:`_gg_ll` and its gradient in (p, q, v), one row per customer."""
+    p, q, v = params
+    values, where = counts if counts is not None else distinct(x)
+    ll = _gg_ll(params, x, m, (values, where))
+    px = p * values
+    psi_sum = digamma(px + q)[where]
+    log_xmv = np.log(x * m + v)
+    grad = np.stack(
+        [
+            x * (psi_sum - digamma(px)[where] + np.log(m) + np.log(x) - log_xmv),
+            psi_sum - digamma(q) + np.log(v) - log_xmv,
+            q / v - (p * x + q) / (x * m + v),
+        ],
+        axis=1,
+    )
+    return ll, grad
+
+
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     """Fit Gamma-Gamma by maximum likelihood on the customers with repeat purchases.
 
@@ -275,7 +336,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     start = np.array([1.0, 1.0, max(float(np.mean(m)) if len(m) else 1.0, 1.0)])
     counts = distinct(x)
     ml = fit_ml(lambda params: _gg_ll(params, x, m, counts), np.ones_like(x), ("p", "q", "v"),
-                start, "Gamma-Gamma")  # fmt: skip
+                start, "Gamma-Gamma", lambda params: _gg_grad(params, x, m, counts))  # fmt: skip
     p, q, v = ml.values["p"], ml.values["q"], ml.values["v"]
     warnings = list(ml.notes)
     if q <= 1:

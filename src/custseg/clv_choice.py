@@ -17,6 +17,7 @@ import pandas as pd
 
 from custseg.btyd import CountModel
 from custseg.clv import BgNbd, GammaGamma, backtest_metrics, fit_gamma_gamma, summary_from_days
+from custseg.errors import UserError
 from custseg.mbg import ModifiedBgNbd
 from custseg.pareto import ParetoNbd
 
@@ -185,7 +186,17 @@ def _choose(backtest: pd.DataFrame) -> tuple[str, str]:
     """
     table = backtest.set_index("method")
     base = float(table.loc["baseline_rate", "purchases_rmse"])
-    rmse = {name: float(table.loc[name, "purchases_rmse"]) for name in MODELS}
+    every = {name: float(table.loc[name, "purchases_rmse"]) for name in MODELS}
+    # A model fitted at the edge of the search (on a few customers) can predict NaN (scipy's
+    # hyp2f1 with a parameter in the thousands): it cannot be chosen.
+    rmse = {n: v for n, v in every.items() if np.isfinite(v)}
+    broken = [n for n in every if n not in rmse]
+    if not rmse:
+        raise UserError(
+            "clv: no purchase model gives finite predictions on the backtest (their "
+            "estimates reach the edge of the search, as on a handful of customers); "
+            "give it more customers or a saved model (--model)."
+        )
     beat = {n: v for n, v in rmse.items() if v < base - TIE_ABS}
     pool = beat or rmse
     best = min(pool.values())
@@ -197,6 +208,8 @@ def _choose(backtest: pd.DataFrame) -> tuple[str, str]:
             f" ({', '.join(tied)} within {TIE:.1%} or {TIE_ABS} purchases of each other: a "
             f"tie, won by {chosen})"
         )
+    if broken:
+        others += f"; {', '.join(broken)} left out: its predictions are not finite"
     if beat:
         reason = (
             f"{chosen} chosen: the lowest holdout RMSE of purchases ({rmse[chosen]:.3f}) among "

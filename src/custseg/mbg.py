@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from custseg.btyd import Distinct, FloatArray, distinct
 from custseg.clv import BgNbd
@@ -45,6 +45,43 @@ def _mbg_ll(
     return ll
 
 
+def _mbg_grad(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Return :func:`_mbg_ll` and its gradient in (r, alpha, a, b), one row per customer.
+
+    ``w``, the logistic of ``odds``, is the posterior weight of a lapse.
+    """
+    r, alpha, a, b = params
+    values, where = counts if counts is not None else distinct(x)
+    ll = _mbg_ll(params, x, t_x, big_t, (values, where))
+    log_t, log_tx = np.log(alpha + big_t), np.log(alpha + t_x)
+    odds = np.log(a) - np.log(b + x) + (r + x) * (log_t - log_tx)
+    w = np.exp(odds - np.logaddexp(0.0, odds))
+    grad = np.stack(
+        [
+            (digamma(r + values) - digamma(r))[where]
+            + np.log(alpha)
+            - log_t
+            + w * (log_t - log_tx),
+            r / alpha
+            - (r + x) / (alpha + big_t)
+            + w * (r + x) * (1 / (alpha + big_t) - 1 / (alpha + t_x)),
+            (digamma(a + b) - digamma(a + b + values + 1))[where] + w / a,
+            (digamma(b + values + 1) - digamma(a + b + values + 1))[where]
+            - digamma(b)
+            + digamma(a + b)
+            - w / (b + x),
+        ],
+        axis=1,
+    )
+    return ll, grad
+
+
 @dataclass
 class ModifiedBgNbd(BgNbd):
     """A fitted modified BG/NBD model: BG/NBD's parameters, another likelihood."""
@@ -54,6 +91,8 @@ class ModifiedBgNbd(BgNbd):
 
     #: Each customer's log-likelihood.
     loglik = staticmethod(_mbg_ll)
+    #: ... and its gradient.
+    gradient = staticmethod(_mbg_grad)
 
     def p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         """Return P(alive at T) = 1 / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x)), for every x."""

@@ -14,10 +14,11 @@ length, any time unit: ``alpha`` and ``beta`` are in that unit).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
 from custseg.btyd import CountModel, Distinct, FloatArray, distinct
 
@@ -117,6 +118,101 @@ def _pareto_ll(
     return ll
 
 
+def _dead_grad(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Return :func:`_log_dead` and its gradient in (r, alpha, s, beta), by the same rule.
+
+    The gradient is that of the quadrature itself, nodes included (they move with k and
+    t_x), so it agrees with the value the fit maximises. Per customer, with ``G`` the
+    integrand's base at each node, the sums needed are the means over the nodes, weighted
+    by the integrand, of ``log G``, ``F = (s+1)/(beta+tau)``, ``F u/(1-v_T u)`` and
+    ``F log(1-v_T u)``: each parameter's derivative is a combination of those four.
+    """
+    r, alpha, s, beta = params
+    k = r + s + x
+    base = alpha + t_x
+    log_base = np.log(base)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_ratio = log_base - np.log(alpha + big_t)
+        top = -np.expm1(k * log_ratio)
+        n = len(x)
+        total, e_log_g, e_f, e_fz, e_fl = (np.empty(n) for _ in range(5))
+        for i in range(0, n, _BLOCK):
+            rows = slice(i, i + _BLOCK)
+            tu = top[rows, None] * _DROP_NODES[None, :]
+            log_one = np.log1p(-tu)  # log(1 - v)
+            log_a = log_base[rows, None] - log_one / k[rows, None]  # log(alpha + tau)
+            f = (s + 1) / (np.exp(log_a) - alpha + beta)  # (s+1)/(beta + tau)
+            log_g = log_a + np.log(f) - np.log(s + 1)
+            term = np.exp((s + 1) * log_g) * _DROP_WEIGHTS
+            total[rows] = term.sum(axis=1)
+            e_log_g[rows] = (term * log_g).sum(axis=1)
+            term *= f
+            e_f[rows] = term.sum(axis=1)
+            e_fz[rows] = (term * (_DROP_NODES / (1 - tu))).sum(axis=1)
+            e_fl[rows] = (term * log_one).sum(axis=1)
+        for mean in (e_log_g, e_f, e_fz, e_fl):
+            mean /= total
+        value = np.log(s) - np.log(k) - k * log_base + np.log(top) + np.log(total)
+        gap = beta - alpha
+
+        def derivative(dk: float, dbase: float, dalpha: float, ds: float, dbeta: float) -> Any:
+            dtop = -(1 - top) * (dk * log_ratio + k * (dbase / base - dalpha / (alpha + big_t)))
+            inner = (
+                ds * e_log_g
+                + gap * (dbase / base * e_f + dtop / k * e_fz + dk / k**2 * e_fl)
+                + (dalpha - dbeta) * e_f
+            )
+            return ds / s - dk / k - dk * log_base - k * dbase / base + dtop / top + inner
+
+        grad = np.stack(
+            [
+                derivative(1, 0, 0, 0, 0),
+                derivative(0, 1, 1, 0, 0),
+                derivative(1, 0, 0, 1, 0),
+                derivative(0, 0, 0, 0, 1),
+            ],
+            axis=1,
+        )
+    return value, grad
+
+
+def _pareto_grad(
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    counts: Distinct | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Return the log-likelihood and its gradient in (r, alpha, s, beta), one row each.
+
+    The value is :func:`_pareto_ll`'s to rounding (the integrand is computed in logs).
+    """
+    r, alpha, s, beta = params
+    values, where = counts if counts is not None else distinct(x)
+    alive = _log_alive(params, x, big_t)
+    dead, d_dead = _dead_grad(params, x, t_x, big_t)
+    tail = np.logaddexp(alive, dead)
+    w = np.exp(dead - tail)  # the weight of having dropped out
+    w = np.where(np.isfinite(dead), w, 0.0)
+    d_dead = np.where(w[:, None] > 0, d_dead, 0.0)
+    log_t, log_bt = np.log(alpha + big_t), np.log(beta + big_t)
+    d_alive = np.stack([-log_t, -(r + x) / (alpha + big_t), -log_bt, -s / (beta + big_t)], axis=1)
+    head = gammaln(r + values)[where] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    d_head = np.stack(
+        [
+            (digamma(r + values) - digamma(r))[where] + np.log(alpha),
+            np.full_like(x, r / alpha),
+            np.full_like(x, np.log(beta)),
+            np.full_like(x, s / beta),
+        ],
+        axis=1,
+    )
+    grad = d_head + (1 - w)[:, None] * d_alive + w[:, None] * d_dead
+    return head + tail, grad
+
+
 @dataclass
 class ParetoNbd(CountModel):
     """A fitted Pareto/NBD model (r, alpha: purchase rates; s, beta: lifetimes)."""
@@ -132,6 +228,8 @@ class ParetoNbd(CountModel):
 
     #: Each customer's log-likelihood.
     loglik = staticmethod(_pareto_ll)
+    #: ... and its gradient.
+    gradient = staticmethod(_pareto_grad)
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:
