@@ -287,7 +287,7 @@ class PredictionsConfig(_Strict):
     with_clv: bool = Field(
         default=False,
         description="add custseg clv's prediction columns to customers.csv and expected "
-        "revenue and churn risk to the persona cards (about 2 s on the real workbook: off by "
+        "revenue and churn risk to the persona cards (about 1 s on the real workbook: off by "
         "default)",
     )
     horizon_days: int = Field(default=90, ge=1, description="days predicted")

@@ -218,7 +218,7 @@ def run(
             "--with-clv",
             help="Add custseg clv's predictions (P(alive), churn, expected purchases and "
             "value, value tier, next purchase) to customers.csv and the persona cards; about "
-            "2 s on the real workbook (YAML: predictions.with_clv).",
+            "1 s on the real workbook (YAML: predictions.with_clv).",
         ),
     ] = False,
     dry_run: Annotated[
