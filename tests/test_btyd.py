@@ -180,7 +180,7 @@ def test_likelihoods_from_distinct_counts_are_the_same_to_the_bit() -> None:
     assert distinct(np.array([[2.0], [0.0], [2.0]]))[1].tolist() == [[1], [0], [1]]
 
 
-def _central(f: Any, params: np.ndarray, step: float = 1e-6) -> np.ndarray:
+def _central(f: Any, params: np.ndarray, step: float = 1e-5) -> np.ndarray:
     """Each row's derivative of ``f`` in each parameter, by central differences."""
     columns = []
     for i in range(len(params)):
@@ -191,7 +191,10 @@ def _central(f: Any, params: np.ndarray, step: float = 1e-6) -> np.ndarray:
 
 
 @pytest.mark.parametrize("model", [BgNbd, ModifiedBgNbd, ParetoNbd], ids=lambda m: m.NAME)
-@pytest.mark.parametrize("params", [[0.24, 4.4, 0.79, 2.4], [2.4, 40.0, 7.9, 0.4]])
+@pytest.mark.parametrize(
+    "params",
+    [[0.24, 4.4, 0.79, 2.4], [0.24, 2.4, 0.79, 4.4], [2.4, 40.0, 7.9, 0.4], [0.5, 10, 900, 3e4]],
+)
 def test_each_models_gradient_is_the_derivative_of_its_likelihood(
     model: Any, params: list[float]
 ) -> None:
@@ -203,9 +206,9 @@ def test_each_models_gradient_is_the_derivative_of_its_likelihood(
     assert grad.shape == (len(x), 4)
     assert value == pytest.approx(model.loglik(theta, x, t_x, big_t), rel=1e-12, abs=1e-12)
     numeric = _central(lambda p: model.loglik(p, x, t_x, big_t), theta)
-    assert np.abs(grad - numeric).max(axis=0) / np.abs(numeric).max(axis=0) == pytest.approx(
-        0.0, abs=1e-6
-    )
+    # Row by row (x = 0 rows have small gradients), in units of the row's largest one.
+    scale = np.maximum(np.abs(numeric).max(axis=1, keepdims=True), 1e-3)
+    assert np.abs(grad - numeric) / scale == pytest.approx(0.0, abs=1e-5)
 
 
 def test_gamma_gammas_gradient_is_the_derivative_of_its_likelihood() -> None:
@@ -269,4 +272,4 @@ def test_a_gradient_that_fails_falls_back_to_the_search_without_it() -> None:
     fell_back = fit_ml(*args, BgNbd.start(x, big_t), "BG/NBD", broken)
     plain = fit_ml(*args, BgNbd.start(x, big_t), "BG/NBD")
     assert calls  # the gradient was tried
-    assert fell_back.values == plain.values and fell_back.log_likelihood == plain.log_likelihood
+    assert fell_back == plain  # estimates, standard errors (from values) and notes

@@ -41,6 +41,15 @@ def test_a_model_without_finite_predictions_cannot_be_chosen_and_is_named() -> N
     )
     assert chosen == "pareto_nbd"
     assert reason.endswith("mbg_nbd 1.800; bg_nbd left out: its predictions are not finite.")
+    chosen, reason = _choose(
+        _table({"bg_nbd": np.nan, "mbg_nbd": np.nan, "pareto_nbd": 1.65, "baseline_rate": 1.7})
+    )
+    assert chosen == "pareto_nbd"
+    assert reason == (
+        "pareto_nbd chosen: the lowest holdout RMSE of purchases (1.650) among the models that "
+        "beat the naive rate baseline (1.700); bg_nbd, mbg_nbd left out: their predictions are "
+        "not finite."
+    )
     with pytest.raises(UserError, match="no purchase model gives finite predictions"):
         _choose(_table({**dict.fromkeys(MODELS, np.nan), "baseline_rate": 1.7}))
 

@@ -90,14 +90,21 @@ def maximise(
     objective: Callable[[FloatArray], float],
     start: FloatArray,
     gradient: ValueAndGradient | None = None,
-) -> Any:
-    """Minimise a negative log-likelihood over log parameters.
+) -> tuple[Any, bool]:
+    """Minimise a negative log-likelihood over log parameters; say if the gradient led.
 
     With ``gradient`` (the objective and its exact gradient): L-BFGS-B inside the search box,
     from the start. Every model of custseg has one; on the real workbook it reaches the
-    optimum in a tenth of the evaluations Nelder-Mead needs. Without it, or when it does not
-    converge: Nelder-Mead gets near the optimum from a rough start without gradients, and
-    L-BFGS-B (on numerical gradients) polishes it.
+    optimum in a tenth of the evaluations Nelder-Mead needs. Its result is taken where the
+    gradient vanishes (but for parameters held at a bound), whatever L-BFGS-B says of its
+    last line search: rounding often ends that one at the optimum. Without a gradient, or
+    from where the gradient search stopped short: Nelder-Mead, then L-BFGS-B on numerical
+    gradients.
+
+    Returns
+    -------
+    tuple
+        The result (``x``, ``fun``) and True when the gradient search's was taken.
     """
     if gradient is not None:
         box = [(np.log(LOWER), np.log(UPPER))] * len(start)
@@ -109,11 +116,10 @@ def maximise(
             bounds=box,
             options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-8},
         )
-        # Converged where the gradient vanishes, but for parameters held at a bound.
         low, high = result.x <= np.log(LOWER), result.x >= np.log(UPPER)
         free = np.where((low & (result.jac > 0)) | (high & (result.jac < 0)), 0.0, result.jac)
-        if result.success and result.fun < 1e300 and np.max(np.abs(free)) < _GTOL:
-            return result
+        if result.fun < 1e300 and np.max(np.abs(free)) < _GTOL:
+            return result, True
         start = result.x if result.fun < 1e300 else start
     result = minimize(
         objective,
@@ -121,7 +127,7 @@ def maximise(
         method="Nelder-Mead",
         options={"maxiter": 1500, "xatol": 1e-5, "fatol": 1e-7},
     )
-    return minimize(objective, result.x, method="L-BFGS-B")
+    return minimize(objective, result.x, method="L-BFGS-B"), False
 
 
 def triples(
@@ -275,13 +281,14 @@ def fit_ml(
             return 1e300, np.zeros_like(theta)
         return value, slope
 
-    result = maximise(objective, np.log(start), value_and_gradient if gradient else None)
+    result, followed = maximise(objective, np.log(start), value_and_gradient if gradient else None)
     theta = np.log(bounded(result.x))
     values = np.exp(theta)
     at_bound = (values <= LOWER * _NEAR) | (values >= UPPER / _NEAR)
     notes = [
         f"{label}: {name} = {value:.3g} is at the bound of the search ({LOWER:g}..{UPPER:g}); "
-        "its standard error is undefined (the likelihood keeps rising towards the bound) and "
+        "its standard error is undefined (the likelihood rises, or stays flat, towards the "
+        "bound) and "
         "it is held fixed in the intervals."
         for name, value, bound in zip(names, values, at_bound, strict=True)
         if bound
@@ -300,13 +307,19 @@ def fit_ml(
         def slope(part: FloatArray) -> FloatArray:
             full = theta.copy()
             full[free] = part
-            out: FloatArray = value_and_gradient(full)[1][free] / scale
-            return out
+            value, out = value_and_gradient(full)
+            if value >= 1e300:  # no finite gradient there
+                raise FloatingPointError
+            return out[free] / scale
 
-        if gradient is None:
-            hess = _hessian(sub, theta[free], 1e-4)
-        else:
+        # The gradient's differences where the gradient led the search and is finite around
+        # the optimum; the values' second differences otherwise.
+        try:
+            if not followed:
+                raise FloatingPointError
             hess = _jacobian(slope, theta[free], 1e-4)
+        except FloatingPointError:
+            hess = _hessian(sub, theta[free], 1e-4)
         try:
             chol = np.linalg.cholesky(hess)
             inv = np.linalg.inv(chol)

@@ -195,7 +195,7 @@ def _choose(backtest: pd.DataFrame) -> tuple[str, str]:
         raise UserError(
             "clv: no purchase model gives finite predictions on the backtest (their "
             "estimates reach the edge of the search, as on a handful of customers); "
-            "give it more customers or a saved model (--model)."
+            "lifetime value needs more customers."
         )
     beat = {n: v for n, v in rmse.items() if v < base - TIE_ABS}
     pool = beat or rmse
@@ -209,7 +209,9 @@ def _choose(backtest: pd.DataFrame) -> tuple[str, str]:
             f"tie, won by {chosen})"
         )
     if broken:
-        others += f"; {', '.join(broken)} left out: its predictions are not finite"
+        their = "its predictions are" if len(broken) == 1 else "their predictions are"
+        left_out = f"{', '.join(broken)} left out: {their} not finite"
+        others = f"{others}; {left_out}" if others else left_out
     if beat:
         reason = (
             f"{chosen} chosen: the lowest holdout RMSE of purchases ({rmse[chosen]:.3f}) among "

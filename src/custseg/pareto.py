@@ -77,7 +77,7 @@ def _log_dead(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatAr
     base = alpha + t_x
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         top = -np.expm1(k * (np.log(base) - np.log(alpha + big_t)))  # v_T
-        sums = np.empty(len(x))
+        sums, shift = np.empty(len(x)), np.empty(len(x))
         for i in range(0, len(x), _BLOCK):
             rows = slice(i, i + _BLOCK)
             grid = top[rows, None] * _DROP_NODES[None, :]  # v
@@ -90,10 +90,19 @@ def _log_dead(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatAr
             shifted = grid - alpha
             shifted += beta  # β + τ
             np.divide(grid, shifted, out=grid)
-            np.power(grid, s + 1, out=grid)
+            np.log(grid, out=grid)
+            grid *= s + 1
+            # Each row's largest power taken out before exp: with s in the hundreds every
+            # node's power underflowed to 0 (a dropout term of -inf instead of about -9,285).
+            most = grid.max(axis=1, keepdims=True)
+            most[~np.isfinite(most)] = 0.0
+            grid -= most
+            np.exp(grid, out=grid)
             sums[rows] = grid @ _DROP_WEIGHTS
-        integral = top * sums
-        out: FloatArray = np.log(s) - np.log(k) - k * np.log(base) + np.log(integral)
+            shift[rows] = most[:, 0]
+        out: FloatArray = (
+            np.log(s) - np.log(k) - k * np.log(base) + np.log(top) + np.log(sums) + shift
+        )
     return out
 
 
@@ -137,7 +146,7 @@ def _dead_grad(
         log_ratio = log_base - np.log(alpha + big_t)
         top = -np.expm1(k * log_ratio)
         n = len(x)
-        total, e_log_g, e_f, e_fz, e_fl = (np.empty(n) for _ in range(5))
+        total, shift, e_log_g, e_f, e_fz, e_fl = (np.empty(n) for _ in range(6))
         for i in range(0, n, _BLOCK):
             rows = slice(i, i + _BLOCK)
             tu = top[rows, None] * _DROP_NODES[None, :]
@@ -145,7 +154,12 @@ def _dead_grad(
             log_a = log_base[rows, None] - log_one / k[rows, None]  # log(alpha + tau)
             f = (s + 1) / (np.exp(log_a) - alpha + beta)  # (s+1)/(beta + tau)
             log_g = log_a + np.log(f) - np.log(s + 1)
-            term = np.exp((s + 1) * log_g) * _DROP_WEIGHTS
+            # Each row's largest power taken out before exp: neither overflow nor subnormals.
+            power = (s + 1) * log_g
+            most = power.max(axis=1, keepdims=True)
+            most[~np.isfinite(most)] = 0.0
+            term = np.exp(power - most) * _DROP_WEIGHTS
+            shift[rows] = most[:, 0]
             total[rows] = term.sum(axis=1)
             e_log_g[rows] = (term * log_g).sum(axis=1)
             term *= f
@@ -154,7 +168,7 @@ def _dead_grad(
             e_fl[rows] = (term * log_one).sum(axis=1)
         for mean in (e_log_g, e_f, e_fz, e_fl):
             mean /= total
-        value = np.log(s) - np.log(k) - k * log_base + np.log(top) + np.log(total)
+        value = np.log(s) - np.log(k) - k * log_base + np.log(top) + np.log(total) + shift
         gap = beta - alpha
 
         def derivative(dk: float, dbase: float, dalpha: float, ds: float, dbeta: float) -> Any:
