@@ -10,7 +10,7 @@ Every model (BG/NBD and Gamma-Gamma in :mod:`custseg.clv`, Pareto/NBD in
   L-BFGS-B where there is none or it does not converge;
 * standard errors come from the observed information matrix: the Hessian of the negative
   log-likelihood in the log parameters, by central differences of the gradient (of the
-  values where a model has no gradient), inverted; the delta method
+  values where there is no gradient, or the search fell back), inverted; the delta method
   gives them on the natural scale (``se = value * se_log``). A parameter at a bound of the
   search has no curvature to measure: its standard error is undefined (None), with the
   reason, and its value is held fixed when parameters are drawn;
@@ -288,8 +288,7 @@ def fit_ml(
     notes = [
         f"{label}: {name} = {value:.3g} is at the bound of the search ({LOWER:g}..{UPPER:g}); "
         "its standard error is undefined (the likelihood rises, or stays flat, towards the "
-        "bound) and "
-        "it is held fixed in the intervals."
+        "bound) and it is held fixed in the intervals."
         for name, value, bound in zip(names, values, at_bound, strict=True)
         if bound
     ]
@@ -314,11 +313,13 @@ def fit_ml(
 
         # The gradient's differences where the gradient led the search and is finite around
         # the optimum; the values' second differences otherwise.
-        try:
-            if not followed:
-                raise FloatingPointError
-            hess = _jacobian(slope, theta[free], 1e-4)
-        except FloatingPointError:
+        hess = None
+        if followed:
+            try:
+                hess = _jacobian(slope, theta[free], 1e-4)
+            except FloatingPointError:
+                hess = None
+        if hess is None:
             hess = _hessian(sub, theta[free], 1e-4)
         try:
             chol = np.linalg.cholesky(hess)
