@@ -859,8 +859,13 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
     report = Report()
     for section in SECTIONS:
         section(bench, report)
+    old = out_file.read_text(encoding="utf-8") if out_file.is_file() else ""
     if not quick and importlib.util.find_spec("pyspark") is not None:
         report.add(*spark_section(bench), "")
+    elif not quick and SPARK_BEGIN in old and SPARK_END in old:
+        # Without PySpark the last Spark block stays (``make bench-spark`` re-measures it).
+        report.add(SPARK_BEGIN + old.split(SPARK_BEGIN, 1)[1].split(SPARK_END, 1)[0] + SPARK_END)
+        report.add("")
     lines = [
         "# Benchmarks",
         "",
@@ -877,7 +882,6 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         *report.lines,
     ]
     # Blocks measured by other scripts (clv_fit.py, dashboard.py, database.py) are kept.
-    old = out_file.read_text(encoding="utf-8") if out_file.is_file() else ""
     for begin, end in ((CLV_BEGIN, CLV_END), (DASH_BEGIN, DASH_END), (DB_BEGIN, DB_END)):
         if begin in old and end in old:
             lines += ["", begin + old.split(begin, 1)[1].split(end, 1)[0] + end]
