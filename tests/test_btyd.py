@@ -273,3 +273,98 @@ def test_a_gradient_that_fails_falls_back_to_the_search_without_it() -> None:
     plain = fit_ml(*args, BgNbd.start(x, big_t), "BG/NBD")
     assert calls  # the gradient was tried
     assert fell_back == plain  # estimates, standard errors (from values) and notes
+
+
+def _direct_damped_hyp2f1(a: float, b: float, c: float, z: float) -> float:
+    """(1-z)^a 2F1(a, b; c; z) from the defining series, term by term in Python floats."""
+    term = total = 1.0
+    for k in range(100_000):
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        total += term
+        if abs(term) < 1e-17 * abs(total) and k > 10:
+            break
+    return float((1 - z) ** a * total)
+
+
+def test_the_hypergeometric_product_is_finite_where_scipy_gives_nan() -> None:
+    from scipy.special import hyp2f1
+
+    from custseg.btyd import damped_hyp2f1
+
+    # Where scipy's hyp2f1 gives NaN (b and c in the thousands, z near 1): the fallback
+    # against the defining series.
+    for a, b, c, z in [(0.5, 3000.0, 2999.5, 0.95), (3.5, 1e6 + 3, 1e6 + 3.5, 0.95)]:
+        assert np.isnan(hyp2f1(a, b, c, z))
+        got = damped_hyp2f1(np.array([np.nan]), a, b, c, np.array([z]))[0]
+        assert got == pytest.approx(_direct_damped_hyp2f1(a, b, c, z), rel=1e-9)
+    # Where scipy is finite, its value is kept to the bit; the fallback agrees with it.
+    from custseg.btyd import _euler_series
+
+    a, b, z = np.array([0.7, 5.2, 20.5]), np.array([2.4, 30.0, 8.0]), np.array([0.2, 0.6, 0.9])
+    c = a + b + 0.8
+    scipy_value = (1 - z) ** a * hyp2f1(a, b, c, z)
+    assert np.array_equal(damped_hyp2f1(scipy_value, a, b, c, z), scipy_value)
+    assert _euler_series(c - a, c - b, c, z) == pytest.approx(scipy_value, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", [BgNbd, ModifiedBgNbd], ids=lambda m: m.NAME)
+def test_expected_purchases_are_finite_with_parameters_in_the_thousands(model: Any) -> None:
+    from scipy.special import hyp2f1
+
+    # a = 0.5, b = 3,000 (little dropout seen) and a long horizon: scipy's hyp2f1 is NaN.
+    fitted = model(0.5, 10.0, 0.5, 3000.0, log_likelihood=0.0, customers=0)
+    x, t_x, big_t = np.array([0.0, 2.0, 12.0]), np.array([0.0, 40.0, 100.0]), np.full(3, 120.0)
+    horizon = 2400.0
+    r, alpha, a, b = fitted.params
+    shift = 0.0 if model is BgNbd else 1.0  # the modified model's 2F1(r+x, b+x+1; a+b+x)
+    z = horizon / (alpha + big_t + horizon)
+    assert np.isnan(hyp2f1(r + x, b + x + shift, a + b + x - 1 + shift, z)).all()
+    got = fitted.expected_purchases(horizon, x, t_x, big_t)
+    product = [
+        _direct_damped_hyp2f1(r + xi, b + xi + shift, a + b + xi - 1 + shift, zi)
+        for xi, zi in zip(x, z, strict=True)
+    ]
+    head = (a + b + x - 1 + shift) / (a - 1)
+    expected = head * (1 - np.array(product)) * fitted.p_alive(x, t_x, big_t)
+    assert np.all(expected > 0)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_model_with_a_likelihood_of_its_own_does_not_inherit_a_gradient() -> None:
+    from dataclasses import dataclass
+
+    from custseg.clv import _bg_grad
+
+    @dataclass
+    class Tempered(BgNbd):  # another likelihood: BG/NBD's gradient would mislead the search
+        loglik = staticmethod(lambda params, *data, **kw: 0.5 * BgNbd.loglik(params, *data, **kw))
+
+    @dataclass
+    class Renamed(BgNbd):  # the same likelihood: its gradient still applies
+        LABEL = "renamed"
+
+    assert Tempered.gradient is None
+    assert Renamed.gradient is BgNbd.gradient is _bg_grad
+    summary = simulate_bg_nbd(600, seed=3)
+    # Half the log-likelihood has the same optimum, found without a gradient.
+    assert Tempered.fit(summary).params == pytest.approx(BgNbd.fit(summary).params, rel=1e-3)
+
+
+def test_the_information_leaves_out_a_parameter_the_likelihood_is_flat_in() -> None:
+    from custseg.btyd import _information
+
+    # r and alpha curved (and correlated), b flat: b is left out, the rest inverted.
+    hess = np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 1e-12], [0.0, 1e-12, 0.0]])
+    kept, cov, flat = _information(hess)
+    assert kept == [0, 1] and flat == [2]
+    assert cov == pytest.approx(np.array([[2.0, -1.0], [-1.0, 4.0]]) / 7)
+    # Positive definite: everything kept, the inverse.
+    kept, cov, flat = _information(hess[:2, :2])
+    assert kept == [0, 1] and flat == [] and cov @ hess[:2, :2] == pytest.approx(np.eye(2))
+    # A flat direction that mixes two parameters: the one weighing most in it goes.
+    mixed = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    kept, cov, flat = _information(mixed)
+    assert len(flat) == 1 and flat[0] in (0, 1) and 2 in kept
+    assert cov[-1, -1] == pytest.approx(1 / 3)
+    # Nothing curved: nothing kept.
+    assert _information(np.zeros((2, 2)))[0] == []

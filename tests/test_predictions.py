@@ -130,3 +130,22 @@ def test_percentiles_equal_numpys_nan_aware_ones() -> None:
         expected = np.nanpercentile(draws, [5, 95], axis=0)
     assert np.array_equal(got, expected, equal_nan=True)
     assert np.isnan(got[:, 9]).all() and not np.isnan(got[:, 7]).any()
+
+
+def test_a_refit_without_finite_predictions_ends_in_one_sentence() -> None:
+    from custseg.errors import UserError
+
+    class Broken(BgNbd):  # a refit whose predictions are not finite for one customer
+        def expected_purchases(self, t: float, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+            out: np.ndarray = np.where(x == 0, np.nan, super().expected_purchases(t, x, *rest))
+            return out
+
+    with pytest.raises(UserError) as caught:
+        customer_predictions(
+            Broken(0.5, 10.0, 0.8, 2.5), GG, _summary(), end=dt.date(2011, 12, 9), horizon=90,
+            discount_rate=0.1, draws=0,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "clv: BG/NBD fitted to all the data (r 0.5, alpha 10, a 0.8, b 2.5) predicts no "
+        "finite purchases for 1 of 3 customers; no prediction is written."
+    )

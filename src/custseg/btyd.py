@@ -38,6 +38,7 @@ __all__ = [
     "MlFit",
     "ValueAndGradient",
     "bounded",
+    "damped_hyp2f1",
     "distinct",
     "draw_params",
     "fit_ml",
@@ -78,6 +79,62 @@ def distinct(x: FloatArray) -> Distinct:
     """
     values, where = np.unique(x, return_inverse=True)
     return values, where.reshape(np.shape(x))
+
+
+#: Most terms of :func:`damped_hyp2f1`'s series (z = 0.999 with a in the tens needs ~40,000).
+_SERIES_TERMS = 200_000
+
+
+def damped_hyp2f1(
+    value: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLike
+) -> FloatArray:
+    """Return ``value``, (1-z)^a 2F1(a, b; c; z) as computed, with its non-finite entries redone.
+
+    The BG/NBD family's expected purchases hold this product, for 0 <= z < 1. scipy's
+    ``hyp2f1`` returns NaN for some of it once b and c are in the thousands and z is near 1
+    (a = 0.5, b = 3,000, c = 3,000, z = 0.95), parameters a fit can reach where the data say
+    little about dropout. There it comes from Euler's transformation,
+    (1-z)^(c-b) 2F1(c-a, c-b; c; z), whose series is summed term by term with each term's log
+    and sign (no term overflows); it is left NaN where the series does not converge within
+    :data:`_SERIES_TERMS` terms. Finite entries are returned as given, to the bit.
+
+    >>> import numpy as np
+    >>> z = np.array([0.95])
+    >>> naive = (1 - z) ** 0.5 * np.array([np.nan])  # scipy's hyp2f1(0.5, 3000, 2999.5, 0.95)
+    >>> float(damped_hyp2f1(naive, 0.5, 3000.0, 2999.5, z)[0])  # about (1-z)^-0.5 (1-z)^0.5
+    1.0...
+    """
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
+    out: FloatArray = np.array(value, dtype=np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = _euler_series(c[bad] - a[bad], c[bad] - b[bad], c[bad], z[bad])
+    return out
+
+
+def _euler_series(p: FloatArray, q: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """Return (1-z)^q sum_k (p)_k (q)_k / ((c)_k k!) z^k, NaN where it does not converge."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_term = q * np.log1p(-z)  # the first term, (1-z)^q
+        sign = np.ones_like(z)
+        logs, signs = [log_term], [sign]
+        top = log_term.copy()
+        done = np.zeros(len(z), dtype=bool)
+        for k in range(_SERIES_TERMS):
+            ratio = (p + k) * (q + k) / ((c + k) * (k + 1)) * z
+            log_term = log_term + np.log(np.abs(ratio))
+            sign = sign * np.sign(ratio)
+            logs.append(log_term)
+            signs.append(sign)
+            top = np.maximum(top, log_term)
+            # Past the largest term and falling: the rest is below the sum's last digit.
+            done = (np.abs(ratio) < 1) & (log_term < top - 40) | (sign == 0)
+            if done.all():
+                break
+        grid, weights = np.array(logs), np.array(signs)
+        total = np.exp(top) * (weights * np.exp(grid - top)).sum(axis=0)
+    out: FloatArray = np.where(done, total, np.nan)
+    return out
 
 
 #: Largest gradient (of the mean per customer, in log parameters) accepted as converged.
@@ -189,6 +246,33 @@ def _jacobian(g: Callable[[FloatArray], FloatArray], theta: FloatArray, step: fl
     jac = np.array(rows)
     out: FloatArray = (jac + jac.T) / 2
     return out
+
+
+def _information(hess: FloatArray) -> tuple[list[int], FloatArray, list[int]]:
+    """Invert the observed information, leaving out the parameters it says nothing about.
+
+    Where the matrix is not positive definite, the parameter that weighs most in its
+    flattest direction is left out, and so on until the rest is positive definite (with
+    BG/NBD's ``a`` at its bound, ``b`` no longer changes the likelihood: leaving it out
+    keeps the standard errors of ``r`` and ``alpha``).
+
+    Returns
+    -------
+    tuple
+        The positions kept, their covariance, and the positions left out (in that order).
+    """
+    kept, flat = list(range(len(hess))), []
+    while kept:
+        part = hess[np.ix_(kept, kept)]
+        try:
+            inv = np.linalg.inv(np.linalg.cholesky(part))
+        except np.linalg.LinAlgError:
+            _, vectors = np.linalg.eigh((part + part.T) / 2)  # ascending eigenvalues
+            flat.append(kept.pop(int(np.argmax(np.abs(vectors[:, 0])))))
+            continue
+        out: FloatArray = inv.T @ inv
+        return kept, out, flat
+    return [], np.zeros((0, 0)), flat
 
 
 def draw_params(values: FloatArray, log_cov: list[list[float]], n: int, seed: int) -> FloatArray:
@@ -321,20 +405,24 @@ def fit_ml(
                 hess = None
         if hess is None:
             hess = _hessian(sub, theta[free], 1e-4)
-        try:
-            chol = np.linalg.cholesky(hess)
-            inv = np.linalg.inv(chol)
-            cov_free = inv.T @ inv
-        except np.linalg.LinAlgError:
+        kept, cov_free, flat = _information(hess)
+        if kept:
+            notes += [
+                f"{label}: the likelihood is flat in {names[free[i]]} at the optimum (these "
+                "data do not identify it, as when another parameter is at its bound): its "
+                "standard error is undefined and it is held fixed in the intervals."
+                for i in flat
+            ]
+        else:
             notes.append(
                 f"{label}: the observed information matrix is not positive definite (the "
                 "likelihood is flat in some direction at the optimum): standard errors are "
                 "undefined and the intervals carry no parameter uncertainty."
             )
-        else:
-            cov[np.ix_(free, free)] = cov_free
-            for pos, i in enumerate(free):
-                std_errors[names[i]] = float(values[i] * np.sqrt(cov_free[pos, pos]))
+        kept_free = free[kept]
+        cov[np.ix_(kept_free, kept_free)] = cov_free
+        for pos, i in enumerate(kept_free):
+            std_errors[names[i]] = float(values[i] * np.sqrt(cov_free[pos, pos]))
     return MlFit(
         values={n: float(v) for n, v in zip(names, values, strict=True)},
         log_likelihood=-objective(result.x),
@@ -383,6 +471,16 @@ class CountModel:
 
     #: Each customer's log-likelihood and its gradient (``loglik``'s arguments), or None.
     gradient: ClassVar[Callable[..., tuple[FloatArray, FloatArray]] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Drop an inherited gradient where a subclass brings its own likelihood.
+
+        The parent's gradient would be that of another likelihood: the search would follow
+        it to the wrong optimum. Without its own, the subclass is fitted without a gradient.
+        """
+        super().__init_subclass__(**kwargs)
+        if "loglik" in cls.__dict__ and "gradient" not in cls.__dict__:
+            cls.gradient = None
 
     @classmethod
     def start(cls, x: FloatArray, big_t: FloatArray) -> FloatArray:

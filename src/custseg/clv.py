@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from custseg.btyd import CountModel, Distinct, FloatArray, distinct, draw_params, fit_ml
+from custseg.btyd import (
+    CountModel,
+    Distinct,
+    FloatArray,
+    damped_hyp2f1,
+    distinct,
+    draw_params,
+    fit_ml,
+)
 
 __all__ = [
     "BgNbd",
@@ -180,9 +188,11 @@ class BgNbd(CountModel):
         """Return expected purchases of each customer in the next ``t`` days (all finite)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + big_t + t)
-        hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
+        hyper = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
         head = (a + b + x - 1) / (a - 1)
-        body = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyper
+        body = 1 - damped_hyp2f1(hyper, r + x, b + x, a + b + x - 1, z)
         alive = np.where(
             x > 0,
             1 + a / np.maximum(b + x - 1, 1e-12) * ((alpha + big_t) / (alpha + t_x)) ** (r + x),
@@ -194,8 +204,11 @@ class BgNbd(CountModel):
     def expected_cumulative(self, t: FloatArray) -> FloatArray:
         """Return E[X(t)] (FHL 2005, eq. 7)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        hyper = hyp2f1(r, b, a + b - 1, t / (alpha + t))
-        out: FloatArray = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyper)
+        z = t / (alpha + t)
+        hyper = damped_hyp2f1(
+            (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z), r, b, a + b - 1, z
+        )
+        out: FloatArray = (a + b - 1) / (a - 1) * (1 - hyper)
         return out
 
 

@@ -187,8 +187,8 @@ def _choose(backtest: pd.DataFrame) -> tuple[str, str]:
     table = backtest.set_index("method")
     base = float(table.loc["baseline_rate", "purchases_rmse"])
     every = {name: float(table.loc[name, "purchases_rmse"]) for name in MODELS}
-    # A model fitted at the edge of the search (on a few customers) can predict NaN (scipy's
-    # hyp2f1 with a parameter in the thousands): it cannot be chosen.
+    # A model fitted at the edge of the search (on a few customers) can predict NaN where
+    # even damped_hyp2f1's series does not converge: it cannot be chosen.
     rmse = {n: v for n, v in every.items() if np.isfinite(v)}
     broken = [n for n in every if n not in rmse]
     if not rmse:

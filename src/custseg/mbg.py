@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from custseg.btyd import Distinct, FloatArray, distinct
+from custseg.btyd import Distinct, FloatArray, damped_hyp2f1, distinct
 from custseg.clv import BgNbd
 
 __all__ = ["ModifiedBgNbd", "fit_modified_bg_nbd"]
@@ -112,18 +112,21 @@ class ModifiedBgNbd(BgNbd):
         """
         r, alpha, a, b = self.params
         z = t / (alpha + big_t + t)
-        hyper = hyp2f1(r + x, b + x + 1, a + b + x, z)
-        body = (
-            (a + b + x) / (a - 1) * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyper)
+        hyper = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
+            r + x, b + x + 1, a + b + x, z
         )
+        body = (a + b + x) / (a - 1) * (1 - damped_hyp2f1(hyper, r + x, b + x + 1, a + b + x, z))
         out: FloatArray = body * self.p_alive(x, t_x, big_t)
         return out
 
     def expected_cumulative(self, t: FloatArray) -> FloatArray:
         """Return E[X(t)] = b/(a-1) [1 - (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]."""
         r, alpha, a, b = self.params
-        hyper = hyp2f1(r, b + 1, a + b, t / (alpha + t))
-        out: FloatArray = b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyper)
+        z = t / (alpha + t)
+        hyper = damped_hyp2f1(
+            (alpha / (alpha + t)) ** r * hyp2f1(r, b + 1, a + b, z), r, b + 1, a + b, z
+        )
+        out: FloatArray = b / (a - 1) * (1 - hyper)
         return out
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from custseg.btyd import CountModel, FloatArray, triples
 from custseg.clv import GammaGamma, gg_spend
+from custseg.errors import UserError
 
 __all__ = [
     "COLUMNS",
@@ -237,6 +238,16 @@ def customer_predictions(
     alive = model.p_alive(x, t_x, big_t)[inverse]
     purchases = model.expected_purchases(float(horizon), x, t_x, big_t)[inverse]
     year = model.expected_purchases(365.0, x, t_x, big_t)[inverse]
+    broken = int((~(np.isfinite(purchases) & np.isfinite(year))).sum())
+    if broken:  # the backtest leaves such models out; a refit can still reach an edge
+        estimates = ", ".join(
+            f"{k} {v:.4g}" for k, v in zip(model.PARAMS, model.params, strict=True)
+        )
+        raise UserError(
+            f"clv: {model.LABEL} fitted to all the data ({estimates}) predicts no finite "
+            f"purchases for {broken:,} of {len(purchases):,} customers; no prediction is "
+            "written."
+        )
     p30 = model.p_purchase(30, x, t_x, big_t)[inverse]
     p90 = model.p_purchase(90, x, t_x, big_t)[inverse]
     wait = model.median_wait(x, t_x, big_t)[inverse]
