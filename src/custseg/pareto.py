@@ -200,23 +200,31 @@ def _dead_grad(
             rows = slice(i, i + _BLOCK)
             tu = top[rows, None] * _DROP_NODES[None, :]
             ell = np.log1p(-tu)  # log(1 - v)
-            lam = -ell / m[rows, None]  # log((c + τ) / (c + t_x))
-            fall = np.exp(-lam)
-            q = fall * scale[rows, None]  # g / (c + τ), as _log_dead computes it
-            inv = fall / base[rows, None]  # 1 / (c + τ)
+            lam = ell / -m[rows, None]  # log((c + τ) / (c + t_x))
+            fall = np.exp(ell / m[rows, None])  # exp(-λ), as _log_dead computes it
+            q = fall * scale[rows, None]  # g / (c + τ)
             log_q = np.log1p(q)
             e = w.rows(rows)
-            power = -e * log_q + (m - k)[rows, None] * lam
+            power = log_q * -e
+            power += lam * (m - k)[rows, None]
             # Each row's largest power taken out before exp: neither overflow nor subnormals.
             most = power.max(axis=1, keepdims=True)
             most[~np.isfinite(most)] = 0.0
-            term = np.exp(power - most) * _DROP_WEIGHTS
+            power -= most
+            term = np.exp(power, out=power)
+            term *= _DROP_WEIGHTS
             shift[rows] = most[:, 0]
             total[rows] = term.sum(axis=1)
             z = _DROP_NODES / (1 - tu)
-            h = term * (e * inv / (1 + q))
-            for j, f in enumerate((term * log_q, h, h * z, h * ell, term * ell, term * z)):
-                means[j, rows] = f.sum(axis=1)
+            q += 1
+            fall /= q
+            fall *= e / base[rows, None]
+            h = np.multiply(term, fall, out=fall)  # the weight times e / (c + τ + g)
+            # Row by row sums of products (einsum: no temporary for the product).
+            for j, (a, b) in enumerate(
+                ((term, log_q), (h, None), (h, z), (h, ell), (term, ell), (term, z))
+            ):
+                means[j, rows] = a.sum(axis=1) if b is None else np.einsum("ij,ij->i", a, b)
         means /= total
         e_log_q, e_h, e_hz, e_hl, e_l, e_z = means
         value = np.log(s) - np.log(m) - k * log_base + np.log(top) + np.log(total) + shift
