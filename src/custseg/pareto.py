@@ -196,26 +196,35 @@ def _dead_grad(
         n = len(x)
         total, shift = np.empty(n), np.empty(n)
         means = np.empty((6, n))
+        shrink = m - k
+        # Work arrays made once and reused block after block: a new array per step cost
+        # 1.5x the arithmetic at a million customers (the allocator gave back and refaulted
+        # their pages), against 1.15x at 200,000.
+        grids = np.empty((8, min(n, _BLOCK), len(_DROP_NODES)))
         for i in range(0, n, _BLOCK):
             rows = slice(i, i + _BLOCK)
-            tu = top[rows, None] * _DROP_NODES[None, :]
-            ell = np.log1p(-tu)  # log(1 - v)
-            lam = ell / -m[rows, None]  # log((c + τ) / (c + t_x))
-            fall = np.exp(ell / m[rows, None])  # exp(-λ), as _log_dead computes it
-            q = fall * scale[rows, None]  # g / (c + τ)
-            log_q = np.log1p(q)
+            tu, ell, lam, fall, q, log_q, term, z = grids[:, : min(_BLOCK, n - i)]
+            np.multiply(top[rows, None], _DROP_NODES[None, :], out=tu)
+            np.negative(tu, out=ell)
+            np.log1p(ell, out=ell)  # log(1 - v)
+            np.divide(ell, -m[rows, None], out=lam)  # log((c + τ) / (c + t_x))
+            np.divide(ell, m[rows, None], out=fall)
+            np.exp(fall, out=fall)  # exp(-λ), as _log_dead computes it
+            np.multiply(fall, scale[rows, None], out=q)  # g / (c + τ)
+            np.log1p(q, out=log_q)
             e = w.rows(rows)
-            power = log_q * -e
-            power += lam * (m - k)[rows, None]
+            np.multiply(log_q, -e, out=term)
+            term += np.multiply(lam, shrink[rows, None], out=z)
             # Each row's largest power taken out before exp: neither overflow nor subnormals.
-            most = power.max(axis=1, keepdims=True)
+            most = term.max(axis=1, keepdims=True)
             most[~np.isfinite(most)] = 0.0
-            power -= most
-            term = np.exp(power, out=power)
+            term -= most
+            np.exp(term, out=term)
             term *= _DROP_WEIGHTS
             shift[rows] = most[:, 0]
             total[rows] = term.sum(axis=1)
-            z = _DROP_NODES / (1 - tu)
+            np.subtract(1, tu, out=z)
+            np.divide(_DROP_NODES, z, out=z)  # u / (1 - v)
             q += 1
             fall /= q
             fall *= e / base[rows, None]
