@@ -368,3 +368,22 @@ def test_the_information_leaves_out_a_parameter_the_likelihood_is_flat_in() -> N
     assert cov[-1, -1] == pytest.approx(1 / 3)
     # Nothing curved: nothing kept.
     assert _information(np.zeros((2, 2)))[0] == []
+
+
+def test_the_series_fallback_needs_one_number_per_entry_whatever_its_length() -> None:
+    import tracemalloc
+
+    from custseg.btyd import _euler_series
+
+    # 20,000 entries whose series need hundreds of terms each (z = 0.97): a table of every
+    # term would be hundreds of megabytes; the running sum holds one number per entry.
+    n = 20_000
+    a, b, z = np.full(n, 0.5), np.full(n, 3000.0), np.linspace(0.5, 0.97, n)
+    c = b - 0.5  # BG/NBD's a = 0.5: the series of 2F1(c-a, c-b; c; z) has many terms
+    tracemalloc.start()
+    got = _euler_series(c - a, c - b, c, z)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40 * n * 8  # some arrays of the entries (the terms took 300 MB)
+    for i in (0, n // 2, n - 1):
+        assert got[i] == pytest.approx(_direct_damped_hyp2f1(a[i], b[i], c[i], z[i]), rel=1e-9)

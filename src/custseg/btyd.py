@@ -113,26 +113,31 @@ def damped_hyp2f1(
 
 
 def _euler_series(p: FloatArray, q: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
-    """Return (1-z)^q sum_k (p)_k (q)_k / ((c)_k k!) z^k, NaN where it does not converge."""
+    """Return (1-z)^q sum_k (p)_k (q)_k / ((c)_k k!) z^k, NaN where it does not converge.
+
+    The sum is kept scaled by its largest term so far (as ``logsumexp`` does, one term at a
+    time): memory stays one number per entry, whatever the number of terms.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_term = q * np.log1p(-z)  # the first term, (1-z)^q
         sign = np.ones_like(z)
-        logs, signs = [log_term], [sign]
-        top = log_term.copy()
+        top = log_term.copy()  # the largest term's log
+        scaled = np.ones_like(z)  # the sum so far over exp(top)
         done = np.zeros(len(z), dtype=bool)
         for k in range(_SERIES_TERMS):
             ratio = (p + k) * (q + k) / ((c + k) * (k + 1)) * z
             log_term = log_term + np.log(np.abs(ratio))
             sign = sign * np.sign(ratio)
-            logs.append(log_term)
-            signs.append(sign)
+            higher = log_term > top
+            # A new largest term: what was summed shrinks to its scale.
+            scaled = np.where(higher, scaled * np.exp(top - log_term) + sign, scaled)
+            scaled = np.where(higher, scaled, scaled + sign * np.exp(log_term - top))
             top = np.maximum(top, log_term)
             # Past the largest term and falling: the rest is below the sum's last digit.
             done = (np.abs(ratio) < 1) & (log_term < top - 40) | (sign == 0)
             if done.all():
                 break
-        grid, weights = np.array(logs), np.array(signs)
-        total = np.exp(top) * (weights * np.exp(grid - top)).sum(axis=0)
+        total = np.exp(top) * scaled
     out: FloatArray = np.where(done, total, np.nan)
     return out
 
