@@ -146,6 +146,6 @@ def test_a_refit_without_finite_predictions_ends_in_one_sentence() -> None:
             discount_rate=0.1, draws=0,
         )  # fmt: skip
     assert str(caught.value) == (
-        "clv: BG/NBD fitted to all the data (r 0.5, alpha 10, a 0.8, b 2.5) predicts no "
-        "finite purchases for 1 of 3 customers; no prediction is written."
+        "clv: BG/NBD fitted to all the data (r 0.5, alpha 10, a 0.8, b 2.5) gives no finite "
+        "expected purchases for 1 of 3 customers; nothing is written."
     )

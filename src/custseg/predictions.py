@@ -244,8 +244,8 @@ def customer_predictions(
             f"{k} {v:.4g}" for k, v in zip(model.PARAMS, model.params, strict=True)
         )
         raise UserError(
-            f"clv: {model.LABEL} fitted to all the data ({estimates}) predicts no finite "
-            f"purchases for {broken:,} of {len(purchases):,} customers; no prediction is "
+            f"clv: {model.LABEL} fitted to all the data ({estimates}) gives no finite "
+            f"expected purchases for {broken:,} of {len(purchases):,} customers; nothing is "
             "written."
         )
     p30 = model.p_purchase(30, x, t_x, big_t)[inverse]
