@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import minimize
+from scipy.special import hyp2f1
 
 __all__ = [
     "LOWER",
@@ -86,28 +87,38 @@ _SERIES_TERMS = 200_000
 
 
 def damped_hyp2f1(
-    value: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLike
+    a: FloatArray | float,
+    b: FloatArray | float,
+    c: FloatArray | float,
+    z: FloatArray | float,
+    damping: FloatArray | float,
 ) -> FloatArray:
-    """Return ``value``, (1-z)^a 2F1(a, b; c; z) as computed, with its non-finite entries redone.
+    """Return damping^a 2F1(a, b; c; z), damping being 1 - z as the caller computes it.
 
-    The BG/NBD family's expected purchases hold this product, for 0 <= z < 1. scipy's
-    ``hyp2f1`` returns NaN for some of it once b and c are in the thousands and z is near 1
-    (a = 0.5, b = 3,000, c = 3,000, z = 0.95), parameters a fit can reach where the data say
-    little about dropout. There it comes from Euler's transformation,
-    (1-z)^(c-b) 2F1(c-a, c-b; c; z), whose series is summed term by term with each term's log
-    and sign (no term overflows); it is left NaN where the series does not converge within
-    :data:`_SERIES_TERMS` terms. Finite entries are returned as given, to the bit.
+    The BG/NBD family's expected purchases hold this product, for 0 <= z < 1 (``damping``
+    is 1 - z as each formula writes it, so that where scipy's value is finite it is the
+    formula's own to the bit). scipy's ``hyp2f1`` returns NaN for some of it once b and c
+    are in the thousands and z is near 1 (a = 0.5, b = 3,000, c = 3,000, z = 0.95),
+    parameters a fit can reach where the data say little about dropout. There it comes
+    from Euler's transformation, (1-z)^(c-b) 2F1(c-a, c-b; c; z), whose series is summed
+    term by term with each term's log and sign (no term overflows); it is left NaN where
+    the series does not converge within :data:`_SERIES_TERMS` terms.
 
     >>> import numpy as np
     >>> z = np.array([0.95])
-    >>> naive = (1 - z) ** 0.5 * np.array([np.nan])  # scipy's hyp2f1(0.5, 3000, 2999.5, 0.95)
-    >>> float(damped_hyp2f1(naive, 0.5, 3000.0, 2999.5, z)[0])  # about (1-z)^-0.5 (1-z)^0.5
+    >>> float(damped_hyp2f1(0.5, 3000.0, 2999.5, z, 1 - z)[0])  # scipy alone gives NaN
     1.0...
     """
-    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
-    out: FloatArray = np.array(value, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        out: FloatArray = np.asarray(
+            np.asarray(damping, dtype=np.float64) ** a * hyp2f1(a, b, c, z), dtype=np.float64
+        )
     bad = ~np.isfinite(out)
     if bad.any():
+        a, b, c, z = (
+            np.broadcast_to(np.asarray(v, dtype=np.float64), out.shape) for v in (a, b, c, z)
+        )
+        out = np.array(out)  # writable
         out[bad] = _euler_series(c[bad] - a[bad], c[bad] - b[bad], c[bad], z[bad])
     return out
 
@@ -128,10 +139,12 @@ def _euler_series(p: FloatArray, q: FloatArray, c: FloatArray, z: FloatArray) ->
             ratio = (p + k) * (q + k) / ((c + k) * (k + 1)) * z
             log_term = log_term + np.log(np.abs(ratio))
             sign = sign * np.sign(ratio)
-            higher = log_term > top
             # A new largest term: what was summed shrinks to its scale.
-            scaled = np.where(higher, scaled * np.exp(top - log_term) + sign, scaled)
-            scaled = np.where(higher, scaled, scaled + sign * np.exp(log_term - top))
+            scaled = np.where(
+                log_term > top,
+                scaled * np.exp(top - log_term) + sign,
+                scaled + sign * np.exp(log_term - top),
+            )
             top = np.maximum(top, log_term)
             # Past the largest term and falling: the rest is below the sum's last digit.
             done = (np.abs(ratio) < 1) & (log_term < top - 40) | (sign == 0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln
 
 from custseg.btyd import (
     CountModel,
@@ -187,12 +187,9 @@ class BgNbd(CountModel):
     ) -> FloatArray:
         """Return expected purchases of each customer in the next ``t`` days (all finite)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + big_t + t)
-        hyper = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
-            r + x, b + x, a + b + x - 1, z
-        )
+        z, damping = t / (alpha + big_t + t), (alpha + big_t) / (alpha + big_t + t)
         head = (a + b + x - 1) / (a - 1)
-        body = 1 - damped_hyp2f1(hyper, r + x, b + x, a + b + x - 1, z)
+        body = 1 - damped_hyp2f1(r + x, b + x, a + b + x - 1, z, damping)
         alive = np.where(
             x > 0,
             1 + a / np.maximum(b + x - 1, 1e-12) * ((alpha + big_t) / (alpha + t_x)) ** (r + x),
@@ -204,10 +201,7 @@ class BgNbd(CountModel):
     def expected_cumulative(self, t: FloatArray) -> FloatArray:
         """Return E[X(t)] (FHL 2005, eq. 7)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + t)
-        hyper = damped_hyp2f1(
-            (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z), r, b, a + b - 1, z
-        )
+        hyper = damped_hyp2f1(r, b, a + b - 1, t / (alpha + t), alpha / (alpha + t))
         out: FloatArray = (a + b - 1) / (a - 1) * (1 - hyper)
         return out
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln
 
 from custseg.btyd import Distinct, FloatArray, damped_hyp2f1, distinct
 from custseg.clv import BgNbd
@@ -111,21 +111,15 @@ class ModifiedBgNbd(BgNbd):
             · P(alive)
         """
         r, alpha, a, b = self.params
-        z = t / (alpha + big_t + t)
-        hyper = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
-            r + x, b + x + 1, a + b + x, z
-        )
-        body = (a + b + x) / (a - 1) * (1 - damped_hyp2f1(hyper, r + x, b + x + 1, a + b + x, z))
+        z, damping = t / (alpha + big_t + t), (alpha + big_t) / (alpha + big_t + t)
+        body = (a + b + x) / (a - 1) * (1 - damped_hyp2f1(r + x, b + x + 1, a + b + x, z, damping))
         out: FloatArray = body * self.p_alive(x, t_x, big_t)
         return out
 
     def expected_cumulative(self, t: FloatArray) -> FloatArray:
         """Return E[X(t)] = b/(a-1) [1 - (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]."""
         r, alpha, a, b = self.params
-        z = t / (alpha + t)
-        hyper = damped_hyp2f1(
-            (alpha / (alpha + t)) ** r * hyp2f1(r, b + 1, a + b, z), r, b + 1, a + b, z
-        )
+        hyper = damped_hyp2f1(r, b + 1, a + b, t / (alpha + t), alpha / (alpha + t))
         out: FloatArray = b / (a - 1) * (1 - hyper)
         return out
 
