@@ -853,6 +853,13 @@ def _goals_table(goals: list[Goal], quick: bool) -> list[str]:
     ]
 
 
+def _kept_block(text: str, begin: str, end: str) -> str:
+    """Return the block between ``begin`` and ``end`` of ``text``, markers included, or ""."""
+    if begin not in text or end not in text:
+        return ""
+    return begin + text.split(begin, 1)[1].split(end, 1)[0] + end
+
+
 def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
     """Run the benchmark suite and write the markdown report."""
     bench = Bench(quick, work, repeats)
@@ -862,10 +869,8 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
     old = out_file.read_text(encoding="utf-8") if out_file.is_file() else ""
     if not quick and importlib.util.find_spec("pyspark") is not None:
         report.add(*spark_section(bench), "")
-    elif not quick and SPARK_BEGIN in old and SPARK_END in old:
-        # Without PySpark the last Spark block stays (``make bench-spark`` re-measures it).
-        report.add(SPARK_BEGIN + old.split(SPARK_BEGIN, 1)[1].split(SPARK_END, 1)[0] + SPARK_END)
-        report.add("")
+    elif not quick and (spark := _kept_block(old, SPARK_BEGIN, SPARK_END)):
+        report.add(spark, "")  # without PySpark the last one stays (``make bench-spark``)
     lines = [
         "# Benchmarks",
         "",
@@ -883,8 +888,8 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
     ]
     # Blocks measured by other scripts (clv_fit.py, dashboard.py, database.py) are kept.
     for begin, end in ((CLV_BEGIN, CLV_END), (DASH_BEGIN, DASH_END), (DB_BEGIN, DB_END)):
-        if begin in old and end in old:
-            lines += ["", begin + old.split(begin, 1)[1].split(end, 1)[0] + end]
+        if block := _kept_block(old, begin, end):
+            lines += ["", block]
     out_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_file.with_name(out_file.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
