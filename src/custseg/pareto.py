@@ -243,12 +243,12 @@ def _dead_grad(
         def derivative(dr: float, dalpha: float, ds: float, dbeta: float) -> Any:
             dk = dr + ds
             dc, dg, de = (dalpha, dbeta - dalpha, ds) if w.low else (dbeta, dalpha - dbeta, dr)
-            ds_t, da_t = beta + t_x, alpha + t_x
+            beta_t, alpha_t = beta + t_x, alpha + t_x
             d_start = (
-                (ds * base + (s + 1) * dc) / ds_t
-                - (s + 1) * base * dbeta / ds_t**2
-                + (dr * base + (r + x) * dc) / da_t
-                - (r + x) * base * dalpha / da_t**2
+                (ds * base + (s + 1) * dc) / beta_t
+                - (s + 1) * base * dbeta / beta_t**2
+                + (dr * base + (r + x) * dc) / alpha_t
+                - (r + x) * base * dalpha / alpha_t**2
             )
             dm = np.where(free, d_start, 0.0)
             dtop = -(1 - top) * (dm * w.log_ratio + m * (dc / base - dc / c_t))
