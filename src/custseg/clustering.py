@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from custseg.preprocessing import LogStandardScaler
 __all__ = [
     "MODEL_FORMAT",
     "SegmentModel",
+    "Solution",
     "canonical_order",
     "fit_kmeans",
     "nearest_centroid",
@@ -26,6 +28,7 @@ __all__ = [
     "refit",
     "refit_labels",
     "relabel",
+    "solve_kmeans",
     "value_score",
 ]
 
@@ -139,6 +142,36 @@ def fit_kmeans(x: FloatArray, k: int, *, seed: int, n_init: int) -> KMeans:
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
 
 
+@dataclass(frozen=True)
+class Solution:
+    """A fitted K-Means without the estimator: its centroids, labels and inertia.
+
+    What :func:`relabel` reads of a ``KMeans`` (the same attribute names). Made of numpy
+    arrays only, it crosses from the fitting worker (:mod:`custseg.worker`) without the
+    parent importing scikit-learn to unpickle it.
+    """
+
+    cluster_centers_: FloatArray
+    labels_: IntArray
+    inertia_: float
+
+    @classmethod
+    def of(cls, model: KMeans | Solution) -> Solution:
+        """Return the solution of a fitted ``KMeans`` (or ``model`` itself)."""
+        if isinstance(model, Solution):
+            return model
+        return cls(
+            np.asarray(model.cluster_centers_, dtype=np.float64),
+            np.asarray(model.labels_),
+            float(model.inertia_),
+        )
+
+
+def solve_kmeans(x: FloatArray, k: int, *, seed: int, n_init: int) -> Solution:
+    """:func:`fit_kmeans`, returning its :class:`Solution` (what the fitting worker runs)."""
+    return Solution.of(fit_kmeans(x, k, seed=seed, n_init=n_init))
+
+
 def refit_labels(sample: FloatArray, points: FloatArray, k: int, *, seed: int) -> IntArray:
     """Fit K-Means (one k-means++ start) on ``sample``; return the labels it gives ``points``.
 
@@ -205,7 +238,7 @@ def refit(x: FloatArray, centers: FloatArray, *, seed: int) -> KMeans:
     return KMeans(n_clusters=len(centers), init=centers, n_init=1, random_state=seed).fit(x)
 
 
-def relabel(model: KMeans, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
+def relabel(model: KMeans | Solution, x: FloatArray) -> tuple[FloatArray, IntArray, float]:
     """Return centroids in canonical order, the matching labels of ``x``, and the inertia."""
     centers = np.asarray(model.cluster_centers_, dtype=np.float64)
     order = canonical_order(centers)

@@ -6,17 +6,18 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
-from custseg.clustering import fit_kmeans, one_thread, refit, refit_labels
+from custseg.clustering import Solution, fit_kmeans, one_thread, refit, refit_labels
 from custseg.config import ModelConfig
+
+if TYPE_CHECKING:  # scikit-learn is imported where K-Means runs (see custseg.worker)
+    from sklearn.cluster import KMeans
 
 __all__ = [
     "AUTO_RULE",
@@ -258,6 +259,8 @@ def score_k_range(
     KSelection
         The table (``chosen`` all False) and the models.
     """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     n = len(x)
     sample = n if n <= silhouette_max_exact else silhouette_max_exact
 
@@ -423,8 +426,9 @@ class KChoice:
         The reason, in words.
     table : pandas.DataFrame
         The score table with ``chosen`` marked.
-    model : sklearn.cluster.KMeans
-        K-Means with ``k`` clusters fitted on all points.
+    model : custseg.clustering.Solution
+        K-Means with ``k`` clusters fitted on all points (its centroids, labels and
+        inertia: no scikit-learn object, so the choice crosses from the fitting worker).
     silhouette_sample_size, sweep_sample_size : int
         Points used for the silhouette and for the sweep.
     """
@@ -432,7 +436,7 @@ class KChoice:
     k: int
     reason: str
     table: pd.DataFrame
-    model: KMeans
+    model: Solution
     silhouette_sample_size: int
     sweep_sample_size: int
 
@@ -501,7 +505,7 @@ def select_k_and_fit(
         k=k,
         reason=reason,
         table=table,
-        model=model,
+        model=Solution.of(model),
         silhouette_sample_size=selection.silhouette_sample_size,
         sweep_sample_size=len(sweep),
     )
