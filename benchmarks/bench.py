@@ -4,7 +4,8 @@
 ``python benchmarks/bench.py --quick`` (``make bench-quick``, under two minutes, run by the
 tests) writes reports/benchmarks-quick.md. Every measurement runs in a fresh subprocess: a
 ``custseg`` command as a user types it (imports included), or a child task of this file;
-wall time is taken around it, CPU time and peak RSS come from ``os.wait4``. Each row is the
+wall time is taken around it, CPU time comes from ``os.wait4``, peak RSS from it and from
+the process tree sampled every 10 ms (a command's fitting worker counts). Each row is the
 median of several runs. The report opens with the goals of issue 15, computed from the rows
 measured in this one run.
 """
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -229,20 +231,52 @@ class Probe:
     before: Callable[[], None] = lambda: None
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Return the resident set of ``pid`` and its descendants, summed (KiB; 0 once gone)."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _tree_rss_kib(int(child))
+    except (OSError, ValueError):
+        pass
+    return total
+
+
+def _sample_tree(pid: int, peak: list[int], done: threading.Event) -> None:
+    """Keep in ``peak[0]`` the largest summed resident set of ``pid``'s tree (every 10 ms)."""
+    while not done.wait(0.01):
+        peak[0] = max(peak[0], _tree_rss_kib(pid))
+
+
 def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
-    """Run ``probe`` once; return wall, CPU, peak RSS (GiB) and its facts, or the error."""
+    """Run ``probe`` once; return wall, CPU, peak RSS (GiB) and its facts, or the error.
+
+    Peak RSS is the larger of the process's own maximum (``os.wait4``, which for its
+    children gives the largest one, not their sum) and the sum over the process and its
+    children sampled every 10 ms: a command that forks its fitting worker
+    (custseg.worker) holds both at once.
+    """
     probe.before()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(probe.argv, stdout=out, stderr=err, cwd=ROOT)
+        peak, done = [0], threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peak, done), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
         out.seek(0)
         err.seek(0)
         text, error = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         return (error.strip().splitlines() or ["failed"])[-1][:200]
-    rss = usage.ru_maxrss / 2**20  # KiB -> GiB
+    rss = max(usage.ru_maxrss, peak[0]) / 2**20  # KiB -> GiB
     try:
         facts = probe.read(text)
     except Exception as exc:  # no output, or not what was expected: that row's error
@@ -877,8 +911,10 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         f"Measured by `benchmarks/bench.py{' --quick' if quick else ''}` on {_env()}.",
         "",
         f"Every figure is the median of {repeats} run(s) unless said otherwise, each in a "
-        "fresh process (imports included); CPU = user + system time; peak RSS = the "
-        "process's maximum resident set; input scans = passes over the order lines, from the "
+        "fresh process (imports included); CPU = user + system time (a command's fitting "
+        "worker included); peak RSS = the process's maximum resident set, or the sum over it "
+        "and its fitting worker sampled every 10 ms where larger; input scans = passes over "
+        "the order lines, from the "
         "command's run_log.json. The rows of a comparison table take turns, round after "
         "round (custseg, its peers, custseg, ...), and each speed-up is the median of the "
         "per-round ratios: a drift of the machine's speed during the run slows both sides.",

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from custseg import worker
+
+# Commands run inside the test process fit K-Means here: a forked worker would not see a
+# test's monkeypatches. Commands run as subprocesses fork theirs (tests/test_worker.py and
+# the worker scenarios of tests/e2e/test_golden.py).
+worker.ENABLED = False
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PARQUET = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 REAL_XLSX = ROOT.parent / "shared" / "data" / "online_retail.xlsx"

@@ -4,7 +4,8 @@ scikit-learn takes about a second to import and Plotly's figures a few tenths; r
 workbook takes seconds in fastexcel's Rust code, which releases the GIL. A command that
 will need those libraries starts importing them (:func:`preload`) before it reads, so the
 two overlap; when the command reaches its first use, Python's import lock makes it wait
-for the background import to finish, never import twice.
+for the background import to finish, never import twice. Where a command forked the fitting
+worker (:mod:`custseg.worker`), scikit-learn is imported there, and not here at all.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ T = TypeVar("T")
 
 __all__ = ["FITTING", "REPORT", "background", "preload"]
 
-#: What fitting segments imports.
-FITTING = ("sklearn.cluster", "sklearn.metrics", "scipy.spatial.distance")
+#: What fitting segments imports (custseg.model_selection brings pandas).
+FITTING = (
+    "sklearn.cluster",
+    "sklearn.metrics",
+    "scipy.spatial.distance",
+    "custseg.model_selection",
+)
 #: What drawing the report imports.
 REPORT = ("plotly.graph_objects", "plotly.subplots", "plotly.io")
 
@@ -38,13 +44,18 @@ def preload(*names: str) -> threading.Thread:
     Parameters
     ----------
     *names : str
-        Module names, imported in order.
+        Module names, imported in order; those of :data:`FITTING` are left to the fitting
+        worker where one runs.
 
     Returns
     -------
     threading.Thread
         Started; joining it is never needed (the first real import waits for it).
     """
+    from custseg import worker
+
+    if worker.running():  # it imports them, and runs the fits
+        names = tuple(name for name in names if name not in FITTING)
     thread = threading.Thread(target=_load, args=(names,), name="custseg-preload", daemon=True)
     thread.start()
     return thread

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg import worker
 from custseg.config import ModelConfig, Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES
@@ -346,7 +347,7 @@ def fit_segments(
     cfg = settings.model
     with timer.stage("k-select") as notes:
         advance = timer.progress(f"K-Means for k={ks[0]}..{ks[-1]}", len(ks))
-        choice = select_k_and_fit(scaled, ks, cfg, on_step=lambda _k: advance(1))
+        choice = worker.call(select_k_and_fit, scaled, ks, cfg, on_step=lambda _k: advance(1))
         table, k = choice.table, choice.k
         best = table.loc[table["k"] == k].iloc[0]
         if choice.sweep_sample_size < len(scaled):
@@ -434,13 +435,13 @@ def fit_fixed_k(
     UserError
         When the data cannot be segmented into k clusters.
     """
-    from custseg.clustering import fit_kmeans, relabel
+    from custseg.clustering import relabel, solve_kmeans
     from custseg.personas import assign_personas
 
     profiles = _check_customers(customers, source)
     _check_k(k, len(customers), profiles, source)
     scaled = LogStandardScaler().fit_transform(customers[list(FEATURES)].to_numpy(dtype=np.float64))
-    model = fit_kmeans(scaled, k, seed=cfg.seed, n_init=cfg.n_init)
+    model = worker.call(solve_kmeans, scaled, k, seed=cfg.seed, n_init=cfg.n_init)
     centroids, labels, _ = relabel(model, scaled)
     names = assign_personas(centroids, fits=name_fits(customers, labels, k))
     out = customers.assign(cluster=labels, persona=[names[i] for i in labels])

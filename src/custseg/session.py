@@ -664,8 +664,12 @@ class Session:
 
         ``facts`` are what else the command records (its model, where personas came from).
         """
+        from custseg import worker
+
         if self.input.sniff:
             facts = {"csv_sniff": self.input.sniff, **facts}
+        if worker.running():  # K-Means ran there (custseg.worker)
+            facts = {**facts, "fitting_process": "a forked worker"}
         return RunLog(
             started_at=dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(
                 timespec="seconds"

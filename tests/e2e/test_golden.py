@@ -25,6 +25,8 @@ import json
 import os
 import platform
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +53,9 @@ SCENARIOS: dict[str, list[str]] = {
     "clv_calibrated": ["clv", PARQUET, "--calibration-end", "2011-09-09"],
     "cohorts": ["cohorts", PARQUET],
 }
+#: Scenarios run again as a user runs them: a fresh process, which forks the fitting worker
+#: (custseg.worker) and must write the same bytes as the test process, which does not.
+FORKED = ["run", "cohorts", "migrate", "clv"]
 #: Scenarios whose fits stop at a platform-dependent point of a flat ridge (see above).
 RIDGE = {"clv", "clv_calibrated"}
 #: Files that hold timings or other facts of one run, not results.
@@ -197,3 +202,32 @@ def test_customers_parquet_holds_what_customers_csv_says(produced: dict[str, Pat
     csv = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
     parquet = pd.read_parquet(folder / "customers.parquet")
     pd.testing.assert_frame_equal(parquet, csv, check_dtype=False)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fitting worker forks on Linux only")
+@pytest.mark.parametrize("name", FORKED)
+def test_a_command_whose_fits_run_in_the_worker_writes_the_pinned_outputs(
+    name: str, tmp_path: Path
+) -> None:
+    pinned = _load(name)
+    same = pinned["platform"] == platform_key()
+    if not same and name in RIDGE:
+        pytest.skip(f"{name}: pinned on {pinned['platform']}, not this platform (see above)")
+    folder = tmp_path / name
+    env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_WORKER"}
+    done = subprocess.run(
+        [sys.executable, "-m", "custseg", *SCENARIOS[name], "--out", str(folder), "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if name != "migrate":  # migration_log.json records no process facts
+        log = json.loads((folder / "run_log.json").read_text())
+        assert log["fitting_process"] == "a forked worker"
+    files = pinned["files"]
+    assert isinstance(files, dict)
+    problems = compare(files, collect(folder), same)
+    assert not problems, f"{name}: outputs differ from the pinned ones\n" + "\n\n".join(problems)

@@ -35,6 +35,7 @@ from custseg.cli.options import (
     shared,
 )
 from custseg.errors import UserError
+from custseg.worker import fit_ahead
 
 if TYPE_CHECKING:  # pragma: no cover
     from custseg.config import Settings
@@ -234,6 +235,8 @@ def run(
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
     setup_logging(quiet)
+    if not dry_run:
+        fit_ahead(input_path)
     from custseg.commands import run as command
     from custseg.commands.common import resolve_input
 
@@ -333,6 +336,8 @@ def migrate(
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
     setup_logging(quiet)
+    if model is None:
+        fit_ahead(input_path)
     from custseg.commands import migrate as command
 
     with user_errors():
@@ -396,6 +401,7 @@ def clv(
 ) -> None:
     """Predict each customer's purchases, churn risk and value (the backtest's best model)."""
     setup_logging(quiet)
+    fit_ahead(input_path)
     import datetime as dt
 
     from custseg.commands import clv as command
@@ -470,6 +476,8 @@ def cohorts(
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
     setup_logging(quiet)
+    if model is None:
+        fit_ahead(input_path)
     from custseg.commands import cohorts as command
 
     with user_errors():
