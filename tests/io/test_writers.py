@@ -12,6 +12,37 @@ from hypothesis import strategies as st
 from custseg.io import atomic_write_text
 
 
+@pytest.fixture(autouse=True)
+def duckdb_writes_every_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send every table, however small, through DuckDB: these tests compare it with pandas."""
+    from custseg.io import writers
+
+    monkeypatch.setattr(writers, "_SMALL_CSV", 0)
+
+
+def test_a_small_table_is_written_by_pandas_in_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg.io import writers
+
+    frame = pd.DataFrame(
+        {
+            "id": ["=1+1", " -2", "a\nb", "", "\tx", "7"],
+            "n": [1, 2, 3, 4, 5, 6],
+            "x": [0.1 + 0.2, 1e16, -0.0, 5e-324, np.nan, 1234.5],
+            "flag": [True, False, True, True, False, False],
+        }
+    )
+    by_duckdb = writers.write_csv(frame, tmp_path / "duck.csv").read_bytes()
+    called = []
+    monkeypatch.setattr(writers, "_SMALL_CSV", 1_000)
+    monkeypatch.setattr(writers, "_writer", lambda: called.append(1))
+    by_pandas = writers.write_csv(frame, tmp_path / "pandas.csv").read_bytes()
+    assert called == []  # DuckDB's connection was not asked for
+    assert by_pandas == by_duckdb
+    assert by_pandas.splitlines()[1] == b"'=1+1,1,0.30000000000000004,True"
+
+
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "a.txt"
     atomic_write_text(target, "one\n")
