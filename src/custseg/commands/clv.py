@@ -7,6 +7,7 @@ session: one scan of the input.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg import worker
 from custseg.commands.common import write_audiences
 from custseg.commands.score import check_collectable
 from custseg.config import Settings
 from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv, write_json
-from custseg.lazy import FITTING, REPORT, preload
+from custseg.lazy import FITTING, REPORT, background, preload
 from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import RunLog
 from custseg.segmentation import fit_segments
@@ -176,9 +178,6 @@ def _lifetime_value(
     days = session.daily(zero_amount=True)
     _, _, end = _window(days, source, calibration_end, horizon)
     zero_days = int((days["spend"] == 0).sum())
-    with timer.stage("models") as notes:
-        model, gg, choice, note, summary = fit_models(days, calibration_end, horizon, saved)
-        notes.append(note)
     # Personas as run gives them: without --calibration-end as of run's as-of date (the
     # option, or the last kept purchase + 1 day), so every command tells the same story;
     # with it, as of the midnight after the calibration end (the session reads as-of dates
@@ -188,13 +187,22 @@ def _lifetime_value(
         if calibration_end is None
         else dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
     )
-    run = fit_segments(
+    personas = functools.partial(
+        fit_segments,
         session.rfm(as_of),
         settings.model_copy(update={"as_of": as_of}),
         source,
         timer,
         every_k=False,
     )
+    # With a fitting worker the personas' k sweep runs there while this process fits the
+    # purchase models: a thread here only waits for it. Without one both would hold this
+    # process's interpreter lock (and its BLAS settings), so they run one after the other.
+    fitted = background(personas) if worker.running() else None
+    with timer.stage("models") as notes:
+        model, gg, choice, note, summary = fit_models(days, calibration_end, horizon, saved)
+        notes.append(note)
+    run = fitted() if fitted is not None else personas()
     with timer.stage("clv") as notes:
         table = customer_predictions(
             model, gg, summary, end=end, horizon=horizon, discount_rate=discount_rate, draws=draws
