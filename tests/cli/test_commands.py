@@ -503,3 +503,54 @@ def test_help_shows_flags_without_a_type_and_plain_argument_names() -> None:
         assert "[[" not in text
     text = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
     assert "pip install 'custseg[spark]'" in text
+
+
+def test_the_console_script_prints_everything_and_stops_its_worker_on_leaving(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    exe = Path(sys.executable).with_name("custseg")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [str(exe), "run", str(synthetic), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "CUSTSEG_WORKER"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    # The summary and the last line, written just before the process leaves, are all there.
+    assert "Customer segments" in proc.stdout
+    assert proc.stdout.rstrip().splitlines()[-1].rstrip().endswith(").")
+    assert json.loads((out / "run_log.json").read_text())["fitting_process"] == "a forked worker"
+    # The worker left with it: no process is left whose parent was the command.
+    children = subprocess.run(
+        ["pgrep", "-f", f"custseg run {synthetic}"], capture_output=True, text=True, check=False
+    )
+    assert children.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("thread", [False, True], ids=["plain", "a-thread-still-running"])
+def test_leaving_runs_the_exit_handlers_flushes_and_keeps_the_code(
+    tmp_path: Path, thread: bool
+) -> None:
+    marker = tmp_path / "handler-ran"
+    script = tmp_path / "leave.py"
+    script.write_text(
+        "import atexit, pathlib, sys, threading, time\n"
+        "from custseg.cli.console import leave\n"
+        f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))\n"
+        + (
+            "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+            if thread
+            else ""
+        )
+        + "sys.stdout.write('no newline, buffered')\n"
+        "leave(3)\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert proc.stdout.startswith("no newline, buffered")
+    assert marker.read_text() == "yes"
+    # A thread that still runs is waited for, as a normal exit would.
+    assert ("thread done" in proc.stdout) is thread

@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from custseg.cli.console import (
     err,
+    leave,
     log_outputs,
     out,
     progress_bars,
@@ -695,4 +696,4 @@ def main() -> None:
     except Terminated as exc:
         err.print(f"stopped by {exc}; no output was changed.")
         sys.exit(128 + exc.signum)
-    sys.exit(code if isinstance(code, int) else 0)
+    leave(code if isinstance(code, int) else 0)

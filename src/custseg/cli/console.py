@@ -7,12 +7,13 @@ and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich import box
@@ -27,6 +28,7 @@ from custseg.signals import Terminated, stopped_by
 __all__ = [
     "EXIT_USER_ERROR",
     "err",
+    "leave",
     "log_outputs",
     "out",
     "progress_bars",
@@ -206,3 +208,39 @@ def clv_table(personas: Any, horizon: int, alive: bool) -> Table:
             cells.insert(5, f"{row.churn_probability_mean:.0%}")
         table.add_row(*cells)
     return table
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with ``code`` once the command is done, without the interpreter's teardown.
+
+    Every output is written and closed by now, and the session's engine closed. What
+    remains of a normal exit is running the ``atexit`` handlers (done here: the fitting
+    worker is stopped, temporary folders removed, Spark stopped) and then freeing every
+    module and object one by one, which took 0.3 s after importing pandas, scipy, Plotly
+    and DuckDB and up to 0.5 s after a command (of a 3.5 s run), for nothing the user sees.
+    The streams are flushed first.
+    """
+    import atexit
+    import sys
+    import threading
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    # Threads a normal exit would wait for (a pool's workers): their work is done, but a
+    # thread still running keeps the usual exit, which waits for it.
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        sys.exit(code)
+    run = getattr(atexit, "_run_exitfuncs", None)
+    if run is None:  # not CPython: the usual exit
+        sys.exit(code)
+    run()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
