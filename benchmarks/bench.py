@@ -4,8 +4,8 @@
 ``python benchmarks/bench.py --quick`` (``make bench-quick``, under two minutes, run by the
 tests) writes reports/benchmarks-quick.md. Every measurement runs in a fresh subprocess: a
 ``custseg`` command as a user types it (imports included), or a child task of this file;
-wall time is taken around it, CPU time comes from ``os.wait4``, peak RSS from it and from
-the process tree sampled every 10 ms (a command's fitting worker counts). Each row is the
+wall time is taken around it, CPU time comes from ``os.wait4``, peak RSS from it plus the
+private memory of its children sampled every 10 ms (a command's fitting worker). Each row is the
 median of several runs. The report opens with the goals of issue 15, computed from the rows
 measured in this one run.
 """
@@ -231,41 +231,57 @@ class Probe:
     before: Callable[[], None] = lambda: None
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Return the resident set of ``pid`` and its descendants, summed (KiB; 0 once gone)."""
+def _private_kib(pid: int) -> int:
+    """Return the memory ``pid`` holds alone (KiB): its private pages, not those it shares.
+
+    A forked child shares its parent's pages until either writes them, and a process's RSS
+    counts shared pages: summing RSS would count the parent twice for every fork (the
+    fitting worker, a ``uname`` that ``platform`` starts).
+    """
     total = 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
                 total += int(line.split()[1])
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += _tree_rss_kib(int(child))
     except (OSError, ValueError):
         pass
     return total
 
 
-def _sample_tree(pid: int, peak: list[int], done: threading.Event) -> None:
-    """Keep in ``peak[0]`` the largest summed resident set of ``pid``'s tree (every 10 ms)."""
+def _children(pid: int) -> list[int]:
+    """Return the descendants of ``pid`` (empty once it is gone)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def _sample_children(pid: int, peak: list[int], done: threading.Event) -> None:
+    """Keep in ``peak[0]`` the most private memory ``pid``'s descendants held (every 10 ms)."""
     while not done.wait(0.01):
-        peak[0] = max(peak[0], _tree_rss_kib(pid))
+        peak[0] = max(peak[0], sum(_private_kib(child) for child in _children(pid)))
 
 
 def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
     """Run ``probe`` once; return wall, CPU, peak RSS (GiB) and its facts, or the error.
 
-    Peak RSS is the larger of the process's own maximum (``os.wait4``, which for its
-    children gives the largest one, not their sum) and the sum over the process and its
-    children sampled every 10 ms: a command that forks its fitting worker
-    (custseg.worker) holds both at once.
+    Peak RSS is the process's own maximum (``os.wait4``) plus the most private memory its
+    children held at once, sampled every 10 ms: a command that forks its fitting worker
+    (custseg.worker) holds both, and the worker's own pages are what it adds (an upper
+    bound: the two peaks need not coincide).
     """
     probe.before()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(probe.argv, stdout=out, stderr=err, cwd=ROOT)
         peak, done = [0], threading.Event()
-        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peak, done), daemon=True)
+        sampler = threading.Thread(
+            target=_sample_children, args=(proc.pid, peak, done), daemon=True
+        )
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -276,7 +292,7 @@ def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
         text, error = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         return (error.strip().splitlines() or ["failed"])[-1][:200]
-    rss = max(usage.ru_maxrss, peak[0]) / 2**20  # KiB -> GiB
+    rss = (usage.ru_maxrss + peak[0]) / 2**20  # KiB -> GiB
     try:
         facts = probe.read(text)
     except Exception as exc:  # no output, or not what was expected: that row's error
@@ -912,8 +928,8 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         "",
         f"Every figure is the median of {repeats} run(s) unless said otherwise, each in a "
         "fresh process (imports included); CPU = user + system time (a command's fitting "
-        "worker included); peak RSS = the process's maximum resident set, or the sum over it "
-        "and its fitting worker sampled every 10 ms where larger; input scans = passes over "
+        "worker included); peak RSS = the process's maximum resident set plus the most "
+        "private memory its fitting worker held (sampled every 10 ms); input scans = passes over "
         "the order lines, from the "
         "command's run_log.json. The rows of a comparison table take turns, round after "
         "round (custseg, its peers, custseg, ...), and each speed-up is the median of the "
