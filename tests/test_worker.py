@@ -142,6 +142,26 @@ facts.update(here=here == os.getpid(), doubled=doubled, running=worker.running()
     assert facts == {"here": True, "doubled": 10, "running": False}
 
 
+def test_a_call_cut_short_by_stopping_the_worker_is_not_run_again_here(tmp_path: Path) -> None:
+    facts = _script(
+        tmp_path,
+        """
+def slow():
+    time.sleep(5)
+    return os.getpid()
+
+worker.start(["json"])
+threading.Timer(0.5, worker.stop).start()
+try:
+    facts["value"] = worker.call(slow)
+except RuntimeError as exc:
+    facts["error"] = str(exc)
+facts["running"] = worker.running()
+""",
+    )
+    assert facts == {"error": "the fitting worker was stopped during a call", "running": False}
+
+
 @pytest.mark.parametrize(
     ("prelude", "env"),
     [

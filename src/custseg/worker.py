@@ -62,15 +62,19 @@ class _Worker:
         self.requests = requests
         self.replies = replies
         self.lock = threading.Lock()
+        self.closed = False
 
     def close(self) -> None:
-        for pipe in (self.requests, self.replies):
-            with contextlib.suppress(OSError):
-                pipe.close()
+        # The worker first: a thread reading its pipe then sees the end of it (closing a
+        # pipe that another thread reads would wait for that read).
+        self.closed = True
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+        for pipe in (self.requests, self.replies):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 _current: _Worker | None = None
@@ -158,11 +162,11 @@ def running() -> bool:
 
 
 def stop() -> None:
-    """End the worker, if one runs (at the end of a command, and at exit)."""
+    """End the worker, if one runs (at exit, and when a call is interrupted or fails)."""
     global _current
-    if _current is not None:
-        _current.close()
-        _current = None
+    job, _current = _current, None
+    if job is not None:
+        job.close()
 
 
 def call(
@@ -208,6 +212,8 @@ def call(
             stop()
             raise
     if lost is not None:
+        if job.closed:  # stopped on purpose (the command is ending): no fit here either
+            raise RuntimeError("the fitting worker was stopped during a call") from lost
         logger.debug("the fitting worker ended (%s); fitting in this process", lost)
         stop()
         return func(*args, **kwargs, **steps)
