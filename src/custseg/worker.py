@@ -72,6 +72,15 @@ class _Worker:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+        # A call in flight reads the pipe until its end, then closes it (closing it under
+        # that read could fail the read halfway).
+        if self.lock.acquire(blocking=False):
+            try:
+                self.close_pipes()
+            finally:
+                self.lock.release()
+
+    def close_pipes(self) -> None:
         for pipe in (self.requests, self.replies):
             with contextlib.suppress(OSError):
                 pipe.close()
@@ -205,7 +214,7 @@ def call(
                     break
                 if on_step is not None:
                     on_step(value)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             lost = exc
         except BaseException:
             # Interrupted here (Ctrl-C, a failing progress bar): the worker is mid-job.
@@ -213,6 +222,7 @@ def call(
             raise
     if lost is not None:
         if job.closed:  # stopped on purpose (the command is ending): no fit here either
+            job.close_pipes()
             raise RuntimeError("the fitting worker was stopped during a call") from lost
         logger.debug("the fitting worker ended (%s); fitting in this process", lost)
         stop()
