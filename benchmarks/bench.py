@@ -237,7 +237,7 @@ def _private_kib(pid: int) -> int:
 
     A forked child shares its parent's pages until either writes them, and a process's RSS
     counts shared pages: summing RSS would count the parent twice for every fork (the
-    fitting worker, a ``uname`` that ``platform`` starts).
+    fitting worker, the ``lscpu`` that scikit-learn starts).
     """
     total = 0
     try:

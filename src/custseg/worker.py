@@ -65,15 +65,13 @@ class _Worker:
         self.closed = False
 
     def close(self) -> None:
-        # The worker first: a thread reading its pipe then sees the end of it (closing a
-        # pipe that another thread reads would wait for that read).
+        # The worker first, so that a call in flight reads the end of its pipe; that call
+        # closes the pipes itself (closing them under its read could fail the read halfway).
         self.closed = True
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
-        # A call in flight reads the pipe until its end, then closes it (closing it under
-        # that read could fail the read halfway).
         if self.lock.acquire(blocking=False):
             try:
                 self.close_pipes()
@@ -253,11 +251,13 @@ def _serve(
             break
     lock = threading.Lock()
 
-    def send(message: tuple[str, Any]) -> None:
-        data = pickle.dumps(message, protocol=5)
+    def write(data: bytes) -> None:  # progress steps come from the job's threads
         with lock:
             replies.write(data)
             replies.flush()
+
+    def send(message: tuple[str, Any]) -> None:
+        write(pickle.dumps(message, protocol=5))
 
     while True:
         try:
@@ -277,9 +277,7 @@ def _serve(
         except Exception as exc:  # an unpicklable result or exception: say what it was
             error = RuntimeError(f"{type(value).__name__}: {value} (not picklable: {exc})")
             data = pickle.dumps(("error", (error, given)), protocol=5)
-        with lock:
-            replies.write(data)
-            replies.flush()
+        write(data)
 
 
 def _portable(

@@ -218,16 +218,12 @@ def leave(code: int) -> NoReturn:
     worker is stopped, temporary folders removed, Spark stopped) and then freeing every
     module and object one by one, which took 0.3 s after importing pandas, scipy, Plotly
     and DuckDB and up to 0.5 s after a command (of a 3.5 s run), for nothing the user sees.
-    The streams are flushed first.
+    The streams are flushed last (logging's own exit handler flushes its handlers).
     """
     import atexit
     import sys
     import threading
 
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
     # Threads a normal exit would wait for (a pool's workers): their work is done, but a
     # thread still running keeps the usual exit, which waits for it.
     if any(
