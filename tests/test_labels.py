@@ -19,6 +19,10 @@ def test_each_column_is_shown_for_what_it_is() -> None:
             "purchases_rmse": [1.519],
             "cluster": [0],
             "chosen": [True],
+            "bought_again": [0.6612],
+            "holdout_orders_mean": [0.619],
+            "frequency_mean": [4.643],
+            "orders": [12.0],
         }
     )
     kinds = {c: kind(c, frame[c]) for c in frame.columns}
@@ -32,7 +36,14 @@ def test_each_column_is_shown_for_what_it_is() -> None:
         "purchases_rmse": "number",
         "cluster": "count",
         "chosen": "text",
+        "bought_again": "percent",
+        "holdout_orders_mean": "number",
+        "frequency_mean": "number",
+        "orders": "count",
     }
+    # The holdout table of report.html: a mean of 0.62 orders read "1" when means were counts.
+    assert cell_text(kinds["holdout_orders_mean"], 0.619) == "0.619"
+    assert cell_text(kinds["bought_again"], 0.6612) == "66.1%"
     assert label("p_purchase_30d") == "P(purchase in 30 days)"
     assert label("expected_spend_per_purchase") == "Expected spend per purchase"
     assert label("recency_days") == "Recency (days)"

@@ -37,7 +37,9 @@ LABELS = {
     "stability": "Stability (higher is better)",
     "T": "T (days)",
     "uplift_pp": "Uplift (pp)",
-    "bought_again_share": "Bought again",
+    "bought_again": "Bought again",
+    "holdout_orders_mean": "Mean orders after the cut-off",
+    "holdout_spend_mean": "Mean spend after the cut-off",
     "purchases_mae": "Purchases MAE",
     "purchases_rmse": "Purchases RMSE",
     "revenue_mae": "Revenue MAE",
@@ -45,6 +47,7 @@ LABELS = {
 
 _PERCENT = (
     "share",
+    "bought_again",
     "retention",
     "p_alive",
     "churn_probability",
@@ -78,7 +81,12 @@ def kind(name: str, series: pd.Series) -> str:
         return "percent"
     if any(m in lower for m in _MONEY):
         return "money"
-    if pd.api.types.is_integer_dtype(series) or any(c in lower for c in _COUNT):
+    if pd.api.types.is_integer_dtype(series):
+        return "count"
+    # A mean of counts (orders per customer) is a measure: 0.62 orders must not read as 1.
+    if lower.endswith("_mean"):
+        return "number"
+    if any(c in lower for c in _COUNT):
         return "count"
     return "number"
 

@@ -241,7 +241,7 @@ def segments_ui(result: RunResult) -> None:
         if holdout["table"]:
             frame = pd.DataFrame(holdout["table"])
             st.plotly_chart(holdout_chart(frame, int(holdout["days"])), key="holdout-chart")
-            show(frame.rename(columns={"bought_again": "bought_again_share"}), key="holdout-table")
+            show(frame, key="holdout-table")
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
