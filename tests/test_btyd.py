@@ -387,3 +387,16 @@ def test_the_series_fallback_needs_one_number_per_entry_whatever_its_length() ->
     assert peak < 40 * n * 8  # some arrays of the entries (the terms took 300 MB)
     for i in (0, n // 2, n - 1):
         assert got[i] == pytest.approx(_direct_damped_hyp2f1(a[i], b[i], c[i], z[i]), rel=1e-9)
+
+
+def test_bounded_clips_a_far_step_without_a_warning() -> None:
+    # The optimiser can try log parameters far out: exp overflows to inf, which is clipped
+    # to the upper bound. A RuntimeWarning leaked to the user's console from clv.
+    import warnings
+
+    from custseg.btyd import LOWER, UPPER, bounded
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = bounded(np.array([1000.0, -1000.0, 0.0]))
+    assert out.tolist() == [UPPER, LOWER, 1.0]

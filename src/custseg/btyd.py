@@ -60,8 +60,9 @@ _WAIT_CAP = 3650.0
 
 
 def bounded(theta: FloatArray) -> FloatArray:
-    """Map log parameters to the search box."""
-    out: FloatArray = np.clip(np.exp(theta), LOWER, UPPER)
+    """Map log parameters to the search box (a step far out overflows to inf, then UPPER)."""
+    with np.errstate(over="ignore"):
+        out: FloatArray = np.clip(np.exp(theta), LOWER, UPPER)
     return out
 
 
