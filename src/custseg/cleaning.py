@@ -438,9 +438,18 @@ def returns_summary(
 
 
 def _counts(
-    runner: SqlRunner, facts: str, kept: str, has_invoice: bool, has_priced: bool
+    runner: SqlRunner,
+    facts: str,
+    kept: str,
+    has_invoice: bool,
+    has_priced: bool,
+    as_of: dt.datetime | None,
 ) -> dict[str, Any]:
-    """Run the three small queries over the facts that the cleaning record needs."""
+    """Run the three small queries over the facts that the cleaning record needs.
+
+    The dropped returns are those before ``as_of``: they are weighed against the purchases
+    kept before it, and ``--returns net`` would subtract only those.
+    """
     d = runner.dialect
     by_rule = dict(runner.rows(f"SELECT r, sum(lines) FROM {facts} WHERE r IS NOT NULL GROUP BY r"))
     fates = {
@@ -478,6 +487,7 @@ def _counts(
         runner.rows(
             f"SELECT sum(priced), {d.money(d.exact_sum('micro'))}, count(DISTINCT customer) "
             f"FROM {facts} WHERE r IS NOT NULL AND micro IS NOT NULL"
+            + (f" AND ts < {timestamp(as_of)}" if as_of is not None else "")
         )[0]
         if has_priced
         else (0, 0.0, 0)
@@ -531,6 +541,7 @@ def summarise(
         kept_sql(facts, switches, as_of),
         mapping.invoice is not None,
         switches.returns != "net",
+        as_of,
     )
     as_of_source = "option"
     if as_of is None:
