@@ -288,8 +288,12 @@ def test_more_user_errors(tmp_path: Path, text: str, args: list[str], message: s
 def test_out_is_a_file(tiny_csv: Path, tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("x")
-    result = _run("run", str(tiny_csv), "--out", str(target), "--k", "2")
-    assert result.exit_code == 2 and "is a file; give a folder" in result.stderr
+    for command in ("run", "cohorts", "clv"):
+        result = _run(command, str(tiny_csv), "--out", str(target), "--k", "2")
+        assert result.exit_code == 2 and "is a file; give a folder" in result.stderr
+        # Refused before any work: no stage ran (it was refused after the whole run).
+        assert "clean " not in result.stderr and "k-select" not in result.stderr, result.stderr
+    assert target.read_text() == "x"
 
 
 def test_decimal_comma_refuses_dot_decimals_and_gzip_is_read_from_content(tmp_path: Path) -> None:
@@ -449,7 +453,8 @@ def test_an_out_folder_holding_the_input_is_refused(tiny_csv: Path, tmp_path: Pa
     assert source.read_bytes() == before and sorted(exports.iterdir()) == [source]
     # A folder read as input (Spark reads folders) cannot hold the outputs either.
     result = _run("run", str(exports), "--out", str(exports / "out"))
-    assert result.exit_code == 2 and "holds the input" in result.stderr
+    assert result.exit_code == 2
+    assert f"--out {exports / 'out'} lies in the input folder {exports}" in result.stderr
 
 
 def test_an_out_folder_holding_a_model_or_a_run_read_is_refused(

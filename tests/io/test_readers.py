@@ -13,15 +13,27 @@ from custseg.io import detect_format, load_orders
 from tests.io import ONLINE_RETAIL, ONLINE_RETAIL_II
 
 
-def test_format_from_content_not_name(tmp_path: Path, tiny_csv: Path, real_parquet: Path) -> None:
+def test_format_from_content_not_name(
+    tmp_path: Path, tiny_csv: Path, real_parquet: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     disguised = tmp_path / "orders.xlsx"
     disguised.write_bytes(tiny_csv.read_bytes())
     assert detect_format(disguised) == "csv"
     assert detect_format(real_parquet) == "parquet"
     con = duckdb.connect()
-    loaded = load_orders(con, disguised, ColumnsConfig(), CsvConfig())
+    with caplog.at_level("WARNING", logger="custseg"):
+        loaded = load_orders(con, disguised, ColumnsConfig(), CsvConfig())
     assert loaded.format == "csv"
     assert con.execute("SELECT count(*) FROM orders_raw").fetchone() == (12,)
+    # Said, so that an error about its columns is not a mystery.
+    assert f"{disguised}: its name ends in .xlsx, but it is not one; read as CSV" in caplog.text
+
+
+def test_an_old_excel_workbook_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    old = tmp_path / "orders.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    with pytest.raises(UserError, match=r"Excel 97-2003 workbook .*: save it as \.xlsx or CSV\."):
+        load_orders(duckdb.connect(), old, ColumnsConfig(), CsvConfig())
 
 
 def _count_and_sum(path: Path, csv: CsvConfig) -> tuple[int, float]:

@@ -311,9 +311,8 @@ def _register(
     """Register the order lines as :data:`_ORDERS`; return the columns and their types."""
     from custseg.io import readers
 
-    readers._check_file(path)
+    fmt = readers._check_file(path)
     source = str(path)
-    fmt = readers.detect_format(path)
     if fmt == "csv":
         from custseg.config import CsvConfig
 

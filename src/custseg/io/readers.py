@@ -539,13 +539,25 @@ def _read_parquet(
     return names, resolve_columns(names, columns, str(path)), {}
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path) -> InputFormat:
+    """Refuse a missing, empty or old-Excel file; return the format its content has."""
     if not path.exists():
         raise UserError(f"Input file {path} does not exist; check the path.")
     if not path.is_file():
         raise UserError(f"Input {path} is not a file.")
     if path.stat().st_size == 0:
         raise UserError(f"Input file {path} is empty.")
+    with open(path, "rb") as fh:
+        if fh.read(4) == b"\xd0\xcf\x11\xe0":  # an OLE2 container: .xls, .doc, ...
+            raise UserError(
+                f"{path} is an Excel 97-2003 workbook (or another old Office file); custseg "
+                "reads .xlsx, CSV and Parquet: save it as .xlsx or CSV."
+            )
+    fmt = detect_format(path)
+    named = path.suffix.lower()
+    if fmt == "csv" and named in (".xlsx", ".xlsm", ".parquet"):
+        logger.warning("%s: its name ends in %s, but it is not one; read as CSV text.", path, named)
+    return fmt
 
 
 @dataclass(frozen=True)
@@ -613,8 +625,7 @@ def load_orders(
     UserError
         If the file is missing, unreadable, or lacks a required column.
     """
-    _check_file(path)
-    fmt = detect_format(path)
+    fmt = _check_file(path)
     if fmt == "xlsx":
         names, mapping, options = _read_excel(con, path, columns, cache, relation)
     elif fmt == "parquet":
@@ -650,8 +661,7 @@ def read_columns(
     UserError
         If the file cannot be read.
     """
-    _check_file(path)
-    fmt = detect_format(path)
+    fmt = _check_file(path)
     if fmt == "xlsx":
         sheet, reader = _excel_sheet(path, sheet)
         names = sheet_header(path, sheet)  # milliseconds; calamine parses the whole sheet

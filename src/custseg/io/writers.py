@@ -361,7 +361,7 @@ def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
 
 
 def check_out_dir(source: Path | str, folder: Path, option: str = "--out") -> None:
-    """Refuse an output folder that holds the input (or, for a folder input, lies in it).
+    """Refuse an output folder that is a file, holds the input or lies in an input folder.
 
     Outputs replace files of their names (``customers.csv``): written beside the input they
     could replace it, and a folder read as input would read them next time.
@@ -371,13 +371,20 @@ def check_out_dir(source: Path | str, folder: Path, option: str = "--out") -> No
     UserError
         Naming the folder and the input.
     """
+    if folder.expanduser().is_file():  # refused before any work, not after it
+        raise UserError(f"{option} {folder} is a file; give a folder.")
     if isinstance(source, str) and "://" in source:
         return
     src = Path(source).expanduser().resolve()
     if not src.exists():
         return  # the reader says so, in its own words
     out = folder.expanduser().resolve()
-    if src == out or out in src.parents or (src.is_dir() and src in out.parents):
+    if src.is_dir() and src in out.parents:
+        raise UserError(
+            f"{option} {folder} lies in the input folder {source}: the outputs would be "
+            "read as input next time; write them to a folder outside it."
+        )
+    if src == out or out in src.parents:
         raise UserError(
             f"{option} {folder} holds the input {source}: the outputs could replace it "
             "(or be read as input next time); write them to another folder."
