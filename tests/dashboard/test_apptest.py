@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -326,6 +327,14 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     matrix = at.tabs[6].dataframe[0].value
     assert int(matrix["customers"].sum()) == len(at.session_state["last_result"][0].customers)
     assert "both assigned by the model" in at.info[-1].value
+    # The summary names movers.csv: the tab offers that file when anyone moved down (a
+    # first snapshot five months earlier has movers on this data).
+    assert "Movers (movers.csv)" not in [b.label for b in at.get("download_button")]
+    first = at.date_input(key="mig-before")
+    first.set_value(first.value - dt.timedelta(days=150)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    moved = at.tabs[6].dataframe[1].value
+    assert len(moved) > 0 and "Movers (movers.csv)" in [b.label for b in at.get("download_button")]
 
 
 def test_lifetime_value_tab(at: AppTest) -> None:

@@ -101,6 +101,14 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     )
     if len(moved):
         show(moved, key="mig-movers")
+        # The sentence above names movers.csv: the same file as custseg migrate writes.
+        st.download_button(
+            "Movers (movers.csv)",
+            moved.to_csv(index=False).encode(),
+            file_name="movers.csv",
+            mime="text/csv",
+            key="mig-movers-download",
+        )
 
 
 def cohorts_ui(result: RunResult) -> None:
