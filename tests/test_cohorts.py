@@ -83,6 +83,39 @@ def test_cohort_table_by_hand() -> None:
     assert whole.loc[whole["persona"] == "Y", "observable"].tolist() == [1]
 
 
+def test_months_without_a_buyer_read_zero_not_blank() -> None:
+    # a and b start in January; nobody of theirs buys in February, a comes back in March.
+    # d (persona Z) buys once in January and never again: Z's curve is 0%, not missing.
+    monthly = _monthly(
+        [
+            ("a", "2011-01-01", 10.0),
+            ("a", "2011-03-01", 5.0),
+            ("b", "2011-01-01", 20.0),
+            ("d", "2011-01-01", 4.0),
+            ("e", "2011-02-01", 1.0),
+        ]
+    )
+    personas = pd.DataFrame({"customer": ["a", "b", "d", "e"], "persona": ["X", "X", "Z", "X"]})
+    table, curves = _cohorts(monthly, dt.datetime(2011, 3, 31, 18, 0), personas)
+    rows = table[["cohort", "month_index", "month", "customers", "retention", "revenue"]]
+    assert rows.values.tolist() == [
+        ["2011-01", 0, "2011-01", 3, 1.0, 34.0],
+        ["2011-01", 1, "2011-02", 0, 0.0, 0.0],
+        ["2011-01", 2, "2011-03", 1, 0.3333, 5.0],
+        ["2011-02", 0, "2011-02", 1, 1.0, 1.0],
+        ["2011-02", 1, "2011-03", 0, 0.0, 0.0],
+    ]
+    assert set(table["cohort_size"]) == {3, 1} and not table["partial"].any()
+    by = curves.set_index(["persona", "month_index"])
+    # X: a and b (from January, seen 3 months) and e (from February, seen 2).
+    assert by.loc["X", ["customers", "observable"]].values.tolist() == [[3, 3], [0, 3], [1, 2]]
+    assert by.loc["Z", ["customers", "observable", "retention"]].values.tolist() == [
+        [1, 1, 1.0],
+        [0, 1, 0.0],
+        [0, 1, 0.0],
+    ]
+
+
 @pytest.mark.realdata
 def test_real_cohorts_equal_an_independent_computation(real_parquet: Path) -> None:
     result = segment(real_parquet, load_settings(None, {"model": {"k": 3, "k_max": 3}}))

@@ -109,6 +109,25 @@ def test_histograms_are_counted_into_equal_bins() -> None:
     assert len(_histogram_bars(np.array([np.nan]), "#000").y) == 0
 
 
+def test_a_persona_without_a_curve_is_named_not_dropped() -> None:
+    from custseg.charts import persona_retention_chart
+
+    curves = pd.DataFrame(
+        {
+            "persona": ["Champions", "Champions", "Hibernating", "Hibernating", "New Customers"],
+            "month_index": [0, 1, 0, 1, 0],
+            "retention": [1.0, 0.5, 1.0, 0.0, 1.0],
+            "through_month": "2011-11",
+        }
+    )
+    fig = persona_retention_chart(curves)
+    # Hibernating's 0% is a line; New Customers have no month after their first to draw.
+    assert [t.name for t in fig.data] == ["Champions", "Hibernating"]
+    assert list(fig.data[1].y) == [0.0]
+    assert "No curve for New Customers: no whole month since" in fig.layout.title.text
+    assert "No curve" not in persona_retention_chart(curves[:4]).layout.title.text
+
+
 def test_load_run_rebuilds_the_results(run_dir: Path) -> None:
     result = load_run(run_dir)
     assert render_report(result) == (run_dir / "report.html").read_text(encoding="utf-8")

@@ -435,9 +435,17 @@ def persona_retention_chart(curves: pd.DataFrame) -> go.Figure:
     through = (
         str(curves["through_month"].iloc[0]) if "through_month" in curves and len(curves) else ""
     )
+    drawn = set(curves.loc[curves["month_index"] > 0, "persona"].astype(str))
+    unseen = [str(p) for p in curves["persona"].drop_duplicates() if str(p) not in drawn]
     fig.update_layout(
         title="Retention curve per persona (whole months"
-        + (f" through {through}; the partial month after it is left out)" if through else ")"),
+        + (f" through {through}; the partial month after it is left out)" if through else ")")
+        + (
+            f"<br><sup>No curve for {', '.join(unseen)}: no whole month since "
+            "their customers' first purchase yet</sup>"
+            if unseen
+            else ""
+        ),
         xaxis_title="months since the first purchase",
         yaxis={"tickformat": ".0%", "title": "bought in that month"},
         height=420,

@@ -94,7 +94,9 @@ def persona_counts_sql(
     str
         SQL returning persona, month_index, customers (who bought in that month index) and
         observable: the persona's customers whose first month is at least month_index months
-        before the last month counted (so that month could be seen at all).
+        before the last month counted (so that month could be seen at all). Every month
+        index some customer of the persona could be seen in has its row, 0 buyers included:
+        a persona whose customers never came back has a curve at 0%, not none.
     """
     between = dialect.months_between("m.month", "s.start")
     span = dialect.months_between("l.last_month", "s.start")
@@ -116,12 +118,18 @@ def persona_counts_sql(
         f"CROSS JOIN {last} AS l "
         f"GROUP BY p.persona, {span}"
     )
+    grid = (
+        f"SELECT persona, {dialect.each_up_to('last_index')} AS month_index FROM "
+        f"(SELECT persona, max(span) AS last_index FROM ({spans}) AS s GROUP BY persona) AS p "
+        "WHERE last_index >= 0"
+    )
     return (
-        "SELECT c.persona, c.month_index, max(c.customers) AS customers, "
+        "SELECT g.persona, g.month_index, coalesce(max(c.customers), 0) AS customers, "
         "coalesce(sum(s.n), 0) AS observable "
-        f"FROM ({counts}) AS c LEFT JOIN ({spans}) AS s "
-        "ON s.persona = c.persona AND s.span >= c.month_index "
-        "GROUP BY c.persona, c.month_index"
+        f"FROM ({grid}) AS g LEFT JOIN ({counts}) AS c "
+        "ON c.persona = g.persona AND c.month_index = g.month_index "
+        f"LEFT JOIN ({spans}) AS s ON s.persona = g.persona AND s.span >= g.month_index "
+        "GROUP BY g.persona, g.month_index"
     )
 
 
@@ -139,9 +147,11 @@ def cohort_table(counts: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFra
     -------
     pandas.DataFrame
         cohort (YYYY-MM), month_index, month (YYYY-MM), customers, cohort_size, retention,
-        revenue, partial; sorted by cohort then month_index.
+        revenue, partial; sorted by cohort then month_index. Every month from a cohort's
+        first to the data's last has its row: a month nobody of the cohort bought in reads
+        0%, not blank.
     """
-    table = counts.copy()
+    table = _every_month(counts)
     table["month_index"] = table["month_index"].astype("int64")
     table["customers"] = table["customers"].astype("int64")
     table["cohort_size"] = table["cohort_size"].astype("int64")
@@ -158,6 +168,29 @@ def cohort_table(counts: pd.DataFrame, last_purchase: dt.datetime) -> pd.DataFra
         drop=True
     )
     return out
+
+
+def _every_month(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add the months of each cohort in which none of its customers bought (0 customers)."""
+    if counts.empty:
+        empty: pd.DataFrame = counts.copy()
+        return empty
+    start = pd.to_datetime(counts["cohort_month"]).dt.to_period("M")
+    last = pd.to_datetime(counts["month"]).dt.to_period("M").max()
+    sizes = counts.assign(first=start).groupby("first", sort=True)["cohort_size"].max()
+    rows = [
+        (first.to_timestamp(), index, (first + index).to_timestamp(), size)
+        for first, size in sizes.items()
+        for index in range((last - first).n + 1)
+    ]
+    grid = pd.DataFrame(rows, columns=["cohort_month", "month_index", "month", "cohort_size"])
+    found = counts.assign(
+        cohort_month=start.dt.to_timestamp(), month_index=counts["month_index"].astype("int64")
+    )[["cohort_month", "month_index", "customers", "revenue"]]
+    table: pd.DataFrame = grid.merge(found, on=["cohort_month", "month_index"], how="left")
+    table["customers"] = table["customers"].fillna(0)
+    table["revenue"] = table["revenue"].astype("float64").fillna(0.0)
+    return table
 
 
 def last_complete_month(last_purchase: dt.datetime) -> dt.datetime:

@@ -162,6 +162,12 @@ class Dialect:
         """Return the whole calendar months from one month start to another."""
         return f"((year({later}) - year({earlier})) * 12 + (month({later}) - month({earlier})))"
 
+    def each_up_to(self, last: str) -> str:
+        """Return a select-list expression that makes one row per integer 0..``last``."""
+        if self.name == "spark":
+            return f"explode(sequence(0, {last}))"
+        return f"unnest(range(0, {last} + 1))"
+
 
 DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")
