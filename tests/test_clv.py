@@ -111,6 +111,25 @@ def test_parameters_are_recovered_from_simulated_customers() -> None:
     assert gg.q == pytest.approx(4.0, rel=0.15)
     assert gg.v == pytest.approx(15.0, rel=0.2)
     assert bg.warnings == [] and gg.warnings == []
+    # Spend drawn independently of frequency, as the model assumes: no correlation to speak of.
+    assert gg.spend_frequency_corr is not None and abs(gg.spend_frequency_corr) < 0.1
+
+
+def test_spend_that_grows_with_frequency_is_warned_about() -> None:
+    # Gamma-Gamma's assumption broken by hand: customers who buy more often spend more.
+    x = np.array([1, 1, 2, 2, 3, 3, 4, 4, 5, 5] * 20, dtype=float)
+    m = x * 40.0 + np.tile([5.0, -5.0], 100)
+    gg = fit_gamma_gamma(pd.DataFrame({"frequency": x, "monetary": m}))
+    expected = float(np.corrcoef(x, m)[0, 1])
+    assert gg.spend_frequency_corr == pytest.approx(expected, abs=1e-6) and expected > 0.99
+    assert any(
+        w.startswith(
+            "Gamma-Gamma assumes that what a customer spends per purchase does not depend on "
+            f"how often they buy; here the two correlate (r = {expected:.2f} over 200 repeat"
+        )
+        for w in gg.warnings
+    ), gg.warnings
+    assert gg.as_dict()["spend_frequency_corr"] == gg.spend_frequency_corr
 
 
 @pytest.mark.realdata
