@@ -410,8 +410,9 @@ def _holdout_html(holdout: dict[str, Any], figs: dict[str, go.Figure]) -> str:
     text = f"<p>{html.escape(str(holdout['sentence']))}</p>"
     if holdout["table"]:
         text += figure_html(figs["holdout"], "holdout") + (
-            "<p class='muted'>bought_again: share of the persona's customers with an order "
-            "after the cut-off; means are over all the persona's customers (holdout.csv).</p>"
+            "<p class='muted'>Bought again: share of the persona's customers with an order "
+            "after the cut-off; means are over all the persona's customers (holdout.csv: "
+            "bought_again, holdout_orders_mean, holdout_spend_mean).</p>"
             + table_html(pd.DataFrame(holdout["table"]))
         )
     return text
