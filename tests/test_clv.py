@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.clv import backtest_metrics, fit_bg_nbd, fit_gamma_gamma, summary_from_days
+from custseg.clv import (
+    GammaGamma,
+    backtest_metrics,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    summary_from_days,
+)
 from custseg.config import load_settings
 from custseg.pipeline import lifetime_value
 
@@ -130,6 +136,13 @@ def test_spend_that_grows_with_frequency_is_warned_about() -> None:
         for w in gg.warnings
     ), gg.warnings
     assert gg.as_dict()["spend_frequency_corr"] == gg.spend_frequency_corr
+    # Read back from clv_model.json; a file without the key (older) reads as unknown.
+    again = GammaGamma.from_dict(gg.as_dict())
+    assert again.spend_frequency_corr == gg.spend_frequency_corr
+    older = {k: v for k, v in gg.as_dict().items() if k != "spend_frequency_corr"}
+    assert GammaGamma.from_dict(older).spend_frequency_corr is None
+    with pytest.raises(ValueError):
+        GammaGamma.from_dict({**gg.as_dict(), "spend_frequency_corr": "high"})
 
 
 @pytest.mark.realdata

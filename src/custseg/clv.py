@@ -276,7 +276,9 @@ class GammaGamma:
             dict(data.get("std_errors", {})),
             [list(map(float, row)) for row in data.get("log_cov", [])],
             int(data.get("customers_left_out", 0)),
-            data.get("spend_frequency_corr"),
+            None
+            if data.get("spend_frequency_corr") is None
+            else float(data["spend_frequency_corr"]),
         )
 
 
