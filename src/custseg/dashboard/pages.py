@@ -104,7 +104,7 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
         # The sentence above names movers.csv: the same file as custseg migrate writes.
         st.download_button(
             "Movers (movers.csv)",
-            moved.to_csv(index=False).encode(),
+            csv_safe(moved).to_csv(index=False).encode(),
             file_name="movers.csv",
             mime="text/csv",
             key="mig-movers-download",
