@@ -118,17 +118,19 @@ def persona_counts_sql(
         f"CROSS JOIN {last} AS l "
         f"GROUP BY p.persona, {span}"
     )
+    # The spans once, named: the grid of month indices and the observable counts read them.
     grid = (
         f"SELECT persona, {dialect.each_up_to('last_index')} AS month_index FROM "
-        f"(SELECT persona, max(span) AS last_index FROM ({spans}) AS s GROUP BY persona) AS p "
+        "(SELECT persona, max(span) AS last_index FROM cs_spans GROUP BY persona) AS p "
         "WHERE last_index >= 0"
     )
     return (
+        f"WITH cs_spans AS ({spans}) "
         "SELECT g.persona, g.month_index, coalesce(max(c.customers), 0) AS customers, "
         "coalesce(sum(s.n), 0) AS observable "
         f"FROM ({grid}) AS g LEFT JOIN ({counts}) AS c "
         "ON c.persona = g.persona AND c.month_index = g.month_index "
-        f"LEFT JOIN ({spans}) AS s ON s.persona = g.persona AND s.span >= g.month_index "
+        "LEFT JOIN cs_spans AS s ON s.persona = g.persona AND s.span >= g.month_index "
         "GROUP BY g.persona, g.month_index"
     )
 
