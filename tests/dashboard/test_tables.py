@@ -1,6 +1,7 @@
 import pandas as pd
+from streamlit.testing.v1 import AppTest
 
-from custseg.dashboard.tables import markdown_table
+from custseg.dashboard.tables import column_config, markdown_table
 
 
 def test_markdown_table_formats_like_the_data_grid_and_aligns_numbers() -> None:
@@ -27,3 +28,28 @@ def test_markdown_table_cells_cannot_break_the_table_or_carry_markup() -> None:
     assert len(rows) == 4  # the line break in a cell stays inside its row
     assert rows[2] == "| a\\|b | 1 |"
     assert rows[3] == "| \\*x\\* \\<b\\>\\$1\\$\\</b\\> next | 2 |"
+
+
+def test_a_fractional_count_reads_as_a_whole_number_with_separators() -> None:
+    # The campaign plan's expected buyers (244.798): "localized" showed every decimal.
+    frame = pd.DataFrame({"baseline_buyers": [244.798], "customers": [1234], "k": [3.5]})
+    config = column_config(frame)
+    assert config["baseline_buyers"]["type_config"]["format"] == "%,.0f"
+    assert config["customers"]["type_config"]["format"] == "%,.0f"
+    assert config["k"]["type_config"]["format"] == "%.3g"
+
+
+def _backtest_table() -> None:
+    import pandas as pd
+
+    from custseg.dashboard.tables import show
+
+    show(pd.DataFrame({"method": ["bgnbd", "baseline_rate"], "log_likelihood": [-1.5, None]}))
+
+
+def test_a_missing_value_is_an_empty_cell_not_the_word_none() -> None:
+    app = AppTest.from_function(_backtest_table).run()
+    assert not app.exception
+    proto = app.dataframe[0].proto
+    assert proto.HasField("placeholder")
+    assert proto.placeholder == ""

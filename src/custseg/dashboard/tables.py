@@ -31,7 +31,9 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
         elif shown == "money":
             config[name] = st.column_config.NumberColumn(head, format="accounting")
         elif shown == "count":
-            config[name] = st.column_config.NumberColumn(head, format="localized")
+            # "localized" would show an expected count such as 244.798 in full; a count
+            # reads as a whole number, as in :func:`markdown_table`.
+            config[name] = st.column_config.NumberColumn(head, format="%,.0f")
         elif shown == "number":
             config[name] = st.column_config.NumberColumn(head, format="%.3g")
         else:
@@ -40,8 +42,12 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def show(frame: pd.DataFrame, key: str | None = None, **options: Any) -> None:
-    """Show a table with :func:`column_config`, no index, the page's width."""
+    """Show a table with :func:`column_config`, no index, the page's width.
+
+    A missing value (a baseline's log-likelihood) is an empty cell, not the word "None".
+    """
     options.setdefault("hide_index", True)
+    options.setdefault("placeholder", "")
     options.setdefault("width", "stretch")
     st.dataframe(frame, column_config=column_config(frame), key=key, **options)
 
