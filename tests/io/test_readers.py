@@ -34,6 +34,9 @@ def test_an_old_excel_workbook_is_refused_in_one_sentence(tmp_path: Path) -> Non
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
     with pytest.raises(UserError, match=r"Excel 97-2003 workbook .*: save it as \.xlsx or CSV\."):
         load_orders(duckdb.connect(), old, ColumnsConfig(), CsvConfig())
+    # The one function that reads a file's first bytes says so too (Spark's input check).
+    with pytest.raises(UserError, match=r"Excel 97-2003 workbook"):
+        detect_format(old)
 
 
 def _count_and_sum(path: Path, csv: CsvConfig) -> tuple[int, float]:

@@ -67,9 +67,19 @@ def detect_format(path: Path) -> InputFormat:
     {"xlsx", "csv", "parquet"}
         ``xlsx`` for a zip container, ``parquet`` for the ``PAR1`` magic, else ``csv``
         (plain or gzip-compressed).
+
+    Raises
+    ------
+    UserError
+        For an old Office (OLE2) container, such as an Excel 97-2003 ``.xls``.
     """
     with open(path, "rb") as fh:
         head = fh.read(4)
+    if head == b"\xd0\xcf\x11\xe0":  # an OLE2 container: .xls, .doc, ...
+        raise UserError(
+            f"{path} is an Excel 97-2003 workbook (or another old Office file); custseg "
+            "reads .xlsx, CSV and Parquet: save it as .xlsx or CSV."
+        )
     if head == b"PK\x03\x04":
         return "xlsx"
     if head == b"PAR1":
@@ -547,12 +557,6 @@ def _check_file(path: Path) -> InputFormat:
         raise UserError(f"Input {path} is not a file.")
     if path.stat().st_size == 0:
         raise UserError(f"Input file {path} is empty.")
-    with open(path, "rb") as fh:
-        if fh.read(4) == b"\xd0\xcf\x11\xe0":  # an OLE2 container: .xls, .doc, ...
-            raise UserError(
-                f"{path} is an Excel 97-2003 workbook (or another old Office file); custseg "
-                "reads .xlsx, CSV and Parquet: save it as .xlsx or CSV."
-            )
     fmt = detect_format(path)
     named = path.suffix.lower()
     if fmt == "csv" and named in (".xlsx", ".xlsm", ".parquet"):

@@ -81,6 +81,12 @@ def atomic_write_text(target: Path, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
 
 
+def _refuse_a_file(folder: Path, option: str) -> None:
+    """Refuse an output folder that is an existing file (or anything but a folder)."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder} is a file; give a folder.")
+
+
 @contextlib.contextmanager
 def staged_folder(folder: Path, option: str) -> Iterator[Path]:
     """Write files into a staging folder inside ``folder``; on success move them into place.
@@ -108,8 +114,7 @@ def staged_folder(folder: Path, option: str) -> Iterator[Path]:
         If ``folder`` is a file or cannot be written.
     """
     folder = folder.expanduser()  # '~/results' given in quotes is still the home folder
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{option} {folder} is a file; give a folder.")
+    _refuse_a_file(folder, option)
     try:
         previous = writable(folder, option)
         folder.mkdir(parents=True, exist_ok=True)
@@ -371,8 +376,7 @@ def check_out_dir(source: Path | str, folder: Path, option: str = "--out") -> No
     UserError
         Naming the folder and the input.
     """
-    if folder.expanduser().is_file():  # refused before any work, not after it
-        raise UserError(f"{option} {folder} is a file; give a folder.")
+    _refuse_a_file(folder.expanduser(), option)  # before any work, not after it
     if isinstance(source, str) and "://" in source:
         return
     src = Path(source).expanduser().resolve()
