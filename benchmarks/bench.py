@@ -868,6 +868,17 @@ def help_time(bench: Bench, report: Report) -> None:
 SECTIONS = (real_data, repeated_real, big_end_to_end, clean_rfm_scaling, k_sweep, help_time)
 
 
+def _cpu_model() -> str:
+    """Return the processor's name (the figures change with it: sessions run on several)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "processor unknown"
+
+
 def _env() -> str:
     names = [
         "custseg",
@@ -888,7 +899,8 @@ def _env() -> str:
             versions.append(f"{name} absent")
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
-        f"{dt.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"{dt.date.today().isoformat()}, {platform.machine()} ({_cpu_model()}), "
+        f"{os.cpu_count()} cores, "
         f"{mem:.0f} GiB RAM, Python {platform.python_version()}; " + ", ".join(versions)
     )
 
