@@ -9,10 +9,16 @@ On another machine (a different CPU or library build) the last digits of floatin
 results may differ: the comparison is then numeric, to 1e-9 relative, for CSV and JSON
 files, and HTML pages are compared with their embedded figure data left out. The platform
 names the CPU's vector extensions: numpy's exp and log differ in the last bit with AVX-512.
-The lifetime-value scenarios are then skipped: on the real data BG/NBD's dropout parameters
-sit on a flat ridge (a at its bound, b free), and a last-bit difference moves the point
-where the search stops along it (b = 1e6 on one CPU, 2e4 on another, the predictions equal
-to 1e-4), so only their own platform can hold them to the digit.
+The lifetime-value scenarios are compared more loosely there (:func:`compare_ridge`): on the
+real data the count models' dropout parameters sit on a flat ridge (BG/NBD's a at its bound,
+b free), and a last-bit difference moves the point where the search stops along it (b = 2e4
+on an AMD EPYC, 1e6 on an Intel Xeon). Measured between those two: every CSV has the same
+rows, columns and text; the point predictions agree to 1e-9 (relative), the intervals,
+which draw from the parameters' covariance, to 3e-3. So off the pinned platform every
+number of every CSV must agree to 1e-2 (relative, or 1e-6 absolute); the JSON files too,
+but for the ridge's own parameters (a, b, s, beta), their standard errors, covariances and
+warnings, which say where the search stopped; and the HTML page keeps its headings, table
+columns and charts. Only their own platform holds them to the digit.
 """
 
 from __future__ import annotations
@@ -119,6 +125,87 @@ def _numbers_close(expected: str, actual: str, rel: float = 1e-9) -> bool:
     )
 
 
+#: What the ridge leaves free: the dropout parameters of the count models, and what is
+#: computed from where the search stopped along it.
+RIDGE_FREE = {"a", "b", "s", "beta", "std_errors", "log_cov", "warnings"}
+#: Off the pinned platform, the ridge scenarios' numbers agree to this (see above).
+RIDGE_RTOL, RIDGE_ATOL = 1e-2, 1e-6
+_OUTLINE = re.compile(r"<h[1-3][^>]*>[^<]*</h[1-3]>|<th>[^<]*</th>|<div id=\"fig-[^\"]*\"")
+
+
+def _close(x: float, y: float) -> bool:
+    both_nan = x != x and y != y
+    return both_nan or abs(x - y) <= RIDGE_ATOL + RIDGE_RTOL * max(abs(x), abs(y))
+
+
+def _json_close(want: object, got: object, path: str = "") -> list[str]:
+    """Where two JSON values differ beyond the ridge's tolerance (free keys skipped)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        if set(want) != set(got):
+            return [f"{path}: keys {sorted(want)} != {sorted(got)}"]
+        return [
+            problem
+            for key in want
+            if key not in RIDGE_FREE
+            for problem in _json_close(want[key], got[key], f"{path}/{key}")
+        ]
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [
+            p
+            for i, (w, g) in enumerate(zip(want, got, strict=True))
+            for p in _json_close(w, g, f"{path}[{i}]")
+        ]
+    numbers = (int, float)
+    if isinstance(want, numbers) and isinstance(got, numbers) and not isinstance(want, bool):
+        return [] if _close(float(want), float(got)) else [f"{path}: {want} != {got}"]
+    if isinstance(want, str) and isinstance(got, str):
+        a_parts, b_parts = _NUMBER.split(want), _NUMBER.split(got)
+        a_nums, b_nums = _NUMBER.findall(want), _NUMBER.findall(got)
+        same = a_parts == b_parts and all(
+            _close(float(x), float(y)) for x, y in zip(a_nums, b_nums, strict=True)
+        )
+        return [] if same else [f"{path}: {want!r} != {got!r}"]
+    return [] if want == got else [f"{path}: {want!r} != {got!r}"]
+
+
+def _csv_close(name: str, want: str, got: str) -> list[str]:
+    """Where two CSV files differ: rows, columns, text, or numbers beyond the tolerance."""
+    a = pd.read_csv(io.StringIO(want), dtype=str, keep_default_na=False)
+    b = pd.read_csv(io.StringIO(got), dtype=str, keep_default_na=False)
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return [f"{name}: columns or rows differ ({a.shape} != {b.shape})"]
+    problems = []
+    for column in a.columns:
+        for row, (x, y) in enumerate(zip(a[column], b[column], strict=True)):
+            if x == y:
+                continue
+            if not (_NUMBER.fullmatch(x) and _NUMBER.fullmatch(y) and _close(float(x), float(y))):
+                problems.append(f"{name}: row {row} {column}: {x!r} != {y!r}")
+                break
+    return problems
+
+
+def compare_ridge(pinned: dict[str, str], now: dict[str, str]) -> list[str]:
+    """:func:`compare` for a ridge scenario off its pinned platform (see the module's doc)."""
+    if set(pinned) != set(now):
+        return [f"files differ: {sorted(set(pinned) ^ set(now))}"]
+    problems: list[str] = []
+    for name in sorted(pinned):
+        want, got = pinned[name], now[name]
+        if want == got:
+            continue
+        if name.endswith(".csv"):
+            problems += _csv_close(name, want, got)
+        elif name.endswith(".json"):
+            problems += [f"{name}: {p}" for p in _json_close(json.loads(want), json.loads(got))]
+        elif name.endswith(".html"):
+            if _OUTLINE.findall(want) != _OUTLINE.findall(got):
+                problems.append(f"{name}: headings, table columns or charts differ")
+        else:
+            problems.append(_diff(name, want, got))
+    return problems
+
+
 def _diff(name: str, expected: str, actual: str) -> str:
     lines = difflib.unified_diff(
         expected.splitlines(), actual.splitlines(), f"pinned/{name}", f"now/{name}", lineterm=""
@@ -191,9 +278,9 @@ def test_outputs_match_the_pinned_ones(name: str, produced: dict[str, Path]) -> 
     files = pinned["files"]
     assert isinstance(files, dict)
     same = pinned["platform"] == platform_key()
-    if not same and name in RIDGE:
-        pytest.skip(f"{name}: pinned on {pinned['platform']}, not this platform (see above)")
-    problems = compare(files, now, same)
+    problems = (
+        compare_ridge(files, now) if not same and name in RIDGE else compare(files, now, same)
+    )
     assert not problems, f"{name}: outputs differ from the pinned ones\n" + "\n\n".join(problems)
 
 
@@ -211,8 +298,6 @@ def test_a_command_whose_fits_run_in_the_worker_writes_the_pinned_outputs(
 ) -> None:
     pinned = _load(name)
     same = pinned["platform"] == platform_key()
-    if not same and name in RIDGE:
-        pytest.skip(f"{name}: pinned on {pinned['platform']}, not this platform (see above)")
     folder = tmp_path / name
     env = {k: v for k, v in os.environ.items() if k != "CUSTSEG_WORKER"}
     done = subprocess.run(
@@ -229,5 +314,40 @@ def test_a_command_whose_fits_run_in_the_worker_writes_the_pinned_outputs(
         assert log["fitting_process"] == "a forked worker"
     files = pinned["files"]
     assert isinstance(files, dict)
-    problems = compare(files, collect(folder), same)
+    now = collect(folder)
+    problems = (
+        compare_ridge(files, now) if not same and name in RIDGE else compare(files, now, same)
+    )
     assert not problems, f"{name}: outputs differ from the pinned ones\n" + "\n\n".join(problems)
+
+
+def test_the_ridge_comparison_lets_only_the_ridge_move() -> None:
+    csv = "customer_id,persona,clv\n1,Champions,100.0\n2,Hibernating,0.5\n"
+    params = {"r": 0.72, "a": 1e-6, "b": 20072.7, "warnings": ["b is flat"], "choice": "bg_nbd"}
+    html = '<h2>Parameters</h2><th>Estimate</th><div id="fig-clv_deciles"><td>20,073</td>'
+    pinned = {"clv.csv": csv, "clv_params.json": json.dumps(params), "clv.html": html}
+    # The ridge moved: b, its warning and the table cell showing it; the rest by 1e-3.
+    moved = dict(params, r=0.72072, b=999998.6, warnings=["b is at its bound"])
+    now = {
+        "clv.csv": csv.replace("100.0", "100.1"),
+        "clv_params.json": json.dumps(moved),
+        "clv.html": html.replace("20,073", "999,999"),
+    }
+    assert compare_ridge(pinned, now) == []
+    # What is not the ridge must still hold.
+    assert compare_ridge(pinned, dict(now, **{"clv.csv": csv.replace("100.0", "103.0")})) == [
+        "clv.csv: row 0 clv: '100.0' != '103.0'"
+    ]
+    assert compare_ridge(pinned, dict(now, **{"clv.csv": csv.replace("Champions", "Loyal")}))
+    assert compare_ridge(pinned, dict(now, **{"clv.csv": csv + "3,Loyal,1.0\n"}))
+    chosen = json.dumps(dict(moved, choice="pareto_nbd"))
+    assert compare_ridge(pinned, dict(now, **{"clv_params.json": chosen})) == [
+        "clv_params.json: /choice: 'bg_nbd' != 'pareto_nbd'"
+    ]
+    shifted = json.dumps(dict(moved, r=0.8))
+    assert compare_ridge(pinned, dict(now, **{"clv_params.json": shifted})) == [
+        "clv_params.json: /r: 0.72 != 0.8"
+    ]
+    no_chart = html.replace("fig-clv_deciles", "fig-other")
+    assert compare_ridge(pinned, dict(now, **{"clv.html": no_chart}))
+    assert compare_ridge(pinned, {"clv.csv": csv})
