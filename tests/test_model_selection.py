@@ -25,7 +25,26 @@ def test_rule_prefers_best_combined_rank_inside_business_range() -> None:
     assert "k=4 has silhouette 0.380 (rank 2), Davies-Bouldin 0.700 (rank 1)." in reason
     assert "rank silhouette (higher is better) and Davies-Bouldin" in reason  # no stability
     assert "In plain words: the customers fall into 4 fairly distinct groups." in reason
-    assert "silhouette alone would pick k=2" in reason
+    assert "silhouette alone would pick k=2 (0.600), too few segments to act on." in reason
+
+
+def test_the_silhouette_alone_is_explained_on_each_side_of_the_range() -> None:
+    inside = _table([(3, 0.40, 0.80), (4, 0.39, 0.50), (5, 0.38, 0.90)])
+    # k=3: 1 + 2 = 3; k=4: 2 + 1 = 3 -> tie to k=3; the silhouette alone also picks k=3.
+    assert "alone" not in choose_k(inside)[1]
+    inside = _table([(3, 0.40, 0.80), (4, 0.39, 0.50), (5, 0.38, 0.60), (6, 0.37, 0.55)])
+    # k=3: 1 + 4 = 5; k=4: 2 + 1 = 3; k=5: 3 + 3 = 6; k=6: 4 + 2 = 6 -> k=4; k=3 is inside.
+    k, reason = choose_k(inside)
+    assert k == 4
+    assert reason.endswith(
+        "Over the whole range the silhouette alone would pick k=3 (0.400); k=4 ranks better "
+        "once Davies-Bouldin counts too. In plain words: the customers fall into 4 fairly "
+        "distinct groups."
+    )
+    above = _table([(3, 0.40, 0.80), (4, 0.39, 0.50), (9, 0.60, 0.40)])
+    k, reason = choose_k(above)
+    assert k == 3  # 3: 1 + 2 = 3; 4: 2 + 1 = 3 -> tie, to the higher silhouette
+    assert "silhouette alone would pick k=9 (0.600), more than a team can act on." in reason
 
 
 def test_rule_with_stability_by_hand() -> None:

@@ -32,6 +32,12 @@ def test_k_values() -> None:
     assert ks == [2, 3, 4, 5] and "scored up to 5 instead of 10" in warnings[0]
     with pytest.raises(UserError, match="--k 7 is more than the 6 distinct customer profiles"):
         k_values(ModelConfig(k=7), 100, "x", 6)
+    # 4 customers, 4 profiles: both refusals give the same largest k, and it is accepted.
+    with pytest.raises(UserError, match=r"4 distinct customer profiles .*at most 3\.$"):
+        k_values(ModelConfig(k=5), 4, "x", 4)
+    with pytest.raises(UserError, match=r"not smaller than the 4 customers .*at most 3\.$"):
+        k_values(ModelConfig(k=4), 4, "x", 4)
+    assert k_values(ModelConfig(k=3), 4, "x", 4) == ([3], [])
     with pytest.raises(UserError, match="only 2 customer"):
         k_values(ModelConfig(), 2, "x", 2)
 

@@ -371,15 +371,15 @@ def choose_k(
         + rule.replace("the business range", "the range" if note else "the business range")
         + scores
     )
-    if int(overall["k"]) != k:
-        reason += (
-            f" Over the whole range the silhouette alone would pick k={int(overall['k'])} "
-            f"({overall['silhouette']:.3f}), "
-            + (
-                "too few segments to act on."
-                if int(overall["k"]) < lo
-                else "more than a team can act on."
-            )
+    alone = int(overall["k"])
+    if alone != k:
+        reason += f" Over the whole range the silhouette alone would pick k={alone} " + (
+            f"({overall['silhouette']:.3f}), too few segments to act on."
+            if alone < lo
+            else f"({overall['silhouette']:.3f}), more than a team can act on."
+            if alone > hi
+            else f"({overall['silhouette']:.3f}); k={k} ranks better once Davies-Bouldin"
+            + (" and stability count too." if stable else " counts too.")
         )
     return k, reason + " " + plain_reason(best, stable)
 

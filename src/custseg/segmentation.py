@@ -169,15 +169,17 @@ def _check_data(n_customers: int, profiles: int, source: str) -> None:
 def _check_k(k: int, n_customers: int, profiles: int, source: str) -> None:
     """Refuse a k the data cannot support (too few customers or distinct profiles)."""
     _check_data(n_customers, profiles, source)
+    # One answer for both limits, so that following it never meets the other one.
+    most = min(profiles, n_customers - 1)
     if k > profiles:
         raise UserError(
             f"--k {k} is more than the {profiles} distinct customer profiles (recency, "
-            f"frequency, spend) of {source}; choose k of at most {profiles}."
+            f"frequency, spend) of {source}; choose k of at most {most}."
         )
     if k >= n_customers:
         raise UserError(
             f"--k {k} is not smaller than the {n_customers} customers of {source}; "
-            f"choose k below {n_customers}."
+            f"choose k of at most {most}."
         )
 
 
