@@ -11,6 +11,7 @@ import pytest
 from custseg.cohorts import (
     cohort_counts_sql,
     cohort_table,
+    headline,
     last_complete_month,
     persona_counts_sql,
     persona_retention,
@@ -142,3 +143,20 @@ def test_real_cohorts_equal_an_independent_computation(real_parquet: Path) -> No
     assert set(result.cohorts.loc[result.cohorts["partial"], "month"]) == {"2011-12"}
     curves = result.persona_retention
     assert set(curves["through_month"]) == {"2011-11"} and curves["month_index"].max() == 11
+
+
+def test_headline_says_the_mean_month_after_or_that_there_is_none() -> None:
+    table = pd.DataFrame(
+        {
+            "cohort": ["2011-01", "2011-01", "2011-02", "2011-02"],
+            "month_index": [0, 1, 0, 1],
+            "retention": [1.0, 0.25, 1.0, 0.5],
+        }
+    )
+    assert headline(table) == (
+        "2 monthly cohorts; on average 38% of a cohort buys again the month after its first "
+        "purchase."
+    )  # (0.25 + 0.5) / 2 = 0.375
+    # Data of one month: no cohort has a month after (the report said "nan%").
+    one = table[table["month_index"] == 0].head(1)
+    assert headline(one) == "1 monthly cohort; the data ends before any cohort's second month."

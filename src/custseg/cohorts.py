@@ -21,6 +21,7 @@ __all__ = [
     "COHORT_COLUMNS",
     "cohort_counts_sql",
     "cohort_table",
+    "headline",
     "persona_counts_sql",
     "persona_retention",
 ]
@@ -245,3 +246,35 @@ def persona_retention(counts: pd.DataFrame, through: dt.datetime | None = None) 
         ["persona", "month_index"], kind="mergesort"
     ).reset_index(drop=True)
     return result
+
+
+def headline(table: pd.DataFrame) -> str:
+    """Say how many cohorts there are and how many of a cohort buy again the month after.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        cohorts.csv (:func:`cohort_table`).
+
+    Returns
+    -------
+    str
+        One sentence; where no cohort has a month after its first yet (the data spans one
+        month), it says so instead of a mean of nothing.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"cohort": ["2011-01", "2011-01"], "month_index": [0, 1],
+    ...                   "retention": [1.0, 0.25]})
+    >>> headline(t)
+    '1 monthly cohort; on average 25% of a cohort buys again the month after its first purchase.'
+    """
+    n = table["cohort"].nunique()
+    cohorts = f"{n} monthly cohort{'' if n == 1 else 's'}"
+    after = table.loc[table["month_index"] == 1, "retention"]
+    if after.empty:
+        return f"{cohorts}; the data ends before any cohort's second month."
+    return (
+        f"{cohorts}; on average {after.mean():.0%} of a cohort buys again the month after "
+        "its first purchase."
+    )

@@ -391,12 +391,13 @@ def render_report(result: RunResult) -> str:
 def _cohorts_html(result: RunResult, figs: dict[str, go.Figure]) -> str:
     if result.cohorts.empty:
         return "<p class='muted'>Not computed for this run (Spark MLlib path).</p>"
-    first = result.cohorts[result.cohorts["month_index"] == 1]
+    from custseg.cohorts import headline
+
     return (
         "<p>Cohort = month of a customer's first kept purchase; retention = share of the "
         "cohort with a kept purchase that many calendar months later (cohorts.csv). "
-        f"Across cohorts, a mean {first['retention'].mean():.0%} buy again the month after "
-        "their first. The last month is marked partial when the data ends before its end; "
+        f"{html.escape(headline(result.cohorts))} The last month is marked partial when the "
+        "data ends before its end; "
         "the per-persona curves count only customers observable that long "
         "(cohort_personas.csv).</p>"
         + figure_html(figs["cohorts"], "cohorts")

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from custseg.cli import app
+from custseg.cohorts import headline
 
 
 def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path) -> None:
@@ -31,6 +33,16 @@ def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path
     assert (tmp_path / "c" / "cohorts.csv").read_text() == (
         tmp_path / "run" / "cohorts.csv"
     ).read_text()
+    # The page says what it shows: the input, the as-of date, where the personas came from
+    # and the headline the command printed.
+    page = (tmp_path / "c" / "cohorts.html").read_text()
+    as_of = json.loads(model.read_text())["as_of"].replace("T", " ")[:16]
+    assert (
+        f"<p class='meta'>Input {synthetic}, as of {as_of}; personas assigned by the model "
+        f"{model} (no refit).</p>" in page
+    )
+    said = headline(pd.read_csv(tmp_path / "c" / "cohorts.csv"))
+    assert said.replace("'", "&#x27;") in page and said in " ".join(got.output.split())
     # With a model, scikit-learn is not even imported.
     code = (
         "import sys; from custseg.commands.cohorts import cohorts; "

@@ -162,7 +162,7 @@ def test_workbook_sheet_with_the_required_columns_is_chosen_and_said(
     with caplog.at_level(logging.INFO, logger="custseg"):
         loaded = load_orders(con, book, ColumnsConfig(), CsvConfig())
     assert loaded.options["sheet"] == "Orders"
-    assert "using 'Orders' of b.xlsx: 'Notes' lack the required columns" in caplog.text
+    assert "using 'Orders' of b.xlsx: 'Notes' lacks the required columns" in caplog.text
     assert con.execute('SELECT "CustomerID" FROM orders_raw').fetchall() == [("17850",)]
     none = tmp_path / "none.xlsx"
     write_xlsx(none, {"A": [["x"], [1]], "B": [["y"], [2]]})
@@ -232,7 +232,7 @@ def test_a_workbook_split_by_year_is_read_whole(
         "reading 2 sheets of ii.xlsx, the same columns: 'Year 2009-2010' 1 row, "
         "'Year 2010-2011' 2 rows" in caplog.text
     )
-    assert "'Notes' lack the required columns" in caplog.text
+    assert "'Notes' lacks the required columns" in caplog.text
     rows = con.execute('SELECT "InvoiceNo", "CustomerID" FROM orders_raw ORDER BY 1').fetchall()
     assert rows == [("1", "17850"), ("2", "17850"), ("3", "12000")]
     # --sheet still reads one sheet only.

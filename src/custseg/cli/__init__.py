@@ -493,13 +493,9 @@ def cohorts(
             written = command.write_cohorts(result, out_dir)
         log_outputs(written, out_dir)
         _to_db(to_db, "cohorts", result, settings, input_path)
-    first = result.cohorts[result.cohorts["month_index"] == 1]
-    out.print(
-        f"{result.cohorts['cohort'].nunique()} cohorts; on average "
-        f"{first['retention'].mean():.0%} of a cohort buys again the month after its first "
-        "purchase.",
-        soft_wrap=True,
-    )
+    from custseg.cohorts import headline
+
+    out.print(headline(result.cohorts), soft_wrap=True)
 
 
 def _inspect(path: Path | str, settings: Settings, save: Path | None, quiet: bool) -> None:

@@ -41,12 +41,15 @@ class CohortResult:
         Where the personas came from, in words.
     log : dict
         run_log.json.
+    meta : str
+        The input and the as-of date, in words (the top line of cohorts.html).
     """
 
     cohorts: pd.DataFrame
     persona_retention: pd.DataFrame
     personas: str = ""
     log: RunLog = field(default_factory=RunLog)
+    meta: str = ""
 
 
 def cohorts(
@@ -97,9 +100,11 @@ def cohorts(
             source = "fitted as custseg run fits them"
         with timer.stage("cohorts") as notes:
             table, curves = session.cohorts(customers)
-            notes.append(f"{table['cohort'].nunique()} monthly cohorts; personas {source}")
+            n = table["cohort"].nunique()
+            notes.append(f"{n} monthly cohort{'' if n == 1 else 's'}; personas {source}")
         log = session.log_record(timer, started, personas=source)
-    return CohortResult(table, curves, source, log)
+        meta = f"Input {session.source}, as of {cleaned.as_of:%Y-%m-%d %H:%M}; personas {source}."
+    return CohortResult(table, curves, source, log, meta)
 
 
 def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]:
@@ -108,7 +113,10 @@ def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]
     ``result`` may also be the :class:`~custseg.results.RunResult` of ``custseg run`` (what
     this function took before ``custseg cohorts`` had a result of its own).
     """
+    import html
+
     from custseg.charts import cohort_heatmap, persona_retention_chart
+    from custseg.cohorts import headline
     from custseg.reporting import figure_html, html_page
 
     if isinstance(result, RunResult):
@@ -122,11 +130,17 @@ def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]
     with staged_folder(out_dir, "--out") as stage:
         write_csv(result.cohorts, stage / "cohorts.csv", safe=False)
         write_csv(result.persona_retention, stage / "cohort_personas.csv")
-        body = figure_html(cohort_heatmap(result.cohorts), "cohort-heatmap") + figure_html(
-            persona_retention_chart(result.persona_retention), "persona-retention"
+        body = (
+            f"<p>{html.escape(headline(result.cohorts))} Cohort = month of a customer's first "
+            "kept purchase; retention = share of the cohort with a kept purchase that many "
+            "calendar months later (cohorts.csv); the curves per persona count only customers "
+            "observable that long (cohort_personas.csv).</p>"
+            + figure_html(cohort_heatmap(result.cohorts), "cohort-heatmap")
+            + figure_html(persona_retention_chart(result.persona_retention), "persona-retention")
         )
-        (stage / "cohorts.html").write_text(
-            html_page("custseg: cohort retention", "Cohort retention", "", body), encoding="utf-8"
+        page = html_page(
+            "custseg: cohort retention", "Cohort retention", html.escape(result.meta), body
         )
+        (stage / "cohorts.html").write_text(page, encoding="utf-8")
         write_json(result.log, stage / "run_log.json")
     return [out_dir / n for n in COHORT_FILES]

@@ -215,7 +215,8 @@ def segment_session(session: Session, timer: StageTimer, started: float) -> RunR
         with timer.stage("cohorts") as notes:
             cohorts, curves = _cohorts(session, fit)
             tables.append((cohorts, curves))
-            notes.append(f"{cohorts['cohort'].nunique()} monthly cohorts")
+            n = cohorts["cohort"].nunique()
+            notes.append(f"{n} monthly cohort{'' if n == 1 else 's'}")
 
     # The cohorts are computed while the holdout is checked.
     fitted = fit_model(session, session.settings, timer, then_release=True, alongside=cohorts_of)

@@ -272,10 +272,11 @@ def _say_sheets(
 def _say_sheet(path: Path, sheet: str, skipped: list[str]) -> None:
     if skipped:
         logger.info(
-            "sheet    using %s of %s: %s lack the required columns, or map them otherwise",
+            "sheet    using %s of %s: %s %s the required columns, or map them otherwise",
             sheet,
             path.name,
             ", ".join(repr(s) for s in skipped),
+            "lacks" if len(skipped) == 1 else "lack",
         )
 
 
