@@ -22,16 +22,29 @@ from custseg.reporting import figure_html, html_page, table_html
 __all__ = ["clv_page", "parameter_table"]
 
 
-def parameter_table(params: dict[str, Any]) -> pd.DataFrame:
-    """Return one row per model and parameter: estimate, standard error, 90% interval.
+def parameter_table(params: dict[str, Any], *, backtest: bool = False) -> pd.DataFrame:
+    """Return one row per model and parameter: estimate, standard error, log-likelihood.
 
-    A standard error that is undefined (a parameter at a bound) is blank, with the reason in
-    the page's warnings.
+    Parameters
+    ----------
+    params : dict
+        clv_params.json.
+    backtest : bool
+        False: the fits the predictions come from (the chosen count model refitted on every
+        purchase day, and Gamma-Gamma). True: every candidate count model as fitted up to
+        the backtest's split (``params["models"]``), which the choice compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        model, parameter, estimate, std_error (NaN where undefined: a parameter at a bound,
+        with the reason in the warnings), log_likelihood, customers.
     """
+    if backtest:
+        fits = dict(params.get("models") or {})
+    else:
+        fits = {params["model"]: params[params["model"]], "gamma_gamma": params["gamma_gamma"]}
     rows = []
-    fits = dict(params.get("models") or {})
-    fits.setdefault(params["model"], params[params["model"]])
-    fits["gamma_gamma"] = params["gamma_gamma"]
     for name, fit in fits.items():
         errors = fit.get("std_errors", {})
         for key, value in fit.items():
@@ -72,6 +85,7 @@ def _evaluation_html(result: Any) -> str:
         f"({split}) and predicted the next {choice['window_days']} days. "
         f"{html.escape(choice['reason'])} Rule: {html.escape(choice['rule'])}.</p>"
         + table_html(result.backtest)
+        + _candidates_html(params, cut)
         + "<h3>By calibration frequency</h3>"
         + figure_html(frequency_chart(frequency), "clv_frequency")
         + table_html(frequency)
@@ -83,6 +97,21 @@ def _evaluation_html(result: Any) -> str:
         + figure_html(deciles_chart(deciles), "clv_deciles")
         + table_html(deciles)
         + "</section>"
+    )
+
+
+def _candidates_html(params: dict[str, Any], cut: str) -> str:
+    """Show the candidate count models' parameters as fitted up to the split, with warnings."""
+    table = parameter_table(params, backtest=True)
+    if table.empty:
+        return ""
+    warnings = [w for fit in params["models"].values() for w in fit.get("warnings", [])]
+    return (
+        f"<h3>The candidates' parameters, fitted up to {cut}</h3>"
+        "<p>What the choice compared; the predictions come from the chosen model refitted "
+        "on every purchase day (Parameters, above). Blank standard errors are undefined:</p>"
+        + "".join(f"<p class='reason'>{html.escape(w)}</p>" for w in warnings)
+        + table_html(table)
     )
 
 
@@ -109,8 +138,9 @@ def clv_page(result: Any) -> str:
                 columns=["p_alive_mean", "churn_probability_mean"], errors="ignore"
             )
         )
-        + "<h3>Parameters</h3><p>Standard errors from the observed information matrix; "
-        "blank where undefined (see the warnings). Time unit: days.</p>"
+        + "<h3>Parameters</h3><p>The fits the predictions come from. Standard errors "
+        "from the observed information matrix; blank where undefined (see the warnings). "
+        "Time unit: days.</p>"
         + table_html(parameter_table(params))
         + f"<p>Chosen model log-likelihood {model['log_likelihood']:,.2f} on "
         f"{model['customers']:,} customers.</p></section>"
