@@ -33,6 +33,7 @@ from custseg.cleaning import (
     examples_sql,
     facts_sql,
     kept_sql,
+    late_as_of,
     summarise,
 )
 from custseg.config import Settings
@@ -427,6 +428,8 @@ class Session:
                     notes.append(str(cleaned.non_product["effect"]))
                 if self.input.mapping.invoice is None and first:
                     notes.append(f"Orders are {self.orders_counted_as}.")
+                if late := late_as_of(cleaned):
+                    logger.warning("warning  %s", late)
                 if (
                     first
                     and self.settings.cleaning.suppress
