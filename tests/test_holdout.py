@@ -75,3 +75,19 @@ def test_the_cut_off_counts_days_of_the_calendar() -> None:
     assert holdout_cutoff(Settings(), as_of, "America/Los_Angeles") == dt.datetime(
         2023, 1, 1, 13, 0
     )
+
+
+def test_shares_of_few_customers_are_said_to_be_so() -> None:
+    as_of = dt.datetime(2011, 12, 10, 12, 50)
+    before = _frame(40, 2)
+    result = holdout_check(before, before, Settings(), as_of, 3, "x")
+    table = pd.DataFrame(result["table"])
+    top, bottom = table.iloc[0], table.iloc[-1]
+    assert result["sentence"].endswith(
+        f" Few customers stand behind these shares ({top['customers']:,} in {top['persona']} "
+        f"and {bottom['customers']:,} in {bottom['persona']}): read them as an indication, "
+        "not a measurement."
+    )
+    # Hundreds per persona: no such words.
+    many = holdout_check(_frame(900, 2), _frame(900, 2), Settings(), as_of, 3, "x")
+    assert min(r["customers"] for r in many["table"]) >= 30 and "Few" not in many["sentence"]

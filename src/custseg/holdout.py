@@ -17,7 +17,11 @@ import pandas as pd
 from custseg.config import Settings
 from custseg.errors import UserError
 
-__all__ = ["holdout_check", "holdout_cutoff"]
+__all__ = ["FEW_CUSTOMERS", "holdout_check", "holdout_cutoff"]
+
+#: Below this many customers in the best or the worst persona, the sentence says the shares
+#: rest on few customers (one customer makes a share of 0% or 100%).
+FEW_CUSTOMERS = 30
 
 
 def holdout_cutoff(settings: Settings, as_of: dt.datetime, zone: str | None = None) -> dt.datetime:
@@ -114,6 +118,13 @@ def holdout_check(
         f"(mean spend {top['holdout_spend_mean']:,.2f}), against {bottom['bought_again']:.0%} "
         f"of {bottom['persona']} ({bottom['holdout_spend_mean']:,.2f})."
     )
+    few = [(int(r["customers"]), str(r["persona"])) for r in (top, bottom)]
+    if min(n for n, _ in few) < FEW_CUSTOMERS:
+        sentence += (
+            " Few customers stand behind these shares ("
+            + " and ".join(f"{n:,} in {persona}" for n, persona in few)
+            + "): read them as an indication, not a measurement."
+        )
     return {
         "cutoff": cutoff.isoformat(timespec="seconds"),
         "days": days,
