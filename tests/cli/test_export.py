@@ -90,6 +90,10 @@ def test_google_hashed_from_the_order_lines(tiny_run: tuple[Path, Path], tmp_pat
         result.stderr
     )
     assert "note     1 customer(s) have a phone number without a country code" in result.stderr
+    # Where each file is, as the folder holds it (audiences/ inside --out).
+    assert "outputs audiences/champions.csv, audiences/lost.csv, export_log.json in " in " ".join(
+        result.stderr.split()
+    )
     assert result.stdout.strip() == (
         f"2 audience file(s) (google, hashed) with 2 customer(s) in {out / 'audiences'}."
     )

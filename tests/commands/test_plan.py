@@ -57,6 +57,12 @@ def test_plan_command_counts_the_uplift(tmp_path: Path) -> None:
     args = ["plan", str(campaigns), "--clv", str(clv), "--out", str(tmp_path / "p")]
     got = runner.invoke(app, args)
     assert got.exit_code == 0, got.output
+    # The table on the screen: one line per campaign, within 80 columns (by hand below).
+    lines = got.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    rows = [" ".join(line.split()) for line in lines]
+    assert "win-back Hibernating 1,000 30 2,400 800 40 0.05" in rows
+    assert "defaults Champions 100 2 400 470 -350 -0.74" in rows
     plan = pd.read_csv(tmp_path / "p" / "plan.csv")
     assert plan.columns.tolist() == COLUMNS
     assert plan["campaign"].tolist() == ["win-back", "defaults"]

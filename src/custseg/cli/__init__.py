@@ -20,6 +20,7 @@ from custseg.cli.console import (
     leave,
     log_outputs,
     out,
+    plan_table,
     progress_bars,
     setup_logging,
     summary_table,
@@ -562,7 +563,7 @@ def plan(
         with _forcing(force):
             written = write_plan(table, out_dir)
         log_outputs(written, out_dir)
-    out.print(table.round(2).to_string(index=False))
+    out.print(plan_table(table))
 
 
 @app.command()

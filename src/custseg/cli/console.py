@@ -64,8 +64,10 @@ def setup_logging(quiet: bool) -> None:
 
 
 def log_outputs(written: list[Path], folder: Path) -> None:
-    """Log the names of the files a command wrote, and where."""
-    names = ", ".join(p.name for p in written)
+    """Log the files a command wrote (paths inside ``folder``), and where."""
+    names = ", ".join(
+        str(p.relative_to(folder)) if p.is_relative_to(folder) else p.name for p in written
+    )
     logging.getLogger("custseg").info("outputs  %s in %s", names, folder)
 
 
@@ -207,6 +209,41 @@ def clv_table(personas: Any, horizon: int, alive: bool) -> Table:
         if alive:
             cells.insert(5, f"{row.churn_probability_mean:.0%}")
         table.add_row(*cells)
+    return table
+
+
+def plan_table(plan: Any) -> Table:
+    """Return plan.csv as a table that fits 80 columns (every figure is in plan.csv)."""
+    table = Table(
+        title="Campaign plan (what-if)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    headers = ["campaign", "persona", "customers", "+buyers", "+revenue", "cost", "profit"]
+    headers.append("roi")
+    table.caption = (
+        "+buyers and +revenue: what the uplift adds in the campaign's days; profit: +revenue "
+        "x margin - cost; roi: profit / cost (plan.csv has every figure)"
+    )
+    for name in headers:
+        if name in ("campaign", "persona"):  # names wrap rather than push the figures off
+            width = 8 if name == "campaign" else 11  # "Hibernating"
+            table.add_column(name, justify="left", min_width=width, overflow="fold")
+        else:
+            table.add_column(name, justify="right", no_wrap=True)
+    for row in plan.itertuples():
+        table.add_row(
+            str(row.campaign),
+            str(row.persona),
+            f"{row.customers:,}",
+            f"{row.incremental_buyers:,.0f}",
+            f"{row.incremental_revenue:,.0f}",
+            f"{row.cost:,.0f}",
+            f"{row.profit:,.0f}",
+            f"{row.roi:.2f}",
+        )
     return table
 
 
