@@ -125,3 +125,32 @@ def test_the_published_cdnow_estimates_from_the_command(cdnow: Path, tmp_path: P
     assert len(table) == 2357 and table["historic_spend"].sum() == pytest.approx(
         pd.read_csv(cdnow).query("date <= '1997-09-30'")["amount"].sum()
     )
+
+
+def test_a_customer_with_zero_amount_purchases_only_is_said(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    lines = pd.read_parquet(synthetic)
+    free = lines.iloc[[0, 1]].copy()
+    free["CustomerID"] = 99999
+    free["UnitPrice"] = 0.0
+    free["InvoiceNo"] = ["F1", "F2"]
+    path = tmp_path / "orders.parquet"
+    pd.concat([lines, free]).to_parquet(path)
+    out = tmp_path / "clv"
+    result = CliRunner().invoke(app, ["clv", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "clv.csv")
+    # One customer more than the RFM table: the one whose purchases were all free.
+    said = " ".join(result.stderr.split())
+    rfm = int(said.split("rfm ")[1].split(" customers")[0].replace(",", ""))
+    assert len(table) == rfm + 1
+    assert table.loc[table["customer_id"] == 99999, "persona"].tolist() == ["No spend"]
+    assert (
+        f"{len(table):,} customers (1 of them with zero-amount purchases only, in no RFM "
+        "segment: persona 'No spend'), expected revenue" in said
+    )

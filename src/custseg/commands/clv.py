@@ -216,10 +216,17 @@ def _lifetime_value(
             table, order + ([NO_SPEND] if (table["persona"] == NO_SPEND).any() else [])
         )
         informative, alive_note = alive_informative(model, table["p_alive"].to_numpy())
+        unspent = int((table["persona"] == NO_SPEND).sum())
         notes.append(
             f"{model.LABEL} {_params_text(model)}; Gamma-Gamma {_params_text(gg)}; "
-            f"{len(table):,} customers, expected revenue {table['expected_revenue'].sum():,.2f} "
-            f"in {horizon} days"
+            f"{len(table):,} customers"
+            + (
+                f" ({unspent:,} of them with zero-amount purchases only, in no RFM segment: "
+                f"persona {NO_SPEND!r})"
+                if unspent
+                else ""
+            )
+            + f", expected revenue {table['expected_revenue'].sum():,.2f} in {horizon} days"
         )
     warnings = [*model.warnings, *gg.warnings]
     if gg.left_out:
