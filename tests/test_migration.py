@@ -44,7 +44,13 @@ def test_migration_matrix_and_movers_by_hand() -> None:
     assert moved.loc[0, "recency_days_before"] == 2 and moved.loc[0, "recency_days_after"] == 120
     # Champions -> Need Attention-like moves count too: any step down the model's order.
     after.loc[0, "persona"] = "Loyal"
-    assert movers(before, after, order)["customer_id"].tolist() == ["a", "b"]
+    both = movers(before, after, order)
+    assert both["customer_id"].tolist() == ["a", "b"]
+    # a bought again (9 -> 10 orders) yet moved down; b did not (8 -> 8).
+    assert both["bought_again"].tolist() == [True, False]
+    assert both.columns[:5].tolist() == [
+        "customer_id", "from_persona", "to_persona", "steps", "bought_again"
+    ]  # fmt: skip
     after.loc[3, "persona"] = "At Risk"  # Lost -> At Risk: up
     assert movements(before, after, order) == {
         "moved_down": 2, "moved_up": 1, "stayed": 1, "new_customers": 1

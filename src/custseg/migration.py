@@ -79,17 +79,19 @@ def movers(before: pd.DataFrame, after: pd.DataFrame, order: list[str]) -> pd.Da
     Returns
     -------
     pandas.DataFrame
-        customer_id, from_persona, to_persona, steps (how many places down the order), and
-        recency_days, frequency, monetary at both snapshots (suffixes ``_before`` and
-        ``_after``), by customer id.
+        customer_id, from_persona, to_persona, steps (how many places down the order),
+        bought_again (more orders at the second snapshot than at the first: moved down by
+        the value order of personas, not for want of buying), and recency_days, frequency,
+        monetary at both snapshots (suffixes ``_before`` and ``_after``), by customer id.
     """
     rank = {name: i for i, name in enumerate(order)}
     cols = ["customer_id", "persona", "recency_days", "frequency", "monetary"]
     both = before[cols].merge(after[cols], on="customer_id", suffixes=("_before", "_after"))
     steps = both["persona_after"].map(rank) - both["persona_before"].map(rank)
     moved = both[steps > 0].assign(steps=steps[steps > 0].astype(int))
+    moved["bought_again"] = moved["frequency_after"] > moved["frequency_before"]
     moved = moved.rename(columns={"persona_before": "from_persona", "persona_after": "to_persona"})
-    first = ["customer_id", "from_persona", "to_persona", "steps"]
+    first = ["customer_id", "from_persona", "to_persona", "steps", "bought_again"]
     out: pd.DataFrame = moved[first + [c for c in moved.columns if c not in first]]
     result: pd.DataFrame = out.reset_index(drop=True)
     return result

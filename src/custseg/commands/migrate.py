@@ -116,11 +116,14 @@ def migrate(
     matrix = migration_matrix(snaps[0].customers, snaps[1].customers, order)
     moved = movers(snaps[0].customers, snaps[1].customers, order)
     counts = movements(snaps[0].customers, snaps[1].customers, order)
+    counts["moved_down_bought_again"] = int(moved["bought_again"].sum())
     sentence = (
         f"Customers as of {as_of_before:%Y-%m-%d} ({len(snaps[0].customers):,}) and as of "
         f"{as_of_after:%Y-%m-%d} ({len(snaps[1].customers):,}), both assigned by the model "
         f"{label}. Of the customers in both, {counts['moved_down']:,} moved down the value "
-        f"order (to a persona of lower standing: movers.csv), {counts['moved_up']:,} moved up "
+        f"order (to a persona of lower standing: movers.csv; "
+        f"{counts['moved_down_bought_again']:,} of them bought again in between, column "
+        f"bought_again), {counts['moved_up']:,} moved up "
         f"and {counts['stayed']:,} kept their persona; {counts['new_customers']:,} first "
         f"bought after {as_of_before:%Y-%m-%d} (from '{NEW}')."
     )
