@@ -167,7 +167,7 @@ def test_excel_serial_dates(tmp_path: Path) -> None:
     ],
 )
 def test_unambiguous_text_dates_are_detected(
-    tmp_path: Path, dates: list[str], expected: str | None
+    tmp_path: Path, dates: list[str], expected: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     from custseg.commands.run import segment
     from custseg.config import load_settings
@@ -183,6 +183,9 @@ def test_unambiguous_text_dates_are_detected(
     result = segment(path, load_settings(None, {"model": {"k": 2, "k_max": 2}}))
     options = result.quality["input"]["reader_options"]
     assert options.get("date_format") == (f"{expected} (detected)" if expected else None)
+    # The log says it too (a day-first file read month-first would be a silent disaster).
+    said = f"dates in 'InvoiceDate' read as {expected} (--date-format chooses another)"
+    assert (said in caplog.text) == (expected is not None)
     assert result.quality["dropped"]["invalid_date"] == 0
     assert result.quality["last_purchase"] == "2011-02-03T09:30:00"
 

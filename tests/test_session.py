@@ -153,13 +153,16 @@ def test_any_as_of_and_the_net_rule_from_one_scan(
             assert session.scans == 1
 
 
-def test_every_table_comes_from_one_scan(synthetic: Path) -> None:
+def test_every_table_comes_from_one_scan(synthetic: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="custseg")
     with Session(synthetic, Settings()) as session:
         cleaned = session.cleaning()
         first = session.rfm()
         cutoff = cleaned.as_of - dt.timedelta(days=90)
         with_cut = session.rfm(cutoff=cutoff)
         earlier = session.rfm(cutoff)
+        # The second snapshot's cleaning line says what it is.
+        assert f"(another snapshot, as of {cutoff:%Y-%m-%d %H:%M})" in caplog.text
         days = session.daily()
         cohorts, _ = session.cohorts()
         assert session.scans == 1

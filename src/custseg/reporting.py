@@ -366,8 +366,8 @@ def render_report(result: RunResult) -> str:
             "score; fewer days since the last purchase scores higher), the 3-digit code and "
             "the segment a fixed rule map gives that code (customers.csv: r_score, f_score, "
             "m_score, rfm_code, rfm_segment). The clusters are learnt from the data; the rule "
-            "segments are the names marketing tools use. Where they agree, both are "
-            "trustworthy labels.</p>"
+            "segments are the names marketing tools use. Where they agree, two independent "
+            "methods say the same of a customer.</p>"
             + figure_html(figs["rfm_crosstab"], "rfm_crosstab")
             + table_html(persona_crosstab(result.customers).reset_index())
         ),

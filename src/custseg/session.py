@@ -161,6 +161,8 @@ class Session:
             date_format = settings.csv.date_format or info.date_format
             if info.date_format is not None:
                 info.options["date_format"] = f"{info.date_format} (detected)"
+                said = f"dates in {info.mapping.date!r} read as {info.date_format}"
+                logger.warning("note     %s (--date-format chooses another)", said)
             self._say_ignored(info)
             mapping, types, raw = info.mapping, info.types, info.raw.sql
             if mapping.sources:  # a shop platform's export: its fields are computed
@@ -417,10 +419,11 @@ class Session:
                     cleaned = self._non_product(cleaned, facts)
                 done(1)
                 dropped = ", ".join(f"{k} {v:,}" for k, v in cleaned.dropped.items() if v)
+                again = f" (another snapshot, as of {cleaned.as_of:%Y-%m-%d %H:%M})"
                 notes.append(
                     f"{cleaned.rows_kept:,} of {cleaned.rows_read:,} rows kept"
                     + (f"; dropped: {dropped}" if dropped else "")
-                    + ("" if first else f" (as of {cleaned.as_of:%Y-%m-%d %H:%M})")
+                    + ("" if first else again)
                 )
                 if cleaned.returns.get("return_lines") and first:
                     notes.append(str(cleaned.returns["effect"]))
