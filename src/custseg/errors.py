@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError", "first_line"]
+__all__ = ["UserError", "first_line", "out_of_memory"]
 
 
 class UserError(Exception):
@@ -16,3 +16,23 @@ class UserError(Exception):
 def first_line(exc: BaseException) -> str:
     """Return the first line of an exception's message (its type name when it has none)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """Say what to do when the engine (or Python) ran out of memory; None for other errors.
+
+    DuckDB stops at its memory limit when an operator cannot spill to disk (a very wide
+    GROUP BY, such as ``--drop-duplicates`` over hundreds of millions of lines): that is
+    the limit's doing, not a damaged file.
+    """
+    if isinstance(exc, MemoryError):
+        return "ran out of memory; free some memory or run it on a larger machine."
+    if type(exc).__name__ != "OutOfMemoryException":
+        return None
+    used = first_line(exc).rpartition("(")[2].rstrip(")")
+    limit = f" ({used})" if "used" in used else ""
+    return (
+        f"the engine ran out of its memory limit{limit}; raise it with --memory-limit "
+        "(engine.memory_limit), e.g. --memory-limit 4GB, and keep --temp-dir on a disk "
+        "with room to spill."
+    )

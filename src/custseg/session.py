@@ -38,7 +38,7 @@ from custseg.cleaning import (
 )
 from custseg.config import Settings
 from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
-from custseg.errors import UserError, first_line
+from custseg.errors import UserError, first_line, out_of_memory
 from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.io.columns import ColumnMapping
 from custseg.io.database import is_database, source_of
@@ -340,14 +340,15 @@ class Session:
         except Exception as exc:
             if _planning_error(exc):
                 raise
-            if self.engine.name == "spark":
-                raise UserError(
-                    f"{self.source}: Spark could not process it ({first_line(exc)})."
-                ) from exc
+            if (memory := out_of_memory(exc)) is not None:
+                raise UserError(f"{self.source}: {memory}") from exc
             # The reader checks the header; a damaged page shows only when rows are read.
-            raise UserError(
-                f"{self.source}: cannot be read ({first_line(exc)}); the file may be damaged."
-            ) from exc
+            said = (
+                f"Spark could not process it ({first_line(exc)})."
+                if self.engine.name == "spark"
+                else f"cannot be read ({first_line(exc)}); the file may be damaged."
+            )
+            raise UserError(f"{self.source}: {said}") from exc
 
     @property
     def facts(self) -> Relation:

@@ -559,3 +559,44 @@ def test_leaving_runs_the_exit_handlers_flushes_and_keeps_the_code(
     assert marker.read_text() == "yes"
     # A thread that still runs is waited for, as a normal exit would.
     assert ("thread done" in proc.stdout) is thread
+
+
+def test_running_out_of_memory_names_the_option(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In the scan: DuckDB stops at its limit (not "the file may be damaged").
+    result = _run(
+        "run", str(synthetic), "--drop-duplicates", "--memory-limit", "1MB",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    said = result.stderr.replace("\n", "")
+    assert f"error: {synthetic}: the engine ran out of its memory limit (" in said
+    assert "raise it with --memory-limit (engine.memory_limit), e.g. --memory-limit 4GB" in said
+    assert "damaged" not in said and not (tmp_path / "o").exists()
+
+    # Anywhere else (a later stage, or Python itself): the same advice, not "internal error".
+    import duckdb
+
+    import custseg.commands.run
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: (1.0 GiB/1.0 GiB used)\nmore")
+
+    monkeypatch.setattr(custseg.commands.run, "segment", full)
+    result = _run("run", str(synthetic), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "error: the engine ran out of its memory limit (1.0 GiB/1.0 GiB used); raise" in (
+        result.stderr.replace("\n", "")
+    )
+    assert "internal error" not in result.stderr
+
+    def python_full(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(custseg.commands.run, "segment", python_full)
+    result = _run("run", str(synthetic), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "error: ran out of memory; free some memory or run it on a larger machine." in (
+        result.stderr.replace("\n", " ")
+    )

@@ -110,9 +110,13 @@ def user_errors() -> Iterator[None]:
                 raise typer.Exit(130) from None
             err.print(f"stopped by {signal.Signals(signum).name}; {_outputs_state()}")
             raise typer.Exit(128 + signum) from None
+        from custseg.errors import first_line, out_of_memory
+
+        if (memory := out_of_memory(exc)) is not None:  # the machine's limit, not a bug
+            err.print(f"[bold red]error:[/] {escape(memory)}", soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
         if os.environ.get("CUSTSEG_DEBUG"):
             raise
-        from custseg.errors import first_line
 
         first = escape(first_line(exc)[:300])
         err.print(
