@@ -15,3 +15,26 @@ def test_preload_imports_in_a_thread() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_a_deferred_package_runs_when_first_used_and_then_is_the_real_one() -> None:
+    code = """
+import sys
+from custseg.lazy import defer
+facts = [defer("scipy.stats"), defer("scipy.stats"), defer("no.such.package")]
+import sklearn.cluster, sklearn.metrics
+facts.append("scipy.stats._stats_py" in sys.modules)
+from scipy.stats import rankdata
+facts.append(rankdata([30, 10, 20]).tolist())
+import scipy.stats
+facts.append(type(scipy.stats).__name__)
+facts.append(sys.modules["scipy.stats"] is scipy.stats)
+facts.append(float(scipy.stats.norm.cdf(0.0)))
+from sklearn.metrics import roc_auc_score
+facts.append(float(roc_auc_score([0, 1, 1, 0], [0.1, 0.8, 0.4, 0.3])))
+print(facts)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Bound before it is run: the first call of rankdata runs the real package.
+    want = "[True, False, False, False, [3.0, 1.0, 2.0], 'module', True, 0.5, 1.0]"
+    assert out.stdout.strip() == want

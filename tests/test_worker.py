@@ -47,6 +47,26 @@ def warns():
     warnings.warn("odd", Odd)
     return 1
 
+def halves(on_step=None):
+    def work(step):
+        if step is not None:
+            step("there")
+        return os.getpid()
+    other = worker.share(work, on_step)
+    return None if other is None else (os.getpid(), other.result())
+
+def shared(kind):
+    parent = os.getpid()
+    def work(step):
+        if kind == "dies" and os.getpid() != parent:
+            os._exit(3)
+        if kind == "fails":
+            raise UserError("the second process failed.")
+        if kind == "warns":
+            warnings.warn("careful there", RuntimeWarning)
+        return os.getpid() == parent
+    return worker.share(work).result()
+
 facts = {}
 """
 
@@ -124,6 +144,105 @@ facts["still_there"] = worker.call(where, 2)[1]
         # A category the caller may not have imported arrives as a built-in one, named.
         "warnings": [["RuntimeWarning", "careful"], ["UserWarning", "Odd: odd"]],
         "still_there": 4,
+    }
+
+
+def test_the_workers_first_job_may_share_its_work_with_a_second_process(tmp_path: Path) -> None:
+    facts = _script(
+        tmp_path,
+        """
+facts["outside"] = worker.share(lambda step: 1) is None
+worker.start(["json"])
+steps = []
+worker_pid, second_pid = worker.call(halves, on_step=steps.append)
+facts["three_processes"] = len({os.getpid(), worker_pid, second_pid}) == 3
+facts["steps"] = steps
+facts["second_gone"] = not os.path.exists(f"/proc/{second_pid}")
+facts["second_job"] = worker.call(halves)
+""",
+    )
+    assert facts == {
+        "outside": True,
+        "three_processes": True,
+        "steps": ["there"],
+        "second_gone": True,
+        # OpenMP may have started its threads in the first job: no fork after it.
+        "second_job": None,
+    }
+
+
+def test_a_shared_works_error_warnings_and_death_reach_the_caller(tmp_path: Path) -> None:
+    facts = _script(
+        tmp_path,
+        """
+def fresh(kind):
+    worker.stop()
+    worker.start(["json"])
+    return worker.call(shared, kind)
+
+facts["done_there"] = fresh("done") is False
+facts["dead_done_here"] = fresh("dies") is True
+try:
+    fresh("fails")
+except UserError as exc:
+    facts["error"] = str(exc)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fresh("warns")
+facts["warnings"] = [[w.category.__name__, str(w.message)] for w in caught]
+""",
+    )
+    assert facts == {
+        "done_there": True,
+        "dead_done_here": True,
+        "error": "the second process failed.",
+        "warnings": [["RuntimeWarning", "careful there"]],
+    }
+
+
+def test_the_k_sweep_split_over_two_processes_scores_as_two_threads_do(tmp_path: Path) -> None:
+    marker = tmp_path / "forked"
+    facts = _script(
+        tmp_path,
+        f"""
+import numpy as np
+from custseg.lazy import FITTING
+from custseg.model_selection import score_k_range
+
+real_share = worker.share
+def share(work, on_step=None):
+    got = real_share(work, on_step)
+    open({str(marker)!r}, "a").write(str(got is not None))
+    return got
+worker.share = share
+
+worker.start(FITTING)
+x = np.random.default_rng(7).normal(size=(400, 3))
+ks = [2, 3, 4, 5, 6]
+args = dict(seed=3, n_init=3, stability_resamples=4, stability_ks=[3, 4, 5])
+steps = []
+there = worker.call(score_k_range, x, ks, on_step=steps.append, **args)
+worker.stop()
+here = score_k_range(x, ks, **args)
+facts["k"] = there.table["k"].tolist()
+facts["table"] = there.table.equals(here.table)
+facts["models"] = all(
+    np.array_equal(there.models[k].cluster_centers_, here.models[k].cluster_centers_)
+    and np.array_equal(there.models[k].labels_, here.models[k].labels_)
+    for k in ks
+)
+facts["steps"] = sorted(steps)
+facts["stability"] = int(here.table["stability"].notna().sum())
+""",
+    )
+    # The worker forked its second process; here, outside the worker, two threads ran.
+    assert marker.read_text() == "TrueFalse"
+    assert facts == {
+        "k": [2, 3, 4, 5, 6],
+        "table": True,
+        "models": True,
+        "steps": [2, 3, 4, 5, 6],
+        "stability": 3,
     }
 
 

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from custseg import worker
 from custseg.clustering import Solution, fit_kmeans, one_thread, refit, refit_labels
 from custseg.config import ModelConfig
 
@@ -293,15 +294,38 @@ def score_k_range(
             on_step(k)
         return row, model
 
-    # Each k is scored on its own seeds, so running two at a time (the fits release the
-    # GIL) gives the same table in less time. BLAS runs on one thread throughout: its
+    def lane(share: Sequence[int], step: Callable[[int], None] | None) -> list[Any]:
+        # The second process's share, on one BLAS thread as here.
+        with threadpool_limits(limits=1, user_api="blas"), one_thread():
+            done = []
+            for k in share:
+                done.append(score_one(k))
+                if step is not None:
+                    step(k)
+            return done
+
+    ks = [int(k) for k in ks]
+    mine, theirs = _lanes(ks, n_init, stability_resamples, stability_ks)
+    # In the fitting worker, half of the k values go to a second process (see
+    # custseg.worker.share); elsewhere two threads score them. Each k is scored on its own
+    # seeds, so either way gives the same table. BLAS runs on one thread throughout: its
     # thread count is global to the process (scikit-learn's fits set it too, from both
     # workers), and sums split across threads would change the last digits of the
     # silhouettes with the machine's core count.
+    other = worker.share(lambda step: lane(theirs, step), on_step) if theirs else None
     with threadpool_limits(limits=1, user_api="blas"):
-        workers = max(1, min(len(ks), os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(scored, [int(k) for k in ks]))
+        if other is not None:
+            try:
+                results = [scored(k) for k in mine]
+            except BaseException:
+                other.cancel()
+                raise
+            results += other.result()
+            results.sort(key=lambda done: ks.index(done[0]["k"]))
+        else:
+            workers = max(1, min(len(ks), os.cpu_count() or 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(scored, ks))
         rows = [row for row, _ in results]
         models: dict[int, KMeans] = {row["k"]: model for row, model in results}
         table = pd.DataFrame(rows)
@@ -312,6 +336,32 @@ def score_k_range(
             seed=seed,
         )
     return KSelection(table=table, models=models, silhouette_sample_size=sample)
+
+
+def _lanes(
+    ks: Sequence[int], n_init: int, resamples: int, stability_ks: Sequence[int] | None
+) -> tuple[list[int], list[int]]:
+    """Split the k values in two shares of about equal cost, largest first.
+
+    A k's cost is taken as k times its K-Means starts (``n_init``, plus one per stability
+    resample where its stability is measured). Only the time depends on the split.
+
+    Examples
+    --------
+    >>> _lanes([2, 3, 4, 5], 10, 20, [3, 4])
+    ([4, 2], [3, 5])
+    """
+    cost = {
+        k: k * (n_init + (resamples if stability_ks is None or k in stability_ks else 0))
+        for k in ks
+    }
+    shares: tuple[list[int], list[int]] = ([], [])
+    loads = [0, 0]
+    for k in sorted(ks, key=lambda k: (-cost[k], k)):
+        side = 0 if loads[0] <= loads[1] else 1
+        shares[side].append(k)
+        loads[side] += cost[k]
+    return shares
 
 
 def choose_k(
