@@ -18,12 +18,27 @@ def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def out_of_memory(exc: BaseException) -> str | None:
+def out_of_memory(exc: BaseException, *, option: bool = True) -> str | None:
     """Say what to do when the engine (or Python) ran out of memory; None for other errors.
 
     DuckDB stops at its memory limit when an operator cannot spill to disk (a very wide
     GROUP BY, such as ``--drop-duplicates`` over hundreds of millions of lines): that is
     the limit's doing, not a damaged file.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error.
+    option : bool
+        Whether the command takes ``--memory-limit`` (``export``, ``plan`` and the commands
+        that read no order lines do not: their DuckDB has its default, 80% of the memory).
+
+    Examples
+    --------
+    >>> out_of_memory(MemoryError())
+    'ran out of memory; free some memory or run it on a larger machine.'
+    >>> out_of_memory(ValueError("no")) is None
+    True
     """
     if isinstance(exc, MemoryError):
         return "ran out of memory; free some memory or run it on a larger machine."
@@ -31,6 +46,10 @@ def out_of_memory(exc: BaseException) -> str | None:
         return None
     used = first_line(exc).rpartition("(")[2].rstrip(")")
     limit = f" ({used})" if "used" in used else ""
+    if not option:
+        return (
+            f"the engine ran out of memory{limit}; free some memory or run it on a larger machine."
+        )
     return (
         f"the engine ran out of its memory limit{limit}; raise it with --memory-limit "
         "(engine.memory_limit), e.g. --memory-limit 4GB, and keep --temp-dir on a disk "

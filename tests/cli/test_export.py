@@ -200,3 +200,25 @@ def test_a_plain_csv_of_ids_without_contacts_is_written_and_said(
     lost = (out / "audiences" / "lost.csv").read_text().splitlines()
     assert lost[0] == "customer_id,persona,email,phone,recency_days,frequency,monetary"
     assert lost[1].startswith("2,Lost,,,")
+
+
+def test_running_out_of_memory_names_no_option_the_command_lacks(
+    tiny_run: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # export takes no --memory-limit: the advice is the machine's, not an option it lacks.
+    import duckdb
+
+    import custseg.commands.export
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: (19.1 GiB/19.1 GiB used)")
+
+    monkeypatch.setattr(custseg.commands.export, "export_audiences", full)
+    _, run = tiny_run
+    result = _export(str(run), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert said == (
+        "error: the engine ran out of memory (19.1 GiB/19.1 GiB used); free some memory or "
+        "run it on a larger machine."
+    )

@@ -556,7 +556,7 @@ def plan(
     from custseg.io.writers import check_out_dir
 
     campaigns, clv_dir, out_dir = (p.expanduser() for p in (campaigns, clv_dir, out_dir))
-    with user_errors():
+    with user_errors(memory_option=False):
         check_out_dir(campaigns, out_dir)
         check_out_dir(clv_dir, out_dir)  # the folder read is not the folder written
         table = plan_campaigns(campaigns, clv_dir)
@@ -585,7 +585,7 @@ def report(
     log = logging.getLogger("custseg")
     run_dir, figures = run_dir.expanduser(), figures.expanduser()
     html_out = html_out.expanduser() if html_out is not None else None
-    with user_errors():
+    with user_errors(memory_option=False):
         check_out_dir(run_dir, figures, "--figures")  # figures over the run would replace it
         result = load_run(run_dir)
         if html_out is not None:
@@ -609,7 +609,7 @@ def synth(
     setup_logging(quiet)
     from custseg.synth import write_synthetic
 
-    with user_errors():
+    with user_errors(memory_option=False):
         info = write_synthetic(target, customers=customers, seed=seed)
     logging.getLogger("custseg").info(
         "synth    %s order lines for %s customers in %s; latent types in %s",
@@ -632,7 +632,7 @@ def download(
     setup_logging(quiet)
     from custseg.download import UCI_URL, fetch_online_retail
 
-    with user_errors():
+    with user_errors(memory_option=False):
         rows = fetch_online_retail(dest, url=url or UCI_URL)
     logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
 
@@ -654,7 +654,7 @@ def clear_cache(
     from custseg.config import load_settings
     from custseg.io.cache import clear_cache as clear
 
-    with user_errors():
+    with user_errors(memory_option=False):
         from custseg.config import EngineConfig
         from custseg.engines import local_folder, user_cache_dir
 

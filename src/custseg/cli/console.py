@@ -83,11 +83,13 @@ def _outputs_state() -> str:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(*, memory_option: bool = True) -> Iterator[None]:
     """Turn a user's mistake into one line and exit 2; a bug into one line and exit 1.
 
     Interrupted (Ctrl-C) ends with exit 130. Outputs are written through staging folders,
-    so in every case no output was changed.
+    so in every case no output was changed. Running out of memory is the machine's limit
+    (exit 2); the advice names ``--memory-limit`` where the command has it
+    (``memory_option``).
     """
     try:
         yield
@@ -112,7 +114,7 @@ def user_errors() -> Iterator[None]:
             raise typer.Exit(128 + signum) from None
         from custseg.errors import first_line, out_of_memory
 
-        if (memory := out_of_memory(exc)) is not None:  # the machine's limit, not a bug
+        if (memory := out_of_memory(exc, option=memory_option)) is not None:  # not a bug
             err.print(f"[bold red]error:[/] {escape(memory)}", soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
         if os.environ.get("CUSTSEG_DEBUG"):

@@ -101,7 +101,7 @@ def export(
     fmt = fmt.strip().lower()
     run_dir, out_dir = run_dir.expanduser(), out_dir.expanduser()
     orders = orders.expanduser() if orders is not None else None
-    with user_errors():
+    with user_errors(memory_option=False):
         columns = {"email_col": email_col, "phone_col": phone_col, "customer_col": customer_col}
         check_options(fmt, hashed=hashed, orders=orders, country_code=country_code, **columns)
         for source in (run_dir, orders):
