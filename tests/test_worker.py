@@ -399,3 +399,37 @@ def test_a_command_whose_worker_fits_never_imports_scikit_learn_itself(
     assert done.stdout.strip().splitlines()[-1] == "False False"
     log = json.loads((tmp_path / "out" / "run_log.json").read_text())
     assert log["fitting_process"] == "a forked worker"
+
+
+def _share_reading(messages: list[tuple[str, object]], work: object, on_step: object) -> object:
+    """A Share whose second process already wrote ``messages`` and exited."""
+    import pickle
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as pipe:
+        for message in messages:
+            pickle.dump(message, pipe)
+    done = subprocess.Popen(["true"])  # a child of this process to reap, as the fork's
+    return worker.Share(done.pid, os.fdopen(read_end, "rb"), work, on_step).result()
+
+
+def test_a_failing_progress_step_does_not_lose_the_shared_result() -> None:
+    calls: list[object] = []
+
+    def gone(value: object) -> None:
+        calls.append(value)
+        raise BrokenPipeError("the command's end of the pipe is closed")
+
+    messages = [("step", 1), ("step", 2), ("done", (5, []))]
+    assert _share_reading(messages, lambda step: 0, gone) == 5
+    assert calls == [1]  # after the first failure no step is relayed
+
+
+def test_a_second_process_that_ended_without_a_reply_leaves_the_work_here() -> None:
+    steps: list[object] = []
+
+    def work(step: object) -> str:
+        return f"here, steps {'on' if step is not None else 'off'}"
+
+    assert _share_reading([("step", 1)], work, steps.append) == "here, steps on"
+    assert steps == [1]

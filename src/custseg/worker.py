@@ -280,7 +280,10 @@ class Share:
                     self.reply = (kind, value)
                     return
                 if self.on_step is not None:
-                    self.on_step(value)
+                    try:
+                        self.on_step(value)
+                    except Exception:  # the command's end is gone: the result still counts
+                        self.on_step = None
         except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             self.lost = exc
         finally:
