@@ -5,7 +5,8 @@ workbook takes seconds in fastexcel's Rust code, which releases the GIL. A comma
 will need those libraries starts importing them (:func:`preload`) before it reads, so the
 two overlap; when the command reaches its first use, Python's import lock makes it wait
 for the background import to finish, never import twice. Where a command forked the fitting
-worker (:mod:`custseg.worker`), scikit-learn is imported there, and not here at all.
+worker (:mod:`custseg.worker`), scikit-learn is imported there, and not here at all; that
+worker also defers a package scikit-learn imports but K-Means never uses (:func:`defer`).
 """
 
 from __future__ import annotations
