@@ -287,22 +287,19 @@ def score_k_range(
         }
         return row, model
 
-    def scored(k: int) -> tuple[dict[str, Any], KMeans]:
+    def scored(
+        k: int, step: Callable[[int], None] | None = on_step
+    ) -> tuple[dict[str, Any], KMeans]:
         with one_thread():
             row, model = score_one(k)
-        if on_step is not None:
-            on_step(k)
+        if step is not None:
+            step(k)
         return row, model
 
     def lane(share: Sequence[int], step: Callable[[int], None] | None) -> list[Any]:
-        # The second process's share, on one BLAS thread as here.
+        # The second process's share, on one BLAS thread as here (one OpenMP limit for all).
         with threadpool_limits(limits=1, user_api="blas"), one_thread():
-            done = []
-            for k in share:
-                done.append(score_one(k))
-                if step is not None:
-                    step(k)
-            return done
+            return [scored(k, step) for k in share]
 
     ks = [int(k) for k in ks]
     mine, theirs = _lanes(ks, n_init, stability_resamples, stability_ks)

@@ -260,7 +260,11 @@ class Share:
     """Work running in a second process forked from the worker (see :func:`share`)."""
 
     def __init__(
-        self, pid: int, replies: IO[bytes], work: Callable[..., Any], on_step: Any
+        self,
+        pid: int,
+        replies: IO[bytes],
+        work: Callable[..., Any],
+        on_step: Callable[[Any], None] | None,
     ) -> None:
         self.pid = pid
         self.work = work
