@@ -437,7 +437,8 @@ def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, An
     body = (
         "<section><h2>Where each persona went</h2>"
         f"<p>{html.escape(str(meta['sentence']))}</p>"
-        f"<p class='muted'>Value order (the model's clusters by standing, best first): "
+        + "".join(f"<p>Warning: {html.escape(str(w))}</p>" for w in meta.get("warnings", []))
+        + f"<p class='muted'>Value order (the model's clusters by standing, best first): "
         f"{order}.</p>"
         + figure_html(fig, "migration")
         + table_html(matrix)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from custseg.cli import app
@@ -33,6 +36,7 @@ def test_scoring_the_training_data_reproduces_the_run(synthetic: Path, tmp_path:
     assert after == before  # same layout, same assignments, byte for byte
     log = json.loads((tmp_path / "scored" / "score_log.json").read_text())
     assert log["note"].startswith("scored with the saved scaler")
+    assert "warnings" not in log  # its own customers lie where the model's do
 
 
 def test_scoring_uses_the_models_cleaning_and_refuses_a_foreign_model(
@@ -72,3 +76,48 @@ def test_scoring_uses_the_models_cleaning_and_refuses_a_foreign_model(
         "score", str(tiny_csv), "--model", str(tmp_path / "huge.json"), "--out", str(tmp_path / "x")
     )
     assert bad.exit_code == 2 and "is over 10 MB; a custseg model is well under that" in bad.output
+
+
+def test_customers_far_from_the_models_are_scored_with_a_warning(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    trained = _run("run", str(synthetic), "--out", str(tmp_path / "run"), "--k", "4")
+    assert trained.exit_code == 0, trained.output
+    model = tmp_path / "run" / "model.json"
+    # The same orders priced in a currency worth a hundredth (yen for pounds, say).
+    yen = tmp_path / "yen.parquet"
+    duckdb.execute(
+        f"COPY (SELECT * REPLACE (UnitPrice * 100 AS UnitPrice) FROM '{synthetic}') TO '{yen}'"
+    )
+    scored = _run("score", str(yen), "--model", str(model), "--out", str(tmp_path / "s"))
+    assert scored.exit_code == 0, scored.output  # scored all the same, and said
+    log = json.loads((tmp_path / "s" / "score_log.json").read_text())
+    # The spend's shift, from the model's scaler and the scored spends, computed here.
+    scaler = json.loads(model.read_text())["scaler"]
+    spend = pd.read_csv(tmp_path / "s" / "customers.csv")["monetary"].to_numpy()
+    shift = (np.log1p(spend).mean() - scaler["mean"][2]) / scaler["scale"][2]
+    assert shift > 1.5
+    assert log["warnings"] == [
+        f"The {len(spend):,} customers of {yen} differ from those the model was fitted on "
+        f"({model}): spend {shift:.1f} standard deviations above theirs (on the log1p scale "
+        "the model clusters on). Its segments may not mean the same here (another shop, "
+        "another currency?): check the model, or segment these customers with custseg run."
+    ]
+    assert "differ from those the model was fitted on" in " ".join(scored.output.split())
+    # migrate with that model says it of each snapshot, in its log and its page.
+    moved = _run(
+        "migrate",
+        str(yen),
+        "--model",
+        str(model),
+        "--as-of",
+        "2011-09-01",
+        "--as-of",
+        "2011-12-10",
+        "--out",
+        str(tmp_path / "m"),
+    )
+    assert moved.exit_code == 0, moved.output
+    warnings = json.loads((tmp_path / "m" / "migration_log.json").read_text())["warnings"]
+    assert len(warnings) == 2 and all("spend" in w for w in warnings)
+    assert "<p>Warning: The " in (tmp_path / "m" / "migration.html").read_text()

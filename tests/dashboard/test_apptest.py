@@ -321,6 +321,15 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     at.file_uploader(key="score-upload").upload("renamed.csv", upload, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "customers scored** from renamed.csv" in "\n".join(m.value for m in at.tabs[5].markdown)
+    assert not at.tabs[5].warning  # customers like the model's
+    # Prices in a currency worth a hundredth: scored, with the warning custseg score gives.
+    lines, _ = generate_orders(120, 5)
+    yen = lines.assign(UnitPrice=lines["UnitPrice"] * 100).to_csv(index=False).encode()
+    at.file_uploader(key="score-upload").upload("yen.csv", yen, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    warned = " ".join(w.value for w in at.tabs[5].warning)
+    assert "customers of yen.csv differ from those the model was fitted on" in warned
+    assert "spend" in warned and "customers scored** from yen.csv" in _markdown(at)
     _open(at, "Migration")
     at.toggle(key="mig-run").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -139,6 +139,10 @@ def migrate(
         "sentence": sentence,
         "input_scans": scans,
     }
+    # A snapshot whose customers lie far from the model's (custseg.shift): said at scoring.
+    warnings = [w for snap in snaps for w in snap.run_log.facts.get("warnings", [])]
+    if warnings:
+        log["warnings"] = warnings
     return Migration(snaps[0], snaps[1], matrix, moved, record, log)
 
 

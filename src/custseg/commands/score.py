@@ -16,9 +16,10 @@ from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
 from custseg.features import FEATURES
 from custseg.io.writers import json_text, staged_folder, write_csv, write_json
-from custseg.progress import ProgressFactory, StageTimer
+from custseg.progress import ProgressFactory, StageTimer, logger
 from custseg.results import ModelRecord, RunResult
 from custseg.session import Session
+from custseg.shift import shift_warning
 
 __all__ = [
     "SCORE_FILES",
@@ -199,6 +200,10 @@ def score_session(
             f"{len(customers):,} customers assigned by the model {model_label} (no refit): "
             + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in dict.fromkeys(model.personas))
         )
+    features = customers[list(FEATURES)].to_numpy(dtype=np.float64)
+    warning = shift_warning(features, model.scaler, session.source, model_label)
+    if warning is not None:
+        logger.warning("warning  %s", warning)
     run_log = session.log_record(
         timer,
         started,
@@ -206,6 +211,7 @@ def score_session(
         model_sha256=hashlib.sha256(json_text(record).encode()).hexdigest(),
         model_as_of=record.as_of,
         note="scored with the saved scaler and centroids; nothing was refitted",
+        **({"warnings": [warning]} if warning is not None else {}),
     )
     return RunResult(
         customers=customers,

@@ -50,6 +50,8 @@ def scoring_ui(result: RunResult, settings: Settings) -> None:
         st.error(str(exc).replace(str(path), uploaded.name), icon=":material/error:")
         return
     customers = scored.customers
+    for warning in scored.run_log.facts.get("warnings", []):
+        st.warning(warning.replace(str(path), uploaded.name))
     counts = (
         customers["persona"].value_counts().rename_axis("persona").reset_index(name="customers")
     )
@@ -92,6 +94,8 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
         st.error(str(exc), icon=":material/error:")
         return
     st.info(migration.log["sentence"], icon=":material/compare_arrows:")
+    for warning in migration.log.get("warnings", []):
+        st.warning(warning)
     st.plotly_chart(sankey_chart(migration.matrix, str(before), str(after)), key="sankey-chart")
     show(migration.matrix, key="mig-matrix")
     moved: pd.DataFrame = migration.moved
