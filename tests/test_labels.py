@@ -47,6 +47,12 @@ def test_each_column_is_shown_for_what_it_is() -> None:
     assert label("p_purchase_30d") == "P(purchase in 30 days)"
     assert label("expected_spend_per_purchase") == "Expected spend per purchase"
     assert label("recency_days") == "Recency (days)"
+    assert [label(c) for c in ("rfm_code", "rfm_segment", "clv_mean", "r_score")] == [
+        "RFM code",
+        "RFM segment",
+        "CLV mean",
+        "R score",
+    ]
 
 
 def test_cells_by_kind() -> None:

@@ -45,6 +45,9 @@ LABELS = {
     "revenue_mae": "Revenue MAE",
 }
 
+#: Words of column names written in capitals ("rfm_segment" reads "RFM segment").
+_ACRONYMS = frozenset({"rfm", "clv", "roi", "mae", "rmse"})
+
 _PERCENT = (
     "share",
     "bought_again",
@@ -95,8 +98,9 @@ def label(name: str) -> str:
     """Return a column's header: :data:`LABELS`, else the name in words."""
     if name in LABELS:
         return LABELS[name]
-    words = str(name).replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
+    words = [w.upper() if w in _ACRONYMS else w for w in str(name).split("_") if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def cell_text(shown: str, value: Any) -> str:
