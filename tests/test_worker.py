@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -433,3 +434,18 @@ def test_a_second_process_that_ended_without_a_reply_leaves_the_work_here() -> N
 
     assert _share_reading([("step", 1)], work, steps.append) == "here, steps on"
     assert steps == [1]
+
+
+def test_steps_the_second_process_made_before_it_died_are_not_counted_twice() -> None:
+    steps: list[object] = []
+
+    def work(step: Callable[[object], None] | None) -> str:
+        assert step is not None
+        for k in (3, 5, 7):  # the whole share again, here
+            step(k)
+        return "done here"
+
+    assert _share_reading([("step", 3), ("step", 5)], work, steps.append) == "done here"
+    assert steps == [3, 5, 7]  # a progress bar of three ks ends at three
+    # Without a progress callback, the work runs without one.
+    assert _share_reading([("step", 3)], lambda step: step is None, None) is True

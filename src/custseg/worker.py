@@ -271,6 +271,7 @@ class Share:
         self.on_step = on_step
         self.reply: tuple[str, Any] | None = None
         self.lost: BaseException | None = None
+        self.relayed: list[Any] = []  # the steps already made here
         self.replies = replies
         self.relay = threading.Thread(target=self._relay, name="custseg-share", daemon=True)
         self.relay.start()
@@ -283,6 +284,7 @@ class Share:
                 if kind != "step":
                     self.reply = (kind, value)
                     return
+                self.relayed.append(value)
                 if self.on_step is not None:
                     try:
                         self.on_step(value)
@@ -303,13 +305,20 @@ class Share:
             os.waitpid(self.pid, 0)
         if self.reply is None:
             logger.debug("the second fitting process ended (%s); its share runs here", self.lost)
-            return self.work(self.on_step)
+            return self.work(None if self.on_step is None else self._new_steps)
         kind, (value, caught) = self.reply
         for message, category, filename, lineno in caught:
             warnings.warn_explicit(message, category, filename, lineno)
         if kind == "error":
             raise value
         return value
+
+    def _new_steps(self, value: Any) -> None:
+        """Make a step of the work done again here, unless the second process made it."""
+        if value in self.relayed:
+            self.relayed.remove(value)  # made once there, once here: counted once
+        elif self.on_step is not None:
+            self.on_step(value)
 
     def cancel(self) -> None:
         """End the second process (the work around it failed: its result is not wanted)."""
