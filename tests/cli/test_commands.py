@@ -123,6 +123,29 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     assert "error: Input file" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("stream", ["both", "stdout"])
+def test_a_reader_that_stops_early_does_not_stop_the_command(
+    synthetic: Path, tmp_path: Path, stream: str
+) -> None:
+    # `custseg run ... 2>&1 | head -1` (both) and `custseg run ... | head -1` (stdout): the
+    # reader leaves after one line; the command's next writes meet a broken pipe.
+    exe = Path(sys.executable).with_name("custseg")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [str(exe), "run", str(synthetic), "--k", "3", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if stream == "both" else subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 0
+    assert first.startswith(b"input:" if stream == "both" else b"Customer segments")
+    written = json.loads((out / ".custseg-outputs.json").read_text())["files"]
+    assert {"customers.csv", "report.html", "model.json"} <= set(written)
+    assert all((out / name).is_file() for name in written)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -20,6 +20,7 @@ from custseg.cli.console import (
     leave,
     log_outputs,
     out,
+    outlive_readers,
     plan_table,
     progress_bars,
     setup_logging,
@@ -679,6 +680,7 @@ def main() -> None:
     from custseg.signals import Terminated, install
 
     install()  # SIGTERM and SIGHUP end a command as Ctrl-C does (staging removed, a message)
+    outlive_readers()  # `custseg run ... | head` still writes every output
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:

@@ -31,6 +31,7 @@ __all__ = [
     "leave",
     "log_outputs",
     "out",
+    "outlive_readers",
     "progress_bars",
     "setup_logging",
     "summary_table",
@@ -43,6 +44,55 @@ if not out.is_terminal:  # pipes and files: COLUMNS if set, else wide enough to 
     out = Console(highlight=False, width=int(os.environ.get("COLUMNS", "200")))
 
 EXIT_USER_ERROR = 2
+
+
+class _Outliving:
+    """A standard stream that outlives its reader (``custseg run ... | head -3``).
+
+    When the reader goes away, the next write fails with a broken pipe. The command's work
+    is its files, not its console lines: the stream then writes to the null device instead,
+    and the command goes on and ends as it would have (the log and the summary are lost,
+    not the outputs).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _lost(self) -> None:
+        # Point the descriptor itself at the null device, so that the stream's buffered
+        # text (and Python's own last flush) goes nowhere instead of failing again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._lost()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._lost()
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def outlive_readers() -> None:
+    """Let stdout and stderr outlive their readers (see :class:`_Outliving`); once."""
+    import sys
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _Outliving):
+            setattr(sys, name, _Outliving(stream))
 
 
 class _ConsoleHandler(logging.Handler):
