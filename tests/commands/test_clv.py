@@ -35,6 +35,8 @@ def test_clv_command(synthetic: Path, tmp_path: Path) -> None:
     assert json.loads((out / "run_log.json").read_text())["input_scans"] == 1
     params = json.loads((out / "clv_params.json").read_text())
     assert params["horizon_days"] == 90 and params["calibration_end"] == "2011-09-09"
+    # The horizon follows the calibration end, not today: the summary says which days.
+    assert "Lifetime value by persona, the 90 days after 2011-09-09" in result.stdout
     table = pd.read_csv(out / "clv.csv")
     personas = pd.read_csv(out / "clv_personas.csv")
     assert personas["customers"].sum() == len(table)
@@ -70,6 +72,7 @@ def test_a_saved_model_predicts_a_file_without_refitting(synthetic: Path, tmp_pa
     result = CliRunner().invoke(app, ["clv", str(synthetic), "--out", str(first)])
     assert result.exit_code == 0, result.output
     params = json.loads((first / "clv_params.json").read_text())
+    assert "Lifetime value by persona, next 90 days" in result.stdout
     # Without --calibration-end the model is chosen on the last 25% of the time span.
     assert params["choice"]["automatic"] and params["choice"]["window_days"] > 0
     saved = json.loads((first / "clv_model.json").read_text())

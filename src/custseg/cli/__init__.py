@@ -448,7 +448,9 @@ def clv(
     from custseg.cli.console import clv_table
 
     params = result.params
-    out.print(clv_table(result.personas, horizon, bool(params["p_alive_informative"])))
+    alive = bool(params["p_alive_informative"])
+    after = None if end is None else f"{end:%Y-%m-%d}"
+    out.print(clv_table(result.personas, horizon, alive, after))
     if result.backtest is not None:
         out.print(params["choice"]["reason"], soft_wrap=True)
         out.print("The backtest of every model is in backtest.csv and clv.html.", soft_wrap=True)

@@ -235,10 +235,16 @@ def summary_table(segments: Any) -> Table:
     return table
 
 
-def clv_table(personas: Any, horizon: int, alive: bool) -> Table:
-    """Return clv_personas.csv as a table that fits 80 columns (churn only if informative)."""
+def clv_table(personas: Any, horizon: int, alive: bool, after: str | None = None) -> Table:
+    """Return clv_personas.csv as a table that fits 80 columns (churn only if informative).
+
+    ``after``: the calibration end (``--calibration-end``), which the horizon follows.
+    """
+    when = (
+        f"the {horizon} days after {after} (--calibration-end)" if after else f"next {horizon} days"
+    )
     table = Table(
-        title=f"Lifetime value by persona, next {horizon} days",
+        title=f"Lifetime value by persona, {when}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
