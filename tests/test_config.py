@@ -29,6 +29,20 @@ def test_bad_values_are_named(tmp_path: Path) -> None:
         load_settings(None, {"model": {"k_min": 9, "k_max": 4}})
     with pytest.raises(UserError, match=r"Invalid value for --as-of: .*2011-12-10"):
         load_settings(None, {"as_of": "10/12/2011"})
+    # A date in the future (a typo, often): every recency would count days not yet lived.
+    today = dt.date.today()
+    later = today + dt.timedelta(days=5)
+    with pytest.raises(
+        UserError,
+        match=rf"^Invalid value for --as-of: as_of {later:%Y-%m-%d} lies in the future "
+        r"\(today is \d{4}-\d\d-\d\d\): every customer's recency would count days that "
+        r"have not happened; give a date up to today, or none \(the last kept purchase \+ 1 "
+        r"day\)\.$",
+    ):
+        load_settings(None, {"as_of": f"{later:%Y-%m-%d}"})
+    # Up to a day ahead passes (the time zones): "tomorrow" somewhere is today here.
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(23, 59))
+    assert load_settings(None, {"as_of": tomorrow.isoformat()}).as_of == tomorrow
     path = tmp_path / "p.yml"
     path.write_text("- a list\n")
     with pytest.raises(UserError, match="must hold a mapping"):

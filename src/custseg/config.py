@@ -367,7 +367,18 @@ class Settings(_Strict):
     @classmethod
     def _naive(cls, value: dt.datetime | None) -> dt.datetime | None:
         # Order timestamps are wall-clock; compare like with like.
-        return value.replace(tzinfo=None) if value is not None else None
+        if value is None:
+            return None
+        value = value.replace(tzinfo=None)
+        # A day's slack for the time zones: "as of tomorrow" somewhere is today here.
+        today = dt.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        if value > today + dt.timedelta(days=2):
+            raise ValueError(
+                f"as_of {value:%Y-%m-%d} lies in the future (today is {today:%Y-%m-%d}): "
+                "every customer's recency would count days that have not happened; give a "
+                "date up to today, or none (the last kept purchase + 1 day)"
+            )
+        return value
 
 
 def _prune(values: dict[str, Any]) -> dict[str, Any]:
