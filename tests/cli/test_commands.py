@@ -172,6 +172,13 @@ def test_no_input_uses_the_synthetic_default_and_says_so(
     assert result.exit_code == 0, result.output
     assert "synthetic default (400 customers, seed 0)" in result.stderr
     assert "data/raw/online-retail.xlsx is absent" in result.stderr
+    assert result.stdout.startswith("Customer segments of the synthetic default data")
+    # Even --quiet says so: results of made-up data must not pass for the user's.
+    quiet = _run("run", "-q", "--force")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr.startswith("input: synthetic default (400 customers, seed 0)")
+    assert len(quiet.stderr.strip().splitlines()) == 1
+    assert quiet.stdout.startswith("Customer segments of the synthetic default data")
     quality = json.loads((tmp_path / "data" / "processed" / "data_quality.json").read_text())
     assert quality["input"]["path"] == "data/interim/synthetic-orders.parquet"
 

@@ -241,7 +241,7 @@ def run(
     if not dry_run:
         fit_ahead(input_path)
     from custseg.commands import run as command
-    from custseg.commands.common import resolve_input
+    from custseg.commands.common import SYNTHETIC_INPUT, resolve_input
 
     with user_errors():
         settings = _settings(inputs, cleaning, as_of, fit)
@@ -253,7 +253,9 @@ def run(
         path, note = resolve_input(
             input_path if url or input_path is None else Path(input_path), settings
         )
-        logging.getLogger("custseg").info(note)
+        synthetic = input_path is None and path == SYNTHETIC_INPUT
+        # Results of made-up data must not pass for the user's: said even with --quiet.
+        logging.getLogger("custseg").log(logging.WARNING if synthetic else logging.INFO, note)
         if not dry_run:
             _check_out(path, out_dir, force)
             _check_db(to_db)
@@ -267,7 +269,7 @@ def run(
             written = command.write_outputs(result, out_dir)
         log_outputs(written, out_dir)
         _to_db(to_db, "run", result, settings, path)
-    out.print(summary_table(result.segments))
+    out.print(summary_table(result.segments, "the synthetic default data" if synthetic else ""))
     chosen = result.model.k_selection.reason
     out.print(f"Why k={result.model.k}: {chosen}", soft_wrap=True)
 

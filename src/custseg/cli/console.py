@@ -211,9 +211,10 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int]
         yield factory
 
 
-def summary_table(segments: Any) -> Table:
-    """Return segments.csv as a table that fits 80 columns."""
-    table = Table(title="Customer segments", title_justify="left", box=box.SIMPLE_HEAD)
+def summary_table(segments: Any, of: str = "") -> Table:
+    """Return segments.csv as a table that fits 80 columns (``of``: said after the title)."""
+    title = "Customer segments" + (f" of {of}" if of else "")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     # Short headers so that the table fits 80 columns; the caption says what they mean.
     headers = ["#", "persona", "customers", "share", "recency", "orders", "spend", "revenue"]
     table.caption = (
