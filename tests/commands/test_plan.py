@@ -89,7 +89,21 @@ def test_plan_command_counts_the_uplift(tmp_path: Path) -> None:
 
     campaigns.write_text("- name: x\n  persona: Champions\n  budget: 9\n")
     bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])
-    assert bad.exit_code == 2 and "campaign 1" in bad.output and "budget" in bad.output
+    assert bad.exit_code == 2
+    # One sentence in the file's terms, not Python's ("__init__() got an unexpected ...").
+    assert " ".join(bad.output.split()) == (
+        f"error: {campaigns}, campaign 1: unknown key 'budget'; the keys are name, persona, "
+        "contact_cost, offer_cost, uplift_pp, window_days, redemption_rate, margin "
+        "(docs/campaigns.md)."
+    )
+    campaigns.write_text("- name: x\n- name: y\n  persona: Champions\n")
+    bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])
+    assert bad.exit_code == 2 and f"{campaigns}, campaign 1: 'persona' missing." in bad.output
+    campaigns.write_text("- just a name\n")
+    bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])
+    assert bad.exit_code == 2
+    assert "campaign 1: expected the keys name, persona, " in bad.output
+    assert "got 'just a name'." in " ".join(bad.output.split())
     campaigns.write_text("- name: spring\n  persona: Champions\n  response_rate: 0.1\n")
     bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])
     assert bad.exit_code == 2

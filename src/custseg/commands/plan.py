@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from custseg.errors import UserError
 from custseg.io.writers import staged_folder, write_csv
+
+if TYPE_CHECKING:
+    from custseg.planner import Campaign
 
 __all__ = ["plan_campaigns", "write_plan"]
 
@@ -36,7 +40,7 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
     """
     import yaml
 
-    from custseg.planner import COLUMNS, Campaign, check_personas, plan_campaign
+    from custseg.planner import COLUMNS, check_personas, plan_campaign
 
     try:
         entries = yaml.safe_load(Path(campaigns_file).read_text(encoding="utf-8"))
@@ -54,13 +58,33 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         raise UserError(f"{campaigns_file} must hold a list of campaigns (name, persona, ...).")
     rows = []
     for i, entry in enumerate(entries, 1):
-        try:
-            campaign = Campaign(**entry)
-        except TypeError as exc:
-            raise UserError(f"{campaigns_file}, campaign {i}: {exc}.") from exc
-        rows.append(plan_campaign(campaign, personas))
+        rows.append(plan_campaign(_campaign(entry, f"{campaigns_file}, campaign {i}"), personas))
     table: pd.DataFrame = pd.DataFrame(rows, columns=COLUMNS)
     return table
+
+
+def _campaign(entry: object, where: str) -> Campaign:
+    """Make one campaign of the YAML list, naming a missing or unknown key in words."""
+    import dataclasses
+
+    from custseg.planner import Campaign
+
+    keys = [f.name for f in dataclasses.fields(Campaign) if f.name != "response_rate"]
+    if not isinstance(entry, dict):
+        raise UserError(f"{where}: expected the keys {', '.join(keys)}, got {entry!r}.")
+    unknown = [str(k) for k in entry if k not in keys and k != "response_rate"]
+    if unknown:
+        raise UserError(
+            f"{where}: unknown key {', '.join(repr(k) for k in unknown)}; the keys are "
+            f"{', '.join(keys)} (docs/campaigns.md)."
+        )
+    missing = [k for k in ("name", "persona") if k not in entry]
+    if missing:
+        raise UserError(f"{where}: {' and '.join(repr(k) for k in missing)} missing.")
+    try:
+        return Campaign(**entry)
+    except TypeError as exc:
+        raise UserError(f"{where}: {exc}.") from exc
 
 
 def write_plan(table: pd.DataFrame, out_dir: Path) -> list[Path]:
