@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from custseg.cli import app
@@ -121,3 +122,30 @@ def test_customers_far_from_the_models_are_scored_with_a_warning(
     warnings = json.loads((tmp_path / "m" / "migration_log.json").read_text())["warnings"]
     assert len(warnings) == 2 and all("spend" in w for w in warnings)
     assert "<p>Warning: The " in (tmp_path / "m" / "migration.html").read_text()
+
+
+def test_without_model_score_takes_runs_own_and_says_so(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = _run("score", str(synthetic))
+    assert missing.exit_code == 2
+    assert " ".join(missing.output.split()) == (
+        "error: No model at models/model.json (the default --model) nor at "
+        "data/processed/model.json (where custseg run writes one): run custseg run first, or "
+        "name a model.json with --model."
+    )
+    # custseg run writes data/processed/model.json (make run also copies it to models/).
+    assert _run("run", str(synthetic), "--k", "4").exit_code == 0
+    scored = _run("score", str(synthetic))
+    assert scored.exit_code == 0, scored.output
+    assert (
+        "models/model.json is absent: using data/processed/model.json, which custseg run wrote"
+        in scored.stderr
+    )
+    # The summary lists the personas in the model's order, as the log line does.
+    log = next(line for line in scored.stderr.splitlines() if line.startswith("score "))
+    said = log.split("(no refit): ")[1].rsplit(" (", 1)[0]
+    customers = len(pd.read_csv("data/scored/customers.csv"))
+    assert said.startswith("Champions ")
+    assert scored.stdout.strip() == f"{customers:,} customers scored: {said}"

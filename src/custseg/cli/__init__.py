@@ -278,9 +278,15 @@ def run(
 @shared
 def score(
     input_path: Annotated[str, Arg(metavar="ORDERS", help="Order lines to score.")],
-    model: Annotated[Path, Opt("--model", "-m", help="A model.json written by run.")] = Path(
-        "models/model.json"
-    ),
+    model: Annotated[
+        Path,
+        Opt(
+            "--model",
+            "-m",
+            help="A model.json written by run; if models/model.json is absent, "
+            "data/processed/model.json (where run writes it).",
+        ),
+    ] = Path("models/model.json"),
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/scored"),
     *,
     inputs: InputOptions,
@@ -298,6 +304,7 @@ def score(
     with user_errors():
         settings = _settings(inputs, as_of)
         _say_ignored(settings, inputs)
+        model = _default_model(model)
         _check_out(input_path, out_dir, force, model)
         _say_engine(settings, "score")
         with progress_bars(not quiet) as bars:
@@ -306,10 +313,34 @@ def score(
             written = command.write_scores(result, out_dir)
         log_outputs(written, out_dir)
     counts = result.customers["persona"].value_counts()
+    order = dict.fromkeys(result.model.model().personas)  # the model's order, as the log's
     out.print(
         f"{len(result.customers):,} customers scored: "
-        + ", ".join(f"{p} {n:,}" for p, n in counts.items()),
+        + ", ".join(f"{p} {int(counts.get(p, 0)):,}" for p in order),
         soft_wrap=True,
+    )
+
+
+#: Where ``score`` looks for its model by default, and where ``run`` writes one by default.
+_SAVED_MODEL, _RUN_MODEL = Path("models/model.json"), Path("data/processed/model.json")
+
+
+def _default_model(model: Path) -> Path:
+    """Return ``model``, or run's own model.json when the default models/model.json is absent.
+
+    ``make run`` copies the model to models/; ``custseg run`` alone writes it to
+    data/processed/ only. Either way ``custseg score ORDERS`` finds it, and says which.
+    """
+    if model != _SAVED_MODEL or model.exists():
+        return model
+    if _RUN_MODEL.is_file():
+        logging.getLogger("custseg").info(
+            "model    %s is absent: using %s, which custseg run wrote", _SAVED_MODEL, _RUN_MODEL
+        )
+        return _RUN_MODEL
+    raise UserError(
+        f"No model at {_SAVED_MODEL} (the default --model) nor at {_RUN_MODEL} (where "
+        "custseg run writes one): run custseg run first, or name a model.json with --model."
     )
 
 
