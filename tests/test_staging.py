@@ -34,6 +34,18 @@ def test_text_columns() -> None:
     assert rows[1] == (None, None, False, dt.datetime(2011, 1, 2, 10, 0), None, 3.0, None)
 
 
+def test_whole_number_ids_written_with_a_decimal_comma_are_the_same_customers() -> None:
+    # A customer id column written by a spreadsheet with decimal commas: 17850.0 as
+    # "17850,0". It is the customer "17850", as a file with decimal points says.
+    text = dict.fromkeys("cidqp", "VARCHAR")
+    rows = "('17850,0', 'A', '2011-01-02', '1', '1'), (' 17850 ', 'B', '2011-01-02', '1', '1')"
+    rows += ", ('12,5', 'C', '2011-01-02', '1', '1'), ('AB,0', 'D', '2011-01-02', '1', '1')"
+    ids = [row[0] for row in _staged(rows, text, decimal_comma=True)]
+    assert ids == ["17850", "17850", "12,5", "AB,0"]  # only whole numbers lose ",0"
+    # Without decimal commas a comma in an id is part of it.
+    assert _staged(rows, text)[0][0] == "17850,0"
+
+
 def test_typed_columns_and_day_first_text_dates() -> None:
     types = {"c": "DOUBLE", "i": "BIGINT", "d": "VARCHAR", "q": "BIGINT", "p": "DOUBLE"}
     rows = _staged(

@@ -19,17 +19,23 @@ from custseg.timezones import instant_sql
 __all__ = ["NUMERIC_TYPES", "cancelled_sql", "comma_number", "staging_sql"]
 
 
-def _id_expr(column: str, kind: str) -> str:
+def _id_expr(column: str, kind: str, decimal_comma: bool = False, dialect: Dialect = DUCKDB) -> str:
     """Return an id column as a grouping key: numbers stay numbers, text is trimmed.
 
     Grouping on numbers is several times faster than on text; 13085.0 and 13085 are one key
     and become the text "13085" per customer at the end (:func:`custseg.features.id_text`).
+    In a file written with decimal commas, a whole number id reads "13085,0": the same
+    customer, and the same text "13085".
     """
     ident = sql_ident(column)
     if kind in ("FLOAT", "DOUBLE"):
         return f"CASE WHEN isnan({ident}) THEN NULL ELSE {ident} END"
     if kind == "VARCHAR":
-        return f"NULLIF(trim({ident}), '')"
+        text = f"trim({ident})"
+        if decimal_comma:
+            group = "$1" if dialect.name == "spark" else "\\1"
+            text = f"regexp_replace({text}, '^([+-]?[0-9]+),0+$', '{group}')"
+        return f"NULLIF({text}, '')"
     return ident
 
 
@@ -212,7 +218,7 @@ def staging_sql(
         f", {sql_ident(c)} AS cs_src_{i}" for i, c in enumerate(source_columns(mapping))
     )
     count = f", {sql_ident(multiplicity)} AS cs_n" if multiplicity is not None else ""
-    customer = _id_expr(mapping.customer, kind_of(mapping.customer))
+    customer = _id_expr(mapping.customer, kind_of(mapping.customer), decimal_comma, dialect)
     suppressed = suppressed_sql(customer, kind_of(mapping.customer), suppression, dialect)
     return (
         f"SELECT {customer} AS cs_customer, "
