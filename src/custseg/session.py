@@ -104,9 +104,8 @@ class Session:
         #: ... and as every message and output names it (no password; the table or query).
         self.source = self.location
         if is_database(self.location):
-            self.source = source_of(
-                self.location, settings.columns.table, settings.columns.query
-            ).shown
+            shown = source_of(self.location, settings.columns.table, settings.columns.query)
+            self.source = shown.shown
             if settings.engine.name == "spark":
                 raise UserError(
                     f"{self.source}: --engine spark reads files, folders and s3a:// or hdfs:// "
@@ -320,7 +319,8 @@ class Session:
         date_type = (info.types.get(info.mapping.date) or "VARCHAR").upper()
         if settings.csv.date_format is not None and date_type != "VARCHAR":
             logger.warning(
-                "note     --date-format is ignored: column %r already holds %s values",
+                "note     --date-format (csv.date_format) is ignored: column %r already holds "
+                "%s values (as the reader typed it)",
                 info.mapping.date,
                 date_type.lower(),
             )

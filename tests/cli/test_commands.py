@@ -386,7 +386,10 @@ def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "--sheet is ignored: " in result.stderr and "is a parquet file" in result.stderr
-    assert "--date-format is ignored: column 'InvoiceDate' already holds timestamp" in result.stderr
+    assert (
+        "--date-format (csv.date_format) is ignored: column 'InvoiceDate' already holds "
+        "timestamp values (as the reader typed it)" in " ".join(result.stderr.split())
+    )
     assert "--spark-master is ignored: the engine is DuckDB" in result.stderr
     assert "--k-max is ignored: --k = 3: only that k is scored" in result.stderr
     config = tmp_path / "k.yml"
