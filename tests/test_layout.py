@@ -15,6 +15,8 @@ ELSEWHERE = {
     "charts.py": "tests/test_reporting.py (every figure of the report)",
     "cli/__init__.py": "tests/cli/test_commands.py",
     "cli/console.py": "tests/cli/test_commands.py (messages, exit codes, progress)",
+    "cli/tools.py": "tests/cli/test_commands.py (synth), tests/test_download.py (download), "
+    "tests/io/test_cache.py (clear-cache)",
     "commands/__init__.py": "a docstring only",
     "commands/to_db.py": "tests/io/test_db_out.py (--to-db on run, clv, cohorts and migrate)",
     "io/__init__.py": "re-exports only",

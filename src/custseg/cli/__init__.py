@@ -632,73 +632,10 @@ def report(
     log.info("figures  %s in %s", ", ".join(p.name for p in written), figures)
 
 
-@app.command()
-def synth(
-    target: Annotated[
-        Path, Opt("--out", "-o", help="Output file: .parquet, .csv or .csv.gz.")
-    ] = Path("data/raw/synthetic-orders.parquet"),
-    customers: Annotated[int, Opt("--customers", "-n", min=10, help="Number of customers.")] = 4000,
-    seed: Annotated[int, Opt(min=0, help="Random seed.")] = 0,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
-) -> None:
-    """Write synthetic order lines with known latent segments (and <stem>_truth.csv)."""
-    setup_logging(quiet)
-    from custseg.synth import write_synthetic
-
-    with user_errors(memory_option=False):
-        info = write_synthetic(target, customers=customers, seed=seed)
-    logging.getLogger("custseg").info(
-        "synth    %s order lines for %s customers in %s; latent types in %s",
-        f"{info['rows']:,}",
-        f"{customers:,}",
-        target,
-        info["truth"],
-    )
-
-
-@app.command()
-def download(
-    dest: Annotated[Path, Opt(help="Where to put the workbook.")] = Path(
-        "data/raw/online-retail.xlsx"
-    ),
-    url: Annotated[str | None, Opt(help="Zip to fetch (default: the UCI archive).")] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
-) -> None:
-    """Fetch the UCI Online Retail workbook and check its structure."""
-    setup_logging(quiet)
-    from custseg.download import UCI_URL, fetch_online_retail
-
-    with user_errors(memory_option=False):
-        rows = fetch_online_retail(dest, url=url or UCI_URL)
-    logging.getLogger("custseg").info("download %s rows checked; saved to %s", f"{rows:,}", dest)
-
-
-# custseg export: audiences for the campaign tools (its own module).
+# custseg export (audiences for the campaign tools), synth, download and clear-cache: their
+# own modules.
 from custseg.cli import export as _export  # noqa: E402, F401
-
-
-@app.command("clear-cache")
-def clear_cache(
-    config: Annotated[
-        Path | None,
-        Opt(help="Parameters YAML (for engine.cache_dir). Default: conf/base/parameters.yml."),
-    ] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
-) -> None:
-    """Remove the workbook copies custseg keeps (engine.cache_dir); nothing else there."""
-    setup_logging(quiet)
-    from custseg.config import load_settings
-    from custseg.io.cache import clear_cache as clear
-
-    with user_errors(memory_option=False):
-        from custseg.config import EngineConfig
-        from custseg.engines import local_folder, user_cache_dir
-
-        configured = load_settings(config, {}).engine.cache_dir
-        default = EngineConfig.model_fields["cache_dir"].default
-        folder = local_folder(configured, default, user_cache_dir())
-        removed = clear(folder)
-    logging.getLogger("custseg").info("cache    removed %s file(s) from %s", removed, folder)
+from custseg.cli import tools as _tools  # noqa: E402, F401
 
 
 def main() -> None:
