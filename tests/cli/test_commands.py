@@ -151,6 +151,12 @@ def test_a_reader_that_stops_early_does_not_stop_the_command(
     [
         (["run", "--seed", "abc"], "error: Invalid value for '--seed': Input should be a valid"),
         (["run", "--bogus"], "error: No such option: --bogus"),
+        # Suggestions alike by their words: --frobnicate is not --force for sharing '--f'.
+        (
+            ["run", "--frobnicate"],
+            "error: No such option: --frobnicate (see 'custseg run --help').",
+        ),
+        (["run", "--sed"], "error: No such option: --sed (Possible options: --seed) (see"),
         (["frob"], "error: No such command 'frob' (see 'custseg --help')."),
     ],
 )

@@ -9,6 +9,7 @@ heavy is imported until a command runs, so ``custseg --help`` answers at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -638,6 +639,17 @@ from custseg.cli import export as _export  # noqa: E402, F401
 from custseg.cli import tools as _tools  # noqa: E402, F401
 
 
+def _alike(option: str, names: Sequence[str]) -> list[str]:
+    """Keep the option names like ``option`` by their words, not by their shared ``--``.
+
+    Click compares names dashes included, so --frobnicate suggested --force.
+    """
+    from difflib import get_close_matches
+
+    bare = option.lstrip("-")
+    return [n for n in names if get_close_matches(bare, [n.lstrip("-")], cutoff=0.6)]
+
+
 def main() -> None:
     """Entry point of the ``custseg`` console script.
 
@@ -647,7 +659,7 @@ def main() -> None:
     import sys
 
     # Typer vendors Click; its exceptions are not re-exported under a public name.
-    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import ClickException, NoSuchOption
 
     from custseg.signals import Terminated, install
 
@@ -656,6 +668,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:
+        if isinstance(exc, NoSuchOption) and exc.possibilities:
+            exc.possibilities = _alike(exc.option_name, exc.possibilities)
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = exc.format_message().rstrip(".")
