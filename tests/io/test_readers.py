@@ -27,6 +27,15 @@ def test_format_from_content_not_name(
     assert con.execute("SELECT count(*) FROM orders_raw").fetchone() == (12,)
     # Said, so that an error about its columns is not a mystery.
     assert f"{disguised}: its name ends in .xlsx, but it is not one; read as CSV" in caplog.text
+    # A text that is no order table either: one sentence says both.
+    text = tmp_path / "notes.xlsx"
+    text.write_text("hello world this is not excel\n")
+    with pytest.raises(UserError) as raised:
+        load_orders(duckdb.connect(), text, ColumnsConfig(), CsvConfig())
+    assert str(raised.value) == (
+        f"{text}: its name ends in .xlsx, but it is not one; read as CSV text, no customer "
+        "column found among 'hello world this is not excel'; name it with --customer-col."
+    )
 
 
 def test_an_old_excel_workbook_is_refused_in_one_sentence(tmp_path: Path) -> None:

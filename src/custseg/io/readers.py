@@ -558,11 +558,7 @@ def _check_file(path: Path) -> InputFormat:
         raise UserError(f"Input {path} is not a file.")
     if path.stat().st_size == 0:
         raise UserError(f"Input file {path} is empty.")
-    fmt = detect_format(path)
-    named = path.suffix.lower()
-    if fmt == "csv" and named in (".xlsx", ".xlsm", ".parquet"):
-        logger.warning("%s: its name ends in %s, but it is not one; read as CSV text.", path, named)
-    return fmt
+    return detect_format(path)
 
 
 @dataclass(frozen=True)
@@ -636,9 +632,18 @@ def load_orders(
     elif fmt == "parquet":
         names, mapping, options = _read_parquet(con, path, columns, relation)
     else:
-        names, mapping, options = _read_csv(
-            con, path, columns, csv, workdir or Path(tempfile.gettempdir()), relation
-        )
+        named = path.suffix.lower()
+        said = f"{path}: its name ends in {named}, but it is not one; read as CSV text"
+        try:
+            names, mapping, options = _read_csv(
+                con, path, columns, csv, workdir or Path(tempfile.gettempdir()), relation
+            )
+        except UserError as exc:
+            if named not in (".xlsx", ".xlsm", ".parquet"):
+                raise
+            raise UserError(f"{said}, {str(exc).removeprefix(f'{path}: ')}") from exc
+        if named in (".xlsx", ".xlsm", ".parquet"):
+            logger.warning("%s.", said)
     return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
 
 
