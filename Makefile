@@ -72,7 +72,7 @@ typecheck: install ## mypy (strict) on the package
 pytest: install install-spark ## pytest only (the Spark tests need PySpark: installed here)
 	$(BIN)/pytest
 
-test-fast: install ## The unit tests only (no end-to-end, browser or Spark tests): under two minutes
+test-fast: install ## The unit tests only (no whole commands, browser, processes, database or Spark)
 	$(BIN)/pytest -m "not e2e and not spark" -q
 
 test: lint typecheck docs pytest ## ruff, mypy, the documentation site (--strict) and pytest (what CI runs)

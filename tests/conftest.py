@@ -81,16 +81,30 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+#: Test modules that run whole commands, the whole dashboard, other processes or a database
+#: server, beside tests/e2e: end to end too (the unit tests of make test-fast took 6 min
+#: with them on a slow day of this machine, 2.5 min without).
+WHOLE = (
+    "tests/dashboard/test_browser.py",
+    "tests/dashboard/test_apptest.py",
+    "tests/cli/test_commands.py",
+    "tests/commands",
+    "tests/io/test_database.py",
+    "tests/io/test_db_out.py",
+    "tests/test_signals.py",
+    "tests/test_worker.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the end-to-end tests (whole commands, the notebook, the browser, benchmarks).
 
     ``make test-fast`` leaves them out (with the Spark tests); ``make test`` runs them all.
     """
-    e2e = ROOT / "tests" / "e2e"
-    browser = ROOT / "tests" / "dashboard" / "test_browser.py"
+    e2e = [ROOT / "tests" / "e2e", *(ROOT / w for w in WHOLE)]
     for item in items:
         where = Path(str(item.fspath))
-        if e2e in where.parents or where == browser:
+        if any(where == p or p in where.parents for p in e2e):
             item.add_marker(pytest.mark.e2e)
 
 

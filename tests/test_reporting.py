@@ -160,6 +160,7 @@ def test_figures_without_a_browser_is_one_sentence(
     assert not (tmp_path / "figs").exists()
 
 
+@pytest.mark.e2e  # the whole report command, drawing in Chromium
 @pytest.mark.skipif(
     not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"), reason="no chromium"
 )
