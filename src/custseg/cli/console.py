@@ -214,11 +214,12 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int]
 def summary_table(segments: Any, of: str = "") -> Table:
     """Return segments.csv as a table that fits 80 columns (``of``: said after the title)."""
     title = "Customer segments" + (f" of {of}" if of else "")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    # Short headers so that the table fits 80 columns; the caption says what they mean.
+    table = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    # Short headers so that the table fits 80 columns; the caption says what they mean (in
+    # two lines of its width: wrapped by rich, a last word stood alone in the middle).
     headers = ["#", "persona", "customers", "share", "recency", "orders", "spend", "revenue"]
     table.caption = (
-        "recency (days), orders and spend: means per customer; revenue: share of all revenue"
+        "recency (days), orders and spend: means per customer;\nrevenue: share of all revenue"
     )
     for name in headers:
         table.add_column(name, justify="left" if name == "persona" else "right", no_wrap=True)
@@ -247,6 +248,7 @@ def clv_table(personas: Any, horizon: int, alive: bool, after: str | None = None
     table = Table(
         title=f"Lifetime value by persona, {when}",
         title_justify="left",
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
     headers = ["persona", "customers", "revenue", "share", "buy 30d", "per order", "clv"]
@@ -280,6 +282,7 @@ def plan_table(plan: Any) -> Table:
     table = Table(
         title="Campaign plan (what-if)",
         title_justify="left",
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
