@@ -69,9 +69,10 @@ def _campaign(entry: object, where: str) -> Campaign:
 
     from custseg.planner import Campaign
 
-    keys = [f.name for f in dataclasses.fields(Campaign) if f.name != "response_rate"]
+    keys = [f.name for f in dataclasses.fields(Campaign)]  # not the InitVar response_rate
     if not isinstance(entry, dict):
         raise UserError(f"{where}: expected the keys {', '.join(keys)}, got {entry!r}.")
+    # response_rate is left to Campaign, whose sentence names the key that replaced it.
     unknown = [str(k) for k in entry if k not in keys and k != "response_rate"]
     if unknown:
         raise UserError(

@@ -633,16 +633,17 @@ def load_orders(
         names, mapping, options = _read_parquet(con, path, columns, relation)
     else:
         named = path.suffix.lower()
+        misnamed = named in (".xlsx", ".xlsm", ".parquet")
         said = f"{path}: its name ends in {named}, but it is not one; read as CSV text"
         try:
             names, mapping, options = _read_csv(
                 con, path, columns, csv, workdir or Path(tempfile.gettempdir()), relation
             )
         except UserError as exc:
-            if named not in (".xlsx", ".xlsm", ".parquet"):
+            if not misnamed:
                 raise
             raise UserError(f"{said}, {str(exc).removeprefix(f'{path}: ')}") from exc
-        if named in (".xlsx", ".xlsm", ".parquet"):
+        if misnamed:
             logger.warning("%s.", said)
     return LoadedOrders(format=fmt, columns=names, mapping=mapping, options=options)
 
