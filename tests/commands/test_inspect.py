@@ -82,3 +82,23 @@ def test_a_workbook_names_the_sheets_read(tmp_path: Path) -> None:
     rows = dict(inspect_input(book, Settings()).rows)
     assert rows["sheets read"] == "Year 2010, Year 2011"
     assert rows["dates"].startswith("typed (timestamp")
+
+
+def test_a_date_format_for_typed_dates_is_neither_shown_nor_saved(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    path = tmp_path / "typed.parquet"
+    pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "2"],
+            "Quantity": [1, 2],
+            "InvoiceDate": [dt.datetime(2011, 1, 1, 10), dt.datetime(2011, 2, 1, 9)],
+            "UnitPrice": [1.5, 2.0],
+            "CustomerID": ["7", "8"],
+        }
+    ).to_parquet(path)
+    found = inspect_input(path, Settings(csv={"date_format": "%d/%m/%Y"}))
+    assert dict(found.rows)["dates"] == "typed (timestamp)"
+    assert "csv" not in found.parameters

@@ -60,8 +60,11 @@ def inspect_input(
         if "transcoded_from" in options:
             encoding = options["transcoded_from"]
         decimal = options.get("decimal") or settings.csv.decimal or "."
-        date_format = info.date_format or settings.csv.date_format
         date_type = info.types.get(mapping.date, "")
+        # A format applies to dates held as text only (the reader says it ignores it for
+        # typed ones): neither shown nor saved for those.
+        text_dates = date_type.upper() in ("", "VARCHAR")
+        date_format = (info.date_format or settings.csv.date_format) if text_dates else None
         rows = [
             (
                 "input",
