@@ -129,10 +129,8 @@ def shift_warning(
 
     Parameters
     ----------
-    features : array-like of shape (n, 3)
-        Raw recency_days, frequency and monetary of the scored customers.
-    scaler : LogStandardScaler
-        The model's.
+    features, scaler
+        As for :func:`feature_shifts`.
     source : str
         The scored input's name.
     model : str
