@@ -350,10 +350,10 @@ def _register_workbook(
     import pyarrow as pa
 
     from custseg.errors import first_line
-    from custseg.io import readers
+    from custseg.io import excel
     from custseg.io.xlsx_header import sheet_header
 
-    first, reader = readers._excel_sheet(path, None)
+    first, reader = excel.excel_sheet(path, None)
     book: Any = reader
 
     def header(sheet: str) -> list[str]:
