@@ -91,3 +91,21 @@ def test_shares_of_few_customers_are_said_to_be_so() -> None:
     # Hundreds per persona: no such words.
     many = holdout_check(_frame(900, 2), _frame(900, 2), Settings(), as_of, 3, "x")
     assert min(r["customers"] for r in many["table"]) >= 30 and "Few" not in many["sentence"]
+
+
+def test_personas_of_the_cut_off_not_among_the_runs_are_said() -> None:
+    as_of = dt.datetime(2011, 12, 10, 12, 50)
+    before = _frame(600, 3)
+    full = before.assign(frequency=before["frequency"] + 1)
+    plain = holdout_check(before, full, Settings(), as_of, 3, "x")
+    then = [row["persona"] for row in plain["table"]]
+    assert "named from its own profiles" not in plain["sentence"]  # no persona column
+    same = holdout_check(before, full.assign(persona=then[0]), Settings(), as_of, 3, "x")
+    others = ", ".join(then[1:])
+    verb = "is" if len(then) == 2 else "are"
+    assert same["sentence"].endswith(
+        f"named from its own profiles ({', '.join(then)}): {others} {verb} not among the "
+        "personas of the as-of date."
+    )
+    full = full.assign(persona=[then[i % len(then)] for i in range(len(full))])
+    assert "own profiles" not in holdout_check(before, full, Settings(), as_of, 3, "x")["sentence"]

@@ -118,6 +118,8 @@ def holdout_check(
         f"(mean spend {top['holdout_spend_mean']:,.2f}), against {bottom['bought_again']:.0%} "
         f"of {bottom['persona']} ({bottom['holdout_spend_mean']:,.2f})."
     )
+    if "persona" in full:
+        sentence += _other_personas(list(table["persona"]), set(full["persona"]))
     few = [(int(r["customers"]), str(r["persona"])) for r in (top, bottom)]
     if min(n for n, _ in few) < FEW_CUSTOMERS:
         sentence += (
@@ -131,3 +133,23 @@ def holdout_check(
         "table": table.to_dict("records"),
         "sentence": sentence,
     }
+
+
+def _other_personas(then: list[str], now: set[str]) -> str:
+    """Say so when the cut-off's personas are not the run's (named from their own profiles).
+
+    Examples
+    --------
+    >>> _other_personas(["Champions", "Loyal"], {"Champions", "New Customers"})[-70:]
+    '(Champions, Loyal): Loyal is not among the personas of the as-of date.'
+    >>> _other_personas(["Champions"], {"Champions"})
+    ''
+    """
+    new = [name for name in then if name not in now]
+    if not new:
+        return ""
+    return (
+        f" The personas of that date are named from its own profiles ({', '.join(then)}): "
+        f"{', '.join(new)} {'is' if len(new) == 1 else 'are'} not among the personas of the "
+        "as-of date."
+    )
