@@ -54,9 +54,10 @@ def test_every_column_by_hand() -> None:
     assert list(table.columns) == list(COLUMNS)
     a = table.iloc[0]
     # a spent the most of three: rank 1 of 3 is within the top 50%.
-    assert a["reason"] == "last bought 12 days ago, 9 purchases in 300 days, top 50% by spend"
-    assert table.iloc[1]["reason"] == "last bought 400 days ago, 1 purchase in 400 days, " \
-        "bottom 50% by spend"  # fmt: skip
+    # Dates: 12 and 400 days before the calibration end (2011-12-09).
+    assert a["reason"] == "last bought 2011-11-27, 9 purchases in 300 days, top 50% by past spend"
+    assert table.iloc[1]["reason"] == "last bought 2010-11-04, 1 purchase in 400 days, " \
+        "bottom 50% by past spend"  # fmt: skip
     assert a["avg_days_between_purchases"] == 36.0 and np.isnan(
         table.iloc[1]["avg_days_between_purchases"]
     )

@@ -124,8 +124,14 @@ def alive_informative(model: CountModel, p_alive: FloatArray) -> tuple[bool, str
     )
 
 
-def _reasons(summary: pd.DataFrame, spend_tiers: list[str]) -> list[str]:
-    """One line per customer a person can read."""
+def _reasons(summary: pd.DataFrame, spend_tiers: list[str], end: dt.date) -> list[str]:
+    """One line per customer a person can read.
+
+    The last purchase is a date, not "N days ago": days counted to the calibration end
+    would differ by one from the RFM recency beside them (counted to the as-of date, the
+    day after the last purchase). The spend tier is of past spend, not of the predicted
+    value (``value_tier``).
+    """
     out = []
     for gap, x, big_t, tier in zip(
         (summary["T"] - summary["recency"]).to_numpy(),
@@ -137,9 +143,10 @@ def _reasons(summary: pd.DataFrame, spend_tiers: list[str]) -> list[str]:
         purchases = int(x) + 1
         noun = "purchase" if purchases == 1 else "purchases"
         rank = tier if tier.startswith(("top", "bottom")) else f"top {tier.split('-')[1]}"
+        last = end - dt.timedelta(days=int(gap))
         out.append(
-            f"last bought {int(gap)} days ago, {purchases} {noun} in {int(big_t)} days, "
-            f"{rank} by spend"
+            f"last bought {last:%Y-%m-%d}, {purchases} {noun} in {int(big_t)} days, "
+            f"{rank} by past spend"
         )
     return out
 
@@ -297,7 +304,7 @@ def customer_predictions(
     table["clv_low"], table["clv_high"] = clv_low, clv_high
     table["value_tier"] = tiers(table["clv"].to_numpy(), ids)
     spend_tiers = tiers(table["historic_spend"].to_numpy(), ids)
-    table["reason"] = _reasons(summary, spend_tiers)
+    table["reason"] = _reasons(summary, spend_tiers, end)
     out: pd.DataFrame = table[list(COLUMNS)]
     return out
 
