@@ -206,9 +206,11 @@ def test_bad_upload_shows_the_cli_sentence_and_keeps_results(
     assert [e.value for e in at.error] == [in_sidebar_words(str(cli.value).replace(stored, name))]
     assert stored not in at.error[0].value
     assert expected in str(cli.value)
-    # The previous results stay visible.
+    # The previous results stay visible, and so does the whole sidebar.
     assert "Showing the previous results" in at.caption[0].value
     assert "Champions" in _markdown(at)
+    assert at.sidebar.number_input(key="seed").value == 0
+    assert any(u.key == "suppress-upload" for u in at.sidebar.get("file_uploader"))
 
 
 def test_mapping_error_shows_the_message(at: AppTest) -> None:

@@ -422,6 +422,9 @@ def sidebar_ui() -> Choice:
     except UserError as exc:
         choice = Choice(path, note, None)
         choice.error = choice.named(str(exc))
+        # The rest of the sidebar stays in view, its values kept, for the next file.
+        _cleaning_ui(base)
+        _model_ui(base)
         return choice
     cleaning = _cleaning_ui(base)
     model = _model_ui(base)
