@@ -154,7 +154,7 @@ def test_a_bad_campaign_value_or_clv_table_is_one_sentence(tmp_path: Path) -> No
     # 10 customers x 50 pp = 5 incremental buyers beside 10 x 0.1 = 1 baseline buyer.
     got = plan_campaigns(campaigns, clv)
     assert got[["baseline_buyers", "incremental_buyers"]].values.tolist() == [[1.0, 5.0]]
-    with pytest.raises(UserError, match=r"missing.clv_personas\.csv does not exist: run custseg clv first"):
+    with pytest.raises(UserError, match=r"clv_personas\.csv does not exist: run custseg clv"):
         plan_campaigns(campaigns, tmp_path / "missing")
     (clv / "clv_personas.csv").write_text("")
     with pytest.raises(UserError, match=r"clv_personas\.csv is not a CLV table"):

@@ -42,15 +42,15 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
 
     from custseg.planner import COLUMNS, check_personas, plan_campaign
 
-    table = Path(clv_dir) / "clv_personas.csv"
-    if not table.is_file():
+    clv_table = Path(clv_dir) / "clv_personas.csv"
+    if not clv_table.is_file():
         raise UserError(
-            f"{table} does not exist: run custseg clv first (with --out {clv_dir}), or name "
+            f"{clv_table} does not exist: run custseg clv first (with --out {clv_dir}), or name "
             "the folder it wrote with --clv."
         )
     try:
         entries = yaml.safe_load(Path(campaigns_file).read_text(encoding="utf-8"))
-        personas = pd.read_csv(table)
+        personas = pd.read_csv(clv_table)
     except OSError as exc:
         raise UserError(f"Cannot read {exc.filename}: {exc.strerror}.") from exc
     except yaml.YAMLError as exc:
