@@ -40,6 +40,7 @@ from custseg.results import ModelRecord, QualityRecord, RunResult
 from custseg.scores import persona_crosstab
 
 __all__ = [
+    "INPUT_NOTE",
     "SECTIONS",
     "figure_html",
     "figures",
@@ -53,6 +54,8 @@ __all__ = [
     "write_figures",
 ]
 
+#: How the note on how the input was read begins (:func:`quality_notes`).
+INPUT_NOTE = "Input read as: "
 #: The report's sections: (id, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("data-quality", "Data quality"),
@@ -150,7 +153,7 @@ def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
             said.append(
                 f"times with UTC offsets read as instants, calendar in {quality.input.timezone}"
             )
-        notes.append("Input read as: " + "; ".join(said) + ".")
+        notes.append(INPUT_NOTE + "; ".join(said) + ".")
     notes.extend(str(w) for w in model.k_selection.warnings or [])
     return notes
 

@@ -447,8 +447,16 @@ def test_an_uploaded_shop_export_is_read_by_its_layout(at: AppTest) -> None:
     assert at.tabs[0].expander[0].label.endswith("; 2 notes")
     at.session_state["quality-open"] = True
     at.run()
+    # How the file was read is information; the other note (tiny data) a warning.
+    assert [i.value for i in at.tabs[0].info if i.value.startswith("Input read as")] == [
+        "Input read as: the Shopify orders export layout; spend in USD; times with UTC "
+        "offsets read as instants, calendar in UTC."
+    ]
     notes = " ".join(w.value for w in at.warning)
-    assert "Input read as: the Shopify orders export layout; spend in USD" in notes
+    assert "Input read as" not in notes and "Tiny data" in notes, notes
+    # The upload is named as it was uploaded, not by its stored path.
+    caption = next(c.value for c in at.caption if "Recency is measured" in c.value)
+    assert "Input: orders_export.csv (csv)" in caption and "custseg-uploads" not in caption
 
 
 def test_flags_become_the_sidebar_settings() -> None:
@@ -460,6 +468,11 @@ def test_flags_become_the_sidebar_settings() -> None:
         "dialect) '%d/%m/%Y'."
     )
     assert in_sidebar_words("--k 3 and --date-column-x") == "--k 3 and --date-column-x"
+    # The notes of the data-quality accounting name two cleaning switches.
+    assert in_sidebar_words("--returns net would subtract; --drop-non-product leaves") == (
+        "Returns: Net against purchases (sidebar, Cleaning rules) would subtract; the "
+        "non-product stock code rule (sidebar, Cleaning rules) leaves"
+    )
 
 
 def _summary(app: AppTest, tab: int = 0, first: str = "Persona") -> list[list[str]]:

@@ -20,7 +20,7 @@ from custseg.dashboard.state import (
     fingerprint,
     save_upload,
 )
-from custseg.dashboard.uploads import is_upload
+from custseg.dashboard.uploads import is_upload, shown_name
 from custseg.errors import UserError
 from custseg.io import suggest_columns
 from custseg.io.layouts import LAYOUT_NAMES, choose_layout
@@ -105,7 +105,7 @@ class Choice:
         dialect)").
         """
         if self.path is not None and is_upload(self.path):
-            message = message.replace(str(self.path), self.path.name.split("-", 1)[-1])
+            message = message.replace(str(self.path), shown_name(self.path))
         return in_sidebar_words(message)
 
 
@@ -128,6 +128,13 @@ SIDEBAR_NAMES = {
 }
 
 
+#: The cleaning switches the notes name by their flags, in the sidebar's words.
+SIDEBAR_SWITCHES = {
+    "--returns net": "Returns: Net against purchases (sidebar, Cleaning rules)",
+    "--drop-non-product": "the non-product stock code rule (sidebar, Cleaning rules)",
+}
+
+
 def in_sidebar_words(message: str) -> str:
     """Replace the command-line flags a message names by the sidebar's settings."""
     import re
@@ -136,6 +143,8 @@ def in_sidebar_words(message: str) -> str:
 
     for name, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
         message = re.sub(re.escape(flag) + r"(?![\w-])", SIDEBAR_NAMES[name], message)
+    for flag, words in SIDEBAR_SWITCHES.items():
+        message = re.sub(re.escape(flag) + r"(?![\w-])", words, message)
     return message
 
 

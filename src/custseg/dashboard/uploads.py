@@ -21,7 +21,14 @@ from pathlib import Path
 
 from custseg.signals import pid_alive
 
-__all__ = ["UPLOAD_PREFIX", "is_upload", "remove_stale_uploads", "save_upload", "upload_folder"]
+__all__ = [
+    "UPLOAD_PREFIX",
+    "is_upload",
+    "remove_stale_uploads",
+    "save_upload",
+    "shown_name",
+    "upload_folder",
+]
 
 #: Name prefix of the upload folders in the system temp folder.
 UPLOAD_PREFIX = "custseg-uploads-"
@@ -62,6 +69,12 @@ def upload_folder() -> Path:
 def is_upload(path: Path) -> bool:
     """Tell whether ``path`` is an uploaded file (its name then starts with a digest)."""
     return path.parent.name.startswith(UPLOAD_PREFIX)
+
+
+def shown_name(path: Path | str) -> str:
+    """Return how the dashboard names ``path``: an upload by the name it was uploaded with."""
+    path = Path(path)
+    return path.name.split("-", 1)[-1] if is_upload(path) else str(path)
 
 
 def save_upload(name: str, data: bytes) -> Path:

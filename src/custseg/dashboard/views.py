@@ -18,9 +18,11 @@ from custseg.charts import (
     profile_heatmap,
     segment_share_chart,
 )
+from custseg.dashboard.sidebar import in_sidebar_words
 from custseg.dashboard.tables import markdown_table, show
+from custseg.dashboard.uploads import shown_name
 from custseg.io import csv_safe
-from custseg.reporting import quality_notes, quality_table
+from custseg.reporting import INPUT_NOTE, quality_notes, quality_table
 from custseg.results import RunResult
 from custseg.scores import persona_crosstab
 
@@ -110,11 +112,13 @@ def _accounting_ui(result: RunResult, notes: list[str]) -> None:
     cols[2].metric("Last purchase", q.last_purchase[:10])
     st.caption(
         f"Recency is measured in whole days before the as-of date {q.as_of.replace('T', ' ')}"
-        f" ({q.as_of_source}). Input: {q.input.path} ({q.input.format}), "
+        f" ({q.as_of_source}). Input: {shown_name(q.input.path)} ({q.input.format}), "
         f"sha256 {q.input.sha256[:12]}..."
     )
     for note in notes:
-        st.warning(note)
+        # How the input was read is information; the other notes change the numbers.
+        said = st.info if note.startswith(INPUT_NOTE) else st.warning
+        said(in_sidebar_words(note))
     # The rows dropped as bars inside the table: no chart library on the first screen (the
     # report draws the same figures as a chart).
     table = quality_table(q)
