@@ -542,3 +542,29 @@ def test_a_suppression_list_leaves_its_customers_out(at: AppTest) -> None:
     assert not set(gone) & set(now.customers["customer_id"])
     assert now.quality.dropped["suppressed"] > 0
     assert "Customers who objected" in at.file_uploader(key="suppress-upload").label
+
+
+def test_a_scored_file_of_the_same_shop_is_read_with_the_sidebars_mapping(at: AppTest) -> None:
+    names = {"CustomerID": "client", "InvoiceNo": "order_ref", "InvoiceDate": "day"}
+    lines, _ = generate_orders(150, 9)
+    at.radio(key="source").set_value("Upload a file").run()
+    data = lines.rename(columns=names).to_csv(index=False).encode()
+    at.file_uploader(key="upload").upload("shop.csv", data, "text/csv").run()
+    assert "no customer column found" in at.error[0].value
+    _section(at, "mapping-open")
+    for label, column in (("Customer id", "client"), ("Invoice / order id", "order_ref")):
+        next(s for s in at.selectbox if s.label == label).set_value(column).run()
+    next(s for s in at.selectbox if s.label == "Order date").set_value("day").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    _open(at, "Score new orders")
+    later, _ = generate_orders(80, 6)
+    upload = later.rename(columns=names).to_csv(index=False).encode()
+    at.file_uploader(key="score-upload").upload("later.csv", upload, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = "\n".join(m.value for m in at.tabs[5].markdown)
+    assert "customers scored** from later.csv (read with the sidebar's column mapping" in said
+    # A file neither way readable: the sentence of its own columns, in the sidebar's words.
+    other = later.rename(columns={"CustomerID": "who"}).to_csv(index=False).encode()
+    at.file_uploader(key="score-upload").upload("other.csv", other, "text/csv").run()
+    assert len(at.error) == 1 and "no customer column found among" in at.error[0].value
+    assert "(sidebar, Column mapping)" in at.error[0].value and "--" not in at.error[0].value

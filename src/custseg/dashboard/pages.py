@@ -10,6 +10,7 @@ import streamlit as st
 
 from custseg.charts import cohort_heatmap, persona_retention_chart, sankey_chart
 from custseg.config import Settings
+from custseg.dashboard.sidebar import in_sidebar_words
 from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
     run_migration,
@@ -42,20 +43,28 @@ def scoring_ui(result: RunResult, settings: Settings) -> None:
         return
     path = save_upload(uploaded.name, uploaded.getvalue())
     # The sidebar's column mapping names the columns of the file segmented there; this file
-    # is read as `custseg score ORDERS` reads it: its own columns recognised by their names.
+    # is read as `custseg score ORDERS` reads it, its own columns recognised by their names,
+    # and only where that fails with the sidebar's mapping (a file of the same shop).
     own = settings.model_copy(update={"columns": type(settings.columns)()})
+    mapped = ""
     try:
         scored = run_scoring(path, result.model, own)
     except UserError as exc:
-        st.error(str(exc).replace(str(path), uploaded.name), icon=":material/error:")
-        return
+        try:
+            scored = run_scoring(path, result.model, settings)
+            mapped = " (read with the sidebar's column mapping: its own columns were not "
+            mapped += "recognised by their names)"
+        except UserError:
+            said = in_sidebar_words(str(exc).replace(str(path), uploaded.name))
+            st.error(said, icon=":material/error:")
+            return
     customers = scored.customers
     for warning in scored.run_log.facts.get("warnings", []):
         st.warning(warning.replace(str(path), uploaded.name))
     counts = (
         customers["persona"].value_counts().rename_axis("persona").reset_index(name="customers")
     )
-    st.markdown(f"**{len(customers):,} customers scored** from {uploaded.name}.")
+    st.markdown(f"**{len(customers):,} customers scored** from {uploaded.name}{mapped}.")
     show(counts, key="score-counts", width="content")
     show(customers, key="score-table")
     st.download_button(
