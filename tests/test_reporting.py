@@ -182,3 +182,29 @@ def test_report_command_writes_pngs(run_dir: Path, tmp_path: Path) -> None:
     for name in pngs:
         assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "r.html").read_bytes() == (run_dir / "report.html").read_bytes()
+
+
+def test_the_sankey_keeps_both_columns_in_the_value_order() -> None:
+    from custseg.charts import sankey_chart
+
+    # The matrix's order is the value order: A > B > C, then new customers.
+    matrix = pd.DataFrame(
+        {
+            "from_persona": ["A", "A", "B", "C", "(not a customer yet)"],
+            "to_persona": ["C", "A", "B", "A", "B"],
+            "customers": [10, 30, 20, 20, 20],
+        }
+    )
+    node = sankey_chart(matrix, "d1", "d2").data[0].node
+    assert list(node.label) == [
+        "A (d1)", "B (d1)", "C (d1)", "(not a customer yet) (d1)", "A (d2)", "B (d2)", "C (d2)"
+    ]  # fmt: skip
+    # Pinned places, top to bottom, each column's nodes stacked by their customers.
+    left, right = list(node.y[:4]), list(node.y[4:])
+    assert left == sorted(left) and right == sorted(right)
+    assert list(node.x) == [0.001] * 4 + [0.999] * 3
+    gap = 0.03
+    usable = 1 - 2 * gap  # three nodes on the right: 50, 40 and 10 customers of 100
+    assert right == pytest.approx(
+        [usable * 0.25, usable * 0.5 + gap + usable * 0.2, usable * 0.9 + 2 * gap + usable * 0.05]
+    )

@@ -299,12 +299,26 @@ def sankey_chart(matrix: pd.DataFrame, before: str, after: str) -> go.Figure:
         Left nodes: personas at ``before``; right: at ``after``.
     """
     left = list(dict.fromkeys(matrix["from_persona"]))
-    right = list(dict.fromkeys(matrix["to_persona"]))
+    # Both columns top to bottom in the matrix's order (the value order, best first):
+    # Plotly's own layout moves nodes to shorten the flows, so their places are pinned.
+    rank = {p: i for i, p in enumerate(left)}
+    right = sorted(dict.fromkeys(matrix["to_persona"]), key=lambda p: rank.get(p, len(rank)))
     labels = [f"{p} ({before})" for p in left] + [f"{p} ({after})" for p in right]
     colors = [PERSONA_COLORS.get(p, "#bbbbbb") for p in left + right]
+    out = matrix.groupby("from_persona", sort=False)["customers"].sum()
+    into = matrix.groupby("to_persona", sort=False)["customers"].sum()
+    ys = _stacked([float(out[p]) for p in left]) + _stacked([float(into[p]) for p in right])
     fig = _figure(
         go.Sankey(
-            node={"label": labels, "color": colors, "pad": 14, "thickness": 16},
+            arrangement="fixed",
+            node={
+                "label": labels,
+                "color": colors,
+                "pad": 14,
+                "thickness": 16,
+                "x": [0.001] * len(left) + [0.999] * len(right),
+                "y": ys,
+            },
             # Dark labels without Plotly's white halo, which made them grey on pale links.
             textfont={"color": "#111111", "size": 13, "shadow": "none"},
             link={
@@ -324,6 +338,24 @@ def sankey_chart(matrix: pd.DataFrame, before: str, after: str) -> go.Figure:
         title=f"Customers by persona on {before} and on {after}", height=560, **_LAYOUT
     )
     return fig
+
+
+def _stacked(sizes: list[float], gap: float = 0.03) -> list[float]:
+    """Return the centres (0 at the top, 1 at the bottom) of nodes stacked in this order.
+
+    Examples
+    --------
+    >>> [round(y, 3) for y in _stacked([1.0, 1.0], gap=0.0)]
+    [0.25, 0.75]
+    """
+    total = sum(sizes) or 1.0
+    usable = 1.0 - gap * (len(sizes) - 1)
+    centres, top = [], 0.0
+    for size in sizes:
+        height = usable * size / total
+        centres.append(min(max(top + height / 2, 0.001), 0.999))
+        top += height + gap
+    return centres
 
 
 def holdout_chart(table: pd.DataFrame, days: int) -> go.Figure:
