@@ -154,15 +154,16 @@ def _check_customers(customers: pd.DataFrame, source: str) -> int:
 
 def _check_data(n_customers: int, profiles: int, source: str) -> None:
     """Refuse data with fewer than 3 customers or 2 distinct profiles."""
-    if profiles < 2:
-        raise UserError(
-            f"{source}: every customer left after cleaning has the same recency, frequency "
-            "and spend; there is nothing to segment."
-        )
+    # The customer count first: one customer is "only 1", not "all alike".
     if n_customers < 3:
         raise UserError(
             f"{source}: only {n_customers} customer(s) left after cleaning; "
             "segmentation needs at least 3."
+        )
+    if profiles < 2:
+        raise UserError(
+            f"{source}: every customer left after cleaning has the same recency, frequency "
+            "and spend; there is nothing to segment."
         )
 
 

@@ -284,6 +284,11 @@ def _csv(tmp_path: Path, name: str, text: str) -> Path:
     [
         ("customer,date,amount\n", [], r"has no data rows \(only a header\)"),
         (
+            "customer,date,amount\na,2020-01-01,1\na,2020-01-03,5\n",
+            [],
+            r"only 1 customer\(s\) left after cleaning; segmentation needs at least 3",
+        ),
+        (
             "customer,date,amount\na,2020-01-01,1\nb,2020-01-01,1\nc,2020-01-01,1\n",
             [],
             r"every customer left after cleaning has the same recency, frequency and spend",
