@@ -157,3 +157,30 @@ def test_a_customer_with_zero_amount_purchases_only_is_said(
         f"{len(table):,} customers (1 of them with zero-amount purchases only, in no RFM "
         "segment: persona 'No spend'), expected revenue" in said
     )
+
+
+def test_a_winner_on_rmse_alone_is_said() -> None:
+    import pandas as pd
+
+    from custseg.commands.clv import _backtest_warnings
+
+    def table(mae: float, revenue_mae: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "method": ["bg_nbd", "baseline_rate"],
+                "purchases_rmse": [1.5, 1.6],
+                "purchases_mae": [mae, 0.9],
+                "revenue_mae": [revenue_mae, 600.0],
+                "revenue_aggregate_error_pct": [-5.0, -6.0],
+            }
+        )
+
+    assert _backtest_warnings(table(0.95, 650.0), "bg_nbd") == [
+        "bg_nbd beats the naive rate baseline on the RMSE of purchases, the choice's measure "
+        "(1.500 against 1.600), but not on their mean absolute error (0.950 against 0.900) "
+        "nor on revenue's (650.00 against 600.00): it predicts the heaviest buyers better, a "
+        "typical customer no better (backtest.csv)."
+    ]
+    # Better on either mean absolute error: nothing to say.
+    assert _backtest_warnings(table(0.85, 650.0), "bg_nbd") == []
+    assert _backtest_warnings(table(0.95, 550.0), "bg_nbd") == []

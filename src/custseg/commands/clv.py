@@ -455,9 +455,31 @@ def _per_persona(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 
 def _backtest_warnings(backtest: pd.DataFrame, chosen: str) -> list[str]:
-    """Say when the chosen model misses the window's revenue, or nobody bought."""
+    """Say when the chosen model misses the window's revenue, or nobody bought.
+
+    Also when it beats the naive rate baseline only on the choice's measure (the RMSE of
+    purchases) and loses to it on both mean absolute errors: its edge is then in the
+    heaviest buyers, and a reader of "the winner" should know.
+    """
     warnings = []
-    agg_rev = float(backtest.set_index("method").loc[chosen, "revenue_aggregate_error_pct"])
+    rows = backtest.set_index("method")
+    agg_rev = float(rows.loc[chosen, "revenue_aggregate_error_pct"])
+    if "baseline_rate" in rows.index:
+        mine, base = rows.loc[chosen], rows.loc["baseline_rate"]
+        if (
+            mine["purchases_rmse"] < base["purchases_rmse"]
+            and mine["purchases_mae"] > base["purchases_mae"]
+            and mine["revenue_mae"] > base["revenue_mae"]
+        ):
+            warnings.append(
+                f"{chosen} beats the naive rate baseline on the RMSE of purchases, the "
+                f"choice's measure ({mine['purchases_rmse']:.3f} against "
+                f"{base['purchases_rmse']:.3f}), but not on their mean absolute error "
+                f"({mine['purchases_mae']:.3f} against {base['purchases_mae']:.3f}) nor on "
+                f"revenue's ({mine['revenue_mae']:,.2f} against {base['revenue_mae']:,.2f}): "
+                "it predicts the heaviest buyers better, a typical customer no better "
+                "(backtest.csv)."
+            )
     if np.isnan(agg_rev):
         warnings.append(
             "Nobody bought in the backtest window: the correlation and the aggregate errors "
