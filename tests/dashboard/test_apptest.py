@@ -507,6 +507,15 @@ def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: Ap
     at.run()
     drops = at.tabs[0].dataframe[0].value
     assert int(drops["rows dropped"].sum()) == result.quality.rows_read - result.quality.rows_kept
+    # The counts first (the descriptions are cut at the table's edge), in the sidebar's words.
+    assert list(drops.columns[:5]) == [
+        "rule", "applied", "rows dropped", "share of rows read", "what it drops"
+    ]  # fmt: skip
+    said = drops.set_index("rule")["what it drops"]
+    assert said["suppressed"].startswith(
+        "with a list of Customers who objected to profiling (sidebar): the customer"
+    )
+    assert "--" not in " ".join(said), said.tolist()
     # After another k on the same file, the change per segment is shown, with its sign.
     at.selectbox(key="k").set_value(3).run()
     head, *rows = _summary(at)

@@ -128,10 +128,14 @@ SIDEBAR_NAMES = {
 }
 
 
-#: The cleaning switches the notes name by their flags, in the sidebar's words.
+#: The cleaning settings the notes and rules name by their flags, in the sidebar's words.
 SIDEBAR_SWITCHES = {
+    "--suppress FILE": "a list of Customers who objected to profiling (sidebar)",
     "--returns net": "Returns: Net against purchases (sidebar, Cleaning rules)",
     "--drop-non-product": "the non-product stock code rule (sidebar, Cleaning rules)",
+    "--drop-duplicates": "the duplicate row rule (sidebar, Cleaning rules)",
+    "--cancelled-pattern": "the Cancellation pattern (sidebar, Cleaning rules)",
+    "--currency": "the Currency (sidebar, Cleaning rules)",
 }
 
 
@@ -141,10 +145,10 @@ def in_sidebar_words(message: str) -> str:
 
     from custseg.cli.options import FLAG_OF
 
-    for name, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
-        message = re.sub(re.escape(flag) + r"(?![\w-])", SIDEBAR_NAMES[name], message)
     for flag, words in SIDEBAR_SWITCHES.items():
         message = re.sub(re.escape(flag) + r"(?![\w-])", words, message)
+    for name, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
+        message = re.sub(re.escape(flag) + r"(?![\w-])", SIDEBAR_NAMES[name], message)
     return message
 
 

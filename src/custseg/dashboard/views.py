@@ -122,7 +122,11 @@ def _accounting_ui(result: RunResult, notes: list[str]) -> None:
     # The rows dropped as bars inside the table: no chart library on the first screen (the
     # report draws the same figures as a chart).
     table = quality_table(q)
-    table.insert(4, "share of rows read", table["rows dropped"] / max(q.rows_read, 1))
+    table["share of rows read"] = table["rows dropped"] / max(q.rows_read, 1)
+    table["what it drops"] = table["what it drops"].map(in_sidebar_words)
+    # The counts before the long descriptions, which the table cuts at its edge.
+    first = ["rule", "applied", "rows dropped", "share of rows read", "what it drops"]
+    table = table[[*first, *[c for c in table.columns if c not in first]]]
     st.markdown(
         f"**{q.rows_read:,} rows read = {q.rows_kept:,} kept + "
         f"{q.rows_read - q.rows_kept:,} dropped.** Each row is counted under the first "
@@ -132,6 +136,7 @@ def _accounting_ui(result: RunResult, notes: list[str]) -> None:
         table,
         hide_index=True,
         width="stretch",
+        height=(len(table) + 1) * 35 + 3,  # every rule in view, no inner scroll
         column_config={
             "rows dropped": st.column_config.NumberColumn(format="localized"),
             "share of rows read": st.column_config.ProgressColumn(
