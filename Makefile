@@ -72,8 +72,8 @@ typecheck: install ## mypy (strict) on the package
 pytest: install install-spark ## pytest only (the Spark tests need PySpark: installed here)
 	$(BIN)/pytest
 
-test-fast: install ## The unit tests only (no whole commands, browser, processes, database or Spark)
-	$(BIN)/pytest -m "not e2e and not spark" -q
+test-fast: install ## The unit tests only (no whole commands, browser, processes, database or Spark), on every core
+	$(BIN)/pytest -m "not e2e and not spark" -q -n auto
 
 test: lint typecheck docs pytest ## ruff, mypy, the documentation site (--strict) and pytest (what CI runs)
 
