@@ -371,7 +371,9 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     # Defaults: 30 days, uplift 2 pp, contact 0.10, offer 5, redemption 1, margin 0.3.
     plan = tab.dataframe[-1].value
     row = plan.iloc[0]
-    assert plan.columns[4:7].tolist() == ["baseline_buyers", "baseline_probability", "uplift_pp"]
+    # Best profit first, and the figures the order is by in view first.
+    assert plan.columns[:5].tolist() == ["persona", "profit", "roi", "incremental_revenue", "cost"]
+    assert plan["profit"].tolist() == sorted(plan["profit"], reverse=True)
     assert row["window_days"] == 30 and row["uplift_pp"] == 2.0
     assert row["incremental_buyers"] == round(row["customers"] * 0.02, 2)
     assert row["baseline_buyers"] == pytest.approx(

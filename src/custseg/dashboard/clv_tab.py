@@ -166,7 +166,9 @@ def _planner_ui(personas: pd.DataFrame) -> None:
     m2.metric("Cost", f"{one['cost']:,.0f}")
     m3.metric("Expected profit", f"{one['profit']:,.0f}")
     st.markdown("The same campaign for every persona, best profit first:")
-    show(table, key="plan-table")
+    # What the order is by first; the table is wider than the page (plan.csv's order).
+    first = ["persona", "profit", "roi", "incremental_revenue", "cost"]
+    show(table[[*first, *[c for c in table.columns if c not in first]]], key="plan-table")
     left_out = [p for p in names if p not in set(table["persona"])]
     if left_out:
         st.caption(
