@@ -10,7 +10,7 @@ import streamlit as st
 
 from custseg.charts import cohort_heatmap, persona_retention_chart, sankey_chart
 from custseg.config import Settings
-from custseg.dashboard.sidebar import in_sidebar_words
+from custseg.dashboard.sidebar import in_dashboard_words
 from custseg.dashboard.state import (
     MAX_UPLOAD_MB,
     run_migration,
@@ -55,8 +55,7 @@ def scoring_ui(result: RunResult, settings: Settings) -> None:
             mapped = " (read with the sidebar's column mapping: its own columns were not "
             mapped += "recognised by their names)"
         except UserError:
-            said = in_sidebar_words(str(exc).replace(str(path), uploaded.name))
-            st.error(said, icon=":material/error:")
+            st.error(in_dashboard_words(str(exc), path), icon=":material/error:")
             return
     customers = scored.customers
     for warning in scored.run_log.facts.get("warnings", []):

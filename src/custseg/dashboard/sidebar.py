@@ -104,9 +104,7 @@ class Choice:
         also sets becomes the sidebar's setting (``--decimal`` -> "Decimal separator (CSV
         dialect)").
         """
-        if self.path is not None and is_upload(self.path):
-            message = message.replace(str(self.path), shown_name(self.path))
-        return in_sidebar_words(message)
+        return in_dashboard_words(message, self.path)
 
 
 #: The sidebar's name for each input option (the flag's words where the sidebar has them).
@@ -137,6 +135,13 @@ SIDEBAR_SWITCHES = {
     "--cancelled-pattern": "the Cancellation pattern (sidebar, Cleaning rules)",
     "--currency": "the Currency (sidebar, Cleaning rules)",
 }
+
+
+def in_dashboard_words(message: str, path: Path | None) -> str:
+    """Return ``message`` with the stored upload ``path`` named as uploaded, in sidebar words."""
+    if path is not None and is_upload(path):
+        message = message.replace(str(path), shown_name(path))
+    return in_sidebar_words(message)
 
 
 def in_sidebar_words(message: str) -> str:
@@ -427,20 +432,22 @@ def sidebar_ui() -> Choice:
     path, note, error = _source_ui(base)
     if path is None:
         return Choice(None, note, None, error)
+    unreadable = None
     try:
         dialect = _dialect_ui(path)
         if any(v is not None for v in dialect.values()):
             base = load_settings(None, {"csv": dialect})
         mapping = _mapping_ui(path, base)
     except UserError as exc:
-        choice = Choice(path, note, None)
-        choice.error = choice.named(str(exc))
-        # The rest of the sidebar stays in view, its values kept, for the next file.
-        _cleaning_ui(base)
-        _model_ui(base)
-        return choice
+        unreadable = exc
+    # Drawn either way: the rest of the sidebar stays in view, its values kept, for the
+    # next file.
     cleaning = _cleaning_ui(base)
     model = _model_ui(base)
+    if unreadable is not None:
+        choice = Choice(path, note, None)
+        choice.error = choice.named(str(unreadable))
+        return choice
     overrides = {
         "csv": dialect,
         "columns": mapping,
