@@ -41,6 +41,28 @@ def test_equal_values_equal_scores_and_monotone(values: list[int]) -> None:
     assert scores[order].is_monotonic_increasing
 
 
+@given(
+    st.lists(
+        st.sampled_from([-2.5, -0.0, 0.0, 1.0, 1.0 + 2**-52, 3.0, 1e12]) | st.floats(-1e6, 1e6),
+        max_size=80,
+    ),
+    st.booleans(),
+)
+def test_quintiles_equal_pandas_min_rank(values: list[float], higher: bool) -> None:
+    # The sort-based minimum rank gives exactly what pandas' rank(method="min") gives.
+    series = pd.Series(values, index=[7 * i + 3 for i in range(len(values))], dtype=float)
+    x = series if higher else -series
+    expected = (1 + (5 * (x.rank(method="min") - 1) // max(len(x), 1))).astype("int64")
+    got = quintile_scores(series, higher_is_better=higher)
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+
+
+def test_quintiles_refuse_missing_values() -> None:
+    # No customer has one after cleaning; a score made up for one would be a wrong number.
+    with pytest.raises(ValueError, match="without missing"):
+        quintile_scores(pd.Series([1.0, float("nan"), 3.0]))
+
+
 def test_packaged_map_covers_all_125_codes_exactly_once() -> None:
     rules = segment_map()
     assert len(rules) == 11
