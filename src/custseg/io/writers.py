@@ -287,9 +287,17 @@ def _csv_select(frame: pd.DataFrame, relation: str, *, safe: bool) -> str | None
                 clean = f"regexp_replace({ident}, {sql_literal(_BREAKS)}, ' ', 'g')"
                 formula = sql_literal("^[\\x00-\\x20]*[-=+@]")
                 risky = f"regexp_matches({clean}, {formula}) OR left({ident}, 1) = chr(9)"
+                # Nearly every cell passes a cheap test of its first character and its
+                # breaks: the regular expressions run only on the others (customers.csv of
+                # 1.2M customers: 1.0 s, where 1.15 s with them on every cell).
+                plain = (
+                    f"ascii({ident}) > 32 AND left({ident}, 1) NOT IN ('-', '=', '+', '@') "
+                    f"AND NOT contains({ident}, chr(10)) AND NOT contains({ident}, chr(13)) "
+                    f"AND NOT contains({ident}, chr(0))"
+                )
                 text = (
-                    f"CASE WHEN {risky} THEN {sql_literal(chr(39))} || {clean} "
-                    f"ELSE NULLIF({clean}, '') END"
+                    f"CASE WHEN {plain} THEN {ident} WHEN {risky} THEN "
+                    f"{sql_literal(chr(39))} || {clean} ELSE NULLIF({clean}, '') END"
                 )
             parts.append(f"{text} AS {ident}")
         elif pd.api.types.is_numeric_dtype(values):
@@ -325,7 +333,7 @@ def _writer() -> Iterator[duckdb.DuckDBPyConnection]:
 def write_csv(frame: pd.DataFrame, path: Path, *, safe: bool = True) -> Path:
     """Write a table as CSV to ``path`` (usually in a staging folder): formula-safe, fast.
 
-    DuckDB writes the file (1.2M customers: 0.4 s, where pandas took 2.3 s), in exactly the
+    DuckDB writes the file (1.2M customers: 1.0 s, where pandas took 2.3 s), in exactly the
     layout pandas' ``to_csv(index=False)`` gives with newline line ends; tables DuckDB cannot
     take as they are (text mixed with numbers in a column), and tables under 1,000 rows, are
     written by pandas.
