@@ -535,25 +535,6 @@ def test_a_tilde_out_is_the_home_folder(tiny_csv: Path, tmp_path: Path, monkeypa
     assert not (tmp_path / "~").exists()
 
 
-def test_help_shows_flags_without_a_type_and_plain_argument_names() -> None:
-    from typer.testing import CliRunner
-
-    from custseg.cli import app
-
-    runner = CliRunner()
-    for command, usage in (
-        ("run", "custseg run [OPTIONS] [INPUT]"),
-        ("score", "custseg score [OPTIONS] ORDERS"),
-        ("report", "custseg report [OPTIONS] [RUN_DIR]"),
-    ):
-        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "150"}).output
-        assert usage in text, text
-        assert "<bool>" not in text and "{" not in text.split("\n", 3)[1]
-        assert "[[" not in text
-    text = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
-    assert "pip install 'custseg[spark]'" in text
-
-
 def test_the_console_script_prints_everything_and_stops_its_worker_on_leaving(
     synthetic: Path, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from custseg.cli.console import (
     summary_table,
     user_errors,
 )
+from custseg.cli.helptext import plain_help
 from custseg.cli.options import (
     AsOfOption,
     CleaningOptions,
@@ -47,33 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["app", "main"]
 
 
-def _plain_help() -> None:
-    """Write --help as click does: no type for an on/off flag, NAME and [NAME] in usage.
-
-    Typer 0.29 shows every flag's type as ``<bool>`` (``--quiet <bool>`` reads as if it took
-    a value) and a required argument as ``{ORDERS}`` in the usage line.
-    """
-    from typer import core
-
-    if not hasattr(core.TyperOption, "display_type_rich") or not hasattr(
-        core.TyperArgument, "_usage_display_name"
-    ):
-        return  # another Typer: its own rendering, nothing to correct
-    shown = core.TyperOption.display_type_rich
-
-    def display_type_rich(self: Any, ctx: Any) -> str | None:
-        return None if self.is_flag else shown(self, ctx)
-
-    def usage_name(self: Any) -> str:
-        name = str(self.display_name_raw)
-        name = name if self.required else f"[{name}]"
-        return name + ("..." if self.nargs != 1 else "")
-
-    core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-    core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
-
-
-_plain_help()
+plain_help()
 
 app = typer.Typer(
     name="custseg",
