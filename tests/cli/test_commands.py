@@ -550,6 +550,9 @@ def test_the_console_script_prints_everything_and_stops_its_worker_on_leaving(
     assert proc.returncode == 0, proc.stderr
     # The summary and the last line, written just before the process leaves, are all there.
     assert "Customer segments" in proc.stdout
+    # Into a pipe, without the spaces Rich pads a table's lines with to its width.
+    padded = [line for line in proc.stdout.splitlines() if line.endswith(" ")]
+    assert not padded and "  0   " in proc.stdout, padded
     assert proc.stdout.rstrip().splitlines()[-1].rstrip().endswith(").")
     assert json.loads((out / "run_log.json").read_text())["fitting_process"] == "a forked worker"
     # The worker left with it: no process is left whose parent was the command.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,10 +40,31 @@ __all__ = [
     "user_errors",
 ]
 
+
+class _Trimmed:
+    """Standard output for a pipe or file, without the spaces Rich ends table lines with.
+
+    Rich pads every line of a table (its title and caption too) to the table's width: on
+    a screen they are nothing, in a file they are trailing spaces on every line. Rich
+    writes each ``print`` whole, so each write's line ends are trimmed. The stream is looked
+    up at each write (:func:`outlive_readers` and test runners replace it).
+    """
+
+    _PADDED = re.compile(r" +\n")
+
+    def write(self, text: str) -> int:
+        sys.stdout.write(self._PADDED.sub("\n", text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
+
+
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 if not out.is_terminal:  # pipes and files: COLUMNS if set, else wide enough to cut nothing
-    out = Console(highlight=False, width=int(os.environ.get("COLUMNS", "200")))
+    width = int(os.environ.get("COLUMNS", "200"))
+    out = Console(highlight=False, width=width, file=_Trimmed())  # type: ignore[arg-type]
 
 EXIT_USER_ERROR = 2
 
@@ -87,8 +110,6 @@ class _Outliving:
 
 def outlive_readers() -> None:
     """Let stdout and stderr outlive their readers (see :class:`_Outliving`); once."""
-    import sys
-
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, _Outliving):
@@ -123,8 +144,6 @@ def log_outputs(written: list[Path], folder: Path) -> None:
 
 def _outputs_state() -> str:
     """Say whether a stopped command had moved its outputs into place (all of them or none)."""
-    import sys
-
     writers = sys.modules.get("custseg.io.writers")
     done = list(getattr(writers, "COMMITTED", []))
     if not done:
@@ -324,7 +343,6 @@ def leave(code: int) -> NoReturn:
     The streams are flushed last (logging's own exit handler flushes its handlers).
     """
     import atexit
-    import sys
     import threading
 
     # Threads a normal exit would wait for (a pool's workers): their work is done, but a
