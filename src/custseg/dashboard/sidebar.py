@@ -20,7 +20,7 @@ from custseg.dashboard.state import (
     fingerprint,
     save_upload,
 )
-from custseg.dashboard.uploads import is_upload, shown_name
+from custseg.dashboard.uploads import shown_name
 from custseg.errors import UserError
 from custseg.io import suggest_columns
 from custseg.io.layouts import LAYOUT_NAMES, choose_layout
@@ -139,7 +139,7 @@ SIDEBAR_SWITCHES = {
 
 def in_dashboard_words(message: str, path: Path | None) -> str:
     """Return ``message`` with the stored upload ``path`` named as uploaded, in sidebar words."""
-    if path is not None and is_upload(path):
+    if path is not None:
         message = message.replace(str(path), shown_name(path))
     return in_sidebar_words(message)
 

@@ -223,20 +223,25 @@ def long_line(
 
 def _csv_error(path: Path, exc: Exception) -> UserError:
     """Say why DuckDB could not read a CSV: a line too long, else the encoding or dialect."""
-    try:
-        found = long_line(path)
-    except (OSError, EOFError, zlib.error):
-        found = None
-    if found is not None:
-        return _too_long(path, found)
+    if (too_long := _too_long(path)) is not None:
+        return too_long
     return UserError(
         f"{path}: cannot be read as CSV ({first_line(exc)}); if it is not UTF-8 text give "
         "--encoding (e.g. cp1252), and check --delimiter."
     )
 
 
-def _too_long(path: Path, found: tuple[int, int, int]) -> UserError:
-    """Say which line is longer than DuckDB reads (see :func:`long_line`)."""
+def _too_long(path: Path, within: int | None = None) -> UserError | None:
+    """Say which line is longer than DuckDB reads, if one is (see :func:`long_line`).
+
+    None too when the file cannot be read: DuckDB then says why.
+    """
+    try:
+        found = long_line(path, within=within)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if found is None:
+        return None
     number, size, fields = found
     what = (
         f"the header has {fields:,} columns"
@@ -255,12 +260,8 @@ def _csv_sniff(con: duckdb.DuckDBPyConnection, path: Path, args: str) -> tuple[A
     A line too long for DuckDB near the start is said at once: its sniffer takes seconds
     to fail on it (4 s for a 10 MB line).
     """
-    try:
-        found = long_line(path, within=SNIFF_CHECK_BYTES)
-    except (OSError, EOFError, zlib.error):
-        found = None  # DuckDB reports it
-    if found is not None:
-        raise _too_long(path, found)
+    if (too_long := _too_long(path, within=SNIFF_CHECK_BYTES)) is not None:
+        raise too_long
     try:
         row = con.execute(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, "
