@@ -247,6 +247,37 @@ facts["stability"] = int(here.table["stability"].notna().sum())
     }
 
 
+def test_the_worker_imports_what_k_means_and_its_scores_need_and_no_more(
+    tmp_path: Path,
+) -> None:
+    facts = _script(
+        tmp_path,
+        """
+from custseg.lazy import FITTING
+worker.import_for_fits(FITTING)
+names = ["sklearn.cluster._kmeans", "sklearn.metrics.cluster._unsupervised",
+         "custseg.model_selection", "sklearn.cluster._dbscan", "scipy.optimize",
+         "scipy.stats._stats_py", "sklearn.neighbors"]
+facts["imported"] = [name for name in names if name in sys.modules]
+import numpy as np
+from custseg.model_selection import score_k_range
+x = np.random.default_rng(7).normal(size=(300, 3))
+facts["k"] = score_k_range(x, [2, 3], seed=3, n_init=2, stability_resamples=2).table[
+    "k"].tolist()
+facts["still_skipped"] = "sklearn.cluster._dbscan" in sys.modules
+""",
+    )
+    assert facts == {
+        "imported": [
+            "sklearn.cluster._kmeans",
+            "sklearn.metrics.cluster._unsupervised",
+            "custseg.model_selection",
+        ],
+        "k": [2, 3],
+        "still_skipped": False,
+    }
+
+
 def test_a_worker_that_died_is_replaced_by_this_process(tmp_path: Path) -> None:
     facts = _script(
         tmp_path,
