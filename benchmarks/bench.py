@@ -5,7 +5,7 @@
 tests) writes reports/benchmarks-quick.md. Every measurement runs in a fresh subprocess: a
 ``custseg`` command as a user types it (imports included), or a child task of this file;
 wall time is taken around it, CPU time comes from ``os.wait4``, peak RSS from it plus the
-private memory of its children sampled every 10 ms (a command's fitting worker). Each row is the
+private memory of its children sampled every 100 ms (a command's fitting worker). Each row is the
 median of several runs. The report opens with the goals of issue 15, computed from the rows
 measured in this one run.
 """
@@ -49,6 +49,12 @@ COPIES = 37
 CUSTOMER_OFFSET = 100_000
 #: The size of the large end-to-end run (and of the largest clean + RFM row).
 BIG = 100_000_000
+#: How often a command's children's memory is read (see _sample_children). Every 10 ms
+#: slowed the command it measured: `run --seed 1` on the workbook took 3.26 s against 2.66 s
+#: at 100 ms and 2.57 s unsampled, and 20M lines 6.15 s against 5.78 s (medians of 5 and 3
+#: rounds, taking turns), with the same peak memory read at both rates (0.40 and 0.59 GiB).
+#: Reading a process's smaps_rollup walks its page tables under its memory-map lock.
+SAMPLE_SECONDS = 0.1
 #: Order lines per customer in custseg's synthetic data (measured: 16.67M lines / 200k).
 LINES_PER_CUSTOMER = 83.3
 #: One pass over memory at 27 GB/s (2 threads, measured) with ~45 bytes read per order line.
@@ -262,7 +268,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _sample_children(pid: int, peak: list[int], done: threading.Event) -> None:
-    """Keep in ``peak[0]`` the most private memory ``pid``'s descendants held (every 10 ms).
+    """Keep in ``peak[0]`` the most private memory ``pid``'s descendants held (every 100 ms).
 
     A child counts from its second sample on, with the same command line: one that
     ``subprocess`` starts by ``vfork`` shares its parent's memory until it execs (scikit-
@@ -270,7 +276,7 @@ def _sample_children(pid: int, peak: list[int], done: threading.Event) -> None:
     (0.9 GiB at 100M lines).
     """
     before: dict[int, bytes] = {}
-    while not done.wait(0.01):
+    while not done.wait(SAMPLE_SECONDS):
         now: dict[int, bytes] = {}
         for child in _children(pid):
             with contextlib.suppress(OSError):
@@ -284,7 +290,7 @@ def _run_once(probe: Probe) -> tuple[float, float, float, dict[str, Any]] | str:
     """Run ``probe`` once; return wall, CPU, peak RSS (GiB) and its facts, or the error.
 
     Peak RSS is the process's own maximum (``os.wait4``) plus the most private memory its
-    children held at once, sampled every 10 ms: a command that forks its fitting worker
+    children held at once, sampled every 100 ms: a command that forks its fitting worker
     (custseg.worker) holds both, and the worker's own pages are what it adds (an upper
     bound: the two peaks need not coincide).
     """
@@ -955,7 +961,7 @@ def run(quick: bool, out_file: Path, work: Path, repeats: int) -> None:
         f"Every figure is the median of {repeats} run(s) unless said otherwise, each in a "
         "fresh process (imports included); CPU = user + system time (a command's fitting "
         "worker included); peak RSS = the process's maximum resident set plus the most "
-        "private memory its fitting worker held (sampled every 10 ms); input scans = passes over "
+        "private memory its fitting worker held (sampled every 100 ms); input scans = passes over "
         "the order lines, from the "
         "command's run_log.json. The rows of a comparison table take turns, round after "
         "round (custseg, its peers, custseg, ...), and each speed-up is the median of the "
