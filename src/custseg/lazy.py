@@ -32,19 +32,15 @@ FITTING = (
 )
 #: The packages of :data:`FITTING` whose ``__init__`` the fitting worker skips
 #: (:func:`skip_init`): the names custseg takes from each, by the module defining them.
-_SCORES = "sklearn.metrics.cluster._unsupervised"
+_SCORES = dict.fromkeys(
+    ("calinski_harabasz_score", "davies_bouldin_score", "silhouette_score"),
+    "sklearn.metrics.cluster._unsupervised",
+)
 FITTING_DIRECT: dict[str, dict[str, str]] = {
     "sklearn.cluster": {"KMeans": "sklearn.cluster._kmeans"},
-    "sklearn.metrics": {
-        "calinski_harabasz_score": _SCORES,
-        "davies_bouldin_score": _SCORES,
-        "silhouette_score": _SCORES,
-    },
-    "sklearn.metrics.cluster": {
-        "calinski_harabasz_score": _SCORES,
-        "davies_bouldin_score": _SCORES,
-        "silhouette_score": _SCORES,
-    },
+    # custseg takes the scores from sklearn.metrics, scikit-learn's modules from .cluster.
+    "sklearn.metrics": _SCORES,
+    "sklearn.metrics.cluster": _SCORES,
     # What sklearn.metrics' modules take from it (its __init__ brings scipy.optimize).
     "sklearn.preprocessing": {
         "normalize": "sklearn.preprocessing._data",
