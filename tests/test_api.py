@@ -28,9 +28,20 @@ def test_the_docstring_examples_run() -> None:
 
 
 def test_import_custseg_stays_light() -> None:
-    code = "import sys, custseg; print('pandas' in sys.modules, callable(custseg.segment))"
+    code = (
+        "import sys, custseg; print('pandas' in sys.modules, 'importlib.metadata' in "
+        "sys.modules, callable(custseg.segment))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_the_version_is_the_installed_packages() -> None:
+    from importlib.metadata import version
+
+    assert custseg.__version__ == version("custseg")
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        custseg.nonsense  # noqa: B018
 
 
 def test_segment_equals_the_command(lines: Path, tmp_path: Path) -> None:

@@ -396,6 +396,9 @@ facts["missing"] = worker.fit_ahead({str(tmp_path / "absent.csv")!r})
 facts["running"] = worker.running()
 facts["small"] = worker.fit_ahead({str(small)!r})
 facts["default"] = worker.fit_ahead(None)
+facts["kept"] = worker.running()
+facts["ended"] = worker.fit_ahead({str(big)!r})  # forked before the input was known
+facts["after"] = worker.running()
 """,
     )
     assert facts == {
@@ -406,6 +409,9 @@ facts["default"] = worker.fit_ahead(None)
         "running": False,
         "small": True,
         "default": True,
+        "kept": True,
+        "ended": False,
+        "after": False,
     }
 
 

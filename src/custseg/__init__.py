@@ -15,13 +15,6 @@ From Python: ``custseg.segment``, ``custseg.lifetime_value``, ``custseg.cohort_r
 ``custseg.migrate`` and ``custseg.synthetic_orders`` (:mod:`custseg.api`, loaded on first use).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("custseg")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
 __all__ = [
     "__version__",
     "cohort_retention",
@@ -37,7 +30,18 @@ _API = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> object:
-    """Load the Python API (:mod:`custseg.api`) on first use: ``import custseg`` stays light."""
+    """Load the Python API (:mod:`custseg.api`) on first use: ``import custseg`` stays light.
+
+    ``__version__`` too: :mod:`importlib.metadata` takes 0.06 s to import, and the console
+    script forks the fitting worker right after ``import custseg`` (:mod:`custseg.launch`).
+    """
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("custseg")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
     if name in _API:
         from custseg import api
 

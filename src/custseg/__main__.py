@@ -1,6 +1,6 @@
 """``python -m custseg``, and the file ``spark-submit`` runs (see docs/spark.md)."""
 
-from custseg.cli import main
+from custseg.launch import main
 
 if __name__ == "__main__":
     main()

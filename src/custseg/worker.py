@@ -4,8 +4,9 @@ Importing scikit-learn takes 1 to 2 s (``scipy.stats`` alone, which it always im
 about 0.7 s), and an import holds the interpreter lock: a thread that imports it in the
 background (:mod:`custseg.lazy`) only overlaps it with the reading of a workbook, which
 runs in Rust, not with pandas' import, DuckDB's scan of a Parquet cache or the writing of
-outputs. A command that will fit K-Means therefore forks a worker as it starts
-(:func:`fit_ahead`, called by the command line before pandas is imported): the worker
+outputs. A command that will fit K-Means therefore forks a worker as it starts (the
+console script forks it before it imports the command line, :mod:`custseg.launch`; the
+command keeps or ends it, :func:`fit_ahead`, before pandas is imported): the worker
 imports scikit-learn on the second core, then waits; the command calls the fits through it
 (:func:`call`), and never imports scikit-learn itself. On the real workbook with its cache
 warm, ``custseg run`` took 0.91x the time it took without (median of 10 pairs; 3.69 s
@@ -172,7 +173,8 @@ def fit_ahead(input_path: str | Path | None) -> bool:
 
     Called before the command imports pandas, so that both imports run at once; not for
     an input file over :data:`MAX_INPUT_BYTES`, a folder or a URL (None: the command's
-    default input, a workbook or the synthetic data).
+    default input, a workbook or the synthetic data). A worker the console script forked
+    before it knew the input (:mod:`custseg.launch`) is kept, or ended for such an input.
 
     Returns
     -------
@@ -183,9 +185,8 @@ def fit_ahead(input_path: str | Path | None) -> bool:
 
     if input_path is not None:
         path = Path(input_path)
-        if "://" in str(input_path) or not path.is_file():
-            return False
-        if path.stat().st_size > MAX_INPUT_BYTES:
+        if "://" in str(input_path) or not path.is_file() or path.stat().st_size > MAX_INPUT_BYTES:
+            stop()
             return False
     return start(FITTING)
 
