@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -92,3 +93,62 @@ def test_holdout_table_by_hand() -> None:
             "holdout_spend_mean": 0.0,
         },
     ]
+
+
+def test_holdout_table_equals_merging_the_whole_table() -> None:
+    """The sample's rows are picked out before the merge: the same table, to the bit."""
+    from custseg.migration import holdout_table
+
+    rng = np.random.default_rng(7)
+    n = 2_000
+    full = pd.DataFrame(
+        {
+            "customer_id": [str(10_000 + i) for i in rng.permutation(n)],
+            "frequency": rng.integers(1, 30, n),
+            "monetary": rng.random(n) * 1_000,
+        }
+    )
+    before = full.sample(300, random_state=1).reset_index(drop=True)
+    before["frequency"] = np.maximum(1, before["frequency"] - rng.integers(0, 3, 300))
+    before["monetary"] = before["monetary"] * rng.random(300)
+    before["persona"] = np.where(before["frequency"] > 10, "Loyal", "At Risk")
+    before.loc[0, "customer_id"] = "not in full"  # an id only the sample has is left out
+    joined = before.merge(
+        full[["customer_id", "frequency", "monetary"]], on="customer_id", suffixes=("", "_full")
+    )
+    after = joined["frequency_full"] - joined["frequency"]
+    spend = joined["monetary_full"] - joined["monetary"]
+    want = (
+        pd.DataFrame(
+            {
+                "persona": joined["persona"],
+                "customers": 1,
+                "bought_again": (after > 0).astype(float),
+                "holdout_orders_mean": after,
+                "holdout_spend_mean": spend,
+            }
+        )
+        .groupby("persona")
+        .agg(
+            customers=("customers", "sum"),
+            bought_again=("bought_again", "mean"),
+            holdout_orders_mean=("holdout_orders_mean", "mean"),
+            holdout_spend_mean=("holdout_spend_mean", "mean"),
+        )
+        .reindex(["Loyal", "At Risk"])
+        .reset_index()
+        .round({"bought_again": 4, "holdout_orders_mean": 3, "holdout_spend_mean": 2})
+    )
+    got = holdout_table(before, full, ["Loyal", "At Risk"])
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+    assert got["customers"].sum() == 299
+
+
+def test_the_rows_of_the_sample_keep_their_order_and_mixed_ids_keep_the_whole_table() -> None:
+    from custseg.migration import _rows_of
+
+    full = pd.DataFrame({"customer_id": ["c", "a", "d", "b"], "x": [1, 2, 3, 4]})
+    got = _rows_of(full, pd.Series(["b", "c", "z"]))
+    assert got["customer_id"].tolist() == ["c", "b"] and got["x"].tolist() == [1, 4]
+    mixed = pd.DataFrame({"customer_id": ["c", 1, "d"], "x": [1, 2, 3]})
+    assert _rows_of(mixed, pd.Series(["c"])) is mixed

@@ -119,7 +119,7 @@ def holdout_check(
         f"of {bottom['persona']} ({bottom['holdout_spend_mean']:,.2f})."
     )
     if "persona" in full:
-        sentence += _other_personas(list(table["persona"]), set(full["persona"]))
+        sentence += _other_personas(list(table["persona"]), set(full["persona"].unique()))
     few = [(int(r["customers"]), str(r["persona"])) for r in (top, bottom)]
     if min(n for n, _ in few) < FEW_CUSTOMERS:
         sentence += (
