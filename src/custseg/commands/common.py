@@ -109,9 +109,11 @@ def write_audiences(
         The files written.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    extra = [c for c in PREDICTED if c in customers]
-    customers = audience_filter(customers, config)
+    # The columns first: splitting all of a run's columns by persona took 0.55 s at 1.2M
+    # customers, for files that hold a few of them.
+    columns = [*AUDIENCE_COLUMNS, *(c for c in PREDICTED if c in customers)]
+    chosen = audience_filter(customers[columns], config)
     return [
-        write_csv(group[[*AUDIENCE_COLUMNS, *extra]], folder / audience_name(str(persona)))
-        for persona, group in customers.groupby("persona", sort=False)
+        write_csv(group, folder / audience_name(str(persona)))
+        for persona, group in chosen.groupby("persona", sort=False)
     ]
