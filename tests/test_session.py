@@ -331,3 +331,21 @@ def test_orders_without_an_invoice_column_are_said_to_be_customer_and_time(
 
     model = SimpleNamespace(k_selection=SimpleNamespace(warnings=[]))
     assert any("no invoice column" in n for n in quality_notes(quality, model))  # type: ignore[arg-type]
+
+
+def test_a_table_handed_out_can_be_changed_without_changing_the_sessions(synthetic: Path) -> None:
+    """rfm() and daily() hand out shallow copies under pandas 3's copy-on-write, deep before."""
+    from custseg.features import COPY_ON_WRITE
+
+    assert COPY_ON_WRITE is (int(pd.__version__.split(".")[0]) >= 3)
+    with Session(synthetic, Settings()) as session:
+        rfm, days = session.rfm(), session.daily()
+        want_rfm, want_days = rfm.copy(deep=True), days.copy(deep=True)
+        rfm["persona"] = "x"
+        rfm["monetary"] *= 2
+        rfm.loc[0, "frequency"] = -1
+        rfm.iloc[1, 0] = "changed"
+        days.loc[0, "spend"] = -1.0
+        days["customer_id"] = "y"
+        pd.testing.assert_frame_equal(session.rfm(), want_rfm)
+        pd.testing.assert_frame_equal(session.daily(), want_days)

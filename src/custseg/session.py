@@ -39,7 +39,7 @@ from custseg.cleaning import (
 from custseg.config import Settings
 from custseg.engines import DuckDBEngine, Engine, InputInfo, Relation
 from custseg.errors import UserError, first_line, out_of_memory
-from custseg.features import daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
+from custseg.features import COPY_ON_WRITE, daily_sql, id_text, monthly_sql, rfm_sql, rfm_types
 from custseg.io.columns import ColumnMapping
 from custseg.io.database import is_database, source_of
 from custseg.io.decimals import detect_decimal_comma
@@ -507,7 +507,7 @@ class Session:
                 notes.append(
                     f"{len(self._rfm[key]):,} customers, as of {cleaned.as_of:%Y-%m-%d %H:%M}"
                 )
-        table: pd.DataFrame = self._rfm[key].copy()
+        table: pd.DataFrame = self._rfm[key].copy(deep=not COPY_ON_WRITE)
         return table
 
     def rfm_query(self, as_of: Any = _SETTINGS, cutoff: dt.datetime | None = None) -> str:
@@ -536,7 +536,7 @@ class Session:
             days = self._guard(lambda: self.engine.frame(query))
             days["customer_id"] = id_text(days["customer_id"])
             self._daily[key, zero_amount] = days
-        out: pd.DataFrame = self._daily[key, zero_amount].copy()
+        out: pd.DataFrame = self._daily[key, zero_amount].copy(deep=not COPY_ON_WRITE)
         return out
 
     def monthly(self, as_of: Any = _SETTINGS) -> Relation:
