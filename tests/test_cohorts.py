@@ -15,6 +15,7 @@ from custseg.cohorts import (
     last_complete_month,
     persona_counts_sql,
     persona_retention,
+    starts_sql,
 )
 from custseg.config import load_settings
 from custseg.pipeline import segment
@@ -35,12 +36,13 @@ def _cohorts(
 
     con = duckdb.connect()
     con.register("monthly", monthly)
-    table = cohort_table(con.execute(cohort_counts_sql("monthly")).df(), last)
+    con.execute(f"CREATE TABLE starts AS {starts_sql('monthly')}")
+    table = cohort_table(con.execute(cohort_counts_sql("monthly", "starts")).df(), last)
     curves = pd.DataFrame()
     if personas is not None:
         con.register("personas", personas)
         through = last_complete_month(last)
-        query = persona_counts_sql("monthly", "personas", through=through)
+        query = persona_counts_sql("monthly", "starts", "personas", through=through)
         curves = persona_retention(con.execute(query).df(), through)
     return table, curves
 

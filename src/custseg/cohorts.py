@@ -24,6 +24,7 @@ __all__ = [
     "headline",
     "persona_counts_sql",
     "persona_retention",
+    "starts_sql",
 ]
 
 COHORT_COLUMNS = [
@@ -38,17 +39,24 @@ COHORT_COLUMNS = [
 ]
 
 
-def _starts(monthly: str) -> str:
+def starts_sql(monthly: str) -> str:
+    """Return each customer's cohort: (customer, start), the month of the first purchase.
+
+    The session keeps it once for both counting queries: computed inside each of them it was
+    built four times (0.2 s each at 100M lines, 1.2M customers).
+    """
     return f"SELECT customer, min(month) AS start FROM {monthly} GROUP BY customer"
 
 
-def cohort_counts_sql(monthly: str, dialect: Dialect = DUCKDB) -> str:
+def cohort_counts_sql(monthly: str, starts: str, dialect: Dialect = DUCKDB) -> str:
     """Count each cohort's buying customers and spend per month index.
 
     Parameters
     ----------
     monthly : str
         SQL naming the spend per customer and month (customer, month, micro).
+    starts : str
+        SQL naming each customer's first month (:func:`starts_sql` of ``monthly``).
     dialect : Dialect
         The engine.
 
@@ -63,15 +71,19 @@ def cohort_counts_sql(monthly: str, dialect: Dialect = DUCKDB) -> str:
         f"SELECT s.start AS cohort_month, {between} AS month_index, min(m.month) AS month, "
         f"count(*) AS customers, max(z.cohort_size) AS cohort_size, "
         f"{dialect.money(dialect.exact_sum('m.micro'))} AS revenue "
-        f"FROM {monthly} AS m JOIN ({_starts(monthly)}) AS s ON m.customer = s.customer "
-        f"JOIN (SELECT start, count(*) AS cohort_size FROM ({_starts(monthly)}) AS f "
+        f"FROM {monthly} AS m JOIN {starts} AS s ON m.customer = s.customer "
+        f"JOIN (SELECT start, count(*) AS cohort_size FROM {starts} AS f "
         "GROUP BY start) AS z ON z.start = s.start "
         f"GROUP BY s.start, {between}"
     )
 
 
 def persona_counts_sql(
-    monthly: str, personas: str, dialect: Dialect = DUCKDB, through: dt.datetime | None = None
+    monthly: str,
+    starts: str,
+    personas: str,
+    dialect: Dialect = DUCKDB,
+    through: dt.datetime | None = None,
 ) -> str:
     """Count each persona's buying customers per month index, and who could be seen that long.
 
@@ -83,6 +95,8 @@ def persona_counts_sql(
     ----------
     monthly : str
         SQL naming the spend per customer and month.
+    starts : str
+        SQL naming each customer's first month (:func:`starts_sql` of ``monthly``).
     personas : str
         SQL naming (customer, persona), the customer key as in ``monthly``.
     dialect : Dialect
@@ -101,7 +115,6 @@ def persona_counts_sql(
     """
     between = dialect.months_between("m.month", "s.start")
     span = dialect.months_between("l.last_month", "s.start")
-    starts = f"({_starts(monthly)})"
     last = (
         f"(SELECT {timestamp(through)} AS last_month)"
         if through is not None

@@ -572,27 +572,23 @@ class Session:
         tuple of pandas.DataFrame
             cohorts.csv and cohort_personas.csv (empty without ``customers``).
         """
-        from custseg.cohorts import (
-            cohort_counts_sql,
-            cohort_table,
-            last_complete_month,
-            persona_counts_sql,
-            persona_retention,
-        )
+        from custseg import cohorts as co
 
         key = self._filter_date(as_of)
         cleaned = self.cleaning(key)
         monthly = self.monthly(key).sql
-        dialect = self.engine.dialect
-        counts = self._guard(lambda: self.engine.frame(cohort_counts_sql(monthly, dialect)))
-        table = cohort_table(counts, cleaned.last_purchase)
+        dialect, engine = self.engine.dialect, self.engine
+        starts = self._guard(lambda: engine.keep(co.starts_sql(monthly), "starts"))
+        query = co.cohort_counts_sql(monthly, starts.sql, dialect)
+        table = co.cohort_table(self._guard(lambda: engine.frame(query)), cleaned.last_purchase)
         curves = pd.DataFrame()
         if customers is not None:
-            personas = self.engine.register(self.persona_keys(customers, key), "personas")
+            personas = engine.register(self.persona_keys(customers, key), "personas")
         if personas is not None:
-            through = last_complete_month(cleaned.last_purchase)
-            query = persona_counts_sql(monthly, personas.sql, dialect, through)
-            curves = persona_retention(self._guard(lambda: self.engine.frame(query)), through)
+            through = co.last_complete_month(cleaned.last_purchase)
+            query = co.persona_counts_sql(monthly, starts.sql, personas.sql, dialect, through)
+            curves = co.persona_retention(self._guard(lambda: engine.frame(query)), through)
+        engine.drop(starts)
         return table, curves
 
     def persona_keys(self, customers: pd.DataFrame, as_of: Any = _SETTINGS) -> pd.DataFrame:
