@@ -38,6 +38,23 @@ def test_format_from_content_not_name(
     )
 
 
+def test_binary_bytes_are_said_to_be_no_text(tmp_path: Path) -> None:
+    junk = bytes(range(256)) * 8  # NUL bytes among the first ones: no text
+    named = tmp_path / "orders.xlsx"
+    named.write_bytes(junk)
+    with pytest.raises(UserError) as raised:
+        load_orders(duckdb.connect(), named, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+    assert str(raised.value) == (
+        f"{named}: its name ends in .xlsx, but it is not one; read as CSV text, it holds "
+        "binary bytes, not text, and it is no workbook or Parquet file: custseg reads Excel "
+        "workbooks (.xlsx), Parquet files and CSV text."
+    )
+    packed = tmp_path / "orders.csv.gz"
+    packed.write_bytes(gzip.compress(junk))
+    with pytest.raises(UserError, match=r"^\S+orders\.csv\.gz: it holds binary bytes, not text"):
+        load_orders(duckdb.connect(), packed, ColumnsConfig(), CsvConfig(), workdir=tmp_path)
+
+
 def test_an_old_excel_workbook_is_refused_in_one_sentence(tmp_path: Path) -> None:
     old = tmp_path / "orders.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)

@@ -221,8 +221,23 @@ def long_line(
     return (line, length, commas + 1) if length > limit else None
 
 
+def _binary(path: Path) -> bool:
+    """Whether the file's first 8 KiB hold a NUL byte: no text (UTF-16, with its mark, is)."""
+    try:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
+            head: bytes = fh.read(8192)
+    except (OSError, EOFError, zlib.error):  # a damaged gzip stream: the reader's sentence
+        return False
+    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def _csv_error(path: Path, exc: Exception) -> UserError:
-    """Say why DuckDB could not read a CSV: a line too long, else the encoding or dialect."""
+    """Say why DuckDB could not read a CSV: not text, a line too long, else the encoding."""
+    if _binary(path):
+        return UserError(
+            f"{path}: it holds binary bytes, not text, and it is no workbook or Parquet file: "
+            "custseg reads Excel workbooks (.xlsx), Parquet files and CSV text."
+        )
     if (too_long := _too_long(path)) is not None:
         return too_long
     return UserError(
