@@ -73,6 +73,30 @@ def test_yaml_errors_name_the_key_and_command_line_errors_the_option(tmp_path: P
         load_settings(path)
 
 
+def test_yaml_dates_are_parsed_by_the_settings_and_syntax_errors_take_one_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text("as_of: 2011-12-10\n")
+    assert load_settings(path).as_of == dt.datetime(2011, 12, 10)
+    path.write_text("as_of: 2011-12-10 12:30:00\n")
+    assert load_settings(path).as_of == dt.datetime(2011, 12, 10, 12, 30)
+    # A date that does not exist: the key is named (YAML's own date parser said only
+    # "month must be in 1..12", from inside the parser).
+    path.write_text("as_of: 2011-13-01\n")
+    with pytest.raises(UserError, match=r"p.yml: invalid value for 'as_of': .* got '2011-13-01'"):
+        load_settings(path)
+    path.write_text("model: [k: 4\n  x: {\n")
+    with pytest.raises(UserError) as raised:
+        load_settings(path)
+    assert str(raised.value) == (
+        f"The config file {path} is not valid YAML: expected ',' or ']', but got ':' "
+        "at line 2, column 4."
+    )
+    with pytest.raises(UserError, match=r"^Cannot read the config file .*missing.yml: No such"):
+        load_settings(tmp_path / "missing.yml")
+
+
 def test_a_rule_across_values_names_the_options_that_gave_them(tmp_path: Path) -> None:
     with pytest.raises(UserError) as one:
         load_settings(None, {"model": {"k": 12, "seed": 3}})

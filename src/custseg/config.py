@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from custseg.errors import UserError
+from custseg.errors import UserError, first_line
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -26,6 +26,7 @@ __all__ = [
     "PlaybookEntry",
     "Settings",
     "load_settings",
+    "read_yaml",
 ]
 
 DEFAULT_CONFIG_PATH = Path("conf/base/parameters.yml")
@@ -291,7 +292,9 @@ class PredictionsConfig(_Strict):
         "default)",
     )
     horizon_days: int = Field(default=90, ge=1, description="days predicted")
-    discount_rate: float = Field(default=0.1, ge=0, lt=10, description="annual, for clv")
+    discount_rate: float = Field(
+        default=0.1, ge=0, le=1, description="yearly, a fraction (0.1 = 10%), for clv"
+    )
     draws: int = Field(default=200, ge=0, le=10_000, description="parameter draws for intervals")
     audience_tiers: list[str] = Field(
         default_factory=list,
@@ -468,6 +471,57 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
     return f"{source}: invalid value for '{where}': {msg}."
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text: the settings parse them, naming the key.
+
+    (Read as dates by YAML, ``as_of: 2011-13-01`` failed inside the parser, with no key.)
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in found if tag != "tag:yaml.org,2002:timestamp"]
+    for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Return the parser's complaint in one line, with its place (YAML's own text: six)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"{exc.problem}{where}"
+    return first_line(exc)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Read a YAML file (dates left as text), every failure one sentence naming ``what``.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What it is, for the messages: "the config file", "the campaigns file".
+
+    Returns
+    -------
+    Any
+        What the file holds.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"Cannot read {what} {path}: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what.capitalize()} {path} is not UTF-8 text ({exc.reason}).") from exc
+    try:
+        return yaml.load(text, Loader=_Loader)  # a safe loader that makes fewer types
+    except yaml.YAMLError as exc:
+        raise UserError(
+            f"{what.capitalize()} {path} is not valid YAML: {_yaml_problem(exc)}."
+        ) from exc
+
+
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Load parameters from YAML and apply overrides.
 
@@ -494,14 +548,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         path = DEFAULT_CONFIG_PATH
     if path is not None:
         source = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UserError(f"Cannot read the config file {path}: {exc.strerror}.") from exc
-        except UnicodeDecodeError as exc:
-            raise UserError(f"The config file {path} is not UTF-8 text ({exc.reason}).") from exc
-        except yaml.YAMLError as exc:
-            raise UserError(f"The config file {path} is not valid YAML: {exc}.") from exc
+        loaded = read_yaml(Path(path), "the config file")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -174,3 +174,15 @@ def test_a_bad_campaign_value_or_clv_table_is_one_sentence(tmp_path: Path) -> No
     (clv / "clv_personas.csv").write_bytes(f"{head}\n".encode() + b"\xff\xfe,1,0,0,2\n")
     with pytest.raises(UserError, match=r"clv_personas\.csv is not a CLV table"):
         plan_campaigns(campaigns, clv)
+    # The campaigns file's own faults name it, not the CLV table.
+    (clv / "clv_personas.csv").write_text(f"{head}\nLost,10,0.1,0.2,50.0\n")
+    campaigns.write_bytes(b"- name: caf\xe9\n  persona: Lost\n")
+    with pytest.raises(UserError, match=r"^The campaigns file \S+campaigns\.yml is not UTF-8"):
+        plan_campaigns(campaigns, clv)
+    campaigns.write_text("- name: x\n  persona: [Lost\n")
+    with pytest.raises(UserError) as raised:
+        plan_campaigns(campaigns, clv)
+    assert str(raised.value) == (
+        f"The campaigns file {campaigns} is not valid YAML: expected ',' or ']', but got "
+        "'<stream end>' at line 3, column 1."
+    )

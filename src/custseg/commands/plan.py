@@ -38,8 +38,7 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         an unknown persona, an uplift past 100%, or a clv_personas.csv without the
         planner's columns (written by an older custseg).
     """
-    import yaml
-
+    from custseg.config import read_yaml
     from custseg.planner import COLUMNS, check_personas, plan_campaign
 
     clv_table = Path(clv_dir) / "clv_personas.csv"
@@ -48,13 +47,11 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
             f"{clv_table} does not exist: run custseg clv first (with --out {clv_dir}), or name "
             "the folder it wrote with --clv."
         )
+    entries = read_yaml(Path(campaigns_file), "the campaigns file")
     try:
-        entries = yaml.safe_load(Path(campaigns_file).read_text(encoding="utf-8"))
         personas = pd.read_csv(clv_table)
     except OSError as exc:
         raise UserError(f"Cannot read {exc.filename}: {exc.strerror}.") from exc
-    except yaml.YAMLError as exc:
-        raise UserError(f"{campaigns_file} is not valid YAML: {exc}.") from exc
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise UserError(
             f"{Path(clv_dir) / 'clv_personas.csv'} is not a CLV table ({exc}); rerun custseg clv."
