@@ -264,11 +264,12 @@ class Session:
     def _currency(self, mapping: ColumnMapping, raw: str) -> None:
         """Find the currencies; several need --currency (this reads the currency column)."""
         chosen = self.settings.cleaning.currency
-        self.currency: str | None = chosen
+        self.currency: str | None = None  # not the option's: no column, no currency known
         if mapping.currency is None:
             if chosen is not None:
                 logger.warning("note     --currency is ignored: the input has no currency column")
             return
+        self.currency = chosen
         column = sql_ident(mapping.currency)
         found = self._guard(
             lambda: self.engine.rows(

@@ -128,6 +128,17 @@ def test_woocommerce_export_needs_one_currency(tmp_path: Path) -> None:
         _session(tmp_path, WOOCOMMERCE, "woo.csv", cleaning=CleaningConfig(currency="GBP"))
 
 
+def test_currency_without_a_currency_column_is_ignored_and_not_recorded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "CustomerID,InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,10,2011-01-01 10:00,2,1.5\n"
+    with caplog.at_level("WARNING", logger="custseg"):
+        session = _session(tmp_path, text, "plain.csv", cleaning=CleaningConfig(currency="EUR"))
+    assert "--currency is ignored: the input has no currency column" in caplog.text
+    # The spend's currency is not known: the report must not say "spend in EUR".
+    assert session.quality_record(session.cleaning(), 1).input.currency is None
+
+
 def test_stripe_payments_export(tmp_path: Path) -> None:
     session = _session(tmp_path, STRIPE, "unified_payments.csv")
     cleaned = session.cleaning()
