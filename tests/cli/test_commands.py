@@ -91,6 +91,13 @@ def test_config_file_is_used(tiny_csv: Path, tmp_path: Path) -> None:
         ),
         (["run", "{garbage}"], r"not a valid \.xlsx file"),
         (["run", "{tiny}", "--config", "{badconf}"], r"unknown parameter 'modell'"),
+        (
+            ["clv", "{tiny}", "--discount-rate", "5"],
+            r"Invalid value for --discount-rate: 5\.0 \(the yearly rate as a fraction from 0 "
+            r"to 1: use 0\.1 for 10%\)\.",
+        ),
+        (["run", "{junk}"], r"it holds binary bytes, not text"),
+        (["run", "{tiny}", "--config", "{baddate}"], r"invalid value for 'as_of': .*2011-13-01"),
     ],
 )
 def test_user_errors_exit_2_with_one_sentence(
@@ -100,8 +107,13 @@ def test_user_errors_exit_2_with_one_sentence(
     garbage.write_bytes(b"PK\x03\x04not really a zip")
     badconf = tmp_path / "bad.yml"
     badconf.write_text("modell: {}\n")
+    baddate = tmp_path / "date.yml"
+    baddate.write_text("as_of: 2011-13-01\n")
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)))
     out = tmp_path / "out"
-    filled = [a.format(tiny=tiny_csv, garbage=garbage, badconf=badconf) for a in args]
+    named = {"garbage": garbage, "badconf": badconf, "baddate": baddate, "junk": junk}
+    filled = [a.format(tiny=tiny_csv, **named) for a in args]
     result = _run(*filled, "--out", str(out))
     assert result.exit_code == 2, result.output
     assert re.search(message, result.stderr), result.stderr

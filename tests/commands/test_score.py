@@ -124,14 +124,17 @@ def test_customers_far_from_the_models_are_scored_with_a_warning(
     assert "<p>Warning: The " in (tmp_path / "m" / "migration.html").read_text()
 
 
-def test_without_model_score_takes_runs_own_and_says_so(
+def test_without_model_score_takes_the_newer_default_model_and_says_so(
     synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import os
+    import shutil
+
     monkeypatch.chdir(tmp_path)
     missing = _run("score", str(synthetic))
     assert missing.exit_code == 2
     assert " ".join(missing.output.split()) == (
-        "error: No model at models/model.json (the default --model) nor at "
+        "error: No model at models/model.json (make run copies one there) nor at "
         "data/processed/model.json (where custseg run writes one): run custseg run first, or "
         "name a model.json with --model."
     )
@@ -140,9 +143,31 @@ def test_without_model_score_takes_runs_own_and_says_so(
     scored = _run("score", str(synthetic))
     assert scored.exit_code == 0, scored.output
     assert (
-        "models/model.json is absent: using data/processed/model.json, which custseg run wrote"
-        in scored.stderr
+        "model data/processed/model.json (no --model given; models/model.json is absent)"
+        in " ".join(scored.stderr.split())
     )
+    # make run's copy: the same model, taken (a tie in time goes to models/).
+    Path("models").mkdir()
+    shutil.copy2("data/processed/model.json", "models/model.json")
+    same = _run("score", str(synthetic))
+    said = " ".join(same.stderr.split())
+    assert (
+        "model models/model.json (no --model given; data/processed/model.json is the same" in said
+    )
+    # An older make run on other data (here: another k) must not win over the last run.
+    assert _run("run", str(synthetic), "--k", "3").exit_code == 0
+    stamp = Path("data/processed/model.json").stat().st_mtime
+    os.utime("models/model.json", (stamp - 60, stamp - 60))
+    newer = _run("score", str(synthetic), "-q")
+    assert newer.exit_code == 0, newer.output
+    # A warning: shown under -q too.
+    assert "model using data/processed/model.json, the newer of the two default models " in (
+        " ".join(newer.stderr.split())
+    )
+    assert json.loads(Path("data/scored/score_log.json").read_text())["model"] == (
+        "data/processed/model.json"
+    )
+    scored = _run("score", str(synthetic))
     # The summary lists the personas in the model's order, as the log line does.
     log = next(line for line in scored.stderr.splitlines() if line.startswith("score "))
     said = log.split("(no refit): ")[1].rsplit(" (", 1)[0]

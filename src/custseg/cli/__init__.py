@@ -255,14 +255,14 @@ def run(
 def score(
     input_path: Annotated[str, Arg(metavar="ORDERS", help="Order lines to score.")],
     model: Annotated[
-        Path,
+        Path | None,
         Opt(
             "--model",
             "-m",
-            help="A model.json written by run; if models/model.json is absent, "
-            "data/processed/model.json (where run writes it).",
+            help="A model.json written by run; default: the newer of models/model.json "
+            "(make run) and data/processed/model.json (custseg run), the log says which.",
         ),
-    ] = Path("models/model.json"),
+    ] = None,
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/scored"),
     *,
     inputs: InputOptions,
@@ -301,23 +301,39 @@ def score(
 _SAVED_MODEL, _RUN_MODEL = Path("models/model.json"), Path("data/processed/model.json")
 
 
-def _default_model(model: Path) -> Path:
-    """Return ``model``, or run's own model.json when the default models/model.json is absent.
+def _default_model(model: Path | None) -> Path:
+    """Return ``model``, else the newer of models/model.json and data/processed/model.json.
 
-    ``make run`` copies the model to models/; ``custseg run`` alone writes it to
-    data/processed/ only. Either way ``custseg score ORDERS`` finds it, and says which.
+    ``make run`` copies its model to models/; ``custseg run`` alone writes data/processed/
+    only. Without --model the newer of the two is the last run's model, whichever wrote
+    it: models/model.json alone was taken before, so an earlier ``make run`` on other data
+    scored with a stale model without a word. The log says which file, and warns when the
+    other one holds a different model.
     """
-    if model != _SAVED_MODEL or model.exists():
+    if model is not None:
         return model
-    if _RUN_MODEL.is_file():
-        logging.getLogger("custseg").info(
-            "model    %s is absent: using %s, which custseg run wrote", _SAVED_MODEL, _RUN_MODEL
+    found = [path for path in (_SAVED_MODEL, _RUN_MODEL) if path.is_file()]
+    if not found:
+        raise UserError(
+            f"No model at {_SAVED_MODEL} (make run copies one there) nor at {_RUN_MODEL} "
+            "(where custseg run writes one): run custseg run first, or name a model.json "
+            "with --model."
         )
-        return _RUN_MODEL
-    raise UserError(
-        f"No model at {_SAVED_MODEL} (the default --model) nor at {_RUN_MODEL} (where "
-        "custseg run writes one): run custseg run first, or name a model.json with --model."
-    )
+    chosen = max(found, key=lambda path: path.stat().st_mtime)  # a tie: models/
+    other = _RUN_MODEL if chosen == _SAVED_MODEL else _SAVED_MODEL
+    log = logging.getLogger("custseg")
+    if other not in found:
+        log.info("model    %s (no --model given; %s is absent)", chosen, other)
+    elif other.read_bytes() == chosen.read_bytes():
+        log.info("model    %s (no --model given; %s is the same model)", chosen, other)
+    else:
+        log.warning(
+            "model    using %s, the newer of the two default models (%s is older and "
+            "differs); give --model to choose",
+            chosen,
+            other,
+        )
+    return chosen
 
 
 @app.command()
@@ -389,7 +405,9 @@ def clv(
         ),
     ] = None,
     horizon: Annotated[int, Opt(help="Days to predict.")] = 90,
-    discount_rate: Annotated[float, Opt(help="Annual discount rate for clv (0.1 = 10%).")] = 0.1,
+    discount_rate: Annotated[
+        float, Opt(help="Annual discount rate for clv, 0 to 1 (0.1 = 10%).")
+    ] = 0.1,
     saved_model: Annotated[
         Path | None,
         Opt(
@@ -432,9 +450,10 @@ def clv(
                 ) from exc
         if not 0 <= draws <= 10_000:
             raise UserError(f"Invalid value for --draws: {draws} (use 0 to 10,000).")
-        if not 0 <= discount_rate < 10:
+        if not 0 <= discount_rate <= 1:  # 5 meant 5%, not 500% a year
             raise UserError(
-                f"Invalid value for --discount-rate: {discount_rate} (use 0.1 for 10%)."
+                f"Invalid value for --discount-rate: {discount_rate} (the yearly rate as a "
+                "fraction from 0 to 1: use 0.1 for 10%)."
             )
         _check_out(input_path, out_dir, force, saved_model)
         _check_db(to_db)
