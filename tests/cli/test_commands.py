@@ -347,6 +347,13 @@ def test_out_is_a_file(tiny_csv: Path, tmp_path: Path) -> None:
         # Refused before any work: no stage ran (it was refused after the whole run).
         assert "clean " not in result.stderr and "k-select" not in result.stderr, result.stderr
     assert target.read_text() == "x"
+    # A folder under the file cannot be made: refused before any work too.
+    result = _run("run", str(tiny_csv), "--out", str(target / "sub" / "out"), "--k", "2")
+    assert result.exit_code == 2, result.output
+    assert f"--out {target / 'sub' / 'out'} cannot be made: {target} is a file; give a " in (
+        " ".join(result.stderr.split())
+    )
+    assert "clean " not in result.stderr
 
 
 def test_decimal_comma_refuses_dot_decimals_and_gzip_is_read_from_content(tmp_path: Path) -> None:

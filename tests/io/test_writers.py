@@ -284,3 +284,19 @@ def test_a_refused_csv_write_is_an_os_error_with_a_reason(tmp_path: Path) -> Non
     ):
         write_csv(frame, stage / "sub" / "t.csv")
     assert list(out.iterdir()) == []
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg.errors import UserError
+    from custseg.io import writers
+
+    # As root every folder is writable: the permission is what os.access answers.
+    monkeypatch.setattr(writers.os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(UserError) as raised:
+        writers.check_out_dir(tmp_path / "input.csv", tmp_path / "new" / "out")
+    assert str(raised.value) == (
+        f"--out {tmp_path / 'new' / 'out'} cannot be written: {tmp_path} is not writable by "
+        "this user; give another folder."
+    )

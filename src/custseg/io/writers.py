@@ -82,9 +82,23 @@ def atomic_write_text(target: Path, text: str) -> None:
 
 
 def _refuse_a_file(folder: Path, option: str) -> None:
-    """Refuse an output folder that is an existing file (or anything but a folder)."""
+    """Refuse an output folder that is a file, or that cannot be made or written into.
+
+    Checked before any work: found when the outputs are written, the mistake cost the
+    whole run first.
+    """
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{option} {folder} is a file; give a folder.")
+    there = folder.absolute()
+    while not there.exists() and there != there.parent:
+        there = there.parent
+    if not there.is_dir():
+        raise UserError(f"{option} {folder} cannot be made: {there} is a file; give a folder.")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise UserError(
+            f"{option} {folder} cannot be written: {there} is not writable by this user; "
+            "give another folder."
+        )
 
 
 @contextlib.contextmanager
