@@ -82,3 +82,24 @@ def test_undetected_column_with_a_near_miss_is_suggested() -> None:
     with pytest.raises(UserError) as err:
         resolve_columns(["when", "amount"], ColumnsConfig(), "f")
     assert "Did you mean" not in str(err.value)
+
+
+def test_a_second_column_with_a_known_name_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    columns = ["customer", "customer_id", "Date", "OrderDate", "amount"]
+    with caplog.at_level("WARNING", logger="custseg"):
+        mapping = resolve_columns(columns, ColumnsConfig(), "amb.csv")
+    assert (mapping.customer, mapping.date) == ("customer_id", "OrderDate")
+    notes = [r.getMessage() for r in caplog.records]
+    assert notes == [
+        "note     amb.csv: the customer column is 'customer_id' (a known name); 'customer' has "
+        "a known name too: name the one to use with --customer-col",
+        "note     amb.csv: the date column is 'OrderDate' (a known name); 'Date' has a known "
+        "name too: name the one to use with --date-col",
+    ]
+    # Named, or with one column per field (the real workbooks), nothing is said.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="custseg"):
+        resolve_columns(columns, ColumnsConfig(customer="customer", date="Date"), "amb.csv")
+        resolve_columns(ONLINE_RETAIL, ColumnsConfig(), "f")
+        resolve_columns(ONLINE_RETAIL_II, ColumnsConfig(), "f")
+    assert caplog.records == []

@@ -173,6 +173,35 @@ def suggest_columns(columns: list[str]) -> dict[str, str | None]:
     }
 
 
+def _say_alike(
+    columns: list[str], chosen: dict[str, str | None], explicit: dict[str, str], source: str
+) -> None:
+    """Note each field found by name where another unused column has a known name of it too.
+
+    ``Date`` beside ``OrderDate``: the first known name wins, and the log says which column
+    was taken and how to take the other.
+    """
+    from custseg.progress import logger
+
+    used = {column for column in chosen.values() if column is not None}
+    for field, column in chosen.items():
+        if column is None or field in explicit:
+            continue
+        known = {_normalise_name(name) for name in COLUMN_CANDIDATES[field]}
+        alike = [c for c in columns if c not in used and _normalise_name(c) in known]
+        if alike:
+            logger.warning(
+                "note     %s: the %s column is %r (a known name); %s %s a known name too: "
+                "name the one to use with --%s-col",
+                source,
+                field,
+                column,
+                ", ".join(repr(c) for c in alike),
+                "has" if len(alike) == 1 else "have",
+                field,
+            )
+
+
 def resolve_columns(columns: list[str], config: ColumnsConfig, source: str) -> ColumnMapping:
     """Match the configured (or well-known) field names to the file's columns.
 
@@ -232,6 +261,7 @@ def _plain_mapping(columns: list[str], config: ColumnsConfig, source: str) -> Co
                 f"{source}: column {column!r} is given two roles ({field} and {others[0]}); "
                 f"name a different column with --{field}-col or --{others[0]}-col."
             )
+    _say_alike(columns, chosen, explicit, source)
     use_amount = config.amount is not None or (
         chosen["amount"] is not None and (chosen["quantity"] is None or chosen["price"] is None)
     )
