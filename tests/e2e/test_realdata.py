@@ -175,6 +175,26 @@ def test_rfm_scores_equal_an_independent_count(parquet_run) -> None:
     assert customers.loc[customers["rfm_code"] == "555", "rfm_segment"].eq("Champions").all()
 
 
+def test_persona_names_describe_segments_not_every_customer(parquet_run) -> None:
+    """The figures of docs/segments.md: the medians fit the names, the edges do not."""
+    customers = parquet_run.customers
+    sizes = customers["persona"].value_counts().to_dict()
+    assert sizes == {"Hibernating": 1_900, "Need Attention": 1_688, "Champions": 750}
+    medians = customers.groupby("persona")[["recency_days", "frequency"]].median()
+    assert medians.loc[["Champions", "Need Attention", "Hibernating"]].values.tolist() == [
+        [9, 10],
+        [30, 3],
+        [157, 1],
+    ]
+    hibernating = customers[customers["persona"] == "Hibernating"]
+    champions = customers[customers["persona"] == "Champions"]
+    assert int((hibernating["recency_days"] <= 30).sum()) == 144
+    assert int((champions["recency_days"] > 90).sum()) == 11
+    row = customers.set_index("customer_id").loc["17850"]
+    assert (row["recency_days"], row["frequency"], row["monetary"]) == (372, 34, 5391.21)
+    assert (row["persona"], row["rfm_segment"]) == ("Champions", "Can't Lose Them")
+
+
 def test_stable_k_keeps_personas_across_seeds(real_parquet: Path, parquet_run) -> None:
     k = int(parquet_run.model["k"])
     table = parquet_run.k_table.set_index("k")
