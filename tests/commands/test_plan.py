@@ -86,6 +86,10 @@ def test_plan_command_counts_the_uplift(tmp_path: Path) -> None:
     for column, values in expected.items():
         assert plan[column].tolist() == pytest.approx(values), column
     assert plan["customers"].tolist() == [1000, 100]
+    # --quiet, as every command has it: the outputs line goes, the table stays.
+    assert "outputs" in got.stderr
+    quiet = runner.invoke(app, [*args, "-q"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == got.stdout
 
     campaigns.write_text("- name: x\n  persona: Champions\n  budget: 9\n")
     bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])

@@ -580,9 +580,10 @@ def plan(
     ] = Path("data/clv"),
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
     force: ForceOption = False,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the table.")] = False,
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
-    setup_logging(False)
+    setup_logging(quiet)
     from custseg.commands.plan import plan_campaigns, write_plan
     from custseg.io.writers import check_out_dir
 
