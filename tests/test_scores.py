@@ -66,7 +66,7 @@ def test_quintiles_refuse_missing_values() -> None:
 def test_packaged_map_covers_all_125_codes_exactly_once() -> None:
     rules = segment_map()
     assert len(rules) == 11
-    assert [name for name, _ in rules][:3] == ["Champions", "Loyal", "Potential Loyalist"]
+    assert [name for name, _ in rules][:3] == ["Champions", "Loyal", "Potential Loyalists"]
     codes = pd.Series([f"{r}{f}{m}" for r in "12345" for f in "12345" for m in "12345"])
     names = segment_of_codes(codes)
     assert names.notna().all() and len(codes) == 125
