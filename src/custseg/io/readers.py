@@ -91,6 +91,11 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
+def _opener(path: Path) -> Any:
+    """Return what opens the file's bytes: ``gzip.open`` for gzip content, else ``open``."""
+    return gzip.open if _is_gzip(path) else open
+
+
 def _csv_options(path: Path, csv: CsvConfig, workdir: Path) -> tuple[Path, dict[str, str]]:
     """Return the file DuckDB should read and the read_csv options to pass.
 
@@ -139,7 +144,7 @@ def legacy_encoding(path: Path) -> str | None:
     latin-1 decodes anything, so it would be chosen only where no byte falls in 0x80-0x9F,
     and there it reads exactly as cp1252 does.
     """
-    opener = gzip.open if _is_gzip(path) else open
+    opener = _opener(path)
     utf8 = codecs.getincrementaldecoder("utf-8")("strict")
     cp1252 = codecs.getincrementaldecoder("cp1252")("strict")
     try:
@@ -200,7 +205,7 @@ def long_line(
     Reads to the end of that line (or of the file); None when every line fits, or, with
     ``within``, when none is over ``limit`` yet once that many bytes are read.
     """
-    opener: Any = gzip.open if _is_gzip(path) else open
+    opener = _opener(path)
     line, length, commas, read = 1, 0, 0, 0
     with opener(path, "rb") as fh:
         while block := fh.read(1 << 20):
@@ -224,7 +229,7 @@ def long_line(
 def _binary(path: Path) -> bool:
     """Whether the file's first 8 KiB hold a NUL byte: no text (UTF-16, with its mark, is)."""
     try:
-        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
+        with _opener(path)(path, "rb") as fh:
             head: bytes = fh.read(8192)
     except (OSError, EOFError, zlib.error):  # a damaged gzip stream: the reader's sentence
         return False
