@@ -333,6 +333,13 @@ class PlaybookEntry(_Strict):
     timing: str
 
 
+def _iso_datetime(text: str) -> dt.datetime:
+    """Parse an ISO 8601 date or time; a trailing ``Z`` (UTC) too, on Python 3.10."""
+    if text[-1:] in ("Z", "z"):  # fromisoformat reads "Z" only from Python 3.11
+        text = text[:-1] + "+00:00"
+    return dt.datetime.fromisoformat(text)
+
+
 class Settings(_Strict):
     """All parameters of a run."""
 
@@ -359,7 +366,7 @@ class Settings(_Strict):
             return dt.datetime(value.year, value.month, value.day)
         if isinstance(value, str):
             try:
-                return dt.datetime.fromisoformat(value.strip())
+                return _iso_datetime(value.strip())
             except ValueError as exc:
                 raise ValueError(
                     f"as_of must be a date such as 2011-12-10 or 2011-12-10T12:50, got {value!r}"
