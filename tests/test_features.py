@@ -210,13 +210,23 @@ def test_ambiguous_day_month_is_refused(tmp_path: Path) -> None:
 def test_ids_as_text() -> None:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from custseg.features import id_text
 
     ids = pd.Series([12346.0, 1.5, -3.0, 2.0**60, 0.0, np.nan])
     assert id_text(ids).tolist() == ["12346", "1.5", "-3", "1.152921504606847e+18", "0", "nan"]
-    assert id_text(ids).dtype == object
-    assert id_text(pd.Series(["a", "b"])).tolist() == ["a", "b"]
+    # One text type whatever the input's: number ids and text ids end as the same column
+    # type in customers.parquet (object ids were written as Arrow string, text as large_string).
+    text = pd.Series(["a", "b"])
+    assert id_text(text).tolist() == ["a", "b"]
+    whole = pd.Series([12346.0, 7.0], index=[4, 9])
+    for made in (id_text(ids), id_text(whole), id_text(text)):
+        assert made.dtype == text.astype(str).dtype
+    assert id_text(whole).index.tolist() == [4, 9]
+    assert str(pa.Table.from_pandas(id_text(whole).to_frame("id")).schema.field("id").type) == (
+        str(pa.Table.from_pandas(id_text(text).to_frame("id")).schema.field("id").type)
+    )
 
 
 def _kept_facts(con: duckdb.DuckDBPyConnection, returns: bool) -> str:

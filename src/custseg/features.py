@@ -158,10 +158,14 @@ def id_text(ids: pd.Series) -> pd.Series:
         whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2**53)
         # Arrow writes 1.2M whole numbers as text in 0.1 s; numpy's str objects took 1.1 s.
         text = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
-        out = np.asarray(text.to_pandas(), dtype=object)
+        # pandas' text dtype, as for ids read as text: customers.parquet then has one
+        # column type (large_string) whatever the input's (object ids were written as string).
+        as_text: pd.Series = text.to_pandas()
         if not whole.all():
+            out = np.asarray(as_text, dtype=object)
             out[~whole] = values[~whole].astype(str)
-        as_text: pd.Series = pd.Series(out, index=ids.index, dtype=object)
+            as_text = pd.Series(out, dtype=str)
+        as_text.index = ids.index
         return as_text
     text_ids: pd.Series = ids.astype(str)
     return text_ids

@@ -289,6 +289,10 @@ def test_customers_parquet_holds_what_customers_csv_says(produced: dict[str, Pat
     csv = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str, "rfm_code": str})
     parquet = pd.read_parquet(folder / "customers.parquet")
     pd.testing.assert_frame_equal(parquet, csv, check_dtype=False)
+    # The workbook and its Parquet twin give the same file, column types included (number
+    # ids read from Parquet were once written as Arrow string, the workbook's as large_string).
+    from_workbook = produced["run_xlsx"] / "customers.parquet"
+    assert from_workbook.read_bytes() == (folder / "customers.parquet").read_bytes()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the fitting worker forks on Linux only")
