@@ -162,3 +162,13 @@ def test_headline_says_the_mean_month_after_or_that_there_is_none() -> None:
     # Data of one month: no cohort has a month after (the report said "nan%").
     one = table[table["month_index"] == 0].head(1)
     assert headline(one) == "1 monthly cohort; the data ends before any cohort's second month."
+    # A partial month (the data stops on its 9th) is left out of the mean: 0.25 alone.
+    table["partial"] = [False, False, False, True]
+    assert headline(table) == (
+        "2 monthly cohorts; on average 25% of a cohort buys again the month after its first "
+        "purchase."
+    )
+    table["partial"] = [False, True, False, False]
+    assert headline(table.head(2)) == (
+        "1 monthly cohort; the data ends before any cohort's second full month."
+    )

@@ -272,8 +272,9 @@ def headline(table: pd.DataFrame) -> str:
     Returns
     -------
     str
-        One sentence; where no cohort has a month after its first yet (the data spans one
-        month), it says so instead of a mean of nothing.
+        One sentence; the mean leaves out partial months (the data's last, when it stops
+        before the month's end). Where no cohort has a whole month after its first yet,
+        it says so instead of a mean of nothing.
 
     Examples
     --------
@@ -284,9 +285,13 @@ def headline(table: pd.DataFrame) -> str:
     """
     n = table["cohort"].nunique()
     cohorts = f"{n} monthly cohort{'' if n == 1 else 's'}"
-    after = table.loc[table["month_index"] == 1, "retention"]
+    second = table["month_index"] == 1
+    # A month the data stops in is partial: its few days would pull the mean down.
+    whole = second & ~table["partial"].astype(bool) if "partial" in table else second
+    after = table.loc[whole, "retention"]
     if after.empty:
-        return f"{cohorts}; the data ends before any cohort's second month."
+        full = " full" if second.any() else ""
+        return f"{cohorts}; the data ends before any cohort's second{full} month."
     return (
         f"{cohorts}; on average {after.mean():.0%} of a cohort buys again the month after "
         "its first purchase."
