@@ -47,6 +47,19 @@ def test_the_silhouette_alone_is_explained_on_each_side_of_the_range() -> None:
     assert "silhouette alone would pick k=9 (0.600), more than a team can act on." in reason
 
 
+def test_the_reason_names_the_scored_part_of_the_business_range() -> None:
+    # --k-min 5 --k-max 6: the rule ranks only 5 and 6, and says so (it said "Among k in
+    # the business range 3..8").
+    k, reason = choose_k(_table([(5, 0.40, 0.80), (6, 0.30, 0.90)]))
+    assert k == 5
+    assert reason.startswith(
+        "Among the scored k 5..6 of the business range 3..8, rank silhouette (higher is "
+        "better) and Davies-Bouldin (lower is better); choose the k"
+    )
+    whole = _table([(k, 0.5 - k / 100, 0.5 + k / 100) for k in range(2, 11)])
+    assert choose_k(whole)[1].startswith("Among k in the business range 3..8, rank")
+
+
 def test_rule_with_stability_by_hand() -> None:
     table = pd.DataFrame(
         [(3, 0.40, 0.90, 0.95), (4, 0.38, 0.70, 0.60), (5, 0.30, 0.80, 0.90)],

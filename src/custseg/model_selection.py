@@ -399,6 +399,12 @@ def choose_k(
     k = int(best["k"])
     overall = table.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]
     rule = AUTO_RULE.format(lo=lo, hi=hi)
+    scored = int(inside["k"].min()), int(inside["k"].max())
+    if not note and scored != (lo, hi):  # --k-min/--k-max cut into the business range
+        rule = rule.replace(
+            f"Among k in the business range {lo}..{hi}",
+            f"Among the scored k {scored[0]}..{scored[1]} of the business range {lo}..{hi}",
+        )
     if not stable:
         rule = rule.replace(
             ", Davies-Bouldin (lower is better) and stability (higher is better)",

@@ -358,8 +358,11 @@ def fit_segments(
                 f"scores on a seeded sample of {choice.sweep_sample_size:,} customers, "
                 f"then K-Means on all {len(scaled):,}"
             )
+        scored = f"scored k={ks[0]}..{ks[-1]}" if len(ks) > 1 else f"scored k={k}"
+        if not every_k and cfg.k == "auto":  # why not --k-min..--k-max, as run scores
+            scored += " (only where the auto rule chooses: no k table is written)"
         notes.append(
-            (f"scored k={ks[0]}..{ks[-1]}; k={k} " if len(ks) > 1 else f"scored k={k} ")
+            f"{scored}; k={k} "
             + ("chosen by the auto rule" if cfg.k == "auto" else "set by k (option or YAML)")
             + f" (silhouette {best['silhouette']:.3f}, Davies-Bouldin {best['davies_bouldin']:.3f})"
         )

@@ -53,3 +53,19 @@ def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_fitted_personas_score_only_where_the_auto_rule_chooses_and_say_so(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    # --k-min 2 --k-max 10 is run's range; cohorts writes no k table, so it scores only the
+    # business range 3..8 inside it, and its log says why (it said "scored k=3..8" alone).
+    got = CliRunner().invoke(
+        app, ["cohorts", str(synthetic), "--k-min", "2", "--k-max", "10", "--out", str(tmp_path)]
+    )
+    assert got.exit_code == 0, got.output
+    said = " ".join(got.stderr.split())
+    assert (
+        "k-select scored k=3..8 (only where the auto rule chooses: no k table is written); "
+        "k=" in said
+    )
