@@ -107,7 +107,12 @@ def test_sha256_is_lowercase_hex_of_the_utf8_text() -> None:
 @pytest.mark.parametrize(
     ("fmt", "contacts", "with_id", "expected"),
     [
-        ("csv", ["email"], True, "customer_id persona email phone recency_days frequency monetary"),
+        (
+            "csv",
+            ["email"],
+            True,
+            "customer_id persona rfm_segment email phone recency_days frequency monetary",
+        ),
         ("klaviyo", ["email", "phone"], True, "Email|Phone Number|External ID|custseg persona"),
         ("klaviyo", ["email"], True, "Email|External ID|custseg persona"),
         ("klaviyo", ["phone"], True, "Phone Number|External ID|custseg persona"),
@@ -152,10 +157,15 @@ def _rows(table: pd.DataFrame) -> list[list[object]]:
 def test_plain_csv_keeps_every_customer() -> None:
     table = audience_table(_customers(), "csv", ["email", "phone"])
     assert _rows(table) == [
-        ["1", "Champions", "ann@example.com", "+447700900123", 1, 2, 18.0],
-        ["2", "Champions", None, "+33612345678", 6, 1, 7.5],
-        ["3", "Champions", None, None, 2, 1, 16.0],
+        ["1", "Champions", None, "ann@example.com", "+447700900123", 1, 2, 18.0],
+        ["2", "Champions", None, None, "+33612345678", 6, 1, 7.5],
+        ["3", "Champions", None, None, None, 2, 1, 16.0],
     ]
+    # With the rule-based segment of each customer (customers.csv of a run has it).
+    segments = _customers().assign(rfm_segment=["Champions", "Promising", "Can't Lose Them"])
+    table = audience_table(segments, "csv", ["email", "phone"])
+    assert table["rfm_segment"].tolist() == ["Champions", "Promising", "Can't Lose Them"]
+    assert list(table.columns) == header("csv", ["email", "phone"])
 
 
 def test_klaviyo_is_plain_with_e164_phones_and_the_persona() -> None:

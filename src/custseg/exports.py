@@ -255,7 +255,15 @@ def header(fmt: str, contacts: Sequence[str], *, with_id: bool = True) -> list[s
     """
     has = [kind for kind in CONTACTS if kind in contacts]
     if fmt == "csv":
-        return ["customer_id", "persona", *CONTACTS, "recency_days", "frequency", "monetary"]
+        return [
+            "customer_id",
+            "persona",
+            "rfm_segment",
+            *CONTACTS,
+            "recency_days",
+            "frequency",
+            "monetary",
+        ]
     if fmt == "klaviyo":
         names = {"email": "Email", "phone": "Phone Number"}
         return [names[kind] for kind in has] + ["External ID", "custseg persona"]
@@ -279,7 +287,8 @@ def audience_table(
     Parameters
     ----------
     customers : pandas.DataFrame
-        ``customer_id``, ``persona``, ``email`` (normalised, or missing), ``phone`` (E.164,
+        ``customer_id``, ``persona``, ``rfm_segment`` (optional: csv only),
+        ``email`` (normalised, or missing), ``phone`` (E.164,
         or missing), ``recency_days``, ``frequency``, ``monetary``.
     fmt : str
         One of :data:`FORMATS`.
@@ -314,6 +323,9 @@ def audience_table(
             {
                 "customer_id": ids,
                 "persona": no_breaks(customers["persona"].astype(str)),
+                # Each customer's own reading beside the segment's name (empty for a
+                # customers file without it).
+                "rfm_segment": customers.get("rfm_segment"),
                 "email": email,
                 "phone": phone,
                 "recency_days": customers["recency_days"],

@@ -136,7 +136,9 @@ def test_the_plain_csv_keeps_customers_without_contacts(
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert (out / "audiences" / "lost.csv").read_text() == (
-        "customer_id,persona,email,phone,recency_days,frequency,monetary\n2,Lost,,,6,1,7.5\n"
+        # The rule-based segment beside the persona: each customer's own reading.
+        "customer_id,persona,rfm_segment,email,phone,recency_days,frequency,monetary\n"
+        "2,Lost,Lost,,,6,1,7.5\n"
     )
 
 
@@ -198,8 +200,10 @@ def test_a_plain_csv_of_ids_without_contacts_is_written_and_said(
     assert result.exit_code == 0, result.output
     assert "customer ids are not contacts (3 of 3, such as '1')" in result.stderr
     lost = (out / "audiences" / "lost.csv").read_text().splitlines()
-    assert lost[0] == "customer_id,persona,email,phone,recency_days,frequency,monetary"
-    assert lost[1].startswith("2,Lost,,,")
+    assert lost[0] == (
+        "customer_id,persona,rfm_segment,email,phone,recency_days,frequency,monetary"
+    )
+    assert lost[1].startswith("2,Lost,Lost,,,")
 
 
 def test_running_out_of_memory_names_no_option_the_command_lacks(

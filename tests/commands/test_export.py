@@ -153,11 +153,12 @@ def test_email_and_phone_ids_as_every_format(tmp_path: Path) -> None:
     run = _run_dir(tmp_path / "run", ids, ["Champions", "Champions", "Can't Lose Them"])
     expected = {
         "csv": (
-            "customer_id,persona,email,phone,recency_days,frequency,monetary\n"
-            "Ann@Example.com,Champions,ann@example.com,,1,1,10.0\n"
-            "'+44 7700 900123,Champions,,'+447700900123,2,1,20.0\n",  # guarded
-            "customer_id,persona,email,phone,recency_days,frequency,monetary\n"
-            "07700 900456,Can't Lose Them,,'+447700900456,3,1,30.0\n",
+            # A customers.csv without rfm_segment: the column is empty.
+            "customer_id,persona,rfm_segment,email,phone,recency_days,frequency,monetary\n"
+            "Ann@Example.com,Champions,,ann@example.com,,1,1,10.0\n"
+            "'+44 7700 900123,Champions,,,'+447700900123,2,1,20.0\n",  # guarded
+            "customer_id,persona,rfm_segment,email,phone,recency_days,frequency,monetary\n"
+            "07700 900456,Can't Lose Them,,,'+447700900456,3,1,30.0\n",
         ),
         "klaviyo": (
             "Email,Phone Number,External ID,custseg persona\n"

@@ -56,6 +56,8 @@ EXPORT_FILES = ("audiences", "export_log.json")
 
 #: The columns read from ``customers.csv``.
 CUSTOMER_COLUMNS = ("customer_id", "persona", "recency_days", "frequency", "monetary")
+#: Read too where the file has them (the csv format writes them).
+OPTIONAL_COLUMNS = ("rfm_segment",)
 
 #: The relation the order lines are registered as.
 _ORDERS = "custseg_export_orders"
@@ -169,7 +171,7 @@ def read_customers(run_dir: Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The :data:`CUSTOMER_COLUMNS`.
+        The :data:`CUSTOMER_COLUMNS`, and those of :data:`OPTIONAL_COLUMNS` the file has.
 
     Raises
     ------
@@ -184,7 +186,7 @@ def read_customers(run_dir: Path) -> pd.DataFrame:
     parquet = run_dir / "customers.parquet"
     try:
         if path.is_file():
-            text = {"customer_id": str, "persona": str}
+            text = {"customer_id": str, "persona": str, "rfm_segment": str}
             frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
             for column in text:
                 if column in frame:
@@ -206,7 +208,7 @@ def read_customers(run_dir: Path) -> pd.DataFrame:
         )
     if frame.empty:
         raise UserError(f"{path} has no customers.")
-    out = frame[list(CUSTOMER_COLUMNS)].copy()
+    out = frame[[*CUSTOMER_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame)]].copy()
     out["customer_id"] = out["customer_id"].astype(str)
     out["persona"] = out["persona"].astype(str)
     customers: pd.DataFrame = out.reset_index(drop=True)
