@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from custseg.cleaning import RULES, CleaningResult, late_as_of
+from custseg.cleaning import RULES
 from custseg.config import CleaningConfig, Settings
 from custseg.errors import UserError
 from custseg.session import Session
@@ -245,25 +245,3 @@ def test_returns_share_says_what_it_is_of() -> None:
     large = returns_summary(CleaningConfig(), {}, return_value=503.0, purchases=100.0, **common)
     assert "(5.0 times the value of kept purchases)" in large["effect"]
     assert "%" not in large["effect"]
-
-
-def test_an_as_of_date_well_after_the_data_is_said() -> None:
-    last = dt.datetime(2011, 12, 9, 12, 50)
-
-    def cleaned(as_of: dt.datetime, source: str = "option") -> CleaningResult:
-        return CleaningResult(
-            rows_read=10, rows_kept=8, dropped={}, as_of=as_of, as_of_source=source,
-            last_purchase=last,
-        )  # fmt: skip
-
-    assert late_as_of(cleaned(dt.datetime(2015, 1, 1))) == (
-        "the as-of date 2015-01-01 is 1,118 days after the last kept purchase (2011-12-09): "
-        "every customer's recency counts those days without data, and any window after the "
-        "data's end (the holdout check's) finds no purchase; check the date"
-    )
-    # 30 days after is a deliberate "today" for an export a month old: not said.
-    assert late_as_of(cleaned(last + dt.timedelta(days=30))) is None
-    assert late_as_of(cleaned(last + dt.timedelta(days=31))) is not None
-    # The data's own as-of date, and an earlier one, are never said.
-    assert late_as_of(cleaned(last + dt.timedelta(days=1), "last kept purchase + 1 day")) is None
-    assert late_as_of(cleaned(dt.datetime(2011, 6, 1))) is None

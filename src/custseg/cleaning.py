@@ -53,7 +53,6 @@ __all__ = [
     "examples_sql",
     "facts_sql",
     "kept_sql",
-    "late_as_of",
     "reason_sql",
     "returns_summary",
     "staging_sql",
@@ -659,24 +658,3 @@ def example_rows(
 
 
 __all__ += ["example_rows", "sql_literal"]
-
-
-#: An as-of date later than this after the last kept purchase is said (:func:`late_as_of`).
-LATE_AS_OF = dt.timedelta(days=30)
-
-
-def late_as_of(cleaned: CleaningResult) -> str | None:
-    """Say when a given as-of date lies well after the data ends (a typo, often).
-
-    Every customer's recency then counts the days without data, and a holdout window after
-    the data's end can find no purchase. None when the date is the data's own or close to it.
-    """
-    gap = cleaned.as_of - cleaned.last_purchase
-    if cleaned.as_of_source != "option" or not cleaned.rows_kept or gap <= LATE_AS_OF:
-        return None
-    return (
-        f"the as-of date {cleaned.as_of:%Y-%m-%d} is {gap.days:,} days after the last kept "
-        f"purchase ({cleaned.last_purchase:%Y-%m-%d}): every customer's recency counts those "
-        "days without data, and any window after the data's end (the holdout check's) finds "
-        "no purchase; check the date"
-    )

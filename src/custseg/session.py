@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custseg.asof import late_as_of, midnight_as_of
 from custseg.cleaning import (
     CleaningResult,
     cancel_pattern,
@@ -33,7 +34,6 @@ from custseg.cleaning import (
     examples_sql,
     facts_sql,
     kept_sql,
-    late_as_of,
     summarise,
 )
 from custseg.config import Settings
@@ -435,6 +435,8 @@ class Session:
                     notes.append(f"Orders are {self.orders_counted_as}.")
                 if late := late_as_of(cleaned):
                     logger.warning("warning  %s", late)
+                if midnight := midnight_as_of(cleaned):
+                    logger.info("as-of    %s", midnight)
                 if (
                     first
                     and self.settings.cleaning.suppress

@@ -346,6 +346,18 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     assert not at.exception and not at.error, [e.value for e in at.error]
     moved = at.tabs[6].dataframe[1].value
     assert len(moved) > 0 and "Movers (movers.csv)" in [b.label for b in at.get("download_button")]
+    # The second date is the data's as-of time on its last day (the Segments tab's
+    # snapshot), else 00:00 as on the command line; the tab gives the command for both.
+    end = dt.datetime.fromisoformat(at.session_state["last_result"][0].quality.as_of)
+    said = " ".join(c.value for c in at.tabs[6].caption)
+    assert f" --as-of {end:%Y-%m-%dT%H:%M}` (a date alone" in said
+    assert f"as of {end:%Y-%m-%d %H:%M} (" in at.info[-1].value
+    earlier = end.date() - dt.timedelta(days=10)
+    at.date_input(key="mig-after").set_value(earlier).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = " ".join(c.value for c in at.tabs[6].caption)
+    assert f"--as-of {earlier}` (a date alone is 00:00 of that day)" in said
+    assert f"as of {earlier} (" in at.info[-1].value
 
 
 def test_lifetime_value_tab(at: AppTest) -> None:

@@ -118,8 +118,8 @@ def migrate(
     counts = movements(snaps[0].customers, snaps[1].customers, order)
     counts["moved_down_bought_again"] = int(moved["bought_again"].sum())
     sentence = (
-        f"Customers as of {as_of_before:%Y-%m-%d} ({len(snaps[0].customers):,}) and as of "
-        f"{as_of_after:%Y-%m-%d} ({len(snaps[1].customers):,}), both assigned by the model "
+        f"Customers as of {_when(as_of_before)} ({len(snaps[0].customers):,}) and as of "
+        f"{_when(as_of_after)} ({len(snaps[1].customers):,}), both assigned by the model "
         f"{label}. Of the customers in both, {counts['moved_down']:,} moved down the value "
         f"order (to a persona of lower standing: movers.csv; "
         f"{counts['moved_down_bought_again']:,} of them bought again in between, column "
@@ -144,6 +144,11 @@ def migrate(
     if warnings:
         log["warnings"] = warnings
     return Migration(snaps[0], snaps[1], matrix, moved, record, log)
+
+
+def _when(as_of: dt.datetime) -> str:
+    """Write an as-of date as given: its time only when it is not midnight (12:50 matters)."""
+    return f"{as_of:%Y-%m-%d}" if as_of.time() == dt.time() else f"{as_of:%Y-%m-%d %H:%M}"
 
 
 def write_migration(result: Migration, out_dir: Path) -> list[Path]:

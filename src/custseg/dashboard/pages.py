@@ -96,12 +96,24 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     # Two more segmentations: only when asked, not on every page load.
     if not st.toggle("Compare the two snapshots", key="mig-run"):
         return
+    # The data's last date is its as-of time (the Segments tab's snapshot); a date is 00:00.
+    last_day = after == end.date()
+    second = f"{after}T{end:%H:%M}" if last_day else f"{after}"
     try:
-        migration = run_migration(path, f"{before}T00:00:00", f"{after}T{end:%H:%M:%S}", settings)
+        migration = run_migration(
+            path,
+            f"{before}T00:00:00",
+            f"{after}T{end:%H:%M:%S}" if last_day else f"{after}T00:00:00",
+            settings,
+        )
     except UserError as exc:
         st.error(str(exc), icon=":material/error:")
         return
     st.info(migration.log["sentence"], icon=":material/compare_arrows:")
+    st.caption(
+        f"The same on the command line: `custseg migrate INPUT --as-of {before} "
+        f"--as-of {second}` (a date alone is 00:00 of that day)."
+    )
     for warning in migration.log.get("warnings", []):
         st.warning(warning)
     st.plotly_chart(sankey_chart(migration.matrix, str(before), str(after)), key="sankey-chart")
