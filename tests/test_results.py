@@ -47,3 +47,13 @@ def test_a_model_from_another_version_is_written_back_whole(run: Path) -> None:
     record = ModelRecord.from_dict(data)
     assert record.extra == {"made_by": "a later custseg"} and record.holdout is None
     assert record.to_dict() == data
+
+
+def test_the_horizon_of_the_predictions_is_read_from_the_settings(run: Path) -> None:
+    # The persona cards' "in the next N days" (report.html and the dashboard) come from it.
+    data = json.loads((run / "model.json").read_text())
+    assert ModelRecord.from_dict(data).horizon_days == 90
+    data["settings"]["predictions"]["horizon_days"] = 30
+    assert ModelRecord.from_dict(data).horizon_days == 30
+    del data["settings"]["predictions"]  # a model.json of a version without predictions
+    assert ModelRecord.from_dict(data).horizon_days == 90

@@ -284,7 +284,7 @@ def plotly_bundle(body: str) -> str:
     return str(get_plotlyjs())
 
 
-def _prediction_line(row: Any) -> str:
+def _prediction_line(row: Any, horizon: int) -> str:
     """Return the card's line on expected revenue and churn risk (``--with-clv``), or ""."""
     revenue = getattr(row, "expected_revenue", None)
     if revenue is None or pd.isna(revenue):
@@ -295,10 +295,10 @@ def _prediction_line(row: Any) -> str:
         if pd.notna(churn)
         else "churn risk not measurable here (the model sees nobody drop out)"
     )
-    return f"<p>Expected revenue <b>{revenue:,.0f}</b> over the prediction horizon; {risk}</p>"
+    return f"<p>Expected revenue <b>{revenue:,.0f}</b> in the next {horizon} days; {risk}</p>"
 
 
-def _cards(segments: pd.DataFrame) -> str:
+def _cards(segments: pd.DataFrame, horizon: int) -> str:
     out = []
     for row in segments.itertuples():
         color = PERSONA_COLORS.get(str(row.persona), "#999999")
@@ -309,7 +309,7 @@ def _cards(segments: pd.DataFrame) -> str:
             f"<b>{row.revenue_share:.1%}</b> of revenue</p>"
             f"<p>Mean recency {row.recency_days_mean:,.0f} days, {row.frequency_mean:,.1f} "
             f"orders, spend {row.monetary_mean:,.2f}</p>"
-            + _prediction_line(row)
+            + _prediction_line(row, horizon)
             + f"<p class='muted'>{html.escape(str(row.description))}</p>"
             f"<p><b>Suggested action:</b> {html.escape(str(row.action))}</p>"
             f"<p class='muted'>Channel: {html.escape(str(getattr(row, 'channel', '')))}; "
@@ -363,7 +363,7 @@ def render_report(result: RunResult) -> str:
         + table_html(result.segments.drop(columns=["description", "action"])),
         "profiles": figure_html(figs["rfm_profiles"], "rfm_profiles")
         + figure_html(figs["customers"], "customers"),
-        "personas": _cards(result.segments),
+        "personas": _cards(result.segments, result.model.horizon_days),
         "rfm-scores": (
             "<p>Each customer also has R, F and M scores 1-5 (quintiles; equal values share a "
             "score; fewer days since the last purchase scores higher), the 3-digit code and "

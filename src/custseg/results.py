@@ -204,6 +204,11 @@ class ModelRecord(Record):
             fields.setdefault(key, value)
         return cls(**fields, extra={k: v for k, v in data.items() if k not in names})
 
+    @property
+    def horizon_days(self) -> int:
+        """The days ``--with-clv`` predicted (``predictions.horizon_days``; 90 if unrecorded)."""
+        return int(self.settings.get("predictions", {}).get("horizon_days", 90))
+
     def model(self, source: str = "model") -> Any:
         """Return the :class:`custseg.clustering.SegmentModel` it describes, checked."""
         from custseg.clustering import SegmentModel

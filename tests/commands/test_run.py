@@ -341,7 +341,7 @@ def test_with_clv_adds_the_predictions_and_filters_audiences(
     assert len(audiences) == int((top["churn_probability"] <= 0.5).sum()) > 0
     assert set(audiences["value_tier"]) <= {"top 1%", "1-5%", "5-10%"}
     report = (out / "report.html").read_text()
-    assert "over the prediction horizon" in report
+    assert "in the next 90 days; " in report
 
 
 def test_an_unknown_value_tier_is_one_sentence(tmp_path: Path) -> None:

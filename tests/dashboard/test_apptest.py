@@ -95,11 +95,12 @@ def test_changing_k_resegments(at: AppTest) -> None:
 
 def test_predictions_on_the_persona_cards(at: AppTest) -> None:
     _open(at, "Segments")
-    assert "over the prediction horizon" not in _markdown(at)  # off by default
+    assert "in the next 90 days" not in _markdown(at)  # off by default
     at.checkbox(key="with-clv").check().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     text = _markdown(at)
-    assert text.count("over the prediction horizon") == 4  # one line per persona card
+    # One line per persona card, with the horizon's days (predictions.horizon_days).
+    assert text.count("in the next 90 days ·") == 4
     result = at.session_state["last_result"][0]
     assert "value_tier" in result.customers and result.customers["clv"].notna().all()
 
@@ -378,6 +379,12 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     titles = [c.proto.spec for c in tab.get("plotly_chart")]
     assert any("by calibration repeat purchases" in t for t in titles)
     assert any("Gini of the ranking" in t for t in titles)
+    # With the backtest, the personas are calibration's (custseg clv --calibration-end's).
+    last = dt.datetime.fromisoformat(at.session_state["last_result"][0].quality.last_purchase)
+    cut = (last.date() - dt.timedelta(days=90)).isoformat()
+    said = " ".join(c.value for c in tab.caption)
+    assert f"The personas are fitted on the lines up to {cut}, as `custseg clv" in said
+    assert "No spend" not in said  # every synthetic purchase has a price
 
     # The planner under the CLV figures: the page's numbers follow the formula.
     # Defaults: 30 days, uplift 2 pp, contact 0.10, offer 5, redemption 1, margin 0.3.
@@ -411,6 +418,33 @@ def test_lifetime_value_tab(at: AppTest) -> None:
     _open(at, "Lifetime value")
     assert at.toggle(key="clv-run").value is True
     assert at.number_input(key="plan-margin").value == 0.4
+    # Without the backtest the model is chosen on the last quarter of the time span: said
+    # under the backtest's heading, whose window is not the horizon then.
+    at.checkbox(key="clv-backtest").uncheck().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = " ".join(c.value for c in at.tabs[7].caption)
+    assert "chosen on the last quarter of the data's time span" in said
+    assert "The personas are fitted on the lines up to" not in said
+
+
+def test_a_customer_of_free_purchases_only_is_explained_on_the_value_tab(at: AppTest) -> None:
+    # One customer whose only lines cost nothing: in no segment, but in the count model's
+    # data, so the value table has a persona the Segments tab has not. Said under it.
+    lines, _ = generate_orders(150, 9)
+    free = lines.iloc[[0, 1]].assign(CustomerID=99999, UnitPrice=0.0, InvoiceNo=["F1", "F2"])
+    data = pd.concat([lines, free]).to_csv(index=False).encode()
+    at.radio(key="source").set_value("Upload a file").run()
+    at.file_uploader(key="upload").upload("free.csv", data, "text/csv").run()
+    _open(at, "Lifetime value")
+    at.toggle(key="clv-run").set_value(True).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    tab = at.tabs[7]
+    personas = tab.dataframe[0].value
+    assert personas.loc[personas["persona"] == "No spend", "customers"].tolist() == [1]
+    assert (
+        "No spend: 1 customer(s) whose purchases were all at a price of zero. Cleaning drops "
+        "those lines (non_positive_price), so they are in no segment"
+    ) in " ".join(c.value for c in tab.caption)
 
 
 def test_cohorts_tab_and_audience_download(at: AppTest) -> None:

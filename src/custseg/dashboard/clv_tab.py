@@ -67,7 +67,24 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
         else clv.personas.drop(columns=["p_alive_mean", "churn_probability_mean"], errors="ignore")
     )
     show(shown, key="clv-personas")
-    _evaluation_ui(clv)
+    notes = []
+    if cut is not None:
+        notes.append(
+            f"The personas are fitted on the lines up to {cut}, as `custseg clv "
+            "--calibration-end` fits them: they can differ from the Segments tab's."
+        )
+    from custseg.commands.clv import NO_SPEND  # loaded by run_clv already
+
+    unspent = clv.personas.loc[clv.personas["persona"] == NO_SPEND, "customers"]
+    if len(unspent):
+        notes.append(
+            f"{NO_SPEND}: {int(unspent.sum()):,} customer(s) whose purchases were all at a "
+            "price of zero. Cleaning drops those lines (non_positive_price), so they are in "
+            "no segment, but the purchase model counts their purchase days."
+        )
+    if notes:
+        st.caption(" ".join(notes))
+    _evaluation_ui(clv, chosen_by_split=cut is None)
     _planner_ui(clv.personas)
     st.download_button(
         "Customer lifetime values (CSV)",
@@ -78,7 +95,7 @@ def clv_ui(result: RunResult, path: Path | None, settings: Settings) -> None:
     )
 
 
-def _evaluation_ui(clv: Any) -> None:
+def _evaluation_ui(clv: Any, *, chosen_by_split: bool) -> None:
     """Show the backtest of every model and the chosen one's evaluation charts."""
     if clv.backtest is None:
         return
@@ -87,6 +104,12 @@ def _evaluation_ui(clv: Any) -> None:
         f"#### Backtest: calibration up to {choice['calibration_end']}, the next "
         f"{choice['window_days']} days"
     )
+    if chosen_by_split:  # not the horizon asked for: say where the window comes from
+        st.caption(
+            "The model is chosen on the last quarter of the data's time span, then refitted "
+            "on all of it; tick 'Predict the horizon before the last purchase' to backtest "
+            "the horizon itself."
+        )
     show(clv.backtest, key="clv-backtest-table")
     evaluation = clv.evaluation
     st.plotly_chart(frequency_chart(evaluation["clv_eval_frequency.csv"]), key="clv-freq")

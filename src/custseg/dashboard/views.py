@@ -177,7 +177,7 @@ def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None
     st.markdown(markdown_table(shown))
 
 
-def _card(row: Any) -> None:
+def _card(row: Any, horizon: int) -> None:
     color = PERSONA_COLORS.get(row.persona, "#999999")
     with st.container(border=True):
         st.markdown(
@@ -214,7 +214,7 @@ def _card(row: Any) -> None:
                 else "churn risk not measurable here (the model sees nobody drop out)"
             )
             st.markdown(
-                f"Expected revenue **{_money(revenue)}** over the prediction horizon · {risk}"
+                f"Expected revenue **{_money(revenue)}** in the next {horizon} days · {risk}"
             )
         st.caption(row.description)
         st.markdown(f"**Suggested action:** {row.action}")
@@ -226,11 +226,12 @@ def segments_ui(result: RunResult) -> None:
     segments = result.segments
     per_row = 3
     rows = list(segments.itertuples())
+    horizon = result.model.horizon_days
     for start in range(0, len(rows), per_row):
         cols = st.columns(per_row)
         for col, row in zip(cols, rows[start : start + per_row], strict=False):
             with col:
-                _card(row)
+                _card(row, horizon)
     st.plotly_chart(segment_share_chart(segments), key="share-chart")
     st.plotly_chart(profile_heatmap(segments, result.model.centroids), key="profile-chart")
     # A seeded sample of 2,000 as in the report (its title says so): drawn in a blink.
