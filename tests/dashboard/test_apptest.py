@@ -89,6 +89,15 @@ def test_changing_k_resegments(at: AppTest) -> None:
     assert head[-1] == "Chosen"
     assert [r[0] for r in rows] == [str(k) for k in range(2, 11)]
     assert [r[0] for r in rows if r[-1] == "chosen"] == ["6"]
+    # k = 11, beyond the automatic range 2..10: its own scores are the last row, chosen
+    # (the tab showed 2..10 with no k chosen, under "the star marks the chosen k").
+    at.selectbox(key="k").set_value(11).run()
+    assert not at.exception and not at.error
+    head, *rows = _summary(at, 1, "k")
+    assert [r[0] for r in rows] == [str(k) for k in range(2, 12)]
+    assert [r[0] for r in rows if r[-1] == "chosen"] == ["11"]
+    assert all(cell not in ("", "nan") for cell in rows[-1][1:4]), rows[-1]  # scored
+    at.selectbox(key="k").set_value(6).run()
     _open(at, "Segments")
     assert _markdown(at).count("Suggested action:") == 6
 
@@ -572,6 +581,14 @@ def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: Ap
     before = result.segments.set_index("persona")["customers"]
     for row in rows:
         assert row[2] == f"{now[row[0]] - before.get(row[0], 0):+,}"
+    # The personas of k=4 that k=3 has not are named with their customers: with them the
+    # changes add up to the difference in customers (zero: the same file).
+    gone = before[~before.index.isin(now.index)]
+    assert len(gone) > 0
+    said = " ".join(c.value for c in at.tabs[0].caption)
+    assert "; no longer a segment: " + ", ".join(f"{p} ({n:,})" for p, n in gone.items()) in said
+    changes = sum(int(row[2].replace(",", "")) for row in rows)
+    assert changes - int(gone.sum()) == int(now.sum()) - int(before.sum()) == 0
 
 
 def test_the_docs_show_the_apps_tabs(at: AppTest) -> None:

@@ -53,7 +53,12 @@ def _scores_of_every_k(choice: Any, result: RunResult) -> pd.DataFrame:
     except UserError:
         return table
     every["chosen"] = every["k"] == settings.model.k
-    return every
+    if not every["chosen"].any():  # a k beyond the automatic range (11): its own scores
+        import pandas as pd
+
+        every = pd.concat([every, table], ignore_index=True).sort_values("k", kind="mergesort")
+    shown: pd.DataFrame = every.reset_index(drop=True)
+    return shown
 
 
 def _keep_tab_settings() -> None:

@@ -82,9 +82,19 @@ def overview_ui(result: RunResult, previous: RunResult | None = None) -> None:
     summary = this_week(segments, previous.segments if comparable and previous else None)
     st.markdown(markdown_table(summary))
     if comparable and previous is not None:
+        # A persona of the earlier segmentation that this one has not: its customers went
+        # to the others (the column would not add up without it).
+        earlier = previous.segments.set_index("persona")["customers"]
+        gone = earlier[~earlier.index.isin(segments["persona"])]
         st.caption(
             "Change: customers per segment against the segmentation of the same file shown "
-            f"before (k = {previous.model.k}, as of {previous.quality.as_of[:10]})."
+            f"before (k = {previous.model.k}, as of {previous.quality.as_of[:10]})"
+            + (
+                "; no longer a segment: " + ", ".join(f"{p} ({n:,})" for p, n in gone.items())
+                if len(gone)
+                else ""
+            )
+            + "."
         )
     else:
         st.caption("No earlier segmentation of this file to compare with in this session.")
