@@ -362,6 +362,14 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     said = " ".join(c.value for c in at.tabs[6].caption)
     assert f" --as-of {end:%Y-%m-%dT%H:%M}` (a date alone" in said
     assert f"as of {end:%Y-%m-%d %H:%M} (" in at.info[-1].value
+    # Dates out of order: one sentence in the tab's words, nothing computed.
+    start = at.session_state["mig-before"]
+    at.date_input(key="mig-after").set_value(start - dt.timedelta(days=1)).run()
+    assert not at.exception
+    assert [e.value for e in at.tabs[6].error] == [
+        f"The first snapshot ({start}) must come before the second "
+        f"({start - dt.timedelta(days=1)})."
+    ]
     earlier = end.date() - dt.timedelta(days=10)
     at.date_input(key="mig-after").set_value(earlier).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -572,6 +580,14 @@ def test_the_first_screen_is_a_summary_with_the_accounting_one_click_away(at: Ap
     assert said["suppressed"].startswith(
         "with a list of Customers who objected to profiling (sidebar): the customer"
     )
+    # The sidebar's own rule labels name the settings without the flags, nor "(sidebar)".
+    at.session_state["cleaning-open"] = True
+    at.run()
+    labels = [c.label for c in at.sidebar.checkbox if c.key and c.key.startswith("rule-")]
+    assert "with the non-product stock code rule: a stock code that is not a product" in " ".join(
+        labels
+    )
+    assert not [label for label in labels if "--" in label or "(sidebar" in label], labels
     assert "--" not in " ".join(said), said.tolist()
     # After another k on the same file, the change per segment is shown, with its sign.
     at.selectbox(key="k").set_value(3).run()

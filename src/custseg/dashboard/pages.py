@@ -96,6 +96,12 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
     # Two more segmentations: only when asked, not on every page load.
     if not st.toggle("Compare the two snapshots", key="mig-run"):
         return
+    if before >= after:  # said in the tab's words (the command's names its --as-of twice)
+        st.error(
+            f"The first snapshot ({before}) must come before the second ({after}).",
+            icon=":material/error:",
+        )
+        return
     # The data's last date is its as-of time (the Segments tab's snapshot); a date is 00:00.
     last_day = after == end.date()
     second = f"{after}T{end:%H:%M}" if last_day else f"{after}"

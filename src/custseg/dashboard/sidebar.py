@@ -295,6 +295,13 @@ def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
     return chosen
 
 
+def _rule_label(description: str) -> str:
+    """Return a rule's description with the sidebar's names for its flags (no "(sidebar)")."""
+    import re
+
+    return re.sub(r" \(sidebar[^)]*\)", "", in_sidebar_words(description))
+
+
 def _cleaning_ui(base: Settings) -> dict[str, Any]:
     switches: dict[str, Any] = {}
     section = _Section("Cleaning rules", "cleaning-open")
@@ -322,7 +329,7 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
             if section.open:  # shown, not chosen: always applied, or off with netted returns
                 on = rule.reason != "net_non_positive_customer" or net
                 section.box.checkbox(
-                    rule.description,
+                    _rule_label(rule.description),
                     value=on and rule.reason != "cancelled_invoice",
                     disabled=True,
                     key=f"rule-{rule.reason}-{switches['returns']}",
@@ -333,7 +340,12 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
             switches[config_key] = section.value(
                 f"rule-{rule.reason}",
                 default,
-                partial(st.checkbox, rule.description, value=default, key=f"rule-{rule.reason}"),
+                partial(
+                    st.checkbox,
+                    _rule_label(rule.description),
+                    value=default,
+                    key=f"rule-{rule.reason}",
+                ),
             )
     pattern = section.value(
         "cancelled-pattern",
