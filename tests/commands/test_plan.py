@@ -90,6 +90,16 @@ def test_plan_command_counts_the_uplift(tmp_path: Path) -> None:
     assert "outputs" in got.stderr
     quiet = runner.invoke(app, [*args, "-q"])
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == got.stdout
+    # No clv_params.json by hand: nothing said of the data's dates. With one (custseg clv
+    # --calibration-end writes it), the table says which lines the personas come from.
+    assert "come from the lines up to" not in got.stdout
+    (clv / "clv_params.json").write_text('{"calibration_end": "2011-09-09", "horizon_days": 91}')
+    dated = runner.invoke(app, [*args, "-q"])
+    assert dated.exit_code == 0, dated.output
+    assert (
+        f"The personas and predictions of {clv} come from the lines up to 2011-09-09: the "
+        "personas of that date, and predictions for the 91 days after it."
+    ) in " ".join(dated.stdout.split())
 
     campaigns.write_text("- name: x\n  persona: Champions\n  budget: 9\n")
     bad = runner.invoke(app, [*args[:4], "--out", str(tmp_path / "q")])

@@ -584,7 +584,7 @@ def plan(
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     setup_logging(quiet)
-    from custseg.commands.plan import plan_campaigns, write_plan
+    from custseg.commands.plan import clv_basis, plan_campaigns, write_plan
     from custseg.io.writers import check_out_dir
 
     campaigns, clv_dir, out_dir = (p.expanduser() for p in (campaigns, clv_dir, out_dir))
@@ -595,7 +595,7 @@ def plan(
         with _forcing(force):
             written = write_plan(table, out_dir)
         log_outputs(written, out_dir)
-    out.print(plan_table(table))
+    out.print(plan_table(table, clv_basis(clv_dir)))
 
 
 @app.command()

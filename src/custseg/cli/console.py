@@ -296,8 +296,11 @@ def clv_table(personas: Any, horizon: int, alive: bool, after: str | None = None
     return table
 
 
-def plan_table(plan: Any) -> Table:
-    """Return plan.csv as a table that fits 80 columns (every figure is in plan.csv)."""
+def plan_table(plan: Any, basis: str | None = None) -> Table:
+    """Return plan.csv as a table that fits 80 columns (every figure is in plan.csv).
+
+    ``basis`` (:func:`custseg.commands.plan.clv_basis`) ends the caption.
+    """
     table = Table(
         title="Campaign plan (what-if)",
         title_justify="left",
@@ -311,7 +314,7 @@ def plan_table(plan: Any) -> Table:
     table.caption = (
         "+buyers and +revenue: what the uplift adds in the campaign's days; profit: +revenue "
         "x margin - cost; roi: profit / cost (plan.csv has every figure)"
-    )
+    ) + (f". {basis}" if basis else "")
     for name in headers:
         if name in ("campaign", "persona"):  # names wrap rather than push the figures off
             width = 8 if name == "campaign" else 11  # "Hibernating"

@@ -13,7 +13,7 @@ from custseg.io.writers import staged_folder, write_csv
 if TYPE_CHECKING:
     from custseg.planner import Campaign
 
-__all__ = ["plan_campaigns", "write_plan"]
+__all__ = ["clv_basis", "plan_campaigns", "write_plan"]
 
 
 def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
@@ -64,6 +64,27 @@ def plan_campaigns(campaigns_file: Path, clv_dir: Path) -> pd.DataFrame:
         rows.append(plan_campaign(_campaign(entry, f"{campaigns_file}, campaign {i}"), personas))
     table: pd.DataFrame = pd.DataFrame(rows, columns=COLUMNS)
     return table
+
+
+def clv_basis(clv_dir: Path) -> str | None:
+    """Say which lines the clv folder's personas and predictions come from.
+
+    ``custseg clv --calibration-end 2011-09-09`` fits its personas and models on the lines
+    up to that date: a plan over its folder is a plan for the 91 days after it, with the
+    personas of that date (k = 4 on the real data, against run's 3). Nothing in
+    clv_personas.csv says so; clv_params.json does. None without a readable one.
+    """
+    import json
+
+    try:
+        params = json.loads((Path(clv_dir) / "clv_params.json").read_text(encoding="utf-8"))
+        end, horizon = str(params["calibration_end"]), int(params["horizon_days"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (
+        f"The personas and predictions of {clv_dir} come from the lines up to {end}: the "
+        f"personas of that date, and predictions for the {horizon} days after it."
+    )
 
 
 def _campaign(entry: object, where: str) -> Campaign:
