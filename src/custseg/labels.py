@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["LABELS", "cell_text", "kind", "label"]
+__all__ = ["LABELS", "cell_text", "column_kind", "decimals", "kind", "label"]
 
 #: Headers that are not the column name made readable.
 LABELS = {
@@ -94,6 +94,42 @@ def kind(name: str, series: pd.Series) -> str:
     return "number"
 
 
+def decimals(series: pd.Series) -> int | None:
+    """Return the decimals that give a column's largest value four significant digits.
+
+    One count for the whole column, so that its values line up: mean recencies of 15.95,
+    44.51 and 165.4 days (each to four digits) read 15.9, 44.5 and 165.4. From 0 (1,000
+    and over) to 6 (a column of values under 0.001); 2 for a column without a number.
+    None for a column whose values span more than a factor of 100 (a list of model
+    parameters, 2.6e-06 beside 2e+04): each value keeps its own four digits there.
+
+    Examples
+    --------
+    >>> decimals(pd.Series([15.95, 44.51, 165.4])), decimals(pd.Series([0.338, 0.4329]))
+    (1, 4)
+    >>> decimals(pd.Series([4.414, 0.243])), decimals(pd.Series([0.72, 2.6e-06])) is None
+    (3, True)
+    """
+    values = pd.to_numeric(series, errors="coerce").abs()
+    values = values[values.map(math.isfinite) & (values > 0)]
+    if values.empty:
+        return 2
+    top = float(values.max())
+    if top > 100 * float(values.min()):
+        return None
+    return int(min(6, max(0, 3 - math.floor(math.log10(top)))))
+
+
+def column_kind(name: str, series: pd.Series) -> str:
+    """Return :func:`kind`, with a number column's decimals: ``"number:1"`` (:func:`decimals`).
+
+    A number column of values too far apart stays ``"number"`` (four digits each).
+    """
+    shown = kind(name, series)
+    places = decimals(series) if shown == "number" else None
+    return shown if places is None else f"number:{places}"
+
+
 def label(name: str) -> str:
     """Return a column's header: :data:`LABELS`, else the name in words."""
     if name in LABELS:
@@ -117,4 +153,6 @@ def cell_text(shown: str, value: Any) -> str:
         return f"{value:,.0f}"
     if shown == "number":
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if shown.startswith("number:"):  # the column's own decimals (column_kind)
+        return f"{value:,.{int(shown[7:])}f}"
     return str(value)

@@ -34,7 +34,7 @@ from custseg.charts import (
 )
 from custseg.errors import UserError
 from custseg.io import staged_folder
-from custseg.labels import cell_text, kind, label
+from custseg.labels import cell_text, column_kind, label
 from custseg.preprocessing import LogStandardScaler
 from custseg.results import ModelRecord, QualityRecord, RunResult
 from custseg.scores import persona_crosstab
@@ -213,9 +213,10 @@ def table_html(frame: pd.DataFrame) -> str:
     """Return a DataFrame as an HTML table: readable headers, numbers by kind, text escaped.
 
     Shares and probabilities read as percentages, money with two decimals and separators,
-    counts as whole numbers (:mod:`custseg.labels`); the CSV files keep full precision.
+    counts as whole numbers, other numbers with one count of decimals per column
+    (:mod:`custseg.labels`); the CSV files keep full precision.
     """
-    kinds = [kind(str(c), frame[c]) for c in frame.columns]
+    kinds = [column_kind(str(c), frame[c]) for c in frame.columns]
     head = "".join(f"<th>{html.escape(label(str(c)))}</th>" for c in frame.columns)
     rows = "".join(
         "<tr>" + "".join(_cell(v, k) for v, k in zip(row, kinds, strict=True)) + "</tr>"

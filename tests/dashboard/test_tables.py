@@ -36,7 +36,28 @@ def test_a_fractional_count_reads_as_a_whole_number_with_separators() -> None:
     config = column_config(frame)
     assert config["baseline_buyers"]["type_config"]["format"] == "%,.0f"
     assert config["customers"]["type_config"]["format"] == "%,.0f"
-    assert config["k"]["type_config"]["format"] == "%.3g"
+    assert config["k"]["type_config"]["format"] == "%,.3f"
+
+
+def test_a_column_of_numbers_has_one_count_of_decimals() -> None:
+    # Four significant digits of the column's largest value, for every row: the report
+    # showed 165.4 beside 15.95 and 0.338 beside 0.4329.
+    frame = pd.DataFrame(
+        {
+            "recency_days_mean": [15.95, 44.51, 165.4],
+            "silhouette": [0.338, 0.4329, 0.5],
+            "log_likelihood": [-36900.2, -35012.5, float("nan")],
+            "estimate": [0.7235, 2.568e-06, 20150.0],  # model parameters: each its own digits
+        }
+    )
+    assert markdown_table(frame).splitlines()[2:] == [
+        "| 15.9 | 0.3380 | -36,900 | 0.7235 |",
+        "| 44.5 | 0.4329 | -35,012 | 2.568e-06 |",
+        "| 165.4 | 0.5000 |  | 20,150 |",
+    ]
+    config = column_config(frame)
+    formats = [config[c]["type_config"]["format"] for c in frame]
+    assert formats == ["%,.1f", "%,.4f", "%,.0f", "%.4g"]
 
 
 def _backtest_table() -> None:

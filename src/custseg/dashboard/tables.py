@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from custseg.labels import LABELS, cell_text, kind, label
+from custseg.labels import LABELS, cell_text, column_kind, kind, label
 
 __all__ = ["LABELS", "column_config", "kind", "label", "markdown_table", "show"]
 
@@ -22,7 +22,7 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
     """Return Streamlit's column settings for ``frame`` (labels and number formats)."""
     config: dict[str, Any] = {}
     for name in frame.columns:
-        shown = kind(str(name), frame[name])
+        shown = column_kind(str(name), frame[name])
         head = label(str(name))
         if shown == "percent":
             config[name] = st.column_config.NumberColumn(head, format="percent")
@@ -34,8 +34,10 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
             # "localized" would show an expected count such as 244.798 in full; a count
             # reads as a whole number, as in :func:`markdown_table`.
             config[name] = st.column_config.NumberColumn(head, format="%,.0f")
-        elif shown == "number":
-            config[name] = st.column_config.NumberColumn(head, format="%.3g")
+        elif shown.startswith("number:"):  # the column's decimals, as in markdown_table
+            config[name] = st.column_config.NumberColumn(head, format=f"%,.{shown[7:]}f")
+        elif shown == "number":  # values too far apart for one count of decimals
+            config[name] = st.column_config.NumberColumn(head, format="%.4g")
         else:
             config[name] = st.column_config.Column(head)
     return config
@@ -74,7 +76,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     of a reopened dashboard in Chromium). Numbers are right-aligned.
     """
     names = [str(name) for name in frame.columns]
-    kinds = [kind(name, frame[name]) for name in names]
+    kinds = [column_kind(name, frame[name]) for name in names]
     head = "| " + " | ".join(_escaped(label(name)) for name in names) + " |"
     rule = "|" + "|".join("---" if shown == "text" else "---:" for shown in kinds) + "|"
     rows = [
