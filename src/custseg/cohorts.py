@@ -19,6 +19,7 @@ from custseg.sql import DUCKDB, Dialect, timestamp
 
 __all__ = [
     "COHORT_COLUMNS",
+    "PERSONA_CURVES",
     "cohort_counts_sql",
     "cohort_table",
     "headline",
@@ -26,6 +27,13 @@ __all__ = [
     "persona_retention",
     "starts_sql",
 ]
+
+#: What the per-persona curves are, said under them (report, cohorts.html, dashboard).
+PERSONA_CURVES = (
+    "Each persona's curve follows its present members back from their first month: "
+    "personas are given as of the as-of date, from how customers bought, so the curves "
+    "show who the personas are (Champions kept buying), not a retention forecast."
+)
 
 COHORT_COLUMNS = [
     "cohort",

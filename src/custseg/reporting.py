@@ -395,7 +395,7 @@ def render_report(result: RunResult) -> str:
 def _cohorts_html(result: RunResult, figs: dict[str, go.Figure]) -> str:
     if result.cohorts.empty:
         return "<p class='muted'>Not computed for this run (Spark MLlib path).</p>"
-    from custseg.cohorts import headline
+    from custseg.cohorts import PERSONA_CURVES, headline
 
     return (
         "<p>Cohort = month of a customer's first kept purchase; retention = share of the "
@@ -406,6 +406,7 @@ def _cohorts_html(result: RunResult, figs: dict[str, go.Figure]) -> str:
         "(cohort_personas.csv).</p>"
         + figure_html(figs["cohorts"], "cohorts")
         + figure_html(figs["persona_retention"], "persona_retention")
+        + f"<p class='muted'>{html.escape(PERSONA_CURVES)}</p>"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from custseg.cli import app
-from custseg.cohorts import headline
+from custseg.cohorts import PERSONA_CURVES, headline
 
 
 def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path) -> None:
@@ -43,6 +44,7 @@ def test_personas_from_a_saved_model_need_no_fit(synthetic: Path, tmp_path: Path
     )
     said = headline(pd.read_csv(tmp_path / "c" / "cohorts.csv"))
     assert said.replace("'", "&#x27;") in page and said in " ".join(got.output.split())
+    assert f"<p class='muted'>{html.escape(PERSONA_CURVES)}</p>" in page  # under the curves
     # With a model, scikit-learn is not even imported.
     code = (
         "import sys; from custseg.commands.cohorts import cohorts; "

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from custseg.cohorts import PERSONA_CURVES
 from custseg.config import load_settings
 from custseg.dashboard.state import save_upload
 from custseg.errors import UserError
@@ -469,6 +470,8 @@ def test_cohorts_tab_and_audience_download(at: AppTest) -> None:
     tab = at.tabs[4]
     assert tab.label == "Cohorts"
     assert "Cohort = month of a customer's first kept purchase" in tab.markdown[0].value
+    # Under the persona curves: what they are (the personas are today's, so no forecast).
+    assert [c.value for c in tab.caption if "persona's curve" in c.value] == [PERSONA_CURVES]
     _open(at, "Customers")
     labels = [b.label for b in at.get("download_button")]
     assert any(label.startswith("Audience: Champions (") for label in labels)

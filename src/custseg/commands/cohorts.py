@@ -116,7 +116,7 @@ def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]
     import html
 
     from custseg.charts import cohort_heatmap, persona_retention_chart
-    from custseg.cohorts import headline
+    from custseg.cohorts import PERSONA_CURVES, headline
     from custseg.reporting import figure_html, html_page
 
     if isinstance(result, RunResult):
@@ -137,6 +137,7 @@ def write_cohorts(result: CohortResult | RunResult, out_dir: Path) -> list[Path]
             "observable that long (cohort_personas.csv).</p>"
             + figure_html(cohort_heatmap(result.cohorts), "cohort-heatmap")
             + figure_html(persona_retention_chart(result.persona_retention), "persona-retention")
+            + f"<p class='muted'>{html.escape(PERSONA_CURVES)}</p>"
         )
         page = html_page(
             "custseg: cohort retention", "Cohort retention", html.escape(result.meta), body

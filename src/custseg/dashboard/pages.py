@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from custseg.charts import cohort_heatmap, persona_retention_chart, sankey_chart
+from custseg.cohorts import PERSONA_CURVES
 from custseg.config import Settings
 from custseg.dashboard.sidebar import in_dashboard_words
 from custseg.dashboard.state import (
@@ -153,6 +154,7 @@ def cohorts_ui(result: RunResult) -> None:
     )
     st.plotly_chart(cohort_heatmap(result.cohorts), key="cohort-chart")
     st.plotly_chart(persona_retention_chart(result.persona_retention), key="cohort-persona-chart")
+    st.caption(PERSONA_CURVES)
     st.download_button(
         "Cohort table (CSV)",
         result.cohorts.to_csv(index=False).encode(),
