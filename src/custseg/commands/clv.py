@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from custseg import worker
-from custseg.commands.common import write_audiences
+from custseg.commands.common import churn_filter_warning, write_audiences
 from custseg.commands.score import check_collectable
 from custseg.config import Settings
 from custseg.errors import UserError
@@ -236,6 +236,10 @@ def _lifetime_value(
         )
     if not informative:
         warnings.append(alive_note)
+    if churn_filter := churn_filter_warning(
+        settings.predictions, informative, table["churn_probability"]
+    ):
+        warnings.append(churn_filter)
     evaluation: dict[str, pd.DataFrame] = {}
     backtest = None
     if choice is not None:

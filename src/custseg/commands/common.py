@@ -73,6 +73,27 @@ def audience_name(persona: str) -> str:
 PREDICTED = ("expected_revenue", "clv", "value_tier", "p_alive", "churn_probability")
 
 
+def churn_filter_warning(
+    config: PredictionsConfig, informative: bool, churn: pd.Series
+) -> str | None:
+    """Say when the audiences' churn range filters on a churn risk the model cannot measure.
+
+    Where the count model does not tell active from lapsed customers (P(alive) not
+    informative), churn_probability is near 0 for most customers: a range for customers at
+    risk keeps few or none. None with the default range or an informative P(alive).
+    """
+    low, high = config.audience_min_churn, config.audience_max_churn
+    if informative or (low, high) == (0.0, 1.0):
+        return None
+    kept = int(churn.between(low, high).sum())
+    return (
+        f"the audiences keep churn_probability {low:g} to {high:g} "
+        "(predictions.audience_min_churn/audience_max_churn), a risk this model cannot "
+        f"measure here (P(alive) is not informative): the range keeps {kept:,} of "
+        f"{len(churn):,} customers"
+    )
+
+
 def audience_filter(customers: pd.DataFrame, config: PredictionsConfig | None) -> pd.DataFrame:
     """Keep the customers of the chosen value tiers and churn range (predictions only).
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from custseg.cleaning import CleaningResult
-from custseg.commands.common import write_audiences
+from custseg.commands.common import churn_filter_warning, write_audiences
 from custseg.config import PredictionsConfig, Settings
 from custseg.features import split_cutoff
 from custseg.holdout import holdout_check, holdout_cutoff
@@ -268,6 +268,8 @@ def _predictions(
             logger.warning("clv      skipped: %s", exc)
             return customers, segments
         notes.append(sentence)
+        if churn_filter := churn_filter_warning(config, informative, table["churn_probability"]):
+            logger.warning("warning  %s", churn_filter)
         return with_predictions(customers, segments, table, churn_informative=informative)
 
 
