@@ -99,6 +99,11 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         settings["spark.sql.warehouse.dir"] = str(
             Path(tempfile.gettempdir()) / "custseg-spark-warehouse"
         )
+    if _starts_jvm():
+        # Spark's own start-up warnings (hostname, native Hadoop, its default profile) went
+        # to the terminal between custseg's lines: errors only, unless the user says else.
+        quiet = Path(__file__).with_name("data") / "log4j2-quiet.properties"
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={quiet.as_uri()}"
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     try:
@@ -109,6 +114,20 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         spark.conf.set(key, value)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _starts_jvm() -> bool:
+    """Whether this process will start Spark's JVM, with no logging set up by the user."""
+    from pyspark import SparkContext
+
+    return (
+        SparkContext._active_spark_context is None
+        and "PYSPARK_GATEWAY_PORT" not in os.environ  # spark-submit started it
+        and "PYSPARK_SUBMIT_ARGS" not in os.environ
+        and not (
+            Path(os.environ.get("SPARK_CONF_DIR", "/nonexistent")) / "log4j2.properties"
+        ).exists()
+    )
 
 
 class SparkEngine:

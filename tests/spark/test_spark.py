@@ -266,3 +266,47 @@ def test_spark_submit_runs_the_cli_unchanged(spark, tiny_csv: Path, tmp_path: Pa
     assert "on Spark 4" in proc.stdout + proc.stderr
     assert "(local[1])" in proc.stdout + proc.stderr
     assert not (Path.cwd() / "spark-warehouse").exists()
+
+
+def test_a_command_that_starts_spark_keeps_the_terminal_to_its_own_log(
+    spark, tiny_csv: Path, tmp_path: Path
+) -> None:
+    # custseg starts the JVM (no spark-submit): Spark's start-up warnings (host name on a
+    # loopback address, no native Hadoop, "Setting default log level") went to the terminal
+    # between custseg's lines; its quiet profile (custseg/data/log4j2-quiet.properties) keeps
+    # them out. The engine line names the master.
+    import subprocess
+
+    args = ["run", str(tiny_csv), "--engine", "spark", "--spark-master", "local[1]", "--k", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "custseg", *args, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = proc.stderr
+    assert "engine   run runs on Apache Spark (local[1])" in said
+    assert "on Spark 4" in said
+    for noise in ("WARN ", "Setting default log level", "log4j profile", "NativeCodeLoader"):
+        assert noise not in said, said[:2000]
+
+
+def test_the_engine_line_names_the_default_master(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg.cli import _say_engine
+
+    for name in ("SPARK_MASTER", "PYSPARK_GATEWAY_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(None, {"engine": {"name": "spark"}})
+    with caplog.at_level("INFO", logger="custseg"):
+        _say_engine(settings, "cohorts")
+        monkeypatch.setenv("SPARK_MASTER", "spark://h:7077")
+        _say_engine(settings, "cohorts")
+    assert [r.getMessage() for r in caplog.records] == [
+        "engine   cohorts runs on Apache Spark (local[*], PySpark's default master)",
+        "engine   cohorts runs on Apache Spark (SPARK_MASTER=spark://h:7077)",
+    ]

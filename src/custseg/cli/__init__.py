@@ -83,11 +83,18 @@ def _settings(inputs: InputOptions, *groups: Options, **extra: Any) -> Settings:
 def _say_engine(settings: Settings, command: str) -> None:
     """Say which engine reads the order lines (and that nothing falls back to another)."""
     if settings.engine.name == "spark":
-        logging.getLogger("custseg").info(
-            "engine   %s runs on Apache Spark (%s)",
-            command,
-            settings.engine.spark_master or "master from spark-submit or SPARK_MASTER",
+        import os
+
+        master = settings.engine.spark_master
+        where = (
+            master
+            or (
+                f"SPARK_MASTER={os.environ['SPARK_MASTER']}" if "SPARK_MASTER" in os.environ else ""
+            )
+            or ("master from spark-submit" if "PYSPARK_GATEWAY_PORT" in os.environ else "")
+            or "local[*], PySpark's default master"
         )
+        logging.getLogger("custseg").info("engine   %s runs on Apache Spark (%s)", command, where)
 
 
 def _check_out(source: Path | str, out_dir: Path, force: bool, model: Path | None = None) -> None:
