@@ -109,6 +109,51 @@ def test_histograms_are_counted_into_equal_bins() -> None:
     assert len(_histogram_bars(np.array([np.nan]), "#000").y) == 0
 
 
+def test_long_tails_of_raw_orders_and_spend_are_cut_at_the_99th_percentile_and_said() -> None:
+    # Over the whole range of spend, 50 bins put nearly every customer in the first bar (a
+    # chart that said nothing); the raw panels stop at the 99th percentile and say so.
+    import numpy as np
+
+    from custseg.charts import rfm_distribution_chart
+
+    n = 200
+    customers = pd.DataFrame(
+        {
+            "recency_days": np.arange(n, dtype=float),
+            "frequency": np.r_[np.ones(n - 2), 500.0, 900.0],
+            "monetary": np.r_[np.linspace(10, 100, n - 1), 1e6],
+        }
+    )
+    fig = rfm_distribution_chart(customers, np.zeros((n, 3)))
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == [
+        "recency_days (raw)",  # bounded by the data's span: drawn whole
+        "frequency (raw; 2 above 6 not drawn)",  # the 99th percentile: 1 + 0.01 x 499
+        "monetary (raw; 2 above 100 not drawn)",
+    ]
+    assert [int(sum(t.y)) for t in fig.data[:6:2]] == [n, n - 2, n - 2]
+    assert [fig.layout[f"xaxis{i}"].title.text for i in (1, 2, 3, 4)] == [
+        "days", "orders", "spend", "standard deviations"
+    ]  # fmt: skip
+
+
+def test_blank_stability_cells_are_explained() -> None:
+    from custseg.reporting import stability_note
+
+    table = pd.DataFrame({"k": range(2, 11), "stability": [None, *[0.9] * 6, None, None]})
+    assert stability_note(table) == (
+        "Stability is measured for k = 3..8 only: the k the choice can use (the costly score)."
+    )
+    fixed = pd.DataFrame({"k": [2, 3, 6], "stability": [None, 0.9, 0.8]})
+    assert stability_note(fixed) == (
+        "Stability is measured for k = 3, 6 only: the k the choice can use (the costly score)."
+    )
+    # Every k measured, or none (stability_resamples: 0), or no column: nothing to explain.
+    assert stability_note(table.fillna(0.5)) == ""
+    assert stability_note(table.assign(stability=None)) == ""
+    assert stability_note(table.drop(columns="stability")) == ""
+
+
 def test_a_persona_without_a_curve_is_named_not_dropped() -> None:
     from custseg.charts import persona_retention_chart
 

@@ -514,7 +514,9 @@ def segment_share_chart(segments: pd.DataFrame) -> go.Figure:
                 x=segments["persona"],
                 y=segments["revenue_share"],
                 name="revenue",
-                marker={"color": colors, "pattern": {"shape": "/"}},
+                # The hatch in white over each bar's colour: without its own colour Plotly.js
+                # took the array of bar colours for one ("Invalid color specifier").
+                marker={"color": colors, "pattern": {"shape": "/", "fgcolor": "white"}},
                 text=[f"{v:.0%}" for v in segments["revenue_share"]],
                 hovertemplate="%{x}: %{y:.1%} of revenue<extra></extra>",
             ),
@@ -609,23 +611,39 @@ def rfm_distribution_chart(customers: pd.DataFrame, scaled: np.ndarray) -> go.Fi
         A 2 x 3 grid of histograms.
     """
     names = ["recency_days", "frequency", "monetary"]
+    units = ["days", "orders", "spend"]
+    raws = [customers[n].to_numpy(dtype=np.float64) for n in names]
+    # Orders and spend have long tails: over their whole range 50 bins put nearly every
+    # customer in the first bar. The raw panels stop at the 99th percentile, and say so.
+    tops = [float(np.nanpercentile(r, 99)) if len(r) else 0.0 for r in raws]
+    beyond = [
+        int(np.sum(r > top)) if name != "recency_days" else 0  # recency ends at the data's span
+        for name, r, top in zip(names, raws, tops, strict=True)
+    ]
     fig = make_subplots(
         figure=_figure(),
         rows=2,
         cols=3,
-        vertical_spacing=0.18,
+        vertical_spacing=0.2,
         subplot_titles=[
-            *(f"{n} (raw)" for n in names),
+            *(
+                f"{n} (raw{f'; {k:,} above {top:,.0f} not drawn' if k else ''})"
+                for n, k, top in zip(names, beyond, tops, strict=True)
+            ),
             *(f"{n} (log1p, standardised)" for n in names),
         ],
     )
-    for j, name in enumerate(names):
-        raw = customers[name].to_numpy(dtype=np.float64)
-        for row, values, color in ((1, raw, "#4c72b0"), (2, scaled[:, j], "#55a868")):
+    for j, raw in enumerate(raws):
+        drawn = raw[raw <= tops[j]] if beyond[j] else raw
+        for row, values, color in ((1, drawn, "#4c72b0"), (2, scaled[:, j], "#55a868")):
             fig.add_trace(_histogram_bars(values, color), row=row, col=j + 1)
+        fig.update_xaxes(title_text=units[j], row=1, col=j + 1)
+        fig.update_xaxes(title_text="standard deviations", row=2, col=j + 1)
+    fig.update_yaxes(title_text="customers", col=1)
     fig.update_layout(
-        title="RFM before and after the log transform", height=560, bargap=0, **_LAYOUT
+        title="RFM before and after the log transform", height=600, bargap=0, **_LAYOUT
     )
+    fig.update_layout(margin_t=110)  # the title above the first row's titles, not on them
     return fig
 
 

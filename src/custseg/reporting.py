@@ -50,6 +50,7 @@ __all__ = [
     "quality_notes",
     "quality_table",
     "render_report",
+    "stability_note",
     "table_html",
     "write_figures",
 ]
@@ -118,6 +119,23 @@ def quality_table(quality: QualityRecord) -> pd.DataFrame:
         ]
     )
     return table
+
+
+def stability_note(table: pd.DataFrame) -> str:
+    """Say which k have a stability score, where some are blank (report and dashboard).
+
+    Stability, the costly score, is measured only for the k the choice can use (the
+    business range, or a k set by the user); the others' cells are empty.
+    """
+    if "stability" not in table:
+        return ""
+    ks = sorted(int(k) for k in table.loc[table["stability"].notna(), "k"])
+    if not ks or len(ks) == len(table):
+        return ""
+    span = f"{ks[0]}..{ks[-1]}" if ks == list(range(ks[0], ks[-1] + 1)) else ", ".join(map(str, ks))
+    return (
+        f"Stability is measured for k = {span} only: the k the choice can use (the costly score)."
+    )
 
 
 def quality_notes(quality: QualityRecord, model: ModelRecord) -> list[str]:
@@ -357,7 +375,9 @@ def render_report(result: RunResult) -> str:
         "k-selection": (
             f"<p class='reason'><b>k = {model.k}.</b> {html.escape(selection.reason)}</p>"
             + figure_html(figs["k_selection"], "k_selection")
-            + f"<p class='muted'>Silhouette on {sample}.</p>"
+            + "<p class='muted'>"
+            + " ".join(filter(None, [f"Silhouette on {sample}.", stability_note(result.k_table)]))
+            + "</p>"
             + table_html(result.k_table)
         ),
         "segments": figure_html(figs["segment_shares"], "segment_shares")

@@ -22,7 +22,7 @@ from custseg.dashboard.sidebar import in_sidebar_words
 from custseg.dashboard.tables import markdown_table, show
 from custseg.dashboard.uploads import shown_name
 from custseg.io import csv_safe
-from custseg.reporting import INPUT_NOTE, quality_notes, quality_table
+from custseg.reporting import INPUT_NOTE, quality_notes, quality_table, stability_note
 from custseg.results import RunResult
 from custseg.scores import persona_crosstab
 
@@ -178,9 +178,12 @@ def k_selection_ui(result: RunResult, table: pd.DataFrame | None = None) -> None
     st.plotly_chart(k_selection_chart(table, shaded), key="k-chart")
     sample = selection.silhouette_sample_size
     st.caption(
-        "Silhouette computed on all customers."
-        if selection.silhouette_exact
-        else f"Silhouette estimated on a seeded sample of {sample:,} customers."
+        (
+            "Silhouette computed on all customers."
+            if selection.silhouette_exact
+            else f"Silhouette estimated on a seeded sample of {sample:,} customers."
+        )
+        + (f" {note}" if (note := stability_note(table)) else "")
     )
     # Nine rows to read, not to sort: Markdown, no data grid to load for this tab.
     shown = table.assign(chosen=table["chosen"].map({True: "chosen", False: ""}))
