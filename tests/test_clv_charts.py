@@ -18,6 +18,8 @@ def test_p_alive_is_charted_only_where_it_says_something() -> None:
     only = clv_persona_chart(PERSONAS, 90, alive=False)
     assert len(only.data) == 1 and list(only.data[0].y) == [900.0, 100.0]
     assert [a.text for a in only.layout.annotations] == ["Expected revenue, next 90 days"]
+    # What it draws, not "lifetime value" (the clv column is discounted; these bars are not).
+    assert only.layout.title.text == "What each persona is expected to buy"
 
 
 def test_evaluation_charts_carry_their_tables() -> None:

@@ -58,7 +58,8 @@ def clv_persona_chart(personas: pd.DataFrame, horizon: int, *, alive: bool = Tru
         )
     if alive:
         fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=1, col=2)
-    fig.update_layout(title="Customer lifetime value by persona", height=420, **_LAYOUT)
+    # Undiscounted revenue of the horizon (the clv column discounts it): named as it is.
+    fig.update_layout(title="What each persona is expected to buy", height=420, **_LAYOUT)
     return fig
 
 
