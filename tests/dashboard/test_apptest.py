@@ -120,7 +120,8 @@ def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     data = _orders_csv(150, seed=9)
     at.file_uploader(key="upload").upload("shop.csv", data, "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "Uploaded file: shop.csv" in at.info[0].value
+    # Its size in the uploader's own units (it said 25,089 KB beside the uploader's 25.7MB).
+    assert f"Uploaded file: shop.csv ({len(data) / 1e3:,.0f} KB)." in at.info[0].value
     path = save_upload("shop.csv", data)
     expected = segment(path, load_settings(None, {}))
     assert _metric(at, "Customers") == f"{len(expected.customers):,}"

@@ -216,10 +216,15 @@ def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
                     ),
                 )
             path = save_upload(uploaded.name, uploaded.getvalue())
-            return path, f"Uploaded file: {uploaded.name} ({uploaded.size / 1024:,.0f} KB).", None
+            return path, f"Uploaded file: {uploaded.name} ({_size(uploaded.size)}).", None
         st.sidebar.caption("No file uploaded yet: showing the default data.")
     path_text, note = default_input(base.synthetic_customers)
     return Path(path_text), note[0].upper() + note[1:] + ".", None
+
+
+def _size(size: int) -> str:
+    """Write a file's size as Streamlit's uploader does (decimal units): 25.7 MB, 676 KB."""
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"
 
 
 _EVERY_SHEET = "(every sheet with these columns)"
