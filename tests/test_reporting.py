@@ -253,3 +253,32 @@ def test_the_sankey_keeps_both_columns_in_the_value_order() -> None:
     assert right == pytest.approx(
         [usable * 0.25, usable * 0.5 + gap + usable * 0.2, usable * 0.9 + 2 * gap + usable * 0.05]
     )
+
+
+def test_a_cut_list_of_movers_shows_the_most_valuable_first() -> None:
+    from custseg.reporting import migration_page
+
+    moved = pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(250)],
+            "from_persona": "Champions",
+            "to_persona": "Hibernating",
+            "monetary_before": [float((i * 37) % 250) for i in range(250)],
+        }
+    )
+    matrix = pd.DataFrame(
+        {"from_persona": ["Champions"], "to_persona": ["Hibernating"], "customers": [250],
+         "share": [1.0]}
+    )  # fmt: skip
+    meta = {
+        "as_of_before": "2011-09-01",
+        "as_of_after": "2011-12-10",
+        "sentence": "s.",
+        "input": "o.csv",
+        "model": "m",
+    }
+    page = migration_page(matrix, moved, meta)
+    assert "The 200 with the most spend before, of 250 (every one is in movers.csv)." in page
+    rows = re.findall(r"<tr><td class='t'>(\d+)</td>", page.split("moved down the value order")[1])
+    top = moved.sort_values("monetary_before", ascending=False)["customer_id"].head(200)
+    assert rows == top.tolist()  # 200 rows, the largest spend first

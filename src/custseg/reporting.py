@@ -468,8 +468,20 @@ def migration_page(matrix: pd.DataFrame, moved: pd.DataFrame, meta: dict[str, An
         + figure_html(fig, "migration")
         + table_html(matrix)
         + "</section><section><h2>Customers who moved down the value order</h2>"
-        + (table_html(moved.head(200)) if len(moved) else "<p>None.</p>")
-        + (f"<p class='muted'>First 200 of {len(moved):,}.</p>" if len(moved) > 200 else "")
+        # The most valuable first, where a list is cut: the customers to win back first.
+        + (
+            f"<p class='muted'>The {min(len(moved), 200):,} with the most spend before, of "
+            f"{len(moved):,} (every one is in movers.csv).</p>"
+            if len(moved) > 200
+            else ""
+        )
+        + (
+            table_html(
+                moved.sort_values("monetary_before", ascending=False, kind="mergesort").head(200)
+            )
+            if len(moved)
+            else "<p>None.</p>"
+        )
         + "</section>"
     )
     return html_page(
