@@ -93,9 +93,12 @@ def _evaluation_html(result: Any) -> str:
         + figure_html(tracking_chart(tracking), "clv_tracking")
         + "<h3>Deciles of predicted value</h3>"
         + "<p>The Gini coefficient of the ranking is normalised: 1 = customers ranked in the "
-        "order of what they then spent, 0 = no better than random.</p>"
+        "order of what they then spent, 0 = no better than random"
+        + (f"; here {float(deciles['gini'].iloc[0]):.3f}" if len(deciles) else "")
+        + ".</p>"
         + figure_html(deciles_chart(deciles), "clv_deciles")
-        + table_html(deciles)
+        # One Gini for the whole ranking: said above, not repeated on every decile's row.
+        + table_html(deciles.drop(columns="gini", errors="ignore"))
         + "</section>"
     )
 
