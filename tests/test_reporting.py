@@ -171,6 +171,17 @@ def test_a_persona_without_a_curve_is_named_not_dropped() -> None:
     assert list(fig.data[1].y) == [0.0]
     assert "No curve for New Customers: no whole month since" in fig.layout.title.text
     assert "No curve" not in persona_retention_chart(curves[:4]).layout.title.text
+    # The legend in the catalogue's order (Champions before Need Attention before
+    # Hibernating), not cohort_personas.csv's by name; a name outside it comes last.
+    named = pd.DataFrame(
+        {
+            "persona": ["Hibernating", "Mixed", "Need Attention", "Champions"],
+            "month_index": [1, 1, 1, 1],
+            "retention": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    drawn = persona_retention_chart(named).data
+    assert [t.name for t in drawn] == ["Champions", "Need Attention", "Hibernating", "Mixed"]
 
 
 def test_load_run_rebuilds_the_results(run_dir: Path) -> None:

@@ -454,7 +454,11 @@ def persona_retention_chart(curves: pd.DataFrame) -> go.Figure:
         Lines in the personas' colours.
     """
     fig = _figure()
-    for persona, part in curves[curves["month_index"] > 0].groupby("persona", sort=False):
+    # The personas in the catalogue's order (Champions first, Lost last), as in the other
+    # charts' legends; cohort_personas.csv is sorted by name. Unknown names come last.
+    catalogue = {name: i for i, name in enumerate(PERSONA_COLORS)}
+    parts = curves[curves["month_index"] > 0].groupby("persona", sort=False)
+    for persona, part in sorted(parts, key=lambda g: catalogue.get(str(g[0]), len(catalogue))):
         fig.add_trace(
             go.Scatter(
                 x=part["month_index"],
