@@ -115,6 +115,26 @@ def test_predictions_on_the_persona_cards(at: AppTest) -> None:
     assert "value_tier" in result.customers and result.customers["clv"].notna().all()
 
 
+def test_a_bad_file_in_place_of_an_upload_falls_back_on_that_upload(at: AppTest) -> None:
+    # In a browser, replacing a file passes through a run without one (the default data is
+    # shown meanwhile); the bad file's page then showed the synthetic data as "the previous
+    # results" instead of the file the user was looking at.
+    at.radio(key="source").set_value("Upload a file").run()
+    data = _orders_csv(150, seed=9)
+    at.file_uploader(key="upload").upload("shop.csv", data, "text/csv").run()
+    assert "Uploaded file: shop.csv" in at.info[0].value
+    at.file_uploader(key="upload").clear().run()  # between the two files
+    assert "synthetic default" in at.info[0].value
+    bad = b"foo,bar,baz\n1,2,3\n"
+    at.file_uploader(key="upload").upload("bad.csv", bad, "text/csv").run()
+    assert not at.exception
+    assert "bad.csv: no customer column found" in at.error[0].value
+    said = [c.value for c in at.caption if c.value.startswith("Showing the previous results")]
+    assert said == [
+        f"Showing the previous results. Uploaded file: shop.csv ({len(data) / 1e3:,.0f} KB)."
+    ]
+
+
 def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     at.radio(key="source").set_value("Upload a file").run()
     data = _orders_csv(150, seed=9)

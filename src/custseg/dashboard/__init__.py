@@ -104,9 +104,12 @@ def main() -> None:
         # Each rerun gets a fresh copy from the cache: a new segmentation is told by its
         # file and settings, not by the object.
         last = st.session_state.get("last_result")
-        if last is not None and last[2] != choice.identity:
-            st.session_state["earlier_result"] = last[0]  # what changed since it
-        st.session_state["last_result"] = (result, choice.note, choice.identity)
+        # Replacing an upload passes through a run without a file (the default data shown
+        # meanwhile): a bad file then falls back on the previous upload, not on that.
+        if not (choice.placeholder and last is not None):
+            if last is not None and last[2] != choice.identity:
+                st.session_state["earlier_result"] = last[0]  # what changed since it
+            st.session_state["last_result"] = (result, choice.note, choice.identity)
         st.info(choice.note, icon=":material/database:")
     else:
         st.error(error or "Nothing to show yet.", icon=":material/error:")

@@ -89,6 +89,9 @@ class Choice:
     note: str
     settings: Settings | None
     error: str | None = None
+    #: The default data shown while "Upload a file" has no file (yet, or between two
+    #: uploads): not a result to fall back on after a bad upload.
+    placeholder: bool = False
 
     @property
     def identity(self) -> str:
@@ -193,7 +196,7 @@ def _dialect_ui(path: Path) -> dict[str, Any]:
     return values
 
 
-def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
+def _source_ui(base: Settings) -> tuple[Path | None, str, str | None, bool]:
     st.sidebar.header("Data")
     source = st.sidebar.radio(
         "Data source", ["Default data", "Upload a file"], key="source", horizontal=True
@@ -214,12 +217,13 @@ def _source_ui(base: Settings) -> tuple[Path | None, str, str | None]:
                         f"{uploaded.name} is {uploaded.size / 2**20:,.0f} MB, over the "
                         f"{MAX_UPLOAD_MB} MB upload limit; use the command line for larger files."
                     ),
+                    False,
                 )
             path = save_upload(uploaded.name, uploaded.getvalue())
-            return path, f"Uploaded file: {uploaded.name} ({_size(uploaded.size)}).", None
+            return path, f"Uploaded file: {uploaded.name} ({_size(uploaded.size)}).", None, False
         st.sidebar.caption("No file uploaded yet: showing the default data.")
     path_text, note = default_input(base.synthetic_customers)
-    return Path(path_text), note[0].upper() + note[1:] + ".", None
+    return Path(path_text), note[0].upper() + note[1:] + ".", None, source == "Upload a file"
 
 
 def _size(size: int) -> str:
@@ -446,7 +450,7 @@ def sidebar_ui() -> Choice:
         base = load_settings()
     except UserError as exc:
         return Choice(None, "", None, str(exc))
-    path, note, error = _source_ui(base)
+    path, note, error, placeholder = _source_ui(base)
     if path is None:
         return Choice(None, note, None, error)
     unreadable = None
@@ -477,4 +481,4 @@ def sidebar_ui() -> Choice:
         settings = load_settings(None, overrides)
     except UserError as exc:
         return Choice(path, note, None, str(exc))
-    return Choice(path, note, settings)
+    return Choice(path, note, settings, placeholder=placeholder)
