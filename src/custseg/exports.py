@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 __all__ = [
+    "AUDIENCE_COLUMNS",
     "CONTACTS",
     "FORMATS",
     "HASHABLE",
@@ -55,6 +56,17 @@ HASHABLE = ("google", "meta")
 
 #: The kinds of contact, in the order their columns appear.
 CONTACTS = ("email", "phone")
+
+#: The columns of an audience file of run and clv (CLV columns are added where they are
+#: known); the plain csv export has them too, with the contacts.
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "persona",
+    "rfm_segment",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 #: What a phone number may be written with: digits, a leading +, and separators.
@@ -254,16 +266,8 @@ def header(fmt: str, contacts: Sequence[str], *, with_id: bool = True) -> list[s
     ['email', 'phone', 'extern_id']
     """
     has = [kind for kind in CONTACTS if kind in contacts]
-    if fmt == "csv":
-        return [
-            "customer_id",
-            "persona",
-            "rfm_segment",
-            *CONTACTS,
-            "recency_days",
-            "frequency",
-            "monetary",
-        ]
+    if fmt == "csv":  # run's audience columns, the contacts after the names
+        return [*AUDIENCE_COLUMNS[:3], *CONTACTS, *AUDIENCE_COLUMNS[3:]]
     if fmt == "klaviyo":
         names = {"email": "Email", "phone": "Phone Number"}
         return [names[kind] for kind in has] + ["External ID", "custseg persona"]

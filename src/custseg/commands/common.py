@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from custseg.config import PredictionsConfig, Settings
+from custseg.exports import AUDIENCE_COLUMNS
 from custseg.io.writers import write_csv
 
 __all__ = [
@@ -20,16 +21,6 @@ __all__ = [
 
 DEFAULT_INPUT = Path("data/raw/online-retail.xlsx")
 SYNTHETIC_INPUT = Path("data/interim/synthetic-orders.parquet")
-
-#: The columns of an audience file (CLV columns are added where they are known).
-AUDIENCE_COLUMNS = (
-    "customer_id",
-    "persona",
-    "rfm_segment",
-    "recency_days",
-    "frequency",
-    "monetary",
-)
 
 
 def resolve_input(path: Path | str | None, settings: Settings) -> tuple[Path | str, str]:
