@@ -120,13 +120,17 @@ def _starts_jvm() -> bool:
     """Whether this process will start Spark's JVM, with no logging set up by the user."""
     from pyspark import SparkContext
 
+    conf_dir = Path(os.environ.get("SPARK_CONF_DIR", "/nonexistent"))
+    defaults = conf_dir / "spark-defaults.conf"
     return (
         SparkContext._active_spark_context is None
         and "PYSPARK_GATEWAY_PORT" not in os.environ  # spark-submit started it
         and "PYSPARK_SUBMIT_ARGS" not in os.environ
+        and not (conf_dir / "log4j2.properties").exists()
         and not (
-            Path(os.environ.get("SPARK_CONF_DIR", "/nonexistent")) / "log4j2.properties"
-        ).exists()
+            defaults.is_file()
+            and "spark.driver.extraJavaOptions" in defaults.read_text(errors="replace")
+        )
     )
 
 

@@ -310,3 +310,27 @@ def test_the_engine_line_names_the_default_master(
         "engine   cohorts runs on Apache Spark (local[*], PySpark's default master)",
         "engine   cohorts runs on Apache Spark (SPARK_MASTER=spark://h:7077)",
     ]
+
+
+def test_a_users_own_spark_logging_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyspark import SparkContext
+
+    from custseg.spark import _starts_jvm
+
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)  # no JVM running here
+    for name in ("PYSPARK_GATEWAY_PORT", "PYSPARK_SUBMIT_ARGS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert _starts_jvm()  # custseg's quiet profile is used
+    (tmp_path / "spark-defaults.conf").write_text("spark.master local[2]\n")
+    assert _starts_jvm()
+    (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Dx=1\n")
+    assert not _starts_jvm()  # the user's driver options stand
+    (tmp_path / "spark-defaults.conf").unlink()
+    (tmp_path / "log4j2.properties").write_text("rootLogger.level = info\n")
+    assert not _starts_jvm()  # the user's own profile
+    (tmp_path / "log4j2.properties").unlink()
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "4242")
+    assert not _starts_jvm()  # spark-submit started the JVM
