@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["LABELS", "cell_text", "column_kind", "decimals", "kind", "label"]
@@ -110,9 +111,9 @@ def decimals(series: pd.Series) -> int | None:
     >>> decimals(pd.Series([4.414, 0.243])), decimals(pd.Series([0.72, 2.6e-06])) is None
     (3, True)
     """
-    values = pd.to_numeric(series, errors="coerce").abs()
-    values = values[values.map(math.isfinite) & (values > 0)]
-    if values.empty:
+    values = np.abs(pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64))
+    values = values[np.isfinite(values) & (values > 0)]  # vectorised: a grid can be long
+    if not len(values):
         return 2
     top = float(values.max())
     if top > 100 * float(values.min()):
