@@ -92,6 +92,15 @@ def test_a_cluster_no_name_fits_is_mixed() -> None:
     fits = np.zeros((2, len(PERSONAS)), dtype=bool)
     names = assign_personas(np.array([[-1.0, 1.5, 1.5], [1.0, -1.0, -1.0]]), fits=fits)
     assert names == ["Mixed", "Mixed B"]
+    # Its action names no persona: a group that fits none is not "treated as Need
+    # Attention" (at k = 11 on the real data, a Champions-like Mixed group was).
+    from custseg.personas import CATCH_ALL, playbook
+
+    book = playbook()
+    others = [p.name for p in PERSONAS]
+    for entry in CATCH_ALL:
+        action = book[entry.name]["action"]
+        assert "segments.csv" in action and not [p for p in others if p in action], action
 
 
 def _contradictions(customers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
