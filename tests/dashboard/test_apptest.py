@@ -135,6 +135,25 @@ def test_a_bad_file_in_place_of_an_upload_falls_back_on_that_upload(at: AppTest)
     ]
 
 
+def test_an_upload_over_the_limit_is_refused_in_the_uploaders_units(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The uploader counts 1 MB as 10**6 bytes (on Linux and macOS) and shows sizes so; the
+    # app's own check counted 2**20 and wrote "1 MB" for a file the uploader calls 1.0 MB.
+    import custseg.dashboard.sidebar as sidebar
+
+    monkeypatch.setattr(sidebar, "MAX_UPLOAD_MB", 1)
+    at.radio(key="source").set_value("Upload a file").run()
+    data = _orders_csv(150, seed=9)
+    big = data + b"\n" * (1_020_000 - len(data))  # over 10**6 bytes, under 2**20
+    at.file_uploader(key="upload").upload("big.csv", big, "text/csv").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "big.csv is 1.0 MB (1,020,000 bytes), over the 1 MB upload limit; use the command "
+        "line for larger files."
+    ]
+
+
 def test_uploaded_csv_is_segmented(at: AppTest) -> None:
     at.radio(key="source").set_value("Upload a file").run()
     data = _orders_csv(150, seed=9)
@@ -561,6 +580,10 @@ def test_flags_become_the_sidebar_settings() -> None:
     assert in_sidebar_words("--returns net would subtract; --drop-non-product leaves") == (
         "Returns: Net against purchases (sidebar, Cleaning rules) would subtract; the "
         "non-product stock code rule (sidebar, Cleaning rules) leaves"
+    )
+    # A rule's label, inside the sidebar's own section, names the setting without where it is.
+    assert in_sidebar_words("with --returns net; see --date-format", where=False) == (
+        "with Returns: Net against purchases; see Date format"
     )
 
 

@@ -110,33 +110,35 @@ class Choice:
         return in_dashboard_words(message, self.path)
 
 
-#: The sidebar's name for each input option (the flag's words where the sidebar has them).
-SIDEBAR_NAMES = {
-    "delimiter": "Delimiter (sidebar, CSV dialect)",
-    "decimal": "Decimal separator (sidebar, CSV dialect)",
-    "encoding": "Encoding (sidebar, CSV dialect)",
-    "date_format": "Date format (sidebar, CSV dialect)",
-    "customer_col": "Customer id (sidebar, Column mapping)",
-    "invoice_col": "Invoice / order id (sidebar, Column mapping)",
-    "date_col": "Order date (sidebar, Column mapping)",
-    "quantity_col": "Quantity (sidebar, Column mapping)",
-    "price_col": "Unit price (sidebar, Column mapping)",
-    "amount_col": "Line amount (sidebar, Column mapping)",
-    "sheet": "Excel sheet (sidebar, Column mapping)",
-    "layout": "Layout (sidebar, Column mapping)",
-    "timezone": "Time zone of the calendar (sidebar, Column mapping)",
-    "suppress": "Customers who objected to profiling (sidebar)",
+#: The sidebar's name for each input option (the flag's words where the sidebar has them),
+#: and the section that holds it (None: the sidebar's top level).
+SIDEBAR_NAMES: dict[str, tuple[str, str | None]] = {
+    "delimiter": ("Delimiter", "CSV dialect"),
+    "decimal": ("Decimal separator", "CSV dialect"),
+    "encoding": ("Encoding", "CSV dialect"),
+    "date_format": ("Date format", "CSV dialect"),
+    "customer_col": ("Customer id", "Column mapping"),
+    "invoice_col": ("Invoice / order id", "Column mapping"),
+    "date_col": ("Order date", "Column mapping"),
+    "quantity_col": ("Quantity", "Column mapping"),
+    "price_col": ("Unit price", "Column mapping"),
+    "amount_col": ("Line amount", "Column mapping"),
+    "sheet": ("Excel sheet", "Column mapping"),
+    "layout": ("Layout", "Column mapping"),
+    "timezone": ("Time zone of the calendar", "Column mapping"),
+    "suppress": ("Customers who objected to profiling", None),
 }
 
 
-#: The cleaning settings the notes and rules name by their flags, in the sidebar's words.
-SIDEBAR_SWITCHES = {
-    "--suppress FILE": "a list of Customers who objected to profiling (sidebar)",
-    "--returns net": "Returns: Net against purchases (sidebar, Cleaning rules)",
-    "--drop-non-product": "the non-product stock code rule (sidebar, Cleaning rules)",
-    "--drop-duplicates": "the duplicate row rule (sidebar, Cleaning rules)",
-    "--cancelled-pattern": "the Cancellation pattern (sidebar, Cleaning rules)",
-    "--currency": "the Currency (sidebar, Cleaning rules)",
+#: The cleaning settings the notes and rules name by their flags, in the sidebar's words,
+#: and the section that holds each.
+SIDEBAR_SWITCHES: dict[str, tuple[str, str | None]] = {
+    "--suppress FILE": ("a list of Customers who objected to profiling", None),
+    "--returns net": ("Returns: Net against purchases", "Cleaning rules"),
+    "--drop-non-product": ("the non-product stock code rule", "Cleaning rules"),
+    "--drop-duplicates": ("the duplicate row rule", "Cleaning rules"),
+    "--cancelled-pattern": ("the Cancellation pattern", "Cleaning rules"),
+    "--currency": ("the Currency", "Cleaning rules"),
 }
 
 
@@ -147,16 +149,31 @@ def in_dashboard_words(message: str, path: Path | None) -> str:
     return in_sidebar_words(message)
 
 
-def in_sidebar_words(message: str) -> str:
-    """Replace the command-line flags a message names by the sidebar's settings."""
+def in_sidebar_words(message: str, *, where: bool = True) -> str:
+    """Replace the command-line flags a message names by the sidebar's settings.
+
+    Parameters
+    ----------
+    message : str
+        Text naming command-line flags.
+    where : bool
+        Say where each setting is: "Delimiter (sidebar, CSV dialect)". False for text shown
+        inside the sidebar's own section (a rule's label).
+    """
     import re
 
     from custseg.cli.options import FLAG_OF
 
-    for flag, words in SIDEBAR_SWITCHES.items():
-        message = re.sub(re.escape(flag) + r"(?![\w-])", words, message)
-    for name, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
-        message = re.sub(re.escape(flag) + r"(?![\w-])", SIDEBAR_NAMES[name], message)
+    def words(name: str, section: str | None) -> str:
+        if not where:
+            return name
+        return f"{name} (sidebar{f', {section}' if section else ''})"
+
+    for flag, (name, section) in SIDEBAR_SWITCHES.items():
+        message = re.sub(re.escape(flag) + r"(?![\w-])", words(name, section), message)
+    for option, flag in sorted(FLAG_OF.items(), key=lambda kv: -len(kv[1])):
+        name, section = SIDEBAR_NAMES[option]
+        message = re.sub(re.escape(flag) + r"(?![\w-])", words(name, section), message)
     return message
 
 
@@ -209,13 +226,14 @@ def _source_ui(base: Settings) -> tuple[Path | None, str, str | None, bool]:
             key="upload",
         )
         if uploaded is not None:
-            if uploaded.size > MAX_UPLOAD_MB * 1024 * 1024:
+            if uploaded.size > MAX_UPLOAD_MB * 1e6:  # decimal MB, as the uploader counts
                 return (
                     None,
                     "",
                     (
-                        f"{uploaded.name} is {uploaded.size / 2**20:,.0f} MB, over the "
-                        f"{MAX_UPLOAD_MB} MB upload limit; use the command line for larger files."
+                        f"{uploaded.name} is {_size(uploaded.size)} ({uploaded.size:,} bytes), "
+                        f"over the {MAX_UPLOAD_MB} MB upload limit; use the command line for "
+                        "larger files."
                     ),
                     False,
                 )
@@ -304,13 +322,6 @@ def _mapping_ui(path: Path, base: Settings) -> dict[str, Any]:
     return chosen
 
 
-def _rule_label(description: str) -> str:
-    """Return a rule's description with the sidebar's names for its flags (no "(sidebar)")."""
-    import re
-
-    return re.sub(r" \(sidebar[^)]*\)", "", in_sidebar_words(description))
-
-
 def _cleaning_ui(base: Settings) -> dict[str, Any]:
     switches: dict[str, Any] = {}
     section = _Section("Cleaning rules", "cleaning-open")
@@ -338,7 +349,7 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
             if section.open:  # shown, not chosen: always applied, or off with netted returns
                 on = rule.reason != "net_non_positive_customer" or net
                 section.box.checkbox(
-                    _rule_label(rule.description),
+                    in_sidebar_words(rule.description, where=False),
                     value=on and rule.reason != "cancelled_invoice",
                     disabled=True,
                     key=f"rule-{rule.reason}-{switches['returns']}",
@@ -351,7 +362,7 @@ def _cleaning_ui(base: Settings) -> dict[str, Any]:
                 default,
                 partial(
                     st.checkbox,
-                    _rule_label(rule.description),
+                    in_sidebar_words(rule.description, where=False),
                     value=default,
                     key=f"rule-{rule.reason}",
                 ),

@@ -28,6 +28,8 @@ __all__ = [
 
 #: Largest upload accepted, in MB; the same value is set as ``server.maxUploadSize`` in
 #: ``.streamlit/config.toml`` (Streamlit refuses larger files before the app sees them).
+#: MB are decimal (10**6 bytes), as the uploader counts and shows them on Linux and macOS;
+#: Streamlit's server counts 2**20, so the app checks the smaller of the two itself.
 MAX_UPLOAD_MB = 200
 
 
