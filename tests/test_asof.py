@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from custseg.asof import late_as_of, midnight_as_of
+from custseg.asof import as_of_text, late_as_of, midnight_as_of
 from custseg.cleaning import CleaningResult
 from custseg.cli import app
 
@@ -17,11 +17,15 @@ LAST = dt.datetime(2011, 12, 9, 12, 50)
 
 
 def _cleaned(
-    as_of: dt.datetime, source: str = "option", after: int = 0, kept: int = 8
+    as_of: dt.datetime,
+    source: str = "option",
+    after: int = 0,
+    kept: int = 8,
+    last: dt.datetime = LAST,
 ) -> CleaningResult:
     return CleaningResult(
         rows_read=10, rows_kept=kept, dropped={"after_as_of": after}, as_of=as_of,
-        as_of_source=source, last_purchase=LAST,
+        as_of_source=source, last_purchase=last,
     )  # fmt: skip
 
 
@@ -54,6 +58,23 @@ def test_the_data_end_at_midnight_is_said_with_the_default_time() -> None:
     assert midnight_as_of(_cleaned(midnight, after=3)) is None
     assert midnight_as_of(_cleaned(dt.datetime(2011, 12, 11))) is None
     assert midnight_as_of(_cleaned(midnight, kept=0)) is None
+
+
+def test_an_as_of_value_is_written_as_short_as_it_can_be_and_no_shorter() -> None:
+    assert as_of_text(dt.datetime(2011, 12, 10)) == "2011-12-10"
+    assert as_of_text(dt.datetime(2011, 12, 10, 12, 50)) == "2011-12-10T12:50"
+    assert as_of_text(dt.datetime(2024, 3, 1, 9, 5, 7)) == "2024-03-01T09:05:07"
+    assert as_of_text(dt.datetime(2024, 3, 1, 0, 0, 0, 500)) == "2024-03-01T00:00:00.000500"
+    # Each reads back as the same time (the parameters' own parsing).
+    for at in (dt.datetime(2024, 3, 1, 9, 5, 7), dt.datetime(2024, 3, 1, 0, 0, 0, 500)):
+        assert dt.datetime.fromisoformat(as_of_text(at)) == at
+
+
+def test_the_suggested_as_of_keeps_the_seconds_of_a_shop_export() -> None:
+    # Shop exports have seconds: cut to minutes, the suggested flag was another as-of date.
+    last = dt.datetime(2024, 3, 1, 9, 5, 7)
+    said = midnight_as_of(_cleaned(dt.datetime(2024, 3, 2), last=last))
+    assert said is not None and said.endswith("for run's snapshot give --as-of 2024-03-02T09:05:07")
 
 
 @pytest.mark.realdata

@@ -13,10 +13,30 @@ import datetime as dt
 
 from custseg.cleaning import CleaningResult
 
-__all__ = ["LATE_AS_OF", "late_as_of", "midnight_as_of"]
+__all__ = ["LATE_AS_OF", "as_of_text", "late_as_of", "midnight_as_of"]
 
 #: An as-of date later than this after the last kept purchase is said (:func:`late_as_of`).
 LATE_AS_OF = dt.timedelta(days=30)
+
+
+def as_of_text(at: dt.datetime) -> str:
+    """Return the shortest ``--as-of`` value that gives exactly ``at``.
+
+    A date alone is 00:00 of that day; minutes are left out of no value that has them, nor
+    seconds where there are any (a value cut to minutes is another as-of date).
+
+    Examples
+    --------
+    >>> as_of_text(dt.datetime(2011, 12, 10))
+    '2011-12-10'
+    >>> as_of_text(dt.datetime(2011, 12, 10, 12, 50))
+    '2011-12-10T12:50'
+    >>> as_of_text(dt.datetime(2024, 3, 1, 9, 5, 7))
+    '2024-03-01T09:05:07'
+    """
+    if at.time() == dt.time():
+        return at.date().isoformat()
+    return at.isoformat(timespec="minutes" if not (at.second or at.microsecond) else "auto")
 
 
 def late_as_of(cleaned: CleaningResult) -> str | None:
@@ -68,5 +88,5 @@ def midnight_as_of(cleaned: CleaningResult) -> str | None:
         f"but the default is {default:%Y-%m-%d %H:%M} (the last kept purchase + 1 day): "
         f"recency counts whole days to {cleaned.as_of:%H:%M}, so some recencies, and "
         "personas with them, differ by a day from custseg run's; for run's snapshot give "
-        f"--as-of {default:%Y-%m-%dT%H:%M}"
+        f"--as-of {as_of_text(default)}"
     )

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from custseg.asof import as_of_text
 from custseg.cohorts import PERSONA_CURVES
 from custseg.config import load_settings
 from custseg.dashboard.state import save_upload
@@ -401,7 +402,7 @@ def test_scoring_and_migration_tabs(at: AppTest) -> None:
     # snapshot), else 00:00 as on the command line; the tab gives the command for both.
     end = dt.datetime.fromisoformat(at.session_state["last_result"][0].quality.as_of)
     said = " ".join(c.value for c in at.tabs[6].caption)
-    assert f" --as-of {end:%Y-%m-%dT%H:%M}` (a date alone" in said
+    assert f" --as-of {as_of_text(end)}` (a date alone" in said
     assert f"as of {end:%Y-%m-%d %H:%M} (" in at.info[-1].value
     # Dates out of order: one sentence in the tab's words, nothing computed.
     start = at.session_state["mig-before"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from custseg.asof import as_of_text
 from custseg.charts import cohort_heatmap, persona_retention_chart, sankey_chart
 from custseg.cohorts import PERSONA_CURVES
 from custseg.config import Settings
@@ -104,22 +105,16 @@ def migration_ui(result: RunResult, path: Path | None, settings: Settings) -> No
         )
         return
     # The data's last date is its as-of time (the Segments tab's snapshot); a date is 00:00.
-    last_day = after == end.date()
-    second = f"{after}T{end:%H:%M}" if last_day else f"{after}"
+    second = dt.datetime.combine(after, end.time() if after == end.date() else dt.time())
     try:
-        migration = run_migration(
-            path,
-            f"{before}T00:00:00",
-            f"{after}T{end:%H:%M:%S}" if last_day else f"{after}T00:00:00",
-            settings,
-        )
+        migration = run_migration(path, f"{before}T00:00:00", second.isoformat(), settings)
     except UserError as exc:
         st.error(str(exc), icon=":material/error:")
         return
     st.info(migration.log["sentence"], icon=":material/compare_arrows:")
     st.caption(
         f"The same on the command line: `custseg migrate INPUT --as-of {before} "
-        f"--as-of {second}` (a date alone is 00:00 of that day)."
+        f"--as-of {as_of_text(second)}` (a date alone is 00:00 of that day)."
     )
     for warning in migration.log.get("warnings", []):
         st.warning(warning)
