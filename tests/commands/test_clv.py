@@ -184,3 +184,52 @@ def test_a_winner_on_rmse_alone_is_said() -> None:
     # Better on either mean absolute error: nothing to say.
     assert _backtest_warnings(table(0.85, 650.0), "bg_nbd") == []
     assert _backtest_warnings(table(0.95, 550.0), "bg_nbd") == []
+
+
+def test_a_calibration_shorter_than_the_horizon_is_said() -> None:
+    import datetime as dt
+
+    from custseg.commands.clv import short_calibration
+
+    # Customer a buys on two days of the first five, b on one (and again after them), c once.
+    days = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "day": pd.to_datetime(
+                ["2010-12-01", "2010-12-04", "2010-12-02", "2010-12-20", "2010-12-05"]
+            ),
+        }
+    )
+    first, end = dt.date(2010, 12, 1), dt.date(2010, 12, 5)
+    assert short_calibration(days, first, end, 90) == (
+        "The models learn from 5 day(s) of purchases (2010-12-01 to 2010-12-05) to predict "
+        "90: 1 of 3 customers bought on more than one day in them, so the purchase rates, and "
+        "every prediction, rest on little; a calibration period at least as long as the "
+        "horizon is the usual practice."
+    )
+    # Five days for a five-day horizon: long enough.
+    assert short_calibration(days, first, end, 5) is None
+
+
+def test_ashort_calibration_is_warned_in_the_outputs(synthetic: Path, tmp_path: Path) -> None:
+    import datetime as dt
+    import re
+
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    out = tmp_path / "clv"
+    days = pd.read_parquet(synthetic, columns=["InvoiceDate"])["InvoiceDate"]
+    end = (days.min() + pd.Timedelta(days=20)).date()
+    args = ["clv", str(synthetic), "--calibration-end", str(end), "--horizon", "30"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = json.loads((out / "clv_params.json").read_text())["warnings"][0]
+    # The first kept purchase day (the file's first lines are dropped by the rules) to the end.
+    found = re.match(r"The models learn from (\d+) day\(s\) of purchases \((\S+) to (\S+)\)", said)
+    assert found is not None, said
+    start = dt.date.fromisoformat(found[2])
+    assert found[3] == str(end) and int(found[1]) == (end - start).days + 1 < 30
+    assert days.min().date() <= start <= end
+    assert said in result.output

@@ -450,3 +450,22 @@ def test_a_stage_timed_elsewhere_is_kept_and_logged(caplog: pytest.LogCaptureFix
         "holdout  first; second. (0.25 s)",
         "holdout  done (0.50 s)",
     ]
+
+
+def test_with_clv_says_when_the_data_is_shorter_than_the_horizon(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+
+    out = tmp_path / "run"
+    config = tmp_path / "params.yml"
+    config.write_text("predictions:\n  horizon_days: 400\n")  # the data spans about a year
+    result = CliRunner().invoke(
+        app, ["run", str(synthetic), "--with-clv", "--config", str(config), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "The models learn from" in line]
+    assert len(said) == 1 and said[0].startswith("warning  The models learn from "), said
+    assert "day(s) of purchases" in said[0] and "to predict 400:" in said[0]

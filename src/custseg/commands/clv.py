@@ -28,7 +28,7 @@ from custseg.results import RunLog
 from custseg.segmentation import fit_segments
 from custseg.session import Session
 
-__all__ = ["CLV_FILES", "ClvResult", "lifetime_value", "write_clv"]
+__all__ = ["CLV_FILES", "ClvResult", "lifetime_value", "short_calibration", "write_clv"]
 
 CLV_FILES = (
     "clv.csv",
@@ -162,6 +162,28 @@ def _window(
     return first_day, last_day, end
 
 
+def short_calibration(
+    days: pd.DataFrame, first_day: dt.date, end: dt.date, horizon: int
+) -> str | None:
+    """Say when the models learn from fewer days of purchases than they predict.
+
+    Purchase rates come from repeat purchases: a few days hold few of them, and the
+    customer-base literature calibrates on a period at least as long as the one predicted.
+    None when the calibration period is at least ``horizon`` days long.
+    """
+    span = (end - first_day).days + 1
+    if span >= horizon:
+        return None
+    seen = days.loc[days["day"].dt.date <= end, "customer_id"]
+    counts = seen.value_counts()
+    return (
+        f"The models learn from {span:,} day(s) of purchases ({first_day} to {end}) to "
+        f"predict {horizon:,}: {int((counts > 1).sum()):,} of {len(counts):,} customers bought "
+        "on more than one day in them, so the purchase rates, and every prediction, rest on "
+        "little; a calibration period at least as long as the horizon is the usual practice."
+    )
+
+
 def _lifetime_value(
     session: Session,
     calibration_end: dt.date | None,
@@ -176,7 +198,8 @@ def _lifetime_value(
     cleaned = session.cleaning()
     check_collectable(session, cleaned.customers, "clv")
     days = session.daily(zero_amount=True)
-    _, _, end = _window(days, source, calibration_end, horizon)
+    first_day, _, end = _window(days, source, calibration_end, horizon)
+    short = short_calibration(days, first_day, end, horizon)
     zero_days = int((days["spend"] == 0).sum())
     # Personas as run gives them: without --calibration-end as of run's as-of date (the
     # option, or the last kept purchase + 1 day), so every command tells the same story;
@@ -228,7 +251,7 @@ def _lifetime_value(
             )
             + f", expected revenue {table['expected_revenue'].sum():,.2f} in {horizon} days"
         )
-    warnings = [*model.warnings, *gg.warnings]
+    warnings = [*([short] if short else []), *model.warnings, *gg.warnings]
     if gg.left_out:
         warnings.append(
             f"Gamma-Gamma left out {gg.left_out:,} customers without a repeat purchase with "

@@ -250,7 +250,7 @@ def _predictions(
     timer: StageTimer,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add custseg clv's per-customer predictions (``--with-clv``)."""
-    from custseg.commands.clv import predict_for_run
+    from custseg.commands.clv import predict_for_run, short_calibration
     from custseg.errors import UserError
     from custseg.predictions import with_predictions
 
@@ -268,6 +268,9 @@ def _predictions(
             logger.warning("clv      skipped: %s", exc)
             return customers, segments
         notes.append(sentence)
+        first, last = days["day"].min().date(), days["day"].max().date()
+        if short := short_calibration(days, first, last, config.horizon_days):
+            logger.warning("warning  %s", short)
         if churn_filter := churn_filter_warning(config, informative, table["churn_probability"]):
             logger.warning("warning  %s", churn_filter)
         return with_predictions(customers, segments, table, churn_informative=informative)
