@@ -36,6 +36,9 @@ from custseg.cli.options import (
     InputOptions,
     ModelOptions,
     Options,
+    QuietOption,
+    QuietSummaryOption,
+    QuietTableOption,
     ToDbOption,
     shared,
 )
@@ -217,7 +220,7 @@ def run(
     ] = False,
     force: ForceOption = False,
     to_db: ToDbOption = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Segment the customers of INPUT and write the outputs to --out."""
     setup_logging(quiet)
@@ -275,7 +278,7 @@ def score(
     inputs: InputOptions,
     as_of: AsOfOption,
     force: ForceOption = False,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Assign the customers of ORDERS to a saved model's personas, without refitting.
 
@@ -367,7 +370,7 @@ def migrate(
     fit: ModelOptions,
     force: ForceOption = False,
     to_db: ToDbOption = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Segment two snapshots with one model and show who moved between personas."""
     setup_logging(quiet)
@@ -434,7 +437,7 @@ def clv(
     fit: ModelOptions,
     force: ForceOption = False,
     to_db: ToDbOption = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Predict each customer's purchases, churn risk and value (the backtest's best model)."""
     setup_logging(quiet)
@@ -512,7 +515,7 @@ def cohorts(
     fit: ModelOptions,
     force: ForceOption = False,
     to_db: ToDbOption = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Compute monthly cohort retention and revenue, and a retention curve per persona."""
     setup_logging(quiet)
@@ -567,7 +570,7 @@ def inspect(
     ] = None,
     *,
     inputs: InputOptions,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the table.")] = False,
+    quiet: QuietTableOption = False,
 ) -> None:
     """Say how INPUT is read: layout, columns, encoding, decimals, dates, time zone, currency."""
     setup_logging(quiet)
@@ -587,7 +590,7 @@ def plan(
     ] = Path("data/clv"),
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/plan"),
     force: ForceOption = False,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the table.")] = False,
+    quiet: QuietTableOption = False,
 ) -> None:
     """Compute campaigns' expected incremental revenue and profit (what-if, not causal)."""
     setup_logging(quiet)
@@ -613,7 +616,7 @@ def report(
     figures: Annotated[Path, Opt(help="Folder for the PNG figures.")] = Path("reports/figures"),
     html_out: Annotated[Path | None, Opt("--html", help="Also copy report.html here.")] = None,
     force: ForceOption = False,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
     setup_logging(quiet)

@@ -13,7 +13,7 @@ import typer
 
 from custseg.cli import app
 from custseg.cli.console import log_outputs, out, setup_logging, user_errors
-from custseg.cli.options import ForceOption
+from custseg.cli.options import ForceOption, QuietSummaryOption
 
 __all__ = ["export"]
 
@@ -90,7 +90,7 @@ def export(
     ] = None,
     out_dir: Annotated[Path, Opt("--out", "-o", help="Output folder.")] = Path("data/exports"),
     force: ForceOption = False,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors and the summary.")] = False,
+    quiet: QuietSummaryOption = False,
 ) -> None:
     """Write a run's personas as audience files for Klaviyo, Google Ads, Meta or plain CSV."""
     setup_logging(quiet)

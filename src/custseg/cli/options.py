@@ -28,6 +28,9 @@ __all__ = [
     "InputOptions",
     "ModelOptions",
     "Options",
+    "QuietOption",
+    "QuietSummaryOption",
+    "QuietTableOption",
     "ToDbOption",
     "option_help",
     "shared",
@@ -411,6 +414,16 @@ ForceOption = Annotated[
         help="Write into a folder that holds files custseg did not write (they are never "
         "replaced or deleted).",
     ),
+]
+
+#: ``--quiet``: the stages' log is left out; warnings and errors stay (setup_logging), and
+#: so does what a command prints on stdout (its summary or table).
+QuietOption = Annotated[bool, Opt("--quiet", "-q", help="Only warnings and errors.")]
+QuietSummaryOption = Annotated[
+    bool, Opt("--quiet", "-q", help="Only warnings, errors and the summary.")
+]
+QuietTableOption = Annotated[
+    bool, Opt("--quiet", "-q", help="Only warnings, errors and the table.")
 ]
 
 #: ``--to-db URL`` (run, clv, cohorts, migrate): the results also go into a database.

@@ -14,6 +14,7 @@ import typer
 
 from custseg.cli import app
 from custseg.cli.console import setup_logging, user_errors
+from custseg.cli.options import QuietOption
 
 __all__ = ["clear_cache", "download", "synth"]
 
@@ -27,7 +28,7 @@ def synth(
     ] = Path("data/raw/synthetic-orders.parquet"),
     customers: Annotated[int, Opt("--customers", "-n", min=10, help="Number of customers.")] = 4000,
     seed: Annotated[int, Opt(min=0, help="Random seed.")] = 0,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write synthetic order lines with known latent segments (and <stem>_truth.csv)."""
     setup_logging(quiet)
@@ -50,7 +51,7 @@ def download(
         "data/raw/online-retail.xlsx"
     ),
     url: Annotated[str | None, Opt(help="Zip to fetch (default: the UCI archive).")] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Fetch the UCI Online Retail workbook and check its structure."""
     setup_logging(quiet)
@@ -67,7 +68,7 @@ def clear_cache(
         Path | None,
         Opt(help="Parameters YAML (for engine.cache_dir). Default: conf/base/parameters.yml."),
     ] = None,
-    quiet: Annotated[bool, Opt("--quiet", "-q", help="Only errors.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Remove the workbook copies custseg keeps (engine.cache_dir); nothing else there."""
     setup_logging(quiet)
