@@ -49,6 +49,27 @@ def test_a_zero_amount_day_is_a_purchase_without_spend() -> None:
     assert s.loc["z"].tolist() == [0.0, 0.0, 18.0, 0.0, 0.0, 0.0]
 
 
+def test_spend_is_summed_exactly_as_the_engine_sums_it() -> None:
+    from custseg.clv_choice import holdout_actuals
+
+    # 0.1 + 0.2 is 0.30000000000000004 as floats; the lines' millionths add up to 0.3.
+    days = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b"],
+            "day": pd.to_datetime(
+                ["2011-01-01", "2011-01-02", "2011-01-03", "2011-01-04", "2011-01-02"]
+            ),
+            "spend": [1.1, 2.2, 0.1, 0.2, 5.0],
+        }
+    )
+    assert 1.1 + 2.2 != 3.3 and 0.1 + 0.2 != 0.3
+    s = summary_from_days(days[days["day"] <= "2011-01-02"], dt.date(2011, 1, 2))
+    assert s["spend"].tolist() == [3.3, 5.0]
+    actual = holdout_actuals(days, s, dt.date(2011, 1, 2), 5)
+    assert actual["revenue"].tolist() == [0.3, 0.0]
+    assert actual["purchases"].tolist() == [2, 0]
+
+
 def test_backtest_metrics_by_hand() -> None:
     m = backtest_metrics(
         np.array([1.0, 2.0, 0.0, 3.0]),

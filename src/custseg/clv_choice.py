@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from custseg.btyd import CountModel
-from custseg.clv import BgNbd, GammaGamma, backtest_metrics, fit_gamma_gamma, summary_from_days
+from custseg.clv import (
+    BgNbd,
+    GammaGamma,
+    backtest_metrics,
+    fit_gamma_gamma,
+    money_sum,
+    summary_from_days,
+)
 from custseg.errors import UserError
 from custseg.mbg import ModifiedBgNbd
 from custseg.pareto import ParetoNbd
@@ -92,12 +99,14 @@ def holdout_actuals(
     """Return each customer's purchase days and revenue in (cut, cut + window], summary order."""
     stamp = pd.Timestamp(cut)
     window = days[(days["day"] > stamp) & (days["day"] <= stamp + pd.Timedelta(days=window_days))]
-    out: pd.DataFrame = (
-        window.groupby("customer_id")
-        .agg(purchases=("day", "size"), revenue=("spend", "sum"))
-        .reindex(summary.index, fill_value=0)
+    out = pd.DataFrame(
+        {
+            "purchases": window.groupby("customer_id", sort=True)["day"].size(),
+            "revenue": money_sum(window["spend"], window["customer_id"]),
+        }
     )
-    return out
+    actual: pd.DataFrame = out.reindex(summary.index, fill_value=0)
+    return actual
 
 
 def choose_model(days: pd.DataFrame, cut: dt.date, window_days: int, *, automatic: bool) -> Choice:
