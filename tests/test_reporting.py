@@ -6,13 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from custseg.cli import app
 from custseg.config import load_settings
 from custseg.errors import UserError
 from custseg.pipeline import segment, write_outputs
-from custseg.reporting import SECTIONS, figures, load_run, render_report, write_figures
+from custseg.reporting import (
+    SECTIONS,
+    figures,
+    is_custseg_page,
+    load_run,
+    render_report,
+    write_figures,
+)
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +229,8 @@ def test_figures_without_a_browser_is_one_sentence(
     not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"), reason="no chromium"
 )
 def test_report_command_writes_pngs(run_dir: Path, tmp_path: Path) -> None:
+    # r.html holds a page custseg wrote before (cut short): replaced.
+    (tmp_path / "r.html").write_bytes((run_dir / "report.html").read_bytes()[:5000])
     result = CliRunner().invoke(
         app,
         [
@@ -238,6 +248,27 @@ def test_report_command_writes_pngs(run_dir: Path, tmp_path: Path) -> None:
     for name in pngs:
         assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "r.html").read_bytes() == (run_dir / "report.html").read_bytes()
+
+
+def test_report_html_replaces_only_a_page_of_custseg(run_dir: Path, tmp_path: Path) -> None:
+    # --html wrote over any file, a run's customers.csv included.
+    def report(html: Path) -> Result:
+        figures = ["--figures", str(tmp_path / "figs")]
+        return CliRunner().invoke(app, ["report", str(run_dir), *figures, "--html", str(html)])
+
+    customers = run_dir / "customers.csv"
+    before = customers.read_bytes()
+    refused = report(customers)
+    assert refused.exit_code == 2 and customers.read_bytes() == before
+    assert f"--html {customers} exists and is not a report page custseg wrote" in refused.output
+    assert not (tmp_path / "figs").exists()  # refused before anything is written
+    folder = report(tmp_path)
+    assert (
+        folder.exit_code == 2 and "is a folder; give the report page's file name" in folder.output
+    )
+    # An earlier page of custseg's is replaced (test_report_command_writes_pngs).
+    assert is_custseg_page((run_dir / "report.html").read_bytes()[:4096])
+    assert not is_custseg_page(b"<!DOCTYPE html><html><head><title>notes</title>")
 
 
 def test_the_sankey_keeps_both_columns_in_the_value_order() -> None:

@@ -45,3 +45,27 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_bad_extension() -> None:
     with pytest.raises(UserError, match=r"use a \.parquet, \.csv or \.csv\.gz"):
         write_synthetic(Path("x.xlsx"), customers=20)
+
+
+def test_only_an_earlier_synth_pair_is_replaced(tmp_path: Path) -> None:
+    # A user's own export has the same header as synth's lines: the truth file beside them
+    # is what marks the pair as custseg's.
+    mine = tmp_path / "orders.csv"
+    mine.write_text("InvoiceNo,StockCode\n1,A\n")
+    with pytest.raises(UserError, match=r"orders.csv exists and is not a synthetic order file"):
+        write_synthetic(mine, customers=20)
+    assert mine.read_text() == "InvoiceNo,StockCode\n1,A\n"
+    notes = tmp_path / "new_truth.csv"
+    notes.write_text("my notes\n")
+    with pytest.raises(UserError, match=r"new_truth.csv exists and is not a truth file"):
+        write_synthetic(tmp_path / "new.csv", customers=20)
+    assert notes.read_text() == "my notes\n" and not (tmp_path / "new.csv").exists()
+    folder = tmp_path / "d.parquet"
+    folder.mkdir()
+    with pytest.raises(UserError, match=r"d.parquet is a folder"):
+        write_synthetic(folder, customers=20)
+    # Its own pair, written again with other settings: replaced.
+    ours = tmp_path / "s.parquet"
+    write_synthetic(ours, customers=20, seed=1)
+    write_synthetic(ours, customers=30, seed=2)
+    assert pd.read_csv(truth_path(ours)).shape[0] == 30

@@ -444,10 +444,19 @@ def _holdout_html(holdout: dict[str, Any], figs: dict[str, go.Figure]) -> str:
     return text
 
 
+#: Marks custseg's pages: ``report --html`` replaces only a page that has it.
+GENERATOR = "<meta name='generator' content='custseg'>"
+
+
+def is_custseg_page(head: bytes) -> bool:
+    """Tell whether a file's first bytes are those of a page custseg wrote (:data:`GENERATOR`)."""
+    return head.startswith(b"<!DOCTYPE html>") and GENERATOR.encode() in head[:200]
+
+
 def html_page(title: str, heading: str, meta: str, body: str) -> str:
     """Wrap report sections in a self-contained page (styles and Plotly inlined)."""
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style><script>{plotly_bundle(body)}</script></head><body><main>"

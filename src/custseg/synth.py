@@ -281,6 +281,25 @@ def truth_path(out: Path) -> Path:
     return out.with_name(f"{name}_truth.csv")
 
 
+_TRUTH_HEADER = "customer_id,segment\n"
+
+
+def _own_pair(out: Path, truth: Path) -> None:
+    """Refuse to replace files an earlier ``synth`` did not write (told by its truth file).
+
+    The order lines carry Online Retail's header, as a user's own export does; what marks a
+    pair custseg wrote is its truth file beside them.
+    """
+    from custseg.io.outputs import own_file
+
+    truth_is_ours = truth.is_file() and not truth.is_symlink()
+    if truth_is_ours:
+        with truth.open("rb") as fh:
+            truth_is_ours = fh.read(len(_TRUTH_HEADER)) == _TRUTH_HEADER.encode()
+    own_file(truth, "--out", lambda head: head.startswith(_TRUTH_HEADER.encode()), "truth file")
+    own_file(out, "--out", lambda _head: truth_is_ours, "synthetic order file")
+
+
 def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[str, object]:
     """Generate order lines and write them to ``out`` with the truth file beside it.
 
@@ -306,6 +325,7 @@ def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[
     if not out.name.endswith((".parquet", ".csv", ".csv.gz")):
         raise UserError(f"--out {out}: use a .parquet, .csv or .csv.gz file name.")
     target = truth_path(out)
+    _own_pair(out, target)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp_truth = target.with_name(f".{target.name}.tmp")
     rows = 0
@@ -314,7 +334,7 @@ def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[
         writer: pq.ParquetWriter | None = None
         stream = None
         with open(tmp_truth, "w", encoding="utf-8", newline="\n") as truth_file:
-            truth_file.write("customer_id,segment\n")
+            truth_file.write(_TRUTH_HEADER)
             for table, truth in _blocks(customers, seed):
                 rows += table.num_rows
                 truth.to_csv(truth_file, index=False, header=False, lineterminator="\n")

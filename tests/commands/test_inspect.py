@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from custseg.cli import app
 from custseg.commands.inspect import inspect_input, save_mapping
 from custseg.config import Settings, load_settings
+from custseg.errors import UserError
 from custseg.session import Session
 from tests.io.exports import SHOPIFY
 
@@ -33,6 +35,13 @@ def test_a_shop_export_is_described_and_saved(tmp_path: Path) -> None:
     # The saved file reads the export the same way.
     again = Session(path, load_settings(saved, {}))
     assert again.input.mapping.layout == "shopify" and again.currency == "USD"
+    # Saved again over its own file: fine; over the user's parameters: refused, untouched.
+    save_mapping(found, saved)
+    mine = tmp_path / "mine.yml"
+    mine.write_text("model: {k: 3}\n")
+    with pytest.raises(UserError, match=r"--save .*mine.yml exists and is not a parameter file"):
+        save_mapping(found, mine)
+    assert mine.read_text() == "model: {k: 3}\n"
 
 
 def test_a_decimal_comma_file_saves_its_dialect(tmp_path: Path) -> None:

@@ -302,3 +302,23 @@ def test_a_file_output_that_becomes_a_folder_moves_in_or_stays_whole(
     assert (tmp_path / "customers.parquet" / "persona=A" / "part-0.parquet").read_text() == "a"
     assert (tmp_path / "segments.csv").read_text() == "new"
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_single_file_is_replaced_only_when_custseg_wrote_it(tmp_path: Path) -> None:
+    from custseg.io.outputs import own_file
+
+    def ours(head: bytes) -> bool:
+        return head.startswith(b"# custseg")
+
+    own_file(tmp_path / "new.txt", "--out", ours, "note")  # nothing there: fine
+    (tmp_path / "mine.txt").write_text("# custseg wrote this\n")
+    own_file(tmp_path / "mine.txt", "--out", ours, "note")
+    (tmp_path / "user.txt").write_text("the user's\n")
+    with pytest.raises(UserError, match=r"^--out \S+user.txt exists and is not a note custseg"):
+        own_file(tmp_path / "user.txt", "--out", ours, "note")
+    # A link is never replaced, even to a file of custseg's (the link's target would change).
+    (tmp_path / "link.txt").symlink_to(tmp_path / "mine.txt")
+    with pytest.raises(UserError, match=r"link.txt exists and is not a note"):
+        own_file(tmp_path / "link.txt", "--out", ours, "note")
+    with pytest.raises(UserError, match=r"is a folder; give the note's file name"):
+        own_file(tmp_path, "--out", ours, "note")

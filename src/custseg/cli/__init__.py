@@ -621,14 +621,17 @@ def report(
     """Write a run's charts as PNG files for slides (and optionally copy its report.html)."""
     setup_logging(quiet)
     from custseg.io import atomic_write_text
+    from custseg.io.outputs import own_file
     from custseg.io.writers import check_out_dir
-    from custseg.reporting import load_run, render_report, write_figures
+    from custseg.reporting import is_custseg_page, load_run, render_report, write_figures
 
     log = logging.getLogger("custseg")
     run_dir, figures = run_dir.expanduser(), figures.expanduser()
     html_out = html_out.expanduser() if html_out is not None else None
     with user_errors(memory_option=False):
         check_out_dir(run_dir, figures, "--figures")  # figures over the run would replace it
+        if html_out is not None:  # a page of custseg's, or a new file
+            own_file(html_out, "--html", is_custseg_page, "report page")
         result = load_run(run_dir)
         if html_out is not None:
             atomic_write_text(html_out, render_report(result))

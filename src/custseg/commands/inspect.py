@@ -131,10 +131,16 @@ def inspect_input(
     return Inspection(rows=rows, parameters=parameters)
 
 
+_HEADER = "# Written by custseg inspect: how custseg reads the file. Use it with --config.\n"
+
+
 def save_mapping(inspection: Inspection, target: Path) -> None:
-    """Write the parameters that read the file this way, as YAML (atomically)."""
-    text = (
-        "# Written by custseg inspect: how custseg reads the file. Use it with --config.\n"
-        + yaml.safe_dump(inspection.parameters, sort_keys=False, allow_unicode=True)
-    )
+    """Write the parameters that read the file this way, as YAML (atomically).
+
+    An existing ``target`` is replaced only if an earlier ``inspect --save`` wrote it.
+    """
+    from custseg.io.outputs import own_file
+
+    own_file(target, "--save", lambda head: head.startswith(_HEADER.encode()), "parameter file")
+    text = _HEADER + yaml.safe_dump(inspection.parameters, sort_keys=False, allow_unicode=True)
     atomic_write_text(target, text)

@@ -25,14 +25,14 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 
 from custseg.errors import UserError
 from custseg.progress import logger
 
-__all__ = ["MANIFEST", "commit", "forcing", "previous_outputs", "writable"]
+__all__ = ["MANIFEST", "commit", "forcing", "own_file", "previous_outputs", "writable"]
 
 #: The manifest: what custseg wrote in an output folder.
 MANIFEST = ".custseg-outputs.json"
@@ -175,6 +175,44 @@ def writable(folder: Path, option: str) -> set[str]:
         f"empty folder, or add --force to write beside them (custseg never replaces or "
         "deletes a file it did not write)."
     )
+
+
+def own_file(path: Path, option: str, ours: Callable[[bytes], bool], what: str) -> None:
+    """Refuse to write the single file ``path`` over a folder or a file custseg did not write.
+
+    A command that writes one file where the user says (``report --html``, ``synth --out``,
+    ``inspect --save``) may replace only a file of its own, told by its first bytes.
+
+    Parameters
+    ----------
+    path : Path
+        The file to be written.
+    option : str
+        How the user named it, for messages.
+    ours : callable
+        Given the file's first 4 KiB, tells whether custseg wrote it.
+    what : str
+        What custseg writes there, for messages ("report page").
+
+    Raises
+    ------
+    UserError
+        When ``path`` is a folder, or a file (or link) custseg did not write.
+    """
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a folder; give the {what}'s file name.")
+    if not (path.exists() or path.is_symlink()):
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = b""
+    if path.is_symlink() or not path.is_file() or not ours(head):
+        raise UserError(
+            f"{option} {path} exists and is not a {what} custseg wrote; custseg never replaces "
+            "a file it did not write: give another name, or move that file away first."
+        )
 
 
 def commit(
