@@ -148,5 +148,20 @@ def test_a_refit_without_finite_predictions_ends_in_one_sentence() -> None:
         )  # fmt: skip
     assert str(caught.value) == (
         "clv: BG/NBD fitted to all the data (r 0.5, alpha 10, a 0.8, b 2.5) gives no finite "
-        "expected purchases for 1 of 3 customers; nothing is written."
+        "expected purchases for 1 of 3 customers; no lifetime value is written."
+    )
+    # Gamma-Gamma with q <= 1: the population's mean spend, which customers without a paid
+    # repeat purchase get, is not finite (as fitted on 6 customers of the real data's first
+    # two days).
+    flat = GammaGamma(p=0.9365, q=0.5389, v=41.05, log_likelihood=0.0, customers=6)
+    with pytest.raises(UserError) as caught:
+        customer_predictions(
+            BgNbd(0.5, 10.0, 0.8, 2.5), flat, _summary(), end=dt.date(2011, 12, 9), horizon=90,
+            discount_rate=0.1, draws=0,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "clv: Gamma-Gamma's estimates (p 0.9365, q 0.5389, v 41.05; fitted on 6 customers with "
+        "a paid repeat purchase) give no finite mean spend (q <= 1) for 1 of 3 customers: too "
+        "few repeat purchases to learn spend from (a later --calibration-end, or more data, "
+        "gives more); no lifetime value is written."
     )

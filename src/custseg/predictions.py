@@ -252,8 +252,8 @@ def customer_predictions(
         )
         raise UserError(
             f"clv: {model.LABEL} fitted to all the data ({estimates}) gives no finite "
-            f"expected purchases for {broken:,} of {len(purchases):,} customers; nothing is "
-            "written."
+            f"expected purchases for {broken:,} of {len(purchases):,} customers; no lifetime "
+            "value is written."
         )
     p30 = model.p_purchase(30, x, t_x, big_t)[inverse]
     p90 = model.p_purchase(90, x, t_x, big_t)[inverse]
@@ -263,6 +263,15 @@ def customer_predictions(
         summary["paid_repeats"].to_numpy(dtype=np.float64),
         summary["monetary"].to_numpy(dtype=np.float64),
     )
+    unspent = int((~np.isfinite(spend)).sum())
+    if unspent:  # q <= 1: the population's mean spend, given to those without repeats, is not
+        raise UserError(
+            f"clv: Gamma-Gamma's estimates (p {gg.p:.4g}, q {gg.q:.4g}, v {gg.v:.4g}; fitted "
+            f"on {gg.customers:,} customers with a paid repeat purchase) give no finite mean "
+            f"spend (q <= 1) for {unspent:,} of {len(spend):,} customers: too few repeat "
+            "purchases to learn spend from (a later --calibration-end, or more data, gives "
+            "more); no lifetime value is written."
+        )
     discount = (1 + discount_rate) ** (horizon / 365)
     revenue = purchases * spend
     ids = pd.Series(summary.index.astype(str), name="customer_id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -171,6 +172,7 @@ def test_a_winner_on_rmse_alone_is_said() -> None:
                 "purchases_rmse": [1.5, 1.6],
                 "purchases_mae": [mae, 0.9],
                 "revenue_mae": [revenue_mae, 600.0],
+                "purchases_aggregate_error_pct": [3.0, 4.0],
                 "revenue_aggregate_error_pct": [-5.0, -6.0],
             }
         )
@@ -234,3 +236,59 @@ def test_ashort_calibration_is_warned_in_the_outputs(synthetic: Path, tmp_path: 
     assert days.min().date() <= start <= end
     # --quiet keeps the warnings (and the summary), not the stages' log.
     assert said in result.output and "clean    " not in result.output
+
+
+def test_a_calibration_without_a_paid_repeat_purchase_is_refused(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from typer.testing import CliRunner
+
+    from custseg.cli import app
+    from custseg.commands.clv import _backtest_warnings, _need_repeats
+    from custseg.errors import UserError
+
+    # a buys twice but the second day is free; b once: no paid repeat purchase by the 3rd.
+    days = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "day": pd.to_datetime(["2010-12-01", "2010-12-02", "2010-12-02", "2010-12-09"]),
+            "spend": [5.0, 0.0, 7.0, 3.0],
+        }
+    )
+    first = dt.date(2010, 12, 1)
+    with pytest.raises(UserError) as caught:
+        _need_repeats(days, first, dt.date(2010, 12, 3), automatic=False)
+    assert str(caught.value) == (
+        "clv: no customer bought again with spend between the first purchase day, 2010-12-01, "
+        "and --calibration-end 2010-12-03; the models learn purchase rates and spend from "
+        "repeat purchases: choose a later calibration end."
+    )
+    _need_repeats(days, first, dt.date(2010, 12, 9), automatic=False)  # b's second: fine
+    # On a file: one sentence, exit 2, nothing written.
+    # The fixture's first kept purchase day is 2010-12-05 (its earlier lines are dropped).
+    out = tmp_path / "clv"
+    args = ["clv", str(synthetic), "--calibration-end", "2010-12-05", "--horizon", "30"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "error: clv: no customer bought again with spend between the first purchase day, "
+        "2010-12-05, and --calibration-end 2010-12-05;" in said
+    )
+    assert not out.exists()
+    # "Nobody bought" only when nobody did; a revenue that is not finite is said as such.
+    backtest = pd.DataFrame(
+        {
+            "method": ["bg_nbd"],
+            "purchases_aggregate_error_pct": [12.0],
+            "revenue_aggregate_error_pct": [np.nan],
+        }
+    )
+    assert _backtest_warnings(backtest, "bg_nbd") == [
+        "bg_nbd's revenue in the backtest window is not finite (Gamma-Gamma's mean spend is "
+        "undefined): the revenue errors are blank in backtest.csv."
+    ]
+    backtest["purchases_aggregate_error_pct"] = np.nan
+    assert _backtest_warnings(backtest, "bg_nbd")[0].startswith("Nobody bought in the backtest")

@@ -346,6 +346,7 @@ def fit_models(
         )
     automatic = calibration_end is None
     cut = calibration_end if calibration_end is not None else _auto_cut(first_day, last_day)
+    _need_repeats(days, first_day, cut, automatic)
     window = horizon if not automatic else (last_day - cut).days
     choice = choose_model(days, cut, window, automatic=automatic)
     if not automatic:
@@ -376,6 +377,28 @@ def predict_for_run(
     if not informative:
         sentence += " " + note
     return table, sentence, informative
+
+
+def _need_repeats(days: pd.DataFrame, first_day: dt.date, cut: dt.date, automatic: bool) -> None:
+    """Refuse a calibration period in which no customer bought again with spend.
+
+    The purchase models learn rates from repeat purchase days, and Gamma-Gamma the spend
+    from paid ones: without any, every model sits at the edge of its search and the spend
+    has no finite mean (blank lifetime values, as --calibration-end on the data's first day
+    gave).
+    """
+    paid = days[(days["day"] <= pd.Timestamp(cut)) & (days["spend"] > 0)]
+    if paid["customer_id"].duplicated().any():
+        return
+    where = (
+        f"in the first 75% of the purchase days ({first_day} to {cut}), where the model is "
+        "chosen; lifetime value needs repeat purchases: give more data"
+        if automatic
+        else f"between the first purchase day, {first_day}, and --calibration-end {cut}; the "
+        "models learn purchase rates and spend from repeat purchases: choose a later "
+        "calibration end"
+    )
+    raise UserError(f"clv: no customer bought again with spend {where}.")
 
 
 def _auto_cut(first_day: dt.date, last_day: dt.date) -> dt.date:
@@ -507,10 +530,15 @@ def _backtest_warnings(backtest: pd.DataFrame, chosen: str) -> list[str]:
                 "it predicts the heaviest buyers better, a typical customer no better "
                 "(backtest.csv)."
             )
-    if np.isnan(agg_rev):
+    if np.isnan(float(rows.loc[chosen, "purchases_aggregate_error_pct"])):
         warnings.append(
             "Nobody bought in the backtest window: the correlation and the aggregate errors "
             "are undefined (blank in backtest.csv)."
+        )
+    elif np.isnan(agg_rev):
+        warnings.append(
+            f"{chosen}'s revenue in the backtest window is not finite (Gamma-Gamma's mean "
+            "spend is undefined): the revenue errors are blank in backtest.csv."
         )
     elif abs(agg_rev) > 20:
         warnings.append(
