@@ -91,6 +91,31 @@ def test_a_newer_schema_is_refused_and_nothing_is_written(lines: Path, tmp_path:
     assert not (tmp_path / "s").exists()  # refused before any work
 
 
+def test_an_unreachable_database_is_refused_before_any_work(
+    lines: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It was found after the whole run: every file written, then exit 2.
+    monkeypatch.chdir(tmp_path)
+    for url, said in [
+        (
+            "postgresql://someone@127.0.0.1:1/shop",  # nothing listens on port 1
+            "--to-db postgresql://someone@127.0.0.1:1/shop: cannot connect (",
+        ),
+        (
+            "sqlite:///missing/results.db",  # relative: ./missing does not exist
+            "--to-db sqlite:///missing/results.db: the folder missing does not exist "
+            "(sqlite:///a/b.db is relative to the working folder, sqlite:////a/b.db absolute).",
+        ),
+        (f"sqlite:///{tmp_path}", f"--to-db sqlite:///{tmp_path}: {tmp_path} is a folder"),
+    ]:
+        out = tmp_path / "r"
+        result = runner.invoke(app, ["run", str(lines), "--out", str(out), "--to-db", url])
+        assert result.exit_code == 2, result.output
+        assert said in " ".join(result.stderr.split()), result.stderr
+        assert "(table custseg_runs)" not in result.stderr
+        assert not out.exists()
+
+
 KILLED = """
 import os, signal, sys
 import custseg.io.db_out as out

@@ -133,6 +133,10 @@ def _check_db(url: str | None) -> None:
             f"--to-db {redact(url)}: give a database URL, postgresql://user@host/db or "
             "sqlite:///file.db."
         )
+    if url is not None:  # reached now, not after the work
+        from custseg.io.db_out import check_target
+
+        check_target(url)
 
 
 def _to_db(url: str | None, command: str, result: Any, settings: Settings, source: Any) -> None:

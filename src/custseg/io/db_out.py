@@ -24,16 +24,17 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from custseg.errors import UserError
-from custseg.io.database import DatabaseSource, connect, redact, sentence
+from custseg.io.database import SQLITE, DatabaseSource, connect, redact, sentence
 from custseg.progress import logger
 from custseg.sql import sql_literal
 
-__all__ = ["SCHEMA_VERSION", "write_results"]
+__all__ = ["SCHEMA_VERSION", "check_target", "write_results"]
 
 #: The version of the tables' layout this custseg writes.
 SCHEMA_VERSION = 1
@@ -91,6 +92,40 @@ def _schema(cursor: Any, shown: str) -> None:
     )
 
 
+def _open(url: str) -> Any:
+    """Connect to ``--to-db``'s database; a failure is one sentence naming the option."""
+    target = DatabaseSource(url, table="custseg_runs")
+    try:
+        return connect(target, create=True)
+    except UserError as exc:  # a connection, not the table, failed: name the option
+        raise UserError(str(exc).replace(target.shown, f"--to-db {redact(url)}")) from exc
+
+
+def check_target(url: str) -> None:
+    """Refuse, before any work, a ``--to-db`` database that cannot be reached.
+
+    A PostgreSQL server is connected to (and let go); for SQLite the file's folder must
+    exist (connecting would create the file, and its driver says "failed to allocate
+    memory" for a missing folder).
+
+    Raises
+    ------
+    UserError
+        Saying why, in one sentence.
+    """
+    if url.startswith(SQLITE):
+        path = Path(url[len(SQLITE) :])
+        if path.is_dir():
+            raise UserError(f"--to-db {redact(url)}: {path} is a folder, not a database file.")
+        if not path.parent.is_dir():
+            raise UserError(
+                f"--to-db {redact(url)}: the folder {path.parent} does not exist (sqlite:///"
+                "a/b.db is relative to the working folder, sqlite:////a/b.db absolute)."
+            )
+        return
+    _open(url).close()
+
+
 def write_results(
     url: str,
     *,
@@ -143,7 +178,7 @@ def write_results(
     run_id = f"{started_at}-{command}-{uuid.uuid4().hex[:12]}"
     recorded_at = dt.datetime.now(dt.timezone.utc).isoformat()
     target = DatabaseSource(url, table="custseg_runs")
-    conn = connect(target, create=True)
+    conn = _open(url)
     try:
         cursor = conn.cursor()
         try:
