@@ -318,7 +318,8 @@ class Session:
         if settings.columns.sheet is not None and info.format != "xlsx":
             logger.warning("note     --sheet is ignored: the input is a %s file", info.format)
         date_type = (info.types.get(info.mapping.date) or "VARCHAR").upper()
-        if settings.csv.date_format is not None and date_type != "VARCHAR":
+        used = "timestampformat" in info.options  # a CSV reader typed the column with it
+        if settings.csv.date_format is not None and date_type != "VARCHAR" and not used:
             logger.warning(
                 "note     --date-format (csv.date_format) is ignored: column %r already holds "
                 "%s values (as the reader typed it)",

@@ -397,6 +397,21 @@ def test_transcoded_copies_are_removed(
     assert options["transcoded_from"] == "cp1252"
 
 
+def test_a_date_format_a_csv_reader_used_is_not_said_to_be_ignored(tmp_path: Path) -> None:
+    # The reader typed the column with the format, and the note said it was ignored.
+    from custseg.synth import generate_orders
+
+    lines, _ = generate_orders(40, 2)
+    lines["InvoiceDate"] = lines["InvoiceDate"].dt.strftime("%d/%m/%Y %H:%M")
+    path = tmp_path / "days-first.csv"
+    lines.to_csv(path, index=False)
+    result = _run("run", str(path), "--out", str(tmp_path / "o"), "--date-format", "%d/%m/%Y %H:%M")
+    assert result.exit_code == 0, result.output
+    assert "date-format" not in result.stderr
+    quality = json.loads((tmp_path / "o" / "data_quality.json").read_text())
+    assert quality["input"]["reader_options"]["timestampformat"] == "%d/%m/%Y %H:%M"
+
+
 def test_ignored_options_are_said(real_parquet: Path, tmp_path: Path) -> None:
     result = _run(
         "run",
