@@ -68,6 +68,33 @@ def test_workbook_sheet_with_the_required_columns_is_chosen_and_said(
         load_orders(duckdb.connect(), none, ColumnsConfig(sheet="A"), CsvConfig())
 
 
+def test_a_sheet_of_order_lines_named_otherwise_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import datetime as dt
+    import logging
+
+    from tests.xlsx import write_xlsx
+
+    # Half of the lines were left out with an info line saying the sheet "lacks the
+    # required columns": it has them, under Online Retail II's names.
+    other = [c.replace("CustomerID", "Customer ID") for c in ONLINE_RETAIL]
+    other = [c.replace("UnitPrice", "Price") for c in other]
+    row = ["1", "A", "d", 2, dt.datetime(2011, 1, 1, 10), 3.0, 17850.0, "UK"]
+    book = tmp_path / "two.xlsx"
+    write_xlsx(book, {"A": [ONLINE_RETAIL, row], "B": [other, row]})
+    with caplog.at_level(logging.INFO, logger="custseg"):
+        loaded = load_orders(duckdb.connect(), book, ColumnsConfig(), CsvConfig())
+    assert loaded.options["sheet"] == "A"
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        "warning  sheet 'B' of two.xlsx holds order lines too, but its columns are named "
+        "otherwise (customer 'Customer ID' against 'CustomerID', price 'Price' against "
+        "'UnitPrice'): it is not read with sheet 'A'; read it alone with --sheet 'B'"
+    ]
+    assert "lacks the required columns" not in caplog.text
+
+
 def test_a_workbook_split_by_year_is_read_whole(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

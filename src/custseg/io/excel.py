@@ -137,7 +137,10 @@ def read_excel(
             con.execute(f"DROP VIEW IF EXISTS {part}")
             with contextlib.suppress(duckdb.Error):
                 con.unregister(part)
-            skipped.append(sheet)
+            if read is None:
+                skipped.append(sheet)
+            else:  # order lines too, under other names: not silently (a half of the data)
+                _say_other_names(path, parts[0], sheet, read[1])
             continue
         parts.append((sheet, *read))
     if not parts:
@@ -235,3 +238,24 @@ def _say_sheet(path: Path, sheet: str, skipped: list[str]) -> None:
             ", ".join(repr(s) for s in skipped),
             "lacks" if len(skipped) == 1 else "lack",
         )
+
+
+def _say_other_names(
+    path: Path, first: tuple[str, list[str], ColumnMapping, str], sheet: str, other: ColumnMapping
+) -> None:
+    """Warn of a sheet whose order lines are not read: its columns are named otherwise."""
+    ours, theirs = first[2].as_dict(), other.as_dict()
+    differ = ", ".join(
+        f"{field} {theirs[field]!r} against {ours[field]!r}"
+        for field in ours
+        if ours[field] != theirs.get(field)
+    )
+    logger.warning(
+        "warning  sheet %r of %s holds order lines too, but its columns are named otherwise "
+        "(%s): it is not read with sheet %r; read it alone with --sheet %r",
+        sheet,
+        path.name,
+        differ,
+        first[0],
+        sheet,
+    )
