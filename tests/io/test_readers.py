@@ -115,6 +115,13 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(UserError, match="is empty"):
         load_orders(duckdb.connect(), empty, ColumnsConfig(), CsvConfig())
+    # A folder: what to give instead, and where a folder is read.
+    with pytest.raises(UserError) as caught:
+        load_orders(duckdb.connect(), tmp_path, ColumnsConfig(), CsvConfig())
+    assert str(caught.value) == (
+        f"Input {tmp_path} is a folder: give one order file (.xlsx, .csv, .csv.gz, .parquet), "
+        "or read a folder of Parquet or CSV files with --engine spark (docs/spark.md)."
+    )
 
 
 def test_read_columns_and_suggestions(tmp_path: Path, tiny_csv: Path, real_parquet: Path) -> None:

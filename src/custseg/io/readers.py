@@ -404,8 +404,13 @@ def _check_file(path: Path) -> InputFormat:
     """Refuse a missing, empty or old-Excel file; return the format its content has."""
     if not path.exists():
         raise UserError(f"Input file {path} does not exist; check the path.")
+    if path.is_dir():
+        raise UserError(
+            f"Input {path} is a folder: give one order file (.xlsx, .csv, .csv.gz, .parquet), "
+            "or read a folder of Parquet or CSV files with --engine spark (docs/spark.md)."
+        )
     if not path.is_file():
-        raise UserError(f"Input {path} is not a file.")
+        raise UserError(f"Input {path} is not a file (a device or a pipe); give an order file.")
     if path.stat().st_size == 0:
         raise UserError(f"Input file {path} is empty.")
     return detect_format(path)
