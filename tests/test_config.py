@@ -16,7 +16,16 @@ def test_shipped_parameters_equal_the_defaults() -> None:
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "p.yml"
     path.write_text("model:\n  kk: 3\n")
-    with pytest.raises(UserError, match=r"unknown parameter 'model.kk'"):
+    with pytest.raises(UserError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: unknown parameter 'model.kk' (did you mean 'model.k'?); remove it or check "
+        "its spelling (known here: k, k_min, k_max, business_k_min, business_k_max, n_init, "
+        "silhouette_max_exact, sweep_max_customers, holdout_days, stability_resamples, "
+        "stability_max_customers, seed)."
+    )
+    path.write_text("zzz: 1\n")  # nothing close: no guess
+    with pytest.raises(UserError, match=r"unknown parameter 'zzz'; remove it .*\(known here: "):
         load_settings(path)
 
 

@@ -455,7 +455,15 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
     loc = [str(p) for p in err["loc"] if isinstance(p, str) and p.isidentifier()]
     where = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        return f"{source}: unknown parameter '{where}'; remove it or check its spelling."
+        import difflib
+
+        known = _fields(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6) if loc else []
+        hint = f" (did you mean '{'.'.join([*loc[:-1], close[0]])}'?)" if close else ""
+        return (
+            f"{source}: unknown parameter '{where}'{hint}; remove it or check its spelling "
+            f"(known here: {', '.join(known)})."
+        )
     msg = str(err["msg"]).removeprefix("Value error, ")
     node: Any = overrides
     for part in loc:
