@@ -203,6 +203,13 @@ def test_http_404_raises_user_error(server: Server, dest: Path) -> None:
     assert leftovers(dest) == []
 
 
+def test_a_failed_download_leaves_no_folder_of_its_own(server: Server, tmp_path: Path) -> None:
+    nested = tmp_path / "new" / "raw" / "online-retail.xlsx"
+    with pytest.raises(UserError, match="404"):
+        fetch_online_retail(nested, url=server.url("/missing.zip"), expected_rows=5)
+    assert not (tmp_path / "new").exists()
+
+
 def test_truncated_zip_is_not_a_valid_zip(server: Server, dest: Path) -> None:
     whole = make_zip({MEMBER: retail_xlsx()})
     server.routes["/half.zip"] = whole[: len(whole) // 2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -140,7 +141,19 @@ def fetch_online_retail(
         For a network or HTTP error, a corrupt or truncated zip, a zip without the
         workbook, or a workbook of the wrong structure.
     """
+    made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]  # deepest first
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _fetch_into(dest, url, expected_rows, timeout)
+    except BaseException:  # a failed download leaves no folder of its own behind either
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _fetch_into(dest: Path, url: str, expected_rows: int | None, timeout: float) -> int:
+    """:func:`fetch_online_retail` once ``dest``'s folder exists."""
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".download-") as tmp:
         archive = Path(tmp) / "archive.zip"
         _fetch(url, archive, timeout)
