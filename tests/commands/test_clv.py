@@ -292,3 +292,18 @@ def test_a_calibration_without_a_paid_repeat_purchase_is_refused(
     ]
     backtest["purchases_aggregate_error_pct"] = np.nan
     assert _backtest_warnings(backtest, "bg_nbd")[0].startswith("Nobody bought in the backtest")
+
+
+def test_bg_nbd_keeping_one_time_buyers_alive_is_said() -> None:
+    from custseg.commands.clv import _one_time_alive
+
+    table = pd.DataFrame({"frequency": [0.0, 0.0, 3.0, 1.0]})
+    assert _one_time_alive("bg_nbd", table) == (
+        "BG/NBD gives the 2 customers without a repeat purchase (50%) P(alive) = 1 however "
+        "long ago they bought (it lets customers drop out only after a repeat purchase): their "
+        "churn probability is 0 by the model's assumption, not their behaviour; the modified "
+        "BG/NBD does not assume it (backtest.csv compares the two)."
+    )
+    # The other models let one-time buyers drop out; nobody bought once: nothing to say.
+    assert _one_time_alive("mbg_nbd", table) is None
+    assert _one_time_alive("bg_nbd", table.assign(frequency=1.0)) is None

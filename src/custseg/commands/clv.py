@@ -259,6 +259,8 @@ def _lifetime_value(
         )
     if not informative:
         warnings.append(alive_note)
+    elif once := _one_time_alive(model.NAME, table):
+        warnings.append(once)
     if churn_filter := churn_filter_warning(
         settings.predictions, informative, table["churn_probability"]
     ):
@@ -377,6 +379,25 @@ def predict_for_run(
     if not informative:
         sentence += " " + note
     return table, sentence, informative
+
+
+def _one_time_alive(model: str, table: pd.DataFrame) -> str | None:
+    """Say that BG/NBD keeps every customer without a repeat purchase alive.
+
+    In BG/NBD a customer can drop out only right after a repeat purchase, so one who bought
+    once has P(alive) = 1 however long ago: a churn probability of 0 that says nothing of
+    their behaviour (on CDNOW, About To Sleep came out at 3%, Loyal at 48%).
+    """
+    once = table["frequency"] == 0
+    if model != "bg_nbd" or not once.any():
+        return None
+    return (
+        f"BG/NBD gives the {int(once.sum()):,} customers without a repeat purchase "
+        f"({once.mean():.0%}) P(alive) = 1 however long ago they bought (it lets customers drop "
+        "out only after a repeat purchase): their churn probability is 0 by the model's "
+        "assumption, not their behaviour; the modified BG/NBD does not assume it (backtest.csv "
+        "compares the two)."
+    )
 
 
 def _need_repeats(days: pd.DataFrame, first_day: dt.date, cut: dt.date, automatic: bool) -> None:
