@@ -12,7 +12,8 @@ OUT := data/processed
 .PHONY: help install run dashboard report notebook download synth bench bench-spark bench-quick test test-fast lint typecheck pytest screenshot lock clean install-spark docs
 
 help: ## List every target
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/custseg: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
