@@ -300,3 +300,12 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(
         f"--out {tmp_path / 'new' / 'out'} cannot be written: {tmp_path} is not writable by "
         "this user; give another folder."
     )
+    monkeypatch.undo()
+    # A folder the permissions allow that refuses new folders all the same (as root too):
+    # found after the whole run, before.
+    with pytest.raises(UserError) as raised:
+        writers.check_out_dir(tmp_path / "input.csv", Path("/proc/custseg-out"))
+    assert str(raised.value).startswith("--out /proc/custseg-out cannot be written: /proc ")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".custseg-probe-")]
+    writers.check_out_dir(tmp_path / "input.csv", tmp_path / "fine")  # and leaves no probe
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".custseg-probe-")]

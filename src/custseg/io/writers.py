@@ -99,6 +99,13 @@ def _refuse_a_file(folder: Path, option: str) -> None:
             f"{option} {folder} cannot be written: {there} is not writable by this user; "
             "give another folder."
         )
+    try:  # a folder the permissions allow can still refuse (/proc, a read-only mount)
+        os.rmdir(tempfile.mkdtemp(prefix=".custseg-probe-", dir=there))
+    except OSError as exc:
+        raise UserError(
+            f"{option} {folder} cannot be written: {there} refuses new folders "
+            f"({exc.strerror}); give another folder."
+        ) from exc
 
 
 @contextlib.contextmanager
