@@ -260,7 +260,10 @@ def test_report_html_replaces_only_a_page_of_custseg(run_dir: Path, tmp_path: Pa
     before = customers.read_bytes()
     refused = report(customers)
     assert refused.exit_code == 2 and customers.read_bytes() == before
-    assert f"--html {customers} exists and is not a report page custseg wrote" in refused.output
+    assert (
+        f"--html {customers} exists and is not marked as a report page custseg wrote"
+        in refused.output
+    )
     assert not (tmp_path / "figs").exists()  # refused before anything is written
     folder = report(tmp_path)
     assert (

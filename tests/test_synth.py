@@ -52,12 +52,14 @@ def test_only_an_earlier_synth_pair_is_replaced(tmp_path: Path) -> None:
     # is what marks the pair as custseg's.
     mine = tmp_path / "orders.csv"
     mine.write_text("InvoiceNo,StockCode\n1,A\n")
-    with pytest.raises(UserError, match=r"orders.csv exists and is not a synthetic order file"):
+    with pytest.raises(
+        UserError, match=r"orders.csv exists and is not marked as a synthetic order file"
+    ):
         write_synthetic(mine, customers=20)
     assert mine.read_text() == "InvoiceNo,StockCode\n1,A\n"
     notes = tmp_path / "new_truth.csv"
     notes.write_text("my notes\n")
-    with pytest.raises(UserError, match=r"new_truth.csv exists and is not a truth file"):
+    with pytest.raises(UserError, match=r"new_truth.csv exists and is not marked as a truth file"):
         write_synthetic(tmp_path / "new.csv", customers=20)
     assert notes.read_text() == "my notes\n" and not (tmp_path / "new.csv").exists()
     folder = tmp_path / "d.parquet"
@@ -69,3 +71,16 @@ def test_only_an_earlier_synth_pair_is_replaced(tmp_path: Path) -> None:
     write_synthetic(ours, customers=20, seed=1)
     write_synthetic(ours, customers=30, seed=2)
     assert pd.read_csv(truth_path(ours)).shape[0] == 30
+    # x.csv and x.parquet share x_truth.csv: the truth file no longer says which one is
+    # custseg's. A user's Parquet file beside a synth CSV stays; a marked one is replaced.
+    write_synthetic(tmp_path / "x.csv", customers=20)
+    user = tmp_path / "x.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(user)
+    before = user.read_bytes()
+    with pytest.raises(UserError, match=r"^--out \S+x.parquet exists and is not marked as a"):
+        write_synthetic(user, customers=20)
+    assert user.read_bytes() == before
+    user.unlink()
+    write_synthetic(user, customers=20, option="target")  # marked in its schema metadata
+    write_synthetic(user, customers=30, option="target")
+    assert pd.read_csv(truth_path(user)).shape[0] == 30

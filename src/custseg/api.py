@@ -391,7 +391,7 @@ def synthetic_orders(target: str | Path, customers: int = 4000, seed: int = 0) -
     """Write synthetic order lines with known latent segments (as ``custseg synth``)."""
     from custseg.synth import write_synthetic
 
-    write_synthetic(Path(target), customers=customers, seed=seed)
+    write_synthetic(Path(target), customers=customers, seed=seed, option="target")
     return Path(target)
 
 

@@ -284,11 +284,25 @@ def truth_path(out: Path) -> Path:
 _TRUTH_HEADER = "customer_id,segment\n"
 
 
-def _own_pair(out: Path, truth: Path) -> None:
-    """Refuse to replace files an earlier ``synth`` did not write (told by its truth file).
+#: Written into the Parquet file's schema metadata: the file itself says custseg made it.
+MARK = {b"custseg": b"synth"}
 
-    The order lines carry Online Retail's header, as a user's own export does; what marks a
-    pair custseg wrote is its truth file beside them.
+
+def _marked(out: Path) -> bool:
+    """Tell whether ``out`` is a Parquet file this command wrote (its schema metadata)."""
+    try:
+        return (pq.read_schema(out).metadata or {}).get(b"custseg") == MARK[b"custseg"]
+    except Exception:  # not Parquet, or unreadable: not marked
+        return False
+
+
+def _own_pair(out: Path, truth: Path, option: str) -> None:
+    """Refuse to replace files an earlier ``synth`` did not write.
+
+    A Parquet file says so itself (:data:`MARK`). A CSV file (or a Parquet file of an
+    earlier version) carries Online Retail's header, as a user's own export does: it counts
+    as custseg's when its truth file is beside it and no other order file shares that truth
+    file (``x.csv`` beside ``x.parquet``: which one the truth describes is unknown).
     """
     from custseg.io.outputs import own_file
 
@@ -296,11 +310,20 @@ def _own_pair(out: Path, truth: Path) -> None:
     if truth_is_ours:
         with truth.open("rb") as fh:
             truth_is_ours = fh.read(len(_TRUTH_HEADER)) == _TRUTH_HEADER.encode()
-    own_file(truth, "--out", lambda head: head.startswith(_TRUTH_HEADER.encode()), "truth file")
-    own_file(out, "--out", lambda _head: truth_is_ours, "synthetic order file")
+    stem = truth.name.removesuffix("_truth.csv")
+    others = [
+        out.with_name(stem + suffix)
+        for suffix in (".parquet", ".csv", ".csv.gz")
+        if stem + suffix != out.name and out.with_name(stem + suffix).exists()
+    ]
+    paired = truth_is_ours and not others
+    own_file(truth, option, lambda head: head.startswith(_TRUTH_HEADER.encode()), "truth file")
+    own_file(out, option, lambda _head: paired or _marked(out), "synthetic order file")
 
 
-def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[str, object]:
+def write_synthetic(
+    out: Path, *, customers: int = 4000, seed: int = 0, option: str = "--out"
+) -> dict[str, object]:
     """Generate order lines and write them to ``out`` with the truth file beside it.
 
     Parameters
@@ -311,6 +334,9 @@ def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[
         Number of customers.
     seed : int
         Generator seed.
+    option : str
+        How the caller named ``out``, for messages (an existing file of the user's is
+        refused: :func:`_own_pair`).
 
     Returns
     -------
@@ -325,7 +351,7 @@ def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[
     if not out.name.endswith((".parquet", ".csv", ".csv.gz")):
         raise UserError(f"--out {out}: use a .parquet, .csv or .csv.gz file name.")
     target = truth_path(out)
-    _own_pair(out, target)
+    _own_pair(out, target, option)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp_truth = target.with_name(f".{target.name}.tmp")
     rows = 0
@@ -340,7 +366,7 @@ def write_synthetic(out: Path, *, customers: int = 4000, seed: int = 0) -> dict[
                 truth.to_csv(truth_file, index=False, header=False, lineterminator="\n")
                 if out.name.endswith(".parquet"):
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
+                        writer = pq.ParquetWriter(tmp, table.schema.with_metadata(MARK))
                     writer.write_table(table, row_group_size=1 << 20)
                 else:
                     plain = table.cast(_PLAIN_SCHEMA)

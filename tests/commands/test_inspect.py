@@ -39,9 +39,15 @@ def test_a_shop_export_is_described_and_saved(tmp_path: Path) -> None:
     save_mapping(found, saved)
     mine = tmp_path / "mine.yml"
     mine.write_text("model: {k: 3}\n")
-    with pytest.raises(UserError, match=r"--save .*mine.yml exists and is not a parameter file"):
+    with pytest.raises(
+        UserError, match=r"--save .*mine.yml exists and is not marked as a parameter file"
+    ):
         save_mapping(found, mine)
     assert mine.read_text() == "model: {k: 3}\n"
+    # On the command line: refused before the input is read (no table printed).
+    said = runner.invoke(app, ["inspect", str(path), "--save", str(mine)])
+    assert said.exit_code == 2 and "How custseg reads it" not in said.output
+    assert "mine.yml exists and is not marked as a parameter file" in said.output
 
 
 def test_a_decimal_comma_file_saves_its_dialect(tmp_path: Path) -> None:

@@ -314,11 +314,17 @@ def test_a_single_file_is_replaced_only_when_custseg_wrote_it(tmp_path: Path) ->
     (tmp_path / "mine.txt").write_text("# custseg wrote this\n")
     own_file(tmp_path / "mine.txt", "--out", ours, "note")
     (tmp_path / "user.txt").write_text("the user's\n")
-    with pytest.raises(UserError, match=r"^--out \S+user.txt exists and is not a note custseg"):
+    with pytest.raises(
+        UserError, match=r"^--out \S+user.txt exists and is not marked as a note custseg"
+    ):
         own_file(tmp_path / "user.txt", "--out", ours, "note")
     # A link is never replaced, even to a file of custseg's (the link's target would change).
     (tmp_path / "link.txt").symlink_to(tmp_path / "mine.txt")
-    with pytest.raises(UserError, match=r"link.txt exists and is not a note"):
+    with pytest.raises(UserError, match=r"link.txt exists and is not marked as a note"):
         own_file(tmp_path / "link.txt", "--out", ours, "note")
     with pytest.raises(UserError, match=r"is a folder; give the note's file name"):
         own_file(tmp_path, "--out", ours, "note")
+    # A pipe is refused without being opened (opening it would wait for a writer).
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(UserError, match=r"pipe exists and is not marked as a note"):
+        own_file(tmp_path / "pipe", "--out", lambda head: True, "note")

@@ -47,7 +47,7 @@ def resolve_input(path: Path | str | None, settings: Settings) -> tuple[Path | s
     from custseg.synth import write_synthetic
 
     n, seed = settings.synthetic_customers, 0
-    write_synthetic(SYNTHETIC_INPUT, customers=n, seed=seed)
+    write_synthetic(SYNTHETIC_INPUT, customers=n, seed=seed, option="The synthetic default")
     return SYNTHETIC_INPUT, (
         f"input: synthetic default ({n:,} customers, seed {seed}) written to {SYNTHETIC_INPUT}, "
         f"because {DEFAULT_INPUT} is absent (run `custseg download` to fetch it)"

@@ -19,7 +19,7 @@ from custseg.io.writers import atomic_write_text
 from custseg.progress import ProgressFactory
 from custseg.session import Session
 
-__all__ = ["Inspection", "inspect_input", "save_mapping"]
+__all__ = ["Inspection", "check_save", "inspect_input", "save_mapping"]
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,18 @@ def inspect_input(
 _HEADER = "# Written by custseg inspect: how custseg reads the file. Use it with --config.\n"
 
 
+def check_save(target: Path) -> None:
+    """Refuse, before the input is read, a ``--save`` file custseg did not write."""
+    from custseg.io.outputs import own_file
+
+    own_file(target, "--save", lambda head: head.startswith(_HEADER.encode()), "parameter file")
+
+
 def save_mapping(inspection: Inspection, target: Path) -> None:
     """Write the parameters that read the file this way, as YAML (atomically).
 
     An existing ``target`` is replaced only if an earlier ``inspect --save`` wrote it.
     """
-    from custseg.io.outputs import own_file
-
-    own_file(target, "--save", lambda head: head.startswith(_HEADER.encode()), "parameter file")
+    check_save(target)
     text = _HEADER + yaml.safe_dump(inspection.parameters, sort_keys=False, allow_unicode=True)
     atomic_write_text(target, text)

@@ -197,21 +197,28 @@ def own_file(path: Path, option: str, ours: Callable[[bytes], bool], what: str) 
     Raises
     ------
     UserError
-        When ``path`` is a folder, or a file (or link) custseg did not write.
+        When ``path`` is a folder, a link, a pipe or device, or a file custseg did not write.
     """
-    if path.is_dir():
-        raise UserError(f"{option} {path} is a folder; give the {what}'s file name.")
-    if not (path.exists() or path.is_symlink()):
-        return
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        head = b""
-    if path.is_symlink() or not path.is_file() or not ours(head):
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"{option} {path} cannot be checked ({exc.strerror}).") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{option} {path} is a folder; give the {what}'s file name.")
+    head = b""
+    if stat.S_ISREG(info.st_mode):  # never opened otherwise: a pipe or a terminal would block
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            head = b""
+    if not stat.S_ISREG(info.st_mode) or not ours(head):
         raise UserError(
-            f"{option} {path} exists and is not a {what} custseg wrote; custseg never replaces "
-            "a file it did not write: give another name, or move that file away first."
+            f"{option} {path} exists and is not marked as a {what} custseg wrote; custseg "
+            "never replaces a file it did not write: give another name, or move that file "
+            "away first."
         )
 
 
