@@ -142,8 +142,8 @@ def fetch_online_retail(
         workbook, or a workbook of the wrong structure.
     """
     made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]  # deepest first
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         return _fetch_into(dest, url, expected_rows, timeout)
     except BaseException:  # a failed download leaves no folder of its own behind either
         for folder in made:

@@ -114,6 +114,10 @@ def test_an_unreachable_database_is_refused_before_any_work(
         assert said in " ".join(result.stderr.split()), result.stderr
         assert "(table custseg_runs)" not in result.stderr
         assert not out.exists()
+    # A database file in --out, whose folder the outputs make first: written.
+    result = runner.invoke(app, ["run", str(lines), "--out", "r", "--to-db", "sqlite:///r/c.db"])
+    assert result.exit_code == 0, result.output
+    assert _tables(tmp_path / "r" / "c.db")["custseg_runs"] == 1
 
 
 KILLED = """

@@ -124,7 +124,7 @@ def _forcing(force: bool) -> Any:
     return forcing(force)
 
 
-def _check_db(url: str | None) -> None:
+def _check_db(url: str | None, out_dir: Path) -> None:
     """Refuse, before any work, a --to-db that is no database URL custseg writes."""
     from custseg.io.database import is_database, redact
 
@@ -136,7 +136,7 @@ def _check_db(url: str | None) -> None:
     if url is not None:  # reached now, not after the work
         from custseg.io.db_out import check_target
 
-        check_target(url)
+        check_target(url, out_dir)
 
 
 def _to_db(url: str | None, command: str, result: Any, settings: Settings, source: Any) -> None:
@@ -248,7 +248,7 @@ def run(
         logging.getLogger("custseg").log(logging.WARNING if synthetic else logging.INFO, note)
         if not dry_run:
             _check_out(path, out_dir, force)
-            _check_db(to_db)
+            _check_db(to_db, out_dir)
         _say_engine(settings, "run")
         if dry_run:
             _inspect(path, settings, None, quiet)
@@ -392,7 +392,7 @@ def migrate(
         settings = _settings(inputs, cleaning, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _check_out(input_path, out_dir, force, model)
-        _check_db(to_db)
+        _check_db(to_db, out_dir)
         _say_engine(settings, "migrate")
         with progress_bars(not quiet) as bars:
             result = command.migrate(
@@ -470,7 +470,7 @@ def clv(
                 "fraction from 0 to 1: use 0.1 for 10%)."
             )
         _check_out(input_path, out_dir, force, saved_model)
-        _check_db(to_db)
+        _check_db(to_db, out_dir)
         _say_engine(settings, "clv")
         with progress_bars(not quiet) as bars:
             result = command.lifetime_value(
@@ -531,7 +531,7 @@ def cohorts(
         settings = _settings(inputs, cleaning, as_of, fit)
         _say_ignored(settings, inputs, cleaning=cleaning, fit=fit, model=model)
         _check_out(input_path, out_dir, force, model)
-        _check_db(to_db)
+        _check_db(to_db, out_dir)
         _say_engine(settings, "cohorts")
         with progress_bars(not quiet) as bars:
             result = command.cohorts(input_path, settings, model_path=model, progress=bars)
@@ -547,8 +547,10 @@ def cohorts(
 def _inspect(path: Path | str, settings: Settings, save: Path | None, quiet: bool) -> None:
     from rich.table import Table
 
-    from custseg.commands.inspect import inspect_input, save_mapping
+    from custseg.commands.inspect import check_save, inspect_input, save_mapping
 
+    if save is not None:
+        check_save(save)  # before the input is read
     with progress_bars(not quiet) as bars:
         found = inspect_input(path, settings, progress=bars)
     table = Table(title="How custseg reads it", show_header=False, box=None)

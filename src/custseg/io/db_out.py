@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -101,12 +102,13 @@ def _open(url: str) -> Any:
         raise UserError(str(exc).replace(target.shown, f"--to-db {redact(url)}")) from exc
 
 
-def check_target(url: str) -> None:
+def check_target(url: str, out_dir: Path | None = None) -> None:
     """Refuse, before any work, a ``--to-db`` database that cannot be reached.
 
     A PostgreSQL server is connected to (and let go); for SQLite the file's folder must
     exist (connecting would create the file, and its driver says "failed to allocate
-    memory" for a missing folder).
+    memory" for a missing folder), unless it is ``out_dir`` or lies in it: the outputs,
+    written first, make it. It must be writable, too.
 
     Raises
     ------
@@ -117,11 +119,20 @@ def check_target(url: str) -> None:
         path = Path(url[len(SQLITE) :])
         if path.is_dir():
             raise UserError(f"--to-db {redact(url)}: {path} is a folder, not a database file.")
-        if not path.parent.is_dir():
+        folder = path.parent.absolute()
+        made = out_dir is not None and (
+            folder == out_dir.absolute() or out_dir.absolute() in folder.parents
+        )
+        if not folder.is_dir() and not made:
             raise UserError(
                 f"--to-db {redact(url)}: the folder {path.parent} does not exist (sqlite:///"
                 "a/b.db is relative to the working folder, sqlite:////a/b.db absolute)."
             )
+        there = folder
+        while not there.exists() and there != there.parent:
+            there = there.parent
+        if not os.access(there, os.W_OK | os.X_OK):
+            raise UserError(f"--to-db {redact(url)}: {there} is not writable by this user.")
         return
     _open(url).close()
 
