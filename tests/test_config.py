@@ -24,6 +24,20 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
         "silhouette_max_exact, sweep_max_customers, holdout_days, stability_resamples, "
         "stability_max_customers, seed)."
     )
+    # The key as written (a flag's dash), and a key inside a playbook entry.
+    path.write_text("model:\n  k-max: 3\n")
+    with pytest.raises(UserError, match=r"'model.k-max' \(did you mean 'model.k_max'\?\)"):
+        load_settings(path)
+    path.write_text(
+        "playbook:\n  At Risk:\n    action: a\n    channel: b\n    timing: c\n    actoin: x\n"
+    )
+    with pytest.raises(UserError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: unknown parameter 'playbook.At Risk.actoin' (did you mean "
+        "'playbook.At Risk.action'?); remove it or check its spelling (known here: action, "
+        "channel, timing)."
+    )
     path.write_text("zzz: 1\n")  # nothing close: no guess
     with pytest.raises(UserError, match=r"unknown parameter 'zzz'; remove it .*\(known here: "):
         load_settings(path)

@@ -161,7 +161,7 @@ def test_a_refit_without_finite_predictions_ends_in_one_sentence() -> None:
         )  # fmt: skip
     assert str(caught.value) == (
         "clv: Gamma-Gamma's estimates (p 0.9365, q 0.5389, v 41.05; fitted on 6 customers with "
-        "a paid repeat purchase) give no finite mean spend (q <= 1) for 1 of 3 customers: too "
-        "few repeat purchases to learn spend from (a later --calibration-end, or more data, "
-        "gives more); no lifetime value is written."
+        "a paid repeat purchase) have q <= 1: the mean spend is not finite (1 of 3 customers "
+        "would get it): too few repeat purchases to learn spend from (a later "
+        "--calibration-end, or more data, gives more); no lifetime value is written."
     )

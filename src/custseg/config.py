@@ -440,8 +440,13 @@ def _mentions(msg: str, name: str) -> bool:
 
 def _fields(loc: list[str]) -> list[str]:
     """Return the field names of the settings section at ``loc`` (``["model"]``: k, seed...)."""
+    import typing
+
     section: Any = Settings
     for part in loc:
+        if typing.get_origin(section) is dict:  # a mapping's key (playbook: a persona)
+            section = typing.get_args(section)[1]
+            continue
         field = getattr(section, "model_fields", {}).get(part)
         if field is None:
             return []
@@ -457,12 +462,16 @@ def _describe(exc: ValidationError, source: str, overrides: dict[str, Any]) -> s
     if err["type"] == "extra_forbidden":
         import difflib
 
-        known = _fields(loc[:-1])
-        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6) if loc else []
-        hint = f" (did you mean '{'.'.join([*loc[:-1], close[0]])}'?)" if close else ""
+        # The key as written (``k-max`` is no identifier), under the sections above it.
+        path = [str(p) for p in err["loc"]]
+        key, above = path[-1], path[:-1]
+        known = _fields(above)
+        close = difflib.get_close_matches(key.replace("-", "_"), known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{'.'.join([*above, close[0]])}'?)" if close else ""
+        listed = f" (known here: {', '.join(known)})" if known else ""
         return (
-            f"{source}: unknown parameter '{where}'{hint}; remove it or check its spelling "
-            f"(known here: {', '.join(known)})."
+            f"{source}: unknown parameter '{'.'.join(path)}'{hint}; remove it or check its "
+            f"spelling{listed}."
         )
     msg = str(err["msg"]).removeprefix("Value error, ")
     node: Any = overrides

@@ -263,14 +263,14 @@ def customer_predictions(
         summary["paid_repeats"].to_numpy(dtype=np.float64),
         summary["monetary"].to_numpy(dtype=np.float64),
     )
-    unspent = int((~np.isfinite(spend)).sum())
-    if unspent:  # q <= 1: the population's mean spend, given to those without repeats, is not
+    if gg.q <= 1:  # the population's mean spend is not finite, nor are q-1 terms positive
+        unpaid = int((summary["paid_repeats"] <= 0).sum())
         raise UserError(
             f"clv: Gamma-Gamma's estimates (p {gg.p:.4g}, q {gg.q:.4g}, v {gg.v:.4g}; fitted "
-            f"on {gg.customers:,} customers with a paid repeat purchase) give no finite mean "
-            f"spend (q <= 1) for {unspent:,} of {len(spend):,} customers: too few repeat "
-            "purchases to learn spend from (a later --calibration-end, or more data, gives "
-            "more); no lifetime value is written."
+            f"on {gg.customers:,} customers with a paid repeat purchase) have q <= 1: the mean "
+            f"spend is not finite ({unpaid:,} of {len(spend):,} customers would get it): too "
+            "few repeat purchases to learn spend from (a later --calibration-end, or more "
+            "data, gives more); no lifetime value is written."
         )
     discount = (1 + discount_rate) ** (horizon / 365)
     revenue = purchases * spend

@@ -266,6 +266,15 @@ def test_a_calibration_without_a_paid_repeat_purchase_is_refused(
         "repeat purchases: choose a later calibration end."
     )
     _need_repeats(days, first, dt.date(2010, 12, 9), automatic=False)  # b's second: fine
+    # A paid day after a free first one is a paid repeat purchase, as Gamma-Gamma counts it.
+    free_first = pd.DataFrame(
+        {
+            "customer_id": ["c", "c"],
+            "day": pd.to_datetime(["2010-12-01", "2010-12-02"]),
+            "spend": [0.0, 4.0],
+        }
+    )
+    _need_repeats(free_first, first, dt.date(2010, 12, 3), automatic=False)
     # On a file: one sentence, exit 2, nothing written.
     # The fixture's first kept purchase day is 2010-12-05 (its earlier lines are dropped).
     out = tmp_path / "clv"
@@ -283,12 +292,18 @@ def test_a_calibration_without_a_paid_repeat_purchase_is_refused(
         {
             "method": ["bg_nbd"],
             "purchases_aggregate_error_pct": [12.0],
+            "revenue_mae": [np.nan],
             "revenue_aggregate_error_pct": [np.nan],
         }
     )
     assert _backtest_warnings(backtest, "bg_nbd") == [
-        "bg_nbd's revenue in the backtest window is not finite (Gamma-Gamma's mean spend is "
-        "undefined): the revenue errors are blank in backtest.csv."
+        "bg_nbd's predicted revenue for the backtest window is not finite (Gamma-Gamma's mean "
+        "spend is undefined there): the revenue errors are blank in backtest.csv."
+    ]
+    backtest["revenue_mae"] = 3.5  # the predictions are finite; nothing was spent
+    assert _backtest_warnings(backtest, "bg_nbd") == [
+        "The backtest window's revenue is 0 (its purchases were of zero-amount lines only): "
+        "the aggregate revenue error is undefined (blank in backtest.csv)."
     ]
     backtest["purchases_aggregate_error_pct"] = np.nan
     assert _backtest_warnings(backtest, "bg_nbd")[0].startswith("Nobody bought in the backtest")

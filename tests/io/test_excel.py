@@ -88,10 +88,21 @@ def test_a_sheet_of_order_lines_named_otherwise_is_warned_of(
     assert loaded.options["sheet"] == "A"
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned == [
-        "warning  sheet 'B' of two.xlsx holds order lines too, but its columns are named "
+        "warning  sheet 'B' of two.xlsx holds order lines too, but its columns are mapped "
         "otherwise (customer 'Customer ID' against 'CustomerID', price 'Price' against "
         "'UnitPrice'): it is not read with sheet 'A'; read it alone with --sheet 'B'"
     ]
+    # A sheet without StockCode maps no product column: said, not an empty list.
+    short = [c for c in ONLINE_RETAIL if c != "StockCode"]
+    book = tmp_path / "three.xlsx"
+    write_xlsx(
+        book, {"A": [ONLINE_RETAIL, row], "C": [short, [v for i, v in enumerate(row) if i != 1]]}
+    )
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="custseg"):
+        load_orders(duckdb.connect(), book, ColumnsConfig(), CsvConfig())
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "(product None against 'StockCode')" in warned[0], warned
     assert "lacks the required columns" not in caplog.text
 
 

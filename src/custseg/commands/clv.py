@@ -174,7 +174,7 @@ def short_calibration(
     span = (end - first_day).days + 1
     if span >= horizon:
         return None
-    seen = days.loc[days["day"].dt.date <= end, "customer_id"]
+    seen = days.loc[days["day"] <= pd.Timestamp(end), "customer_id"]
     counts = seen.value_counts()
     return (
         f"The models learn from {span:,} day(s) of purchases ({first_day} to {end}) to "
@@ -199,7 +199,7 @@ def _lifetime_value(
     check_collectable(session, cleaned.customers, "clv")
     days = session.daily(zero_amount=True)
     first_day, _, end = _window(days, source, calibration_end, horizon)
-    short = short_calibration(days, first_day, end, horizon)
+    short = short_calibration(days, first_day, end, horizon) if saved is None else None
     zero_days = int((days["spend"] == 0).sum())
     # Personas as run gives them: without --calibration-end as of run's as-of date (the
     # option, or the last kept purchase + 1 day), so every command tells the same story;
@@ -259,7 +259,7 @@ def _lifetime_value(
         )
     if not informative:
         warnings.append(alive_note)
-    elif once := _one_time_alive(model.NAME, table):
+    elif once := _one_time_alive(model.NAME, table, backtest=saved is None):
         warnings.append(once)
     if churn_filter := churn_filter_warning(
         settings.predictions, informative, table["churn_probability"]
@@ -361,11 +361,13 @@ def fit_models(
 
 def predict_for_run(
     days: pd.DataFrame, horizon: int, discount_rate: float, draws: int
-) -> tuple[pd.DataFrame, str, bool]:
-    """Return ``run --with-clv``'s predictions, a sentence, and whether P(alive) is informative.
+) -> tuple[pd.DataFrame, str, bool, list[str]]:
+    """Return ``run --with-clv``'s predictions, a sentence, P(alive)'s use, and warnings.
 
-    The model is chosen as ``custseg clv`` without --calibration-end chooses it, on the same
-    purchase days (zero-amount lines included, without spend).
+    The warnings are those ``custseg clv`` gives about the data (a span shorter than the
+    horizon, BG/NBD keeping one-time buyers alive). The model is chosen as ``custseg clv``
+    without --calibration-end chooses it, on the same purchase days (zero-amount lines
+    included, without spend).
     """
     from custseg.predictions import alive_informative, customer_predictions
 
@@ -378,10 +380,13 @@ def predict_for_run(
     sentence = f"{reason} Predictions for the {horizon} days after {end}."
     if not informative:
         sentence += " " + note
-    return table, sentence, informative
+    warnings = [short_calibration(days, days["day"].min().date(), end, horizon)]
+    if informative:
+        warnings.append(_one_time_alive(model.NAME, table))
+    return table, sentence, informative, [w for w in warnings if w]
 
 
-def _one_time_alive(model: str, table: pd.DataFrame) -> str | None:
+def _one_time_alive(model: str, table: pd.DataFrame, *, backtest: bool = True) -> str | None:
     """Say that BG/NBD keeps every customer without a repeat purchase alive.
 
     In BG/NBD a customer can drop out only right after a repeat purchase, so one who bought
@@ -395,8 +400,8 @@ def _one_time_alive(model: str, table: pd.DataFrame) -> str | None:
         f"BG/NBD gives the {int(once.sum()):,} customers without a repeat purchase "
         f"({once.mean():.0%}) P(alive) = 1 however long ago they bought (it lets customers drop "
         "out only after a repeat purchase): their churn probability is 0 by the model's "
-        "assumption, not their behaviour; the modified BG/NBD does not assume it (backtest.csv "
-        "compares the two)."
+        "assumption, not their behaviour; the modified BG/NBD does not assume it"
+        + (" (backtest.csv compares the two)." if backtest else ".")
     )
 
 
@@ -408,8 +413,10 @@ def _need_repeats(days: pd.DataFrame, first_day: dt.date, cut: dt.date, automati
     has no finite mean (blank lifetime values, as --calibration-end on the data's first day
     gave).
     """
-    paid = days[(days["day"] <= pd.Timestamp(cut)) & (days["spend"] > 0)]
-    if paid["customer_id"].duplicated().any():
+    from custseg.clv import summary_from_days
+
+    # A paid day after the first purchase day (paid or not), as Gamma-Gamma counts them.
+    if summary_from_days(days[days["day"] <= pd.Timestamp(cut)], cut)["paid_repeats"].gt(0).any():
         return
     where = (
         f"in the first 75% of the purchase days ({first_day} to {cut}), where the model is "
@@ -556,10 +563,15 @@ def _backtest_warnings(backtest: pd.DataFrame, chosen: str) -> list[str]:
             "Nobody bought in the backtest window: the correlation and the aggregate errors "
             "are undefined (blank in backtest.csv)."
         )
+    elif np.isnan(float(rows.loc[chosen].get("revenue_mae", np.nan))):
+        warnings.append(
+            f"{chosen}'s predicted revenue for the backtest window is not finite (Gamma-Gamma's "
+            "mean spend is undefined there): the revenue errors are blank in backtest.csv."
+        )
     elif np.isnan(agg_rev):
         warnings.append(
-            f"{chosen}'s revenue in the backtest window is not finite (Gamma-Gamma's mean "
-            "spend is undefined): the revenue errors are blank in backtest.csv."
+            "The backtest window's revenue is 0 (its purchases were of zero-amount lines "
+            "only): the aggregate revenue error is undefined (blank in backtest.csv)."
         )
     elif abs(agg_rev) > 20:
         warnings.append(

@@ -250,7 +250,7 @@ def _predictions(
     timer: StageTimer,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add custseg clv's per-customer predictions (``--with-clv``)."""
-    from custseg.commands.clv import predict_for_run, short_calibration
+    from custseg.commands.clv import predict_for_run
     from custseg.errors import UserError
     from custseg.predictions import with_predictions
 
@@ -261,16 +261,15 @@ def _predictions(
         )
     with timer.stage("clv") as notes:
         try:
-            table, sentence, informative = predict_for_run(
+            table, sentence, informative, warned = predict_for_run(
                 days, config.horizon_days, config.discount_rate, config.draws
             )
         except UserError as exc:  # too little data to choose a model: the segments stand
             logger.warning("clv      skipped: %s", exc)
             return customers, segments
         notes.append(sentence)
-        first, last = days["day"].min().date(), days["day"].max().date()
-        if short := short_calibration(days, first, last, config.horizon_days):
-            logger.warning("warning  %s", short)
+        for warning in warned:  # as custseg clv says them
+            logger.warning("warning  %s", warning)
         if churn_filter := churn_filter_warning(config, informative, table["churn_probability"]):
             logger.warning("warning  %s", churn_filter)
         return with_predictions(customers, segments, table, churn_informative=informative)

@@ -243,19 +243,28 @@ def _say_sheet(path: Path, sheet: str, skipped: list[str]) -> None:
 def _say_other_names(
     path: Path, first: tuple[str, list[str], ColumnMapping, str], sheet: str, other: ColumnMapping
 ) -> None:
-    """Warn of a sheet whose order lines are not read: its columns are named otherwise."""
-    ours, theirs = first[2].as_dict(), other.as_dict()
-    differ = ", ".join(
-        f"{field} {theirs[field]!r} against {ours[field]!r}"
-        for field in ours
-        if ours[field] != theirs.get(field)
-    )
+    """Warn of a sheet whose order lines are not read: its columns are mapped otherwise.
+
+    Named otherwise (``Customer ID`` for ``CustomerID``), or one of them missing (a sheet
+    without ``StockCode``: product None against 'StockCode').
+    """
+    import dataclasses
+
+    ours, theirs = dataclasses.asdict(first[2]), dataclasses.asdict(other)
+    # The fields' columns first; the optional ones, then the layout, only if those agree.
+    differ = ""
+    for group in (first[2].as_dict(), ("currency", "void", "product"), ("layout",)):
+        differ = ", ".join(
+            f"{f} {theirs[f]!r} against {ours[f]!r}" for f in group if ours[f] != theirs[f]
+        )
+        if differ:
+            break
     logger.warning(
-        "warning  sheet %r of %s holds order lines too, but its columns are named otherwise "
+        "warning  sheet %r of %s holds order lines too, but its columns are mapped otherwise "
         "(%s): it is not read with sheet %r; read it alone with --sheet %r",
         sheet,
         path.name,
-        differ,
+        differ or "the columns computed from them differ",
         first[0],
         sheet,
     )
