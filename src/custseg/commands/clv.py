@@ -382,7 +382,7 @@ def predict_for_run(
         sentence += " " + note
     warnings = [short_calibration(days, days["day"].min().date(), end, horizon)]
     if informative:
-        warnings.append(_one_time_alive(model.NAME, table))
+        warnings.append(_one_time_alive(model.NAME, table, backtest=False))  # none written
     return table, sentence, informative, [w for w in warnings if w]
 
 
